@@ -23,8 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (upt_targets_find(&t, t.targets[i].name) != &t.targets[i])
 				abort();
 		for (size_t i = 0; i < t.n_roles; i++)
-			(void)upt_doc_verify(&doc, t.keys, t.n_keys, &t.roles[i], crypto, NULL,
-					     &err);
+			if (upt_doc_verify(&doc, t.keys, t.n_keys, &t.roles[i], crypto, NULL,
+					   &err) == UPT_OK &&
+			    doc.n_sigs == 0)
+				abort();
 	}
 	return 0;
 }

@@ -10,7 +10,6 @@ static unsigned char mem[4u << 20];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct upt_crypto *crypto = upt_openssl_crypto();
 	struct upt_arena a;
 	struct upt_doc doc;
 	struct upt_error err;

@@ -68,7 +68,7 @@ static const struct rcase cases[] = {
     {UPT_ROLE_TARGETS,
      "{\"_type\":\"targets\",\"spec_version\":\"1.0.0\",\"version\":1.5,"
      "\"expires\":\"2030-01-01T00:00:00Z\",\"targets\":{}}",
-     UPT_ERR_FIELD_TYPE, "version: must be an integer"},
+     UPT_ERR_CANONICAL, "not an integer"},
     {UPT_ROLE_TARGETS,
      "{\"_type\":\"targets\",\"spec_version\":\"1.0.0\",\"version\":1,"
      "\"expires\":\"2030-01-01 00:00:00\",\"targets\":{}}",

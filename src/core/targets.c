@@ -137,23 +137,32 @@ static int role_paths(struct upt_role_keys *r, struct upt_fctx *f, const struct 
 	return rc;
 }
 
+static int role_name_check(const struct upt_role_keys *r, struct upt_fctx *f,
+			   const struct upt_targets *out, size_t idx)
+{
+	static const char *const reserved[] = {"root", "targets", "snapshot", "timestamp"};
+	if (!r->name[0])
+		return upt_field_error(f, UPT_ERR_FIELD_VALUE, "empty");
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(r->name, reserved[i]) == 0)
+			return upt_field_error(f, UPT_ERR_FIELD_VALUE, "a top-level role name");
+	for (size_t i = 0; i < idx; i++)
+		if (strcmp(r->name, out->roles[i].name) == 0)
+			return upt_field_error(f, UPT_ERR_FIELD_VALUE, "listed twice");
+	return UPT_OK;
+}
+
 static int role_name(struct upt_role_keys *r, struct upt_fctx *f, const struct upt_json *v,
 		     const struct upt_targets *out, size_t idx)
 {
-	static const char *const reserved[] = {"root", "targets", "snapshot", "timestamp"};
 	int rc = upt_field_str(&r->name, f, v, "name", true);
+	size_t mark;
 	if (rc != UPT_OK)
 		return rc;
-	if (!r->name[0])
-		return upt_field_error(f, UPT_ERR_FIELD_VALUE, "name: empty");
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(r->name, reserved[i]) == 0)
-			return upt_field_error(f, UPT_ERR_FIELD_VALUE,
-					       "name: a top-level role name");
-	for (size_t i = 0; i < idx; i++)
-		if (strcmp(r->name, out->roles[i].name) == 0)
-			return upt_field_error(f, UPT_ERR_FIELD_VALUE, "name: listed twice");
-	return UPT_OK;
+	mark = upt_path_push(&f->path, "name", 4);
+	rc = role_name_check(r, f, out, idx);
+	upt_path_pop(&f->path, mark);
+	return rc;
 }
 
 static int delegated_role(struct upt_targets *out, struct upt_fctx *f, const struct upt_json *v,

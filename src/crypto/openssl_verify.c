@@ -1,0 +1,146 @@
+/* uptake host: the OpenSSL 3 backend of libuptake's crypto interface:
+ * SHA-256/512, Ed25519, ECDSA P-256 (DER signatures, SHA-256) and
+ * RSASSA-PSS (SHA-256, MGF1-SHA256, any salt length) verification. */
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <uptake/crypto_openssl.h>
+
+#include "openssl_internal.h"
+
+static int ossl_hash(void *ctx, enum upt_hash_alg alg, const uint8_t *data, size_t len,
+		     uint8_t *digest)
+{
+	const EVP_MD *md = alg == UPT_HASH_SHA256   ? EVP_sha256()
+			   : alg == UPT_HASH_SHA512 ? EVP_sha512()
+						    : NULL;
+	(void)ctx;
+	if (!md)
+		return UPT_ERR_UNSUPPORTED;
+	if (EVP_Digest(data, len, digest, NULL, md, NULL) != 1) {
+		ERR_clear_error();
+		return UPT_ERR_CRYPTO;
+	}
+	return UPT_OK;
+}
+
+/* True when pkey is of `type` (EC keys on P-256 only; RSA >= 2048 bits). */
+bool upt_ossl_key_is(EVP_PKEY *pkey, enum upt_key_type type)
+{
+	char group[32];
+	size_t glen = 0;
+	switch (type) {
+	case UPT_KEY_ED25519:
+		return EVP_PKEY_is_a(pkey, "ED25519");
+	case UPT_KEY_ECDSA_P256:
+		return EVP_PKEY_is_a(pkey, "EC") &&
+		       EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+						      sizeof group, &glen) == 1 &&
+		       (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0);
+	case UPT_KEY_RSA:
+		return EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 2048;
+	}
+	return false;
+}
+
+EVP_PKEY *upt_ossl_public(enum upt_key_type type, const uint8_t *pub, size_t len)
+{
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = pub;
+	if (!pub || len == 0 || len > UPT_PUBKEY_MAX)
+		return NULL;
+	if (type == UPT_KEY_ED25519) {
+		if (len == 32)
+			pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, len);
+	} else {
+		pkey = d2i_PUBKEY(NULL, &p, (long)len);
+		if (pkey && p != pub + len) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+	}
+	if (pkey && !upt_ossl_key_is(pkey, type)) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	ERR_clear_error();
+	return pkey;
+}
+
+enum upt_key_type upt_ossl_scheme_type(enum upt_sig_scheme scheme)
+{
+	switch (scheme) {
+	case UPT_SCHEME_ED25519:
+		return UPT_KEY_ED25519;
+	case UPT_SCHEME_ECDSA_SHA2_NISTP256:
+		return UPT_KEY_ECDSA_P256;
+	case UPT_SCHEME_RSASSA_PSS_SHA256:
+		return UPT_KEY_RSA;
+	}
+	return (enum upt_key_type)0;
+}
+
+/* Set up ctx for `scheme` (sign or verify). */
+int upt_ossl_digest_init(EVP_MD_CTX *ctx, EVP_PKEY *pkey, enum upt_sig_scheme scheme, bool sign)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	const EVP_MD *md = scheme == UPT_SCHEME_ED25519 ? NULL : EVP_sha256();
+	int ok = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, pkey)
+		      : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey);
+	if (ok == 1 && scheme == UPT_SCHEME_RSASSA_PSS_SHA256)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, sign ? RSA_PSS_SALTLEN_DIGEST
+								 : RSA_PSS_SALTLEN_AUTO) == 1;
+	return ok == 1 ? UPT_OK : UPT_ERR_CRYPTO;
+}
+
+static int ossl_verify(void *ctx, enum upt_sig_scheme scheme, const uint8_t *pub, size_t pub_len,
+		       const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY *pkey = upt_ossl_public(upt_ossl_scheme_type(scheme), pub, pub_len);
+	EVP_MD_CTX *md = NULL;
+	int rc = UPT_ERR_BAD_SIGNATURE;
+	(void)ctx;
+	if (!pkey)
+		return UPT_ERR_KEY;
+	if (!sig || sig_len == 0 || sig_len > UPT_SIG_MAX ||
+	    (scheme == UPT_SCHEME_ED25519 && sig_len != 64))
+		goto out;
+	if (!(md = EVP_MD_CTX_new()) || upt_ossl_digest_init(md, pkey, scheme, false) != UPT_OK) {
+		rc = UPT_ERR_CRYPTO;
+		goto out;
+	}
+	if (EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1)
+		rc = UPT_OK;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return rc;
+}
+
+static int ossl_check_key(void *ctx, enum upt_key_type type, const uint8_t *pub, size_t pub_len)
+{
+	EVP_PKEY *pkey = upt_ossl_public(type, pub, pub_len);
+	(void)ctx;
+	if (!pkey)
+		return UPT_ERR_KEY;
+	EVP_PKEY_free(pkey);
+	return UPT_OK;
+}
+
+static const struct upt_crypto ossl_crypto = {
+    NULL,
+    ossl_hash,
+    ossl_verify,
+    ossl_check_key,
+};
+
+const struct upt_crypto *upt_openssl_crypto(void)
+{
+	return &ossl_crypto;
+}
