@@ -9,14 +9,14 @@ static const struct {
 	enum upt_role role;
 	enum upt_dialect dialect;
 } role_types[] = {
-	{"root", UPT_ROLE_ROOT, UPT_DIALECT_TUF},
-	{"targets", UPT_ROLE_TARGETS, UPT_DIALECT_TUF},
-	{"snapshot", UPT_ROLE_SNAPSHOT, UPT_DIALECT_TUF},
-	{"timestamp", UPT_ROLE_TIMESTAMP, UPT_DIALECT_TUF},
-	{"Root", UPT_ROLE_ROOT, UPT_DIALECT_AKTUALIZR},
-	{"Targets", UPT_ROLE_TARGETS, UPT_DIALECT_AKTUALIZR},
-	{"Snapshot", UPT_ROLE_SNAPSHOT, UPT_DIALECT_AKTUALIZR},
-	{"Timestamp", UPT_ROLE_TIMESTAMP, UPT_DIALECT_AKTUALIZR},
+    {"root", UPT_ROLE_ROOT, UPT_DIALECT_TUF},
+    {"targets", UPT_ROLE_TARGETS, UPT_DIALECT_TUF},
+    {"snapshot", UPT_ROLE_SNAPSHOT, UPT_DIALECT_TUF},
+    {"timestamp", UPT_ROLE_TIMESTAMP, UPT_DIALECT_TUF},
+    {"Root", UPT_ROLE_ROOT, UPT_DIALECT_AKTUALIZR},
+    {"Targets", UPT_ROLE_TARGETS, UPT_DIALECT_AKTUALIZR},
+    {"Snapshot", UPT_ROLE_SNAPSHOT, UPT_DIALECT_AKTUALIZR},
+    {"Timestamp", UPT_ROLE_TIMESTAMP, UPT_DIALECT_AKTUALIZR},
 };
 
 static int doc_type(struct upt_doc *out, struct upt_fctx *f)
@@ -73,8 +73,9 @@ static int sig_parse(struct upt_signature *s, struct upt_fctx *f, const struct u
 	if (rc == UPT_OK)
 		rc = upt_field_str(&text, f, v, "sig", true);
 	if (rc != UPT_OK)
-		return rc == UPT_ERR_NOMEM ? rc : upt_field_error(f, UPT_ERR_SIGNATURE,
-								  "malformed signature");
+		return rc == UPT_ERR_NOMEM
+			   ? rc
+			   : upt_field_error(f, UPT_ERR_SIGNATURE, "malformed signature");
 	sig_decode(s, f, text);
 	return UPT_OK;
 }
@@ -113,8 +114,9 @@ int upt_doc_parse(struct upt_doc *out, struct upt_arena *a, const uint8_t *in, s
 	out->name = f.doc;
 	lim.max_input = max_len;
 	if (max_len && len > max_len)
-		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: %zu bytes, more than the %zu allowed",
-				     f.doc, len, max_len);
+		return upt_error_set(err, UPT_ERR_TOO_LARGE,
+				     "%s: %zu bytes, more than the %zu allowed", f.doc, len,
+				     max_len);
 	rc = upt_json_parse(&json, a, in, len, &lim, err);
 	if (rc != UPT_OK) {
 		upt_error_prefix(err, f.doc);
@@ -150,7 +152,8 @@ static bool method_matches(const char *method, enum upt_sig_scheme scheme)
 	case UPT_SCHEME_ED25519:
 		return strcmp(method, "ed25519") == 0;
 	case UPT_SCHEME_RSASSA_PSS_SHA256:
-		return strcmp(method, "rsassa-pss") == 0 || strcmp(method, "rsassa-pss-sha256") == 0;
+		return strcmp(method, "rsassa-pss") == 0 ||
+		       strcmp(method, "rsassa-pss-sha256") == 0;
 	case UPT_SCHEME_ECDSA_SHA2_NISTP256:
 		return strcmp(method, "ecdsa-sha2-nistp256") == 0;
 	}
@@ -159,7 +162,8 @@ static bool method_matches(const char *method, enum upt_sig_scheme scheme)
 
 /* True when an earlier key id of the role names the same key material. */
 static bool same_key_earlier(const struct upt_key *keys, size_t n_keys,
-			     const struct upt_role_keys *role, size_t idx, const struct upt_key *key)
+			     const struct upt_role_keys *role, size_t idx,
+			     const struct upt_key *key)
 {
 	for (size_t j = 0; j < idx; j++) {
 		const struct upt_key *k = upt_keys_find(keys, n_keys, role->keyids[j]);

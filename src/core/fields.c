@@ -128,8 +128,8 @@ int upt_field_cstr(const char **out, struct upt_fctx *f, const struct upt_json *
 	return UPT_OK;
 }
 
-int upt_field_str(const char **out, struct upt_fctx *f, const struct upt_json *obj,
-		  const char *key, bool required)
+int upt_field_str(const char **out, struct upt_fctx *f, const struct upt_json *obj, const char *key,
+		  bool required)
 {
 	const struct upt_json *v;
 	int rc = upt_field_get(&v, f, obj, key, UPT_JSON_STRING, required);

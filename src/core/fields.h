@@ -43,8 +43,8 @@ int upt_field_get(const struct upt_json **out, struct upt_fctx *f, const struct 
 		  const char *key, enum upt_json_type type, bool required);
 int upt_field_int(int64_t *out, struct upt_fctx *f, const struct upt_json *obj, const char *key,
 		  int64_t min, bool required, bool *present);
-int upt_field_str(const char **out, struct upt_fctx *f, const struct upt_json *obj,
-		  const char *key, bool required);
+int upt_field_str(const char **out, struct upt_fctx *f, const struct upt_json *obj, const char *key,
+		  bool required);
 int upt_field_bool(bool *out, struct upt_fctx *f, const struct upt_json *obj, const char *key,
 		   bool required);
 /* A string value without NUL bytes, copied as a C string. */
@@ -59,10 +59,10 @@ int upt_field_hashes(struct upt_hashes *out, struct upt_fctx *f, const struct up
 int upt_field_common(struct upt_meta_common *out, struct upt_fctx *f, const struct upt_doc *doc,
 		     enum upt_role role);
 /* A "keys" object keyid -> key, sorted by keyid. */
-int upt_field_keys(struct upt_key **out, size_t *n, struct upt_fctx *f,
-		   const struct upt_json *obj, const struct upt_crypto *crypto);
+int upt_field_keys(struct upt_key **out, size_t *n, struct upt_fctx *f, const struct upt_json *obj,
+		   const struct upt_crypto *crypto);
 /* keyids + threshold of a role; every keyid must be in keys. */
-int upt_field_role_keys(struct upt_role_keys *out, struct upt_fctx *f,
-			const struct upt_json *role, const struct upt_key *keys, size_t n_keys);
+int upt_field_role_keys(struct upt_role_keys *out, struct upt_fctx *f, const struct upt_json *role,
+			const struct upt_key *keys, size_t n_keys);
 
 #endif

@@ -12,7 +12,8 @@ static int hash_value(uint8_t *out, size_t want, struct upt_fctx *f, const struc
 		return upt_field_error(f, UPT_ERR_FIELD_TYPE, "must be a string");
 	if (v->len != 2 * want || upt_hex_decode(out, want, &got, v->str, v->len) != UPT_OK ||
 	    got != want)
-		return upt_field_error(f, UPT_ERR_FIELD_VALUE, "not a hex digest of the right length");
+		return upt_field_error(f, UPT_ERR_FIELD_VALUE,
+				       "not a hex digest of the right length");
 	return UPT_OK;
 }
 
@@ -113,8 +114,8 @@ int upt_field_common(struct upt_meta_common *out, struct upt_fctx *f, const stru
 	return rc;
 }
 
-int upt_field_keys(struct upt_key **out, size_t *n, struct upt_fctx *f,
-		   const struct upt_json *obj, const struct upt_crypto *crypto)
+int upt_field_keys(struct upt_key **out, size_t *n, struct upt_fctx *f, const struct upt_json *obj,
+		   const struct upt_crypto *crypto)
 {
 	const struct upt_json *k;
 	struct upt_key *keys;
@@ -146,12 +147,12 @@ int upt_field_keys(struct upt_key **out, size_t *n, struct upt_fctx *f,
 	return UPT_OK;
 }
 
-int upt_field_role_keys(struct upt_role_keys *out, struct upt_fctx *f,
-			const struct upt_json *role, const struct upt_key *keys, size_t n_keys)
+int upt_field_role_keys(struct upt_role_keys *out, struct upt_fctx *f, const struct upt_json *role,
+			const struct upt_key *keys, size_t n_keys)
 {
 	int64_t threshold = 0;
-	int rc = upt_field_str_array(&out->keyids, &out->n_keyids, f, role, "keyids",
-				     UPT_MAX_KEYS, true);
+	int rc = upt_field_str_array(&out->keyids, &out->n_keyids, f, role, "keyids", UPT_MAX_KEYS,
+				     true);
 	if (rc == UPT_OK)
 		rc = upt_field_int(&threshold, f, role, "threshold", 1, true, NULL);
 	if (rc != UPT_OK)

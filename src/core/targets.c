@@ -4,11 +4,11 @@
 
 #include "fields.h"
 
-#define MAX_TARGETS 1000000
+#define MAX_TARGETS     1000000
 #define MAX_DELEGATIONS 1024
-#define MAX_PATHS 1024
-#define MAX_HW_IDS 256
-#define MAX_ECUS 1024
+#define MAX_PATHS       1024
+#define MAX_HW_IDS      256
+#define MAX_ECUS        1024
 
 static int ecu_ids(struct upt_target *t, struct upt_fctx *f, const struct upt_json *custom)
 {
