@@ -202,9 +202,12 @@ static int public_text(char **out, size_t *len, const struct upt_privkey *key,
 	return rc;
 }
 
-/* The key object in canonical JSON: keys sorted, PEM newlines as \n. */
+/* The key object with keys sorted and no white space: as JSON text (PEM
+ * newlines escaped as \n) or, with `canonical`, in the canonical form TUF
+ * hashes for key ids (newlines raw). */
 static int key_object(char **out, size_t *out_len, const struct upt_privkey *key, const char *pub,
-		      size_t pub_len, enum upt_dialect dialect, struct upt_error *err)
+		      size_t pub_len, enum upt_dialect dialect, bool canonical,
+		      struct upt_error *err)
 {
 	static const char *const tuf_type[] = {"", "ed25519", "ecdsa", "rsa"};
 	static const char *const akt_type[] = {"", "ED25519", NULL, "RSA"};
@@ -220,7 +223,7 @@ static int key_object(char **out, size_t *out_len, const struct upt_privkey *key
 		return upt_error_set(err, UPT_ERR_NOMEM, "public key: out of memory");
 	n += (size_t)snprintf(buf, cap, "{\"keytype\":\"%s\",\"keyval\":{\"public\":\"", type);
 	for (size_t i = 0; i < pub_len; i++) {
-		if (pub[i] == '\n') {
+		if (pub[i] == '\n' && !canonical) {
 			buf[n++] = '\\';
 			buf[n++] = 'n';
 		} else {
@@ -236,8 +239,8 @@ static int key_object(char **out, size_t *out_len, const struct upt_privkey *key
 	return UPT_OK;
 }
 
-int upt_privkey_public_json(char **out, size_t *out_len, const struct upt_privkey *key,
-			    enum upt_dialect dialect, struct upt_error *err)
+static int public_object(char **out, size_t *out_len, const struct upt_privkey *key,
+			 enum upt_dialect dialect, bool canonical, struct upt_error *err)
 {
 	char *pub = NULL;
 	size_t pub_len = 0;
@@ -246,9 +249,15 @@ int upt_privkey_public_json(char **out, size_t *out_len, const struct upt_privke
 		return upt_error_set(err, UPT_ERR_ARG, "public key: missing argument");
 	rc = public_text(&pub, &pub_len, key, err);
 	if (rc == UPT_OK)
-		rc = key_object(out, out_len, key, pub, pub_len, dialect, err);
+		rc = key_object(out, out_len, key, pub, pub_len, dialect, canonical, err);
 	upt_free(pub);
 	return rc;
+}
+
+int upt_privkey_public_json(char **out, size_t *out_len, const struct upt_privkey *key,
+			    enum upt_dialect dialect, struct upt_error *err)
+{
+	return public_object(out, out_len, key, dialect, false, err);
 }
 
 int upt_privkey_keyid(char *out, const struct upt_privkey *key, enum upt_dialect dialect,
@@ -257,7 +266,7 @@ int upt_privkey_keyid(char *out, const struct upt_privkey *key, enum upt_dialect
 	uint8_t digest[UPT_SHA256_LEN];
 	char *json = NULL;
 	size_t len = 0;
-	int rc = upt_privkey_public_json(&json, &len, key, dialect, err);
+	int rc = public_object(&json, &len, key, dialect, true, err);
 	if (rc != UPT_OK)
 		return rc;
 	if (EVP_Digest(json, len, digest, NULL, EVP_sha256(), NULL) != 1)
