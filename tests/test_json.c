@@ -248,6 +248,23 @@ static void test_large_object(void)
 	free(text);
 }
 
+/* JSON text mode escapes control characters and keeps non-integers, so
+ * its output parses back; its canonical form is the original's. */
+static void test_json_write(void)
+{
+	static const char text[] = "{\"z\":1.5,\"a\":\"l1\\nl2\\t\\u0001\\\"\"}";
+	static const char want[] = "{\"a\":\"l1\\nl2\\t\\u0001\\\"\",\"z\":1.5}";
+	struct upt_json *v;
+	struct upt_error err;
+	uint8_t out[128];
+	size_t len = 0;
+	CHECK_EQ_INT(parse_s(text, &v, &err), UPT_OK);
+	CHECK_EQ_INT(upt_json_write(out, sizeof out, &len, v, &err), UPT_OK);
+	CHECK(len == sizeof want - 1 && memcmp(out, want, len) == 0);
+	if (len != sizeof want - 1 || memcmp(out, want, len) != 0)
+		fprintf(stderr, "got %.*s\n", (int)len, out);
+}
+
 int main(void)
 {
 	RUN(test_canonical_known_answers);
@@ -259,5 +276,6 @@ int main(void)
 	RUN(test_arena_exhaustion);
 	RUN(test_canonical_measure_and_small_buffer);
 	RUN(test_large_object);
+	RUN(test_json_write);
 	TEST_MAIN_END();
 }

@@ -360,6 +360,39 @@ static void test_arena_exhaustion(void)
 	free(d);
 }
 
+/* A root whose keys are PEM (RSA): the written document is valid JSON (the
+ * PEM newlines escaped) and its signature covers the canonical bytes (the
+ * newlines raw). */
+static void test_pem_key_root(void)
+{
+	char text[65536];
+	struct tkey *ks[] = {&keys[4]};
+	struct upt_doc doc;
+	struct upt_root root;
+	struct upt_error err;
+	size_t len;
+	char *d;
+	reset();
+	snprintf(text, sizeof text,
+		 "{\"_type\":\"root\",\"spec_version\":\"1.0.0\",\"version\":1,"
+		 "\"expires\":\"2030-01-01T00:00:00Z\",\"keys\":{\"%s\":%s},"
+		 "\"roles\":{\"root\":{\"keyids\":[\"%s\"],\"threshold\":1},"
+		 "\"targets\":{\"keyids\":[\"%s\"],\"threshold\":1},"
+		 "\"snapshot\":{\"keyids\":[\"%s\"],\"threshold\":1},"
+		 "\"timestamp\":{\"keyids\":[\"%s\"],\"threshold\":1}}}",
+		 keys[4].keyid, keys[4].pub_json, keys[4].keyid, keys[4].keyid, keys[4].keyid,
+		 keys[4].keyid);
+	d = sign_with(text, ks, NULL, 1, UPT_DIALECT_TUF, &len);
+	CHECK(memchr(d, '\n', len) == NULL); /* escaped in the file */
+	CHECK(strstr(d, "-----BEGIN PUBLIC KEY-----\\n") != NULL);
+	reset();
+	CHECK_EQ_INT(parse_doc(&doc, d, len, &err), UPT_OK);
+	CHECK(memchr(doc.canonical, '\n', doc.canonical_len) != NULL); /* raw when signed */
+	CHECK_EQ_INT(upt_root_verify_self(&root, &arena, &doc, crypto, &err), UPT_OK);
+	CHECK_EQ_INT(root.keys[0].type, UPT_KEY_RSA);
+	free(d);
+}
+
 int main(void)
 {
 	crypto = upt_openssl_crypto();
@@ -375,6 +408,7 @@ int main(void)
 	RUN(test_oversized);
 	RUN(test_arena_exhaustion);
 	RUN(test_forgery_aktualizr);
+	RUN(test_pem_key_root);
 	for (int i = 0; i < 5; i++) {
 		upt_privkey_free(keys[i].priv);
 		upt_free(keys[i].pub_json);

@@ -83,6 +83,16 @@ UPT_API bool upt_json_is_str(const struct upt_json *v, const char *s);
 UPT_NODISCARD UPT_API int upt_json_canonical(uint8_t *out, size_t cap, size_t *out_len,
 					     const struct upt_json *v, struct upt_error *err);
 
+/* Write `v` as compact JSON text with sorted keys: the canonical form,
+ * except that control characters in strings are escaped (\n, \t, \r,
+ * \u00XX) and non-integer numbers are kept, so the output is always valid
+ * JSON. Signed files are written this way: their `signed` part parses back
+ * to a tree whose canonical form is exactly what was signed (PEM keys hold
+ * newlines, which canonical JSON writes raw). Same buffer rules as
+ * upt_json_canonical. */
+UPT_NODISCARD UPT_API int upt_json_write(uint8_t *out, size_t cap, size_t *out_len,
+					 const struct upt_json *v, struct upt_error *err);
+
 /* Canonicalize `v` into memory allocated from `a`. */
 UPT_NODISCARD UPT_API int upt_json_canonical_arena(const uint8_t **out, size_t *out_len,
 						   struct upt_arena *a, const struct upt_json *v,

@@ -12,6 +12,7 @@ struct cw {
 	size_t cap;
 	size_t len;
 	struct upt_error *err;
+	bool json; /* valid JSON text: control characters escaped, numbers kept */
 };
 
 static void put(struct cw *w, const void *s, size_t n)
@@ -35,6 +36,18 @@ static void put_int(struct cw *w, int64_t v)
 	put(w, tmp + sizeof tmp - n, n);
 }
 
+/* A control character as JSON escapes it (JSON text mode only). */
+static void put_ctl(struct cw *w, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+	const char *short_esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+	if (short_esc)
+		put(w, short_esc, 2);
+	else
+		put(w, esc, sizeof esc);
+}
+
 static void put_string(struct cw *w, const char *s, size_t n)
 {
 	size_t run = 0;
@@ -44,6 +57,10 @@ static void put_string(struct cw *w, const char *s, size_t n)
 			put(w, s + run, i - run);
 			put(w, "\\", 1);
 			run = i;
+		} else if (w->json && (unsigned char)s[i] < 0x20) {
+			put(w, s + run, i - run);
+			put_ctl(w, (unsigned char)s[i]);
+			run = i + 1;
 		}
 	}
 	put(w, s + run, n - run);
@@ -88,6 +105,10 @@ static int encode(struct cw *w, const struct upt_json *v, size_t depth)
 		put(w, v->type == UPT_JSON_ARRAY ? "]" : "}", 1);
 		return UPT_OK;
 	case UPT_JSON_NUMBER:
+		if (w->json) {
+			put(w, v->str, v->len);
+			return UPT_OK;
+		}
 		break;
 	}
 	rc = upt_error_set(w->err, UPT_ERR_CANONICAL,
@@ -97,10 +118,10 @@ static int encode(struct cw *w, const struct upt_json *v, size_t depth)
 	return rc;
 }
 
-int upt_json_canonical(uint8_t *out, size_t cap, size_t *out_len, const struct upt_json *v,
-		       struct upt_error *err)
+static int write_tree(uint8_t *out, size_t cap, size_t *out_len, const struct upt_json *v,
+		      bool json, struct upt_error *err)
 {
-	struct cw w = {out, out ? cap : 0, 0, err};
+	struct cw w = {out, out ? cap : 0, 0, err, json};
 	int rc;
 	if (!v || !out_len)
 		return upt_error_set(err, UPT_ERR_ARG, "canonical JSON: missing argument");
@@ -109,8 +130,20 @@ int upt_json_canonical(uint8_t *out, size_t cap, size_t *out_len, const struct u
 		return rc;
 	*out_len = w.len;
 	if (w.len > w.cap)
-		return upt_error_set(err, UPT_ERR_NOMEM, "canonical JSON: needs %zu bytes", w.len);
+		return upt_error_set(err, UPT_ERR_NOMEM, "JSON output: needs %zu bytes", w.len);
 	return UPT_OK;
+}
+
+int upt_json_canonical(uint8_t *out, size_t cap, size_t *out_len, const struct upt_json *v,
+		       struct upt_error *err)
+{
+	return write_tree(out, cap, out_len, v, false, err);
+}
+
+int upt_json_write(uint8_t *out, size_t cap, size_t *out_len, const struct upt_json *v,
+		   struct upt_error *err)
+{
+	return write_tree(out, cap, out_len, v, true, err);
 }
 
 int upt_json_canonical_arena(const uint8_t **out, size_t *out_len, struct upt_arena *a,

@@ -83,6 +83,18 @@ static int sign_one(struct writer *w, const struct upt_signer *s, const uint8_t 
 	return UPT_OK;
 }
 
+/* The signed object as JSON text (canonical but for escaped control
+ * characters, so that the file is valid JSON). */
+static int write_signed(struct writer *w, const struct upt_json *signed_json, struct upt_error *err)
+{
+	size_t room = w->len < w->cap ? w->cap - w->len : 0, len = 0;
+	int rc = upt_json_write(room ? w->out + w->len : NULL, room, &len, signed_json, err);
+	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
+		return rc;
+	w->len += len;
+	return UPT_OK;
+}
+
 int upt_doc_sign(uint8_t *out, size_t cap, size_t *out_len, const struct upt_json *signed_json,
 		 const struct upt_signer *signers, size_t n_signers, enum upt_dialect dialect,
 		 struct upt_arena *scratch, struct upt_error *err)
@@ -106,7 +118,8 @@ int upt_doc_sign(uint8_t *out, size_t cap, size_t *out_len, const struct upt_jso
 		rc = sign_one(&w, &signers[i], canon, canon_len, dialect, scratch, err);
 	}
 	puts_(&w, "],\"signed\":");
-	put(&w, (const char *)canon, canon_len);
+	if (rc == UPT_OK)
+		rc = write_signed(&w, signed_json, err);
 	puts_(&w, "}");
 	upt_arena_rollback(scratch, mark);
 	if (rc != UPT_OK)
