@@ -25,7 +25,7 @@ UPT_NODISCARD UPT_API int upt_privkey_load_pem(struct upt_privkey **out, const c
 					       size_t len, const char *passphrase,
 					       struct upt_error *err);
 
-/* Write the key as PKCS#8 PEM (AES-256-CBC with scrypt-derived key when
+/* Write the key as PKCS#8 PEM (AES-256-CBC, PBES2 with a PBKDF2-derived key, when
  * `passphrase` is non-NULL) into a buffer from upt_malloc. The caller wipes
  * and frees it with upt_free_secret(). */
 UPT_NODISCARD UPT_API int upt_privkey_save_pem(char **out, size_t *out_len,
@@ -37,6 +37,11 @@ UPT_NODISCARD UPT_API int upt_privkey_save_pem(char **out, size_t *out_len,
 UPT_NODISCARD UPT_API int upt_privkey_public_json(char **out, size_t *out_len,
 						  const struct upt_privkey *key,
 						  enum upt_dialect dialect, struct upt_error *err);
+/* A parsed public key as a key object in the given dialect (JSON text,
+ * upt_malloc'd, NUL-terminated): converts between the TUF and aktualizr
+ * spellings. ECDSA keys have no aktualizr form (UPT_ERR_UNSUPPORTED). */
+UPT_NODISCARD UPT_API int upt_pubkey_json(char **out, size_t *out_len, const struct upt_key *key,
+					  enum upt_dialect dialect, struct upt_error *err);
 UPT_NODISCARD UPT_API int upt_privkey_keyid(char *out /* UPT_KEYID_MAX + 1 */,
 					    const struct upt_privkey *key, enum upt_dialect dialect,
 					    struct upt_error *err);

@@ -1,5 +1,6 @@
 /* uptake host: private keys (generate, PKCS#8 PEM load/save, sign) and
  * their public key objects and key ids. */
+#include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -205,15 +206,15 @@ static int public_text(char **out, size_t *len, const struct upt_privkey *key,
 /* The key object with keys sorted and no white space: as JSON text (PEM
  * newlines escaped as \n) or, with `canonical`, in the canonical form TUF
  * hashes for key ids (newlines raw). */
-static int key_object(char **out, size_t *out_len, const struct upt_privkey *key, const char *pub,
+static int key_object(char **out, size_t *out_len, enum upt_key_type key_type, const char *pub,
 		      size_t pub_len, enum upt_dialect dialect, bool canonical,
 		      struct upt_error *err)
 {
 	static const char *const tuf_type[] = {"", "ed25519", "ecdsa", "rsa"};
 	static const char *const akt_type[] = {"", "ED25519", NULL, "RSA"};
 	const char *type =
-	    dialect == UPT_DIALECT_AKTUALIZR ? akt_type[key->type] : tuf_type[key->type];
-	const char *scheme = upt_scheme_name(scheme_of(key->type));
+	    dialect == UPT_DIALECT_AKTUALIZR ? akt_type[key_type] : tuf_type[key_type];
+	const char *scheme = upt_scheme_name(scheme_of(key_type));
 	size_t cap = 2 * pub_len + 128, n = 0;
 	char *buf;
 	if (!type)
@@ -249,7 +250,7 @@ static int public_object(char **out, size_t *out_len, const struct upt_privkey *
 		return upt_error_set(err, UPT_ERR_ARG, "public key: missing argument");
 	rc = public_text(&pub, &pub_len, key, err);
 	if (rc == UPT_OK)
-		rc = key_object(out, out_len, key, pub, pub_len, dialect, canonical, err);
+		rc = key_object(out, out_len, key->type, pub, pub_len, dialect, canonical, err);
 	upt_free(pub);
 	return rc;
 }
@@ -258,6 +259,49 @@ int upt_privkey_public_json(char **out, size_t *out_len, const struct upt_privke
 			    enum upt_dialect dialect, struct upt_error *err)
 {
 	return public_object(out, out_len, key, dialect, false, err);
+}
+
+int upt_pubkey_json(char **out, size_t *out_len, const struct upt_key *key,
+		    enum upt_dialect dialect, struct upt_error *err)
+{
+	const unsigned char *p;
+	EVP_PKEY *pkey;
+	char *pub = NULL;
+	size_t pub_len = 0;
+	BIO *bio;
+	int rc;
+	if (!out || !out_len || !key || !key->pub || key->type < UPT_KEY_ED25519 ||
+	    key->type > UPT_KEY_RSA)
+		return upt_error_set(err, UPT_ERR_ARG, "public key: missing argument");
+	if (key->type == UPT_KEY_ED25519) {
+		if (key->pub_len != 32)
+			return upt_error_set(err, UPT_ERR_KEY, "public key: bad Ed25519 length");
+		if (!(pub = upt_malloc(65)))
+			return upt_error_set(err, UPT_ERR_NOMEM, "public key: out of memory");
+		upt_hex_encode(pub, key->pub, 32);
+		pub_len = 64;
+	} else {
+		if (key->pub_len > LONG_MAX)
+			return upt_error_set(err, UPT_ERR_KEY, "public key: too large");
+		p = key->pub;
+		if (!(pkey = d2i_PUBKEY(NULL, &p, (long)key->pub_len)))
+			return ossl_fail(err, UPT_ERR_KEY, "public key: bad DER");
+		if (!(bio = BIO_new(BIO_s_mem()))) {
+			EVP_PKEY_free(pkey);
+			return ossl_fail(err, UPT_ERR_NOMEM, "public key");
+		}
+		if (PEM_write_bio_PUBKEY(bio, pkey) != 1)
+			rc = ossl_fail(err, UPT_ERR_CRYPTO, "public key: PEM encoding failed");
+		else
+			rc = bio_take(&pub, &pub_len, bio, err);
+		BIO_free(bio);
+		EVP_PKEY_free(pkey);
+		if (rc != UPT_OK)
+			return rc;
+	}
+	rc = key_object(out, out_len, key->type, pub, pub_len, dialect, false, err);
+	upt_free(pub);
+	return rc;
 }
 
 int upt_privkey_keyid(char *out, const struct upt_privkey *key, enum upt_dialect dialect,

@@ -1,0 +1,46 @@
+/* uptake: the release engineer's command line. One file per sub-command;
+ * this table dispatches to them. */
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd commands[] = {
+    {"key", cmd_key, "generate keys (offline and online roles), print key ids"},
+    {"metadata", cmd_metadata, "create unsigned root, targets, snapshot, timestamp metadata"},
+    {"sign", cmd_sign, "sign metadata with one or more keys; merge signatures"},
+    {"verify", cmd_verify, "verify metadata (and target files) against a trusted root"},
+    {"inspect", cmd_inspect, "show what a metadata file says, without trusting it"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: uptake COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'uptake COMMAND --help' describes a command.\n"
+		   "exit codes: 0 ok, 1 rejected (verification failed), 2 usage error,\n"
+		   "            3 input error (unreadable or malformed file), 4 internal error\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("uptake 0.1.0\n");
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "uptake: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CLI_USAGE;
+}
