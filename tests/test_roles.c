@@ -94,9 +94,9 @@ static const struct rcase cases[] = {
 		     "\"targets\":" ROLE1 ",\"snapshot\":" ROLE1 ",\"timestamp\":" ROLE1 "}}",
      UPT_ERR_FIELD_VALUE, "roles.root.threshold"},
     {UPT_ROLE_ROOT,
-     "{" HDR("root") "," KEYS ",\"roles\":{\"root\":{\"keyids\":[\"aa\"],\"threshold\":2},"
+     "{" HDR("root") "," KEYS ",\"roles\":{\"root\":{\"keyids\":[\"aa\"],\"threshold\":2000},"
 		     "\"targets\":" ROLE1 ",\"snapshot\":" ROLE1 ",\"timestamp\":" ROLE1 "}}",
-     UPT_ERR_FIELD_VALUE, "larger than the number of keyids"},
+     UPT_ERR_FIELD_VALUE, "larger than the key limit"},
     {UPT_ROLE_ROOT,
      "{" HDR("root") "," KEYS ",\"roles\":{\"root\":{\"keyids\":[\"aa\",\"aa\"],"
 		     "\"threshold\":1},\"targets\":" ROLE1 ",\"snapshot\":" ROLE1
@@ -326,7 +326,7 @@ static void test_envelope(void)
 static void test_malformed_signature_value(void)
 {
 	static const char text[] = "{\"signatures\":[{\"keyid\":\"aa\",\"sig\":\"xyz\"},"
-				   "{\"keyid\":\"aa\",\"method\":\"ed25519\",\"sig\":\"@@@@\"}],"
+				   "{\"keyid\":\"bb\",\"method\":\"ed25519\",\"sig\":\"@@@@\"}],"
 				   "\"signed\":{\"_type\":\"root\"}}";
 	struct upt_doc doc;
 	struct upt_error err;

@@ -95,6 +95,11 @@ static int doc_sigs(struct upt_doc *out, struct upt_fctx *f)
 		size_t mark = upt_path_push(&f->path, "signatures", 10);
 		upt_path_push_index(&f->path, i);
 		rc = sig_parse(&out->sigs[i], f, arr->items[i]);
+		/* One signature per key id: a document that repeats one is
+		 * refused outright rather than guessed at. */
+		for (size_t j = 0; rc == UPT_OK && j < i; j++)
+			if (strcmp(out->sigs[j].keyid, out->sigs[i].keyid) == 0)
+				rc = upt_field_error(f, UPT_ERR_SIGNATURE, "key id signs twice");
 		upt_path_pop(&f->path, mark);
 		if (rc != UPT_OK)
 			return rc;

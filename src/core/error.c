@@ -161,6 +161,13 @@ const char *upt_err_name(int code)
 	    "UPT_ERR_DECODE",
 	    "UPT_ERR_HASH_MISMATCH",
 	    "UPT_ERR_PASSPHRASE",
+	    "UPT_ERR_VERSION",
+	    "UPT_ERR_DELEGATION",
+	    "UPT_ERR_UNKNOWN_ECU",
+	    "UPT_ERR_HARDWARE_ID",
+	    "UPT_ERR_IMAGE_MISMATCH",
+	    "UPT_ERR_RELEASE_COUNTER",
+	    "UPT_ERR_STATE",
 	};
 	if (code > 0 || (size_t)(-(long)code) >= sizeof names / sizeof names[0])
 		return "UPT_ERR_UNKNOWN";

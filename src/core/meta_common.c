@@ -157,9 +157,11 @@ int upt_field_role_keys(struct upt_role_keys *out, struct upt_fctx *f, const str
 		rc = upt_field_int(&threshold, f, role, "threshold", 1, true, NULL);
 	if (rc != UPT_OK)
 		return rc;
-	if (threshold > (int64_t)out->n_keyids)
+	/* A threshold above the number of key ids is valid TUF (the role
+	 * can then never sign anything); only bound it. */
+	if (threshold > UPT_MAX_KEYS)
 		return upt_field_error(f, UPT_ERR_FIELD_VALUE,
-				       "threshold: larger than the number of keyids");
+				       "threshold: larger than the key limit");
 	out->threshold = (uint32_t)threshold;
 	for (size_t i = 0; i < out->n_keyids; i++) {
 		if (!upt_keys_find(keys, n_keys, out->keyids[i])) {
