@@ -83,6 +83,13 @@ struct upt_repo {
 	 * freshness rests on their own version and expiry. */
 	bool use_snapshot;
 	int64_t now;
+	/* Optional: called with the top-level targets metadata once it has
+	 * verified, before it is trusted or stored; an error rejects it. The
+	 * Uptane layer checks the Director's assignments here, so targets
+	 * that fail them are never written. */
+	int (*check_targets)(void *ctx, const struct upt_repo *r, const struct upt_targets *t,
+			     struct upt_error *err);
+	void *check_ctx;
 
 	size_t start; /* arena mark where this repository's memory begins */
 	struct upt_root root;

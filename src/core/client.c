@@ -162,6 +162,15 @@ int upt_repo_bootstrap(struct upt_repo *r, const uint8_t *data, size_t len, stru
 	return rc;
 }
 
+static int fetch(struct upt_repo *r, const char *role, int64_t version, size_t max,
+		 const uint8_t **data, size_t *len, struct upt_error *err)
+{
+	int rc = r->io.fetch(r->io.ctx, role, version, max, r->a, data, len, err);
+	if (rc != UPT_OK)
+		upt_error_prefix(err, doc_name(r, role, version));
+	return rc;
+}
+
 /* 5.3: the root chain. Each accepted root replaces the previous one in the
  * arena, so memory stays bounded by one root whatever the chain length. */
 int upt_repo_update_root(struct upt_repo *r, struct upt_error *err)
@@ -177,7 +186,7 @@ int upt_repo_update_root(struct upt_repo *r, struct upt_error *err)
 		size_t len;
 		struct upt_doc doc;
 		struct upt_root nr;
-		rc = r->io.fetch(r->io.ctx, "root", next, r->lim.root_max, r->a, &data, &len, err);
+		rc = fetch(r, "root", next, r->lim.root_max, &data, &len, err);
 		if (rc == UPT_ERR_NOT_FOUND) { /* 5.3.2: no newer root */
 			upt_arena_rollback(r->a, mark);
 			rc = UPT_OK;
@@ -210,9 +219,7 @@ int upt_repo_update_root(struct upt_repo *r, struct upt_error *err)
 					   (long long)nr.c.version, (long long)next);
 		if (rc != UPT_OK) {
 			upt_arena_rollback(r->a, mark);
-			if (rc != UPT_ERR_NOT_FOUND)
-				return rc;
-			return upt_error_set(err, UPT_ERR_IO, "%s: %s", name, err ? err->msg : "");
+			return rc;
 		}
 		/* 5.3.8: persist, then trust */
 		rc = r->io.store(r->io.ctx, "root", data, len, err);
@@ -255,15 +262,6 @@ static int load_local(struct upt_repo *r, const char *role, size_t max, const ui
 {
 	struct upt_error ignored;
 	return r->io.load(r->io.ctx, role, max, r->a, data, len, &ignored);
-}
-
-static int fetch(struct upt_repo *r, const char *role, int64_t version, size_t max,
-		 const uint8_t **data, size_t *len, struct upt_error *err)
-{
-	int rc = r->io.fetch(r->io.ctx, role, version, max, r->a, data, len, err);
-	if (rc != UPT_OK)
-		upt_error_prefix(err, doc_name(r, role, version));
-	return rc;
 }
 
 int upt_repo_update_timestamp(struct upt_repo *r, struct upt_error *err)
@@ -452,6 +450,7 @@ static int targets_role(struct upt_repo *r, const char *role, const struct upt_k
 	/* The stored copy, if it is the one the snapshot names. */
 	for (int pass = 0; pass < 2; pass++) {
 		struct upt_error *e = pass ? err : NULL;
+		bool authentic = false;
 		mark = upt_arena_mark(r->a);
 		if (pass == 0)
 			rc = load_local(r, role, max, &data, &len);
@@ -469,6 +468,7 @@ static int targets_role(struct upt_repo *r, const char *role, const struct upt_k
 			rc = upt_doc_verify(&doc, keys, n_keys, rk, r->crypto, NULL, e);
 		if (rc == UPT_OK)
 			rc = upt_targets_parse(&t, r->a, &doc, r->crypto, e);
+		authentic = rc == UPT_OK;
 		if (rc == UPT_OK && meta && t.c.version != meta->version)
 			rc = upt_error_set(
 			    e, t.c.version < meta->version ? UPT_ERR_ROLLBACK : UPT_ERR_VERSION,
@@ -478,29 +478,27 @@ static int targets_role(struct upt_repo *r, const char *role, const struct upt_k
 			rc = upt_error_set(e, UPT_ERR_ROLLBACK,
 					   "%s: version %lld is lower than the trusted %lld", name,
 					   (long long)t.c.version, (long long)floor);
+		if (pass == 0 && !meta) {
+			/* No snapshot: the stored copy (expired or not) is only
+			 * the floor for the version; always fetch. */
+			if (authentic)
+				floor = t.c.version;
+			upt_arena_rollback(r->a, mark);
+			continue;
+		}
 		if (rc == UPT_OK && expired(r, t.c.expires))
 			rc = e ? expired_error(e, name, t.c.expires) : UPT_ERR_EXPIRED;
-		if (pass == 0 && !meta && rc != UPT_OK && rc != UPT_ERR_NOT_FOUND &&
-		    upt_doc_verify(&doc, keys, n_keys, rk, r->crypto, NULL, NULL) == UPT_OK &&
-		    upt_targets_parse(&t, r->a, &doc, r->crypto, NULL) == UPT_OK)
-			floor = t.c.version; /* expired but authentic: still a floor */
-		if (pass == 0 && rc == UPT_OK && !meta) {
-			/* No snapshot: always ask for newer targets. */
-			floor = t.c.version;
-			rc = UPT_ERR_STATE;
-		}
+		if (rc == UPT_OK && r->check_targets && strcmp(role, "targets") == 0)
+			rc = r->check_targets(r->check_ctx, r, &t, e);
 		if (rc == UPT_OK && pass == 1)
 			rc = r->io.store(r->io.ctx, role, data, len, err);
 		if (rc == UPT_OK) {
 			*out = t;
 			return UPT_OK;
 		}
-		if (pass == 1) {
-			upt_arena_rollback(r->a, mark);
+		upt_arena_rollback(r->a, mark);
+		if (pass == 1)
 			return rc;
-		}
-		if (!(floor && !meta))
-			upt_arena_rollback(r->a, mark);
 	}
 	return UPT_ERR_STATE; /* not reached */
 }
