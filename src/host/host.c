@@ -1,0 +1,454 @@
+/* uptake host layer: atomic files, URL quoting, bounded HTTP (libcurl). */
+#define _GNU_SOURCE
+#include "host.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uptake/encode.h>
+
+/* ---- files -------------------------------------------------------------- */
+
+int host_read_file(const char *path, size_t max, uint8_t **out, size_t *len, struct upt_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	if (fd < 0)
+		return upt_error_set(err, errno == ENOENT ? UPT_ERR_NOT_FOUND : UPT_ERR_IO,
+				     "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return upt_error_set(err, UPT_ERR_IO, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: more than %zu bytes", path, max);
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return upt_error_set(err, UPT_ERR_NOMEM, "%s: out of memory", path);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != (size_t)st.st_size) {
+		free(buf);
+		return upt_error_set(err, UPT_ERR_IO, "%s: short read", path);
+	}
+	buf[got] = 0;
+	*out = buf;
+	*len = got;
+	return UPT_OK;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if ((size_t)(slash - path) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	else
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* A temporary file next to `path`, named so that no *.json glob sees it. */
+static int temp_for(char *tmp, size_t cap, const char *path, struct upt_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path + 1) : 0, fd;
+	if ((size_t)snprintf(tmp, cap, "%.*s.uptake-tmp-XXXXXX", dl, path) >= cap)
+		return upt_error_set(err, UPT_ERR_IO, "%s: path too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return upt_error_set(err, UPT_ERR_IO, "%s: %s", tmp, strerror(errno));
+	return fd;
+}
+
+static int commit_temp(int fd, const char *tmp, const char *path, struct upt_error *err)
+{
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		unlink(tmp);
+		return upt_error_set(err, UPT_ERR_IO, "%s: write failed", path);
+	}
+	if (chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return upt_error_set(err, UPT_ERR_IO, "%s: %s", path, strerror(e));
+	}
+	sync_dir_of(path);
+	return UPT_OK;
+}
+
+int host_write_file(const char *path, const void *data, size_t len, struct upt_error *err)
+{
+	char tmp[PATH_MAX];
+	int fd = temp_for(tmp, sizeof tmp, path, err);
+	if (fd < 0)
+		return fd;
+	if (write_all(fd, data, len) != 0) {
+		close(fd);
+		unlink(tmp);
+		return upt_error_set(err, UPT_ERR_IO, "%s: write failed", path);
+	}
+	return commit_temp(fd, tmp, path, err);
+}
+
+int host_mkdirs(const char *path, struct upt_error *err)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof buf)
+		return upt_error_set(err, UPT_ERR_ARG, "directory name empty or too long");
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != 0)
+			continue;
+		buf[i] = 0;
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return upt_error_set(err, UPT_ERR_IO, "%s: %s", buf, strerror(errno));
+		buf[i] = path[i];
+	}
+	return UPT_OK;
+}
+
+int host_url_quote(char *out, size_t cap, const char *in, bool keep_slash)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+			     *p == '~' || (keep_slash && *p == '/');
+		if (o + (plain ? 1 : 3) >= cap)
+			return UPT_ERR_TOO_LARGE;
+		if (plain) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hexd[*p >> 4];
+			out[o++] = hexd[*p & 15];
+		}
+	}
+	if (o >= cap)
+		return UPT_ERR_TOO_LARGE;
+	out[o] = 0;
+	return UPT_OK;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+int host_init(struct upt_error *err)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return upt_error_set(err, UPT_ERR_IO, "libcurl: initialisation failed");
+	return UPT_OK;
+}
+
+struct get_state {
+	size_t max, got;
+	host_sink sink;
+	void *ctx;
+	int rc; /* first error from the sink or the bound */
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *p)
+{
+	struct get_state *g = p;
+	size_t len = size * n;
+	if (g->got + len > g->max || g->got + len < g->got) {
+		g->rc = UPT_ERR_TOO_LARGE;
+		return 0; /* cut the transfer: endless data */
+	}
+	g->got += len;
+	if ((g->rc = g->sink(g->ctx, (const uint8_t *)data, len)) != UPT_OK)
+		return 0;
+	return len;
+}
+
+int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct upt_error *err)
+{
+	struct get_state g = {max, 0, sink, ctx, UPT_OK};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode cc;
+	CURL *c = curl_easy_init();
+	if (!c)
+		return upt_error_set(err, UPT_ERR_NOMEM, "%s: libcurl: out of memory", url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+	if (max < (size_t)LONG_MAX)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (status == 404 || status == 403)
+		return upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: HTTP %ld", url, status);
+	if (g.rc == UPT_ERR_TOO_LARGE || cc == CURLE_FILESIZE_EXCEEDED)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE,
+				     "%s: more than %zu bytes (endless data?)", url, max);
+	if (g.rc != UPT_OK)
+		return upt_error_set(err, g.rc, "%s: could not keep the data", url);
+	if (cc != CURLE_OK)
+		return upt_error_set(err, UPT_ERR_IO, "%s: %s", url,
+				     errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	if (status < 200 || status > 299)
+		return upt_error_set(err, UPT_ERR_IO, "%s: HTTP %ld", url, status);
+	return UPT_OK;
+}
+
+struct mem_sink {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static int to_mem(void *ctx, const uint8_t *data, size_t len)
+{
+	struct mem_sink *m = ctx;
+	if (m->len + len + 1 > m->cap) {
+		size_t cap = m->cap ? m->cap : 4096;
+		uint8_t *b;
+		while (cap < m->len + len + 1)
+			cap *= 2;
+		if (!(b = realloc(m->buf, cap)))
+			return UPT_ERR_NOMEM;
+		m->buf = b;
+		m->cap = cap;
+	}
+	memcpy(m->buf + m->len, data, len);
+	m->len += len;
+	m->buf[m->len] = 0;
+	return UPT_OK;
+}
+
+int host_http_get_mem(const char *url, size_t max, uint8_t **out, size_t *len,
+		      struct upt_error *err)
+{
+	struct mem_sink m = {0};
+	int rc = host_http_get(url, max, to_mem, &m, err);
+	if (rc == UPT_OK && !m.buf)
+		rc = to_mem(&m, (const uint8_t *)"", 0);
+	if (rc != UPT_OK) {
+		free(m.buf);
+		return rc;
+	}
+	*out = m.buf;
+	*len = m.len;
+	return UPT_OK;
+}
+
+struct hashing_sink {
+	int fd;
+	EVP_MD_CTX *h256, *h512;
+};
+
+static int to_file(void *ctx, const uint8_t *data, size_t len)
+{
+	struct hashing_sink *s = ctx;
+	if (EVP_DigestUpdate(s->h256, data, len) != 1 || EVP_DigestUpdate(s->h512, data, len) != 1)
+		return UPT_ERR_CRYPTO;
+	return write_all(s->fd, data, len) == 0 ? UPT_OK : UPT_ERR_IO;
+}
+
+static int hashes_match(EVP_MD_CTX *h256, EVP_MD_CTX *h512, const struct upt_hashes *want)
+{
+	uint8_t d256[UPT_SHA256_LEN], d512[UPT_SHA512_LEN];
+	if (!want->has_sha256 && !want->has_sha512)
+		return false;
+	if (EVP_DigestFinal_ex(h256, d256, NULL) != 1 || EVP_DigestFinal_ex(h512, d512, NULL) != 1)
+		return false;
+	if (want->has_sha256 && !upt_ct_equal(d256, want->sha256, sizeof d256))
+		return false;
+	if (want->has_sha512 && !upt_ct_equal(d512, want->sha512, sizeof d512))
+		return false;
+	return true;
+}
+
+int host_http_get_verified(const char *url, const char *path, int64_t length,
+			   const struct upt_hashes *hashes, struct upt_error *err)
+{
+	char tmp[PATH_MAX];
+	struct hashing_sink s = {-1, EVP_MD_CTX_new(), EVP_MD_CTX_new()};
+	struct stat st;
+	int rc;
+	if (length < 0 || !hashes)
+		return upt_error_set(err, UPT_ERR_ARG, "%s: no length or hashes", url);
+	if (!s.h256 || !s.h512 || EVP_DigestInit_ex(s.h256, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(s.h512, EVP_sha512(), NULL) != 1) {
+		rc = upt_error_set(err, UPT_ERR_CRYPTO, "%s: hashing", url);
+		goto out;
+	}
+	if ((s.fd = temp_for(tmp, sizeof tmp, path, err)) < 0) {
+		rc = s.fd;
+		goto out;
+	}
+	rc = host_http_get(url, (size_t)length, to_file, &s, err);
+	if (rc == UPT_OK && (fstat(s.fd, &st) != 0 || st.st_size != length))
+		rc = upt_error_set(err, UPT_ERR_HASH_MISMATCH, "%s: %lld bytes, expected %lld", url,
+				   (long long)st.st_size, (long long)length);
+	if (rc == UPT_OK && !hashes_match(s.h256, s.h512, hashes))
+		rc = upt_error_set(err, UPT_ERR_HASH_MISMATCH,
+				   "%s: hashes do not match the trusted metadata", url);
+	if (rc == UPT_OK) {
+		rc = commit_temp(s.fd, tmp, path, err);
+		s.fd = -1;
+	} else {
+		close(s.fd);
+		unlink(tmp);
+		s.fd = -1;
+	}
+out:
+	EVP_MD_CTX_free(s.h256);
+	EVP_MD_CTX_free(s.h512);
+	return rc;
+}
+
+bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes)
+{
+	EVP_MD_CTX *h256 = EVP_MD_CTX_new(), *h512 = EVP_MD_CTX_new();
+	uint8_t buf[65536];
+	int64_t total = 0;
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && h256 && h512 && EVP_DigestInit_ex(h256, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestInit_ex(h512, EVP_sha512(), NULL) == 1) {
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof buf)) > 0 && total <= length) {
+			total += n;
+			EVP_DigestUpdate(h256, buf, (size_t)n);
+			EVP_DigestUpdate(h512, buf, (size_t)n);
+		}
+		ok = n == 0 && total == length && hashes_match(h256, h512, hashes);
+	}
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(h256);
+	EVP_MD_CTX_free(h512);
+	return ok;
+}
+
+/* ---- the repository io -------------------------------------------------- */
+
+static int copy_to_arena(struct upt_arena *a, uint8_t *buf, size_t len, const uint8_t **data,
+			 size_t *out_len, struct upt_error *err)
+{
+	uint8_t *p = upt_arena_alloc(a, len ? len : 1);
+	if (!p) {
+		free(buf);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory (%zu bytes)", len);
+	}
+	memcpy(p, buf, len);
+	free(buf);
+	*data = p;
+	*out_len = len;
+	return UPT_OK;
+}
+
+static int role_file(char *out, size_t cap, const char *dir, const char *role)
+{
+	char q[512];
+	if (host_url_quote(q, sizeof q, role, false) != UPT_OK)
+		return UPT_ERR_TOO_LARGE;
+	return (size_t)snprintf(out, cap, "%s/%s.json", dir, q) < cap ? UPT_OK : UPT_ERR_TOO_LARGE;
+}
+
+static int io_fetch(void *ctx, const char *role, int64_t version, size_t max_len,
+		    struct upt_arena *a, const uint8_t **data, size_t *len, struct upt_error *err)
+{
+	struct host_repo_io *h = ctx;
+	char q[512], url[2048];
+	const char *sep = h->base_url[0] && h->base_url[strlen(h->base_url) - 1] == '/' ? "" : "/";
+	uint8_t *buf;
+	size_t n;
+	int rc;
+	if (host_url_quote(q, sizeof q, role, false) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "role name too long");
+	if (version > 0)
+		rc = snprintf(url, sizeof url, "%s%s%lld.%s.json", h->base_url, sep,
+			      (long long)version, q) >= (int)sizeof url;
+	else
+		rc = snprintf(url, sizeof url, "%s%s%s.json", h->base_url, sep, q) >=
+		     (int)sizeof url;
+	if (rc)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "URL too long");
+	h->fetches++;
+	rc = host_http_get_mem(url, max_len, &buf, &n, err);
+	return rc == UPT_OK ? copy_to_arena(a, buf, n, data, len, err) : rc;
+}
+
+static int io_load(void *ctx, const char *role, size_t max_len, struct upt_arena *a,
+		   const uint8_t **data, size_t *len, struct upt_error *err)
+{
+	struct host_repo_io *h = ctx;
+	char path[PATH_MAX];
+	uint8_t *buf;
+	size_t n;
+	int rc;
+	if (role_file(path, sizeof path, h->dir, role) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "role name too long");
+	rc = host_read_file(path, max_len, &buf, &n, err);
+	return rc == UPT_OK ? copy_to_arena(a, buf, n, data, len, err) : rc;
+}
+
+static int io_store(void *ctx, const char *role, const uint8_t *data, size_t len,
+		    struct upt_error *err)
+{
+	struct host_repo_io *h = ctx;
+	char path[PATH_MAX];
+	if (role_file(path, sizeof path, h->dir, role) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "role name too long");
+	return host_write_file(path, data, len, err);
+}
+
+void host_repo_io(struct upt_repo_io *io, struct host_repo_io *ctx)
+{
+	io->ctx = ctx;
+	io->fetch = io_fetch;
+	io->load = io_load;
+	io->store = io_store;
+}

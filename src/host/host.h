@@ -1,0 +1,60 @@
+/* uptake host layer: what the sans-I/O core leaves to the caller on a
+ * POSIX host (files written atomically, bounded HTTP with libcurl, URL
+ * quoting). Used by uptake-tuf-client and the agent. */
+#ifndef UPTAKE_HOST_H
+#define UPTAKE_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uptake/client.h>
+
+/* Read at most `max` bytes of `path` into a malloc'd buffer (NUL-terminated).
+ * UPT_ERR_NOT_FOUND when it does not exist, UPT_ERR_TOO_LARGE when longer. */
+int host_read_file(const char *path, size_t max, uint8_t **out, size_t *len, struct upt_error *err);
+
+/* Replace `path` with `data` atomically: a temporary file in the same
+ * directory (never named *.json), fsync, rename, fsync of the directory. */
+int host_write_file(const char *path, const void *data, size_t len, struct upt_error *err);
+
+/* Create a directory (and its parents) when missing. */
+int host_mkdirs(const char *path, struct upt_error *err);
+
+/* Percent-encode `in` into out[0..cap): everything but A-Z a-z 0-9 - . _ ~
+ * (and '/' when keep_slash). UPT_ERR_TOO_LARGE when it does not fit. */
+int host_url_quote(char *out, size_t cap, const char *in, bool keep_slash);
+
+/* HTTP GET with libcurl: http and https only, no redirects, connect and
+ * stall timeouts. The body goes to `sink` in pieces; more than `max`
+ * bytes is UPT_ERR_TOO_LARGE (the transfer is cut there). 404 and 403 are
+ * UPT_ERR_NOT_FOUND; another non-2xx status or a transport failure is
+ * UPT_ERR_IO. `sink` returns UPT_OK or an error that stops the transfer. */
+typedef int (*host_sink)(void *ctx, const uint8_t *data, size_t len);
+int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct upt_error *err);
+
+/* GET into a malloc'd buffer. */
+int host_http_get_mem(const char *url, size_t max, uint8_t **out, size_t *len,
+		      struct upt_error *err);
+
+/* GET into `path` (atomically, only once the length and every hash given
+ * match: the file never holds unverified bytes). */
+int host_http_get_verified(const char *url, const char *path, int64_t length,
+			   const struct upt_hashes *hashes, struct upt_error *err);
+
+/* Does the file at `path` have exactly this length and these hashes? */
+bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes);
+
+/* A struct upt_repo_io for a repository at `base_url` whose trusted
+ * metadata lives in directory `dir` as ROLE.json (the role name quoted:
+ * never a path outside dir). Both strings are kept by pointer. */
+struct host_repo_io {
+	const char *base_url;
+	const char *dir;
+	unsigned fetches;
+};
+void host_repo_io(struct upt_repo_io *io, struct host_repo_io *ctx);
+
+/* curl_global_init once per process. */
+int host_init(struct upt_error *err);
+
+#endif
