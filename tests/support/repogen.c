@@ -230,9 +230,11 @@ void rg_repo_free(struct rg_repo *r)
 		rg_key_free(&r->own_keys[i]);
 	for (int i = 0; i < r->n_targets; i++)
 		free(r->targets[i].data);
-	for (int d = 0; d < r->n_del; d++)
+	for (int d = 0; d < r->n_del; d++) {
 		for (int i = 0; i < r->del[d].n_targets; i++)
 			free(r->del[d].targets[i].data);
+		free(r->del[d].targets);
+	}
 	rg_files_free(&r->served);
 }
 
@@ -289,8 +291,14 @@ struct rg_target *rg_deleg_add_target(struct rg_deleg *d, const char *name, cons
 				      size_t len, const char *hwid)
 {
 	struct rg_target *t;
-	if (d->n_targets == 8)
-		die("too many delegated targets", NULL);
+	if (d->n_targets == d->cap_targets) {
+		int cap = d->cap_targets ? 2 * d->cap_targets : 8;
+		struct rg_target *more = realloc(d->targets, (size_t)cap * sizeof *more);
+		if (!more)
+			die("out of memory", NULL);
+		d->targets = more;
+		d->cap_targets = cap;
+	}
 	t = &d->targets[d->n_targets++];
 	target_init(t, name, data, len, hwid);
 	return t;

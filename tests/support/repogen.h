@@ -84,8 +84,8 @@ struct rg_deleg {
 	bool terminating;
 	const char *paths[4];
 	int n_paths;
-	struct rg_target targets[8];
-	int n_targets;
+	struct rg_target *targets; /* grows; pointers into it move */
+	int n_targets, cap_targets;
 };
 
 struct rg_repo {
