@@ -383,6 +383,11 @@ int upt_repo_update_snapshot(struct upt_repo *r, struct upt_error *err)
 		rc = parse_signed(r, &doc, data, len, max, UPT_ROLE_SNAPSHOT, name, err);
 	if (rc == UPT_OK)
 		rc = upt_snapshot_parse(&ns, r->a, &doc, err);
+	/* never below the stored snapshot (Uptane L5) */
+	if (rc == UPT_OK && has_old && ns.c.version < old.c.version)
+		rc = upt_error_set(err, UPT_ERR_ROLLBACK,
+				   "%s: version %lld is lower than the trusted %lld", name,
+				   (long long)ns.c.version, (long long)old.c.version);
 	/* 5.5.5: no targets file removed or rolled back */
 	for (size_t i = 0; rc == UPT_OK && has_old && i < old.n_meta; i++) {
 		const struct upt_meta_file *n = upt_snapshot_find(&ns, old.meta[i].name);

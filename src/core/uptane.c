@@ -67,6 +67,10 @@ static int director_updates(const struct upt_repo *d, const struct upt_targets *
 			    struct upt_error *err)
 {
 	size_t n = 0;
+	/* Uptane: the Director does not delegate */
+	if (ts->has_delegations && ts->n_roles)
+		return upt_error_set(err, UPT_ERR_DELEGATION,
+				     "%s targets.json: the Director must not delegate", d->name);
 	for (size_t i = 0; i < ts->n_targets; i++)
 		n += ts->targets[i].n_ecus;
 	out->updates = upt_arena_calloc(d->a, n ? n : 1, sizeof *out->updates);

@@ -452,6 +452,12 @@ static void non_terminating_searched(struct world *w)
 	shadow_delegation(w, false);
 }
 
+static void director_delegates(struct world *w)
+{
+	rg_add_delegation(&w->d, -1, "more", "*", false);
+	rg_republish(&w->d);
+}
+
 static void repos_disagree_counter(struct world *w)
 {
 	w->d.targets[0].release_counter = 5;
@@ -657,6 +663,8 @@ static const struct attack attacks[] = {
      "", 0},
     {"wrong hardware id (Image repository)", wrong_hwid_image, UPT_ERR_HARDWARE_ID,
      "hardware board-a", "", "timestamp snapshot targets apps", 0},
+    {"the Director delegates", director_delegates, UPT_ERR_DELEGATION, "must not delegate", DIR_TSS,
+     "", 0},
     {"wrong ECU identifier", unknown_ecu, UPT_ERR_UNKNOWN_ECU, "ecu-other", DIR_TSS, "", 0},
     {"release counter downgrade", release_counter_downgrade, UPT_ERR_RELEASE_COUNTER,
      "lower than the installed 3", "", "", 0},
