@@ -303,8 +303,8 @@ static void test_envelope(void)
 	    "{\"signatures\":[],\"signed\":{}}",
 	    "{\"signatures\":[{\"keyid\":\"aa\"}],\"signed\":{\"_type\":\"root\"}}",
 	    "{\"signatures\":[{\"keyid\":1,\"sig\":\"aa\"}],\"signed\":{\"_type\":\"root\"}}",
-	    "{\"signatures\":[{\"keyid\":\"aa\",\"sig\":\"aa\",\"x\":1}],\"signed\":{\"_type\":"
-	    "\"root\"}}",
+	    ("{\"signatures\":[{\"keyid\":\"aa\",\"sig\":\"aa\",\"x\":1}],\"signed\":{\"_type\":"
+	     "\"root\"}}"),
 	    "{\"signatures\":[\"aa\"],\"signed\":{\"_type\":\"root\"}}",
 	    "{\"signatures\":[],\"signed\":{\"_type\":\"root\",\"f\":1.5}}",
 	};
