@@ -1,0 +1,575 @@
+/* uptake-server: a repository of offline-signed root and targets and
+ * online-signed snapshot and timestamp (the Image repository). Uploads
+ * are verified before anything is stored: a root against the current
+ * root (chain rule), targets against the current root or the delegating
+ * role, every listed image against the uploaded file. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uptake/alloc.h>
+#include <uptake/encode.h>
+#include <uptake/json.h>
+#include <uptake/metadata.h>
+
+#include "server.h"
+
+#define SPEC_VERSION "1.0.31"
+
+struct work {
+	unsigned char *mem;
+	struct upt_arena a;
+};
+
+static int work_init(struct work *w, size_t input, struct upt_error *err)
+{
+	size_t cap = 32 * input + (1u << 20);
+	if (!(w->mem = malloc(cap)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	upt_arena_init(&w->a, w->mem, cap);
+	return UPT_OK;
+}
+
+static void work_free(struct work *w)
+{
+	free(w->mem);
+	w->mem = NULL;
+}
+
+static int load_key(struct srv_repo *r, const char *role, struct upt_privkey **key, char *keyid,
+		    struct upt_error *err)
+{
+	struct srv_key k;
+	int rc = r->store->ops->key_get(r->store, r->name, role, &k, err);
+	if (rc == UPT_ERR_NOT_FOUND) {
+		char *pem = NULL;
+		size_t len = 0;
+		rc = upt_privkey_generate(key, UPT_KEY_ED25519, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_keyid(keyid, *key, UPT_DIALECT_TUF, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_save_pem(&pem, &len, *key, NULL, err);
+		if (rc == UPT_OK) {
+			struct srv_key nk;
+			snprintf(nk.keyid, sizeof nk.keyid, "%s", keyid);
+			nk.pem = pem;
+			rc = r->store->ops->key_put(r->store, r->name, role, &nk, err);
+			srv_log(SRV_LOG_INFO, "%s: new online %s key %s", r->name, role, keyid);
+		}
+		if (pem)
+			upt_free_secret(pem, len);
+		return rc;
+	}
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_privkey_load_pem(key, k.pem, strlen(k.pem), NULL, err);
+	if (rc == UPT_OK)
+		rc = upt_privkey_keyid(keyid, *key, UPT_DIALECT_TUF, err);
+	free(k.pem);
+	return rc;
+}
+
+int srv_repo_open(struct srv_repo *r, const char *name, struct srv_store *store,
+		  const struct srv_config *cfg, struct upt_error *err)
+{
+	int rc;
+	memset(r, 0, sizeof *r);
+	r->name = name;
+	r->store = store;
+	r->cfg = cfg;
+	pthread_mutex_init(&r->lock, NULL);
+	rc = load_key(r, "snapshot", &r->snapshot_key, r->snapshot_keyid, err);
+	if (rc == UPT_OK)
+		rc = load_key(r, "timestamp", &r->timestamp_key, r->timestamp_keyid, err);
+	return rc;
+}
+
+void srv_repo_close(struct srv_repo *r)
+{
+	upt_privkey_free(r->snapshot_key);
+	upt_privkey_free(r->timestamp_key);
+	pthread_mutex_destroy(&r->lock);
+}
+
+int srv_repo_online_keys(struct srv_repo *r, char **json, struct upt_error *err)
+{
+	char *s = NULL, *t = NULL, *out;
+	size_t sl, tl;
+	int rc = upt_privkey_public_json(&s, &sl, r->snapshot_key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK)
+		rc = upt_privkey_public_json(&t, &tl, r->timestamp_key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK && !(out = malloc(sl + tl + 64)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK) {
+		snprintf(out, sl + tl + 64, "{\"snapshot\":%s,\"timestamp\":%s}", s, t);
+		*json = out;
+	}
+	upt_free(s);
+	upt_free(t);
+	return rc;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int current_root(struct srv_repo *r, struct work *w, struct upt_root *root,
+			struct upt_error *err)
+{
+	struct srv_meta m;
+	struct upt_doc doc;
+	uint8_t *copy;
+	int rc = r->store->ops->meta_get(r->store, r->name, "root", 0, &m, err);
+	if (rc != UPT_OK)
+		return rc;
+	copy = upt_arena_alloc(&w->a, m.len ? m.len : 1);
+	if (!copy) {
+		srv_meta_free(&m);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	memcpy(copy, m.data, m.len);
+	rc = upt_doc_parse(&doc, &w->a, copy, m.len, 0, "root.json", err);
+	if (rc == UPT_OK)
+		rc = upt_root_parse(root, &w->a, &doc, upt_openssl_crypto(), err);
+	srv_meta_free(&m);
+	return rc;
+}
+
+static bool role_lists(const struct upt_root *root, enum upt_role role, const char *keyid)
+{
+	const struct upt_role_keys *rk = &root->roles[role - 1];
+	for (size_t i = 0; i < rk->n_keyids; i++)
+		if (strcmp(rk->keyids[i], keyid) == 0)
+			return true;
+	return false;
+}
+
+static void hex_sha256(char *out, const uint8_t *data, size_t len)
+{
+	uint8_t d[UPT_SHA512_LEN];
+	const struct upt_crypto *c = upt_openssl_crypto();
+	if (c->hash(c->ctx, UPT_HASH_SHA256, data, len, d) != UPT_OK)
+		memset(d, 0, sizeof d);
+	upt_hex_encode(out, d, UPT_SHA256_LEN);
+}
+
+/* Sign the JSON text `text` with `key` into a malloc'd document. */
+static int sign_text(const char *text, struct upt_privkey *key, const char *keyid, uint8_t **out,
+		     size_t *len, struct upt_error *err)
+{
+	struct work w;
+	struct upt_json *v;
+	struct upt_signer signer;
+	size_t cap = 2 * strlen(text) + 4096;
+	uint8_t *buf = malloc(cap);
+	int rc = buf ? work_init(&w, strlen(text), err)
+		     : upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc != UPT_OK) {
+		free(buf);
+		return rc;
+	}
+	rc = upt_json_parse(&v, &w.a, (const uint8_t *)text, strlen(text), NULL, err);
+	upt_privkey_signer(&signer, key, keyid);
+	if (rc == UPT_OK)
+		rc = upt_doc_sign(buf, cap, len, v, &signer, 1, UPT_DIALECT_TUF, &w.a, err);
+	work_free(&w);
+	if (rc != UPT_OK) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return UPT_OK;
+}
+
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static int tprintf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int tprintf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return UPT_ERR_ARG;
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = (t->cap ? 2 * t->cap : 1024) + (size_t)n;
+		char *s = realloc(t->s, cap);
+		if (!s)
+			return UPT_ERR_NOMEM;
+		t->s = s;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+	return UPT_OK;
+}
+
+static int meta_entry(struct srv_repo *r, struct text *t, const char *role, bool first,
+		      int64_t *version, struct upt_error *err)
+{
+	struct srv_meta m;
+	char h[65];
+	int rc = r->store->ops->meta_get(r->store, r->name, role, 0, &m, err);
+	if (rc != UPT_OK)
+		return rc;
+	hex_sha256(h, m.data, m.len);
+	rc = tprintf(
+	    t, "%s\"%s.json\":{\"hashes\":{\"sha256\":\"%s\"},\"length\":%zu,\"version\":%lld}",
+	    first ? "" : ",", role, h, m.len, (long long)m.version);
+	if (version)
+		*version = m.version;
+	srv_meta_free(&m);
+	return rc;
+}
+
+static int next_version(struct srv_repo *r, const char *role, struct upt_error *err, int64_t *out)
+{
+	struct srv_meta m;
+	int rc = r->store->ops->meta_get(r->store, r->name, role, 0, &m, err);
+	if (rc == UPT_ERR_NOT_FOUND) {
+		*out = 1;
+		return UPT_OK;
+	}
+	if (rc == UPT_OK)
+		*out = m.version + 1;
+	srv_meta_free(&m);
+	return rc;
+}
+
+/* Sign and store a new timestamp for the newest snapshot; with
+ * `new_snapshot`, first a new snapshot of the newest targets roles. Called
+ * with the repository lock and inside a store transaction. */
+static int sign_online(struct srv_repo *r, int64_t now, bool new_snapshot, struct upt_error *err)
+{
+	struct text t = {0};
+	char when[32];
+	uint8_t *doc = NULL;
+	size_t len = 0;
+	int64_t v = 0;
+	int rc = UPT_OK;
+	if (new_snapshot) {
+		char *roles = NULL;
+		rc = next_version(r, "snapshot", err, &v);
+		if (rc == UPT_OK)
+			rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
+		if (rc == UPT_OK)
+			rc = tprintf(&t,
+				     "{\"_type\":\"snapshot\",\"spec_version\":\"" SPEC_VERSION
+				     "\",\"version\":%lld,\"expires\":\"%s\",\"meta\":{",
+				     (long long)v, when);
+		if (rc == UPT_OK)
+			rc = meta_entry(r, &t, "targets", true, NULL, err);
+		if (rc == UPT_OK)
+			rc = r->store->ops->meta_roles(r->store, r->name, &roles, err);
+		for (char *p = roles, *nl; rc == UPT_OK && p && (nl = strchr(p, '\n'));
+		     p = nl + 1) {
+			*nl = 0;
+			rc = meta_entry(r, &t, p, false, NULL, err);
+		}
+		free(roles);
+		if (rc == UPT_OK)
+			rc = tprintf(&t, "}}");
+		if (rc == UPT_OK)
+			rc = sign_text(t.s, r->snapshot_key, r->snapshot_keyid, &doc, &len, err);
+		if (rc == UPT_OK)
+			rc =
+			    r->store->ops->meta_put(r->store, r->name, "snapshot", v,
+						    now + r->cfg->snapshot_lifetime, doc, len, err);
+		free(doc);
+		doc = NULL;
+		t.len = 0;
+	}
+	if (rc == UPT_OK)
+		rc = next_version(r, "timestamp", err, &v);
+	if (rc == UPT_OK)
+		rc = upt_time_format(when, sizeof when, now + r->cfg->timestamp_lifetime);
+	if (rc == UPT_OK)
+		rc = tprintf(&t,
+			     "{\"_type\":\"timestamp\",\"spec_version\":\"" SPEC_VERSION
+			     "\",\"version\":%lld,\"expires\":\"%s\",\"meta\":{",
+			     (long long)v, when);
+	if (rc == UPT_OK)
+		rc = meta_entry(r, &t, "snapshot", true, NULL, err);
+	if (rc == UPT_OK)
+		rc = tprintf(&t, "}}");
+	if (rc == UPT_OK)
+		rc = sign_text(t.s, r->timestamp_key, r->timestamp_keyid, &doc, &len, err);
+	if (rc == UPT_OK)
+		rc = r->store->ops->meta_put(r->store, r->name, "timestamp", v,
+					     now + r->cfg->timestamp_lifetime, doc, len, err);
+	free(doc);
+	free(t.s);
+	return rc;
+}
+
+/* ---- uploads ------------------------------------------------------------ */
+
+int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64_t now,
+		      int64_t *version, struct upt_error *err)
+{
+	struct work w;
+	struct upt_doc doc;
+	struct upt_root nr, cur;
+	bool have_cur;
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	rc = upt_doc_parse(&doc, &w.a, data, len, r->cfg->max_metadata_bytes, "root.json", err);
+	if (rc == UPT_OK)
+		rc = upt_root_verify_self(&nr, &w.a, &doc, upt_openssl_crypto(), err);
+	if (rc == UPT_OK && nr.c.expires <= now)
+		rc = upt_error_set(err, UPT_ERR_EXPIRED, "root.json: already expired");
+	if (rc == UPT_OK && doc.dialect != UPT_DIALECT_TUF)
+		rc = upt_error_set(err, UPT_ERR_UNSUPPORTED,
+				   "root.json: this repository serves TUF-dialect metadata");
+	/* the server must be able to sign what the root says it signs */
+	if (rc == UPT_OK && (!role_lists(&nr, UPT_ROLE_SNAPSHOT, r->snapshot_keyid) ||
+			     !role_lists(&nr, UPT_ROLE_TIMESTAMP, r->timestamp_keyid)))
+		rc = upt_error_set(err, UPT_ERR_KEY,
+				   "root.json: snapshot and timestamp must list the server's "
+				   "online keys (GET /api/v1/repo/online-keys)");
+	if (rc == UPT_OK && (nr.roles[UPT_ROLE_SNAPSHOT - 1].threshold != 1 ||
+			     nr.roles[UPT_ROLE_TIMESTAMP - 1].threshold != 1))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "root.json: the online roles must have threshold 1");
+	if (rc == UPT_OK) {
+		int g = current_root(r, &w, &cur, err);
+		have_cur = g == UPT_OK;
+		if (g != UPT_OK && g != UPT_ERR_NOT_FOUND)
+			rc = g;
+	}
+	if (rc == UPT_OK && !have_cur && nr.c.version != 1)
+		rc = upt_error_set(err, UPT_ERR_VERSION,
+				   "root.json: the first root must be version 1");
+	if (rc == UPT_OK && have_cur) {
+		if (nr.c.version != cur.c.version + 1)
+			rc = upt_error_set(err, UPT_ERR_VERSION,
+					   "root.json: version %lld, expected %lld",
+					   (long long)nr.c.version, (long long)cur.c.version + 1);
+		else {
+			rc = upt_doc_verify(&doc, cur.keys, cur.n_keys,
+					    &cur.roles[UPT_ROLE_ROOT - 1], upt_openssl_crypto(),
+					    NULL, err);
+			if (rc != UPT_OK)
+				upt_error_prefix(err, "root.json: not signed by the current root");
+		}
+	}
+	if (rc == UPT_OK)
+		rc = r->store->ops->begin(r->store, err);
+	if (rc == UPT_OK) {
+		struct srv_meta t;
+		rc = r->store->ops->meta_put(r->store, r->name, "root", nr.c.version, nr.c.expires,
+					     data, len, err);
+		if (rc == UPT_OK &&
+		    r->store->ops->meta_get(r->store, r->name, "targets", 0, &t, NULL) == UPT_OK) {
+			srv_meta_free(&t);
+			rc = sign_online(r, now, false, err);
+		}
+		if (rc == UPT_OK)
+			rc = r->store->ops->commit(r->store, err);
+		else
+			r->store->ops->rollback(r->store);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc == UPT_OK) {
+		*version = nr.c.version;
+		srv_log(SRV_LOG_INFO, "%s: root version %lld accepted", r->name,
+			(long long)nr.c.version);
+	}
+	work_free(&w);
+	return rc;
+}
+
+/* Every target must be an uploaded image with the same length and hashes. */
+static int check_images(struct srv_repo *r, const struct upt_targets *t, struct upt_error *err)
+{
+	for (size_t i = 0; i < t->n_targets; i++) {
+		const struct upt_target *x = &t->targets[i];
+		struct srv_image img;
+		char h256[65], h512[129];
+		int rc = r->store->ops->image_get(r->store, x->name, &img, err);
+		if (rc == UPT_ERR_NOT_FOUND)
+			return upt_error_set(err, UPT_ERR_STATE,
+					     "target %s: upload the image first", x->name);
+		if (rc != UPT_OK)
+			return rc;
+		upt_hex_encode(h256, x->hashes.sha256, UPT_SHA256_LEN);
+		upt_hex_encode(h512, x->hashes.sha512, UPT_SHA512_LEN);
+		if (img.length != x->length || (x->hashes.has_sha256 && strcmp(h256, img.sha256)) ||
+		    (x->hashes.has_sha512 && strcmp(h512, img.sha512)))
+			return upt_error_set(err, UPT_ERR_HASH_MISMATCH,
+					     "target %s: length or hashes differ from the uploaded "
+					     "image",
+					     x->name);
+	}
+	return UPT_OK;
+}
+
+/* The keys and rule that sign `role`: the root's targets role, or the
+ * delegation in a stored targets role that names it. */
+static int signing_rule(struct srv_repo *r, struct work *w, const char *role,
+			const struct upt_key **keys, size_t *n_keys,
+			const struct upt_role_keys **rule, struct upt_error *err)
+{
+	static struct upt_root root_store; /* only under r->lock */
+	struct upt_root *root = &root_store;
+	char *roles = NULL;
+	int rc = current_root(r, w, root, err);
+	if (rc == UPT_ERR_NOT_FOUND)
+		return upt_error_set(err, UPT_ERR_STATE, "upload a root first");
+	if (rc != UPT_OK)
+		return rc;
+	if (strcmp(role, "targets") == 0) {
+		*keys = root->keys;
+		*n_keys = root->n_keys;
+		*rule = &root->roles[UPT_ROLE_TARGETS - 1];
+		return UPT_OK;
+	}
+	rc = r->store->ops->meta_roles(r->store, r->name, &roles, err);
+	if (rc != UPT_OK)
+		return rc;
+	/* search "targets" first, then every stored delegated role */
+	for (char *p = NULL, *next = roles;; p = next) {
+		const char *name;
+		struct srv_meta m;
+		struct upt_doc doc;
+		struct upt_targets *t;
+		uint8_t *copy;
+		bool found = false;
+		if (p) {
+			char *nl = strchr(p, '\n');
+			if (!nl)
+				break;
+			*nl = 0;
+			next = nl + 1;
+		}
+		name = p ? p : "targets";
+		if (r->store->ops->meta_get(r->store, r->name, name, 0, &m, NULL) != UPT_OK)
+			continue;
+		copy = upt_arena_alloc(&w->a, m.len ? m.len : 1);
+		t = upt_arena_alloc(&w->a, sizeof *t);
+		if (copy && t) {
+			memcpy(copy, m.data, m.len);
+			if (upt_doc_parse(&doc, &w->a, copy, m.len, 0, name, NULL) == UPT_OK &&
+			    upt_targets_parse(t, &w->a, &doc, upt_openssl_crypto(), NULL) == UPT_OK)
+				for (size_t i = 0; !found && i < t->n_roles; i++)
+					if (strcmp(t->roles[i].name, role) == 0) {
+						*keys = t->keys;
+						*n_keys = t->n_keys;
+						*rule = &t->roles[i];
+						found = true;
+					}
+		}
+		srv_meta_free(&m);
+		if (found) {
+			free(roles);
+			return UPT_OK;
+		}
+	}
+	free(roles);
+	return upt_error_set(err, UPT_ERR_DELEGATION, "%s: no stored targets role delegates it",
+			     role);
+}
+
+int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *data, size_t len,
+			 int64_t now, int64_t *version, struct upt_error *err)
+{
+	struct work w;
+	struct upt_doc doc;
+	struct upt_targets t;
+	const struct upt_key *keys = NULL;
+	const struct upt_role_keys *rule = NULL;
+	size_t n_keys = 0;
+	struct srv_meta cur;
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	rc = upt_doc_parse(&doc, &w.a, data, len, r->cfg->max_metadata_bytes, role, err);
+	if (rc == UPT_OK)
+		rc = upt_targets_parse(&t, &w.a, &doc, upt_openssl_crypto(), err);
+	if (rc == UPT_OK)
+		rc = signing_rule(r, &w, role, &keys, &n_keys, &rule, err);
+	if (rc == UPT_OK) {
+		rc = upt_doc_verify(&doc, keys, n_keys, rule, upt_openssl_crypto(), NULL, err);
+		if (rc != UPT_OK)
+			upt_error_prefix(err, role);
+	}
+	if (rc == UPT_OK && t.c.expires <= now)
+		rc = upt_error_set(err, UPT_ERR_EXPIRED, "%s: already expired", role);
+	if (rc == UPT_OK &&
+	    r->store->ops->meta_get(r->store, r->name, role, 0, &cur, NULL) == UPT_OK) {
+		if (t.c.version <= cur.version)
+			rc = upt_error_set(err, UPT_ERR_ROLLBACK,
+					   "%s: version %lld is not above the current %lld", role,
+					   (long long)t.c.version, (long long)cur.version);
+		srv_meta_free(&cur);
+	}
+	if (rc == UPT_OK)
+		rc = check_images(r, &t, err);
+	if (rc == UPT_OK)
+		rc = r->store->ops->begin(r->store, err);
+	if (rc == UPT_OK) {
+		rc = r->store->ops->meta_put(r->store, r->name, role, t.c.version, t.c.expires,
+					     data, len, err);
+		if (rc == UPT_OK)
+			rc = sign_online(r, now, true, err);
+		if (rc == UPT_OK)
+			rc = r->store->ops->commit(r->store, err);
+		else
+			r->store->ops->rollback(r->store);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc == UPT_OK) {
+		*version = t.c.version;
+		srv_log(SRV_LOG_INFO, "%s: %s version %lld accepted (%zu targets)", r->name, role,
+			(long long)t.c.version, t.n_targets);
+	}
+	work_free(&w);
+	return rc;
+}
+
+int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *err)
+{
+	struct srv_meta ts, snap;
+	int rc = UPT_OK;
+	bool resnap = false, rets = false;
+	pthread_mutex_lock(&r->lock);
+	if (r->store->ops->meta_get(r->store, r->name, "timestamp", 0, &ts, NULL) == UPT_OK) {
+		rets = ts.expires - now < r->cfg->timestamp_lifetime / 2;
+		srv_meta_free(&ts);
+		if (r->store->ops->meta_get(r->store, r->name, "snapshot", 0, &snap, NULL) ==
+		    UPT_OK) {
+			resnap = snap.expires - now < r->cfg->snapshot_lifetime / 2;
+			srv_meta_free(&snap);
+		}
+	}
+	if (rets || resnap) {
+		rc = r->store->ops->begin(r->store, err);
+		if (rc == UPT_OK) {
+			rc = sign_online(r, now, resnap, err);
+			if (rc == UPT_OK)
+				rc = r->store->ops->commit(r->store, err);
+			else
+				r->store->ops->rollback(r->store);
+		}
+		if (rc == UPT_OK)
+			srv_log(SRV_LOG_INFO, "%s: re-signed %s before expiry", r->name,
+				resnap ? "snapshot and timestamp" : "timestamp");
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int srv_image_path(const struct srv_config *cfg, const char *sha256, char *out, size_t cap)
+{
+	return (size_t)snprintf(out, cap, "%s/images/%s", cfg->data_dir, sha256) < cap
+		   ? UPT_OK
+		   : UPT_ERR_TOO_LARGE;
+}

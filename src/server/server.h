@@ -1,0 +1,64 @@
+/* uptake-server: shared declarations. */
+#ifndef UPTAKE_SERVER_H
+#define UPTAKE_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uptake/crypto_openssl.h>
+
+#include "store.h"
+
+enum srv_log_level { SRV_LOG_ERROR = 0, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
+void srv_log(enum srv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern enum srv_log_level srv_log_threshold;
+
+struct srv_config {
+	char listen_address[64];
+	int port;
+	char database[1024];
+	char data_dir[1024];
+	char admin_token[256];
+	unsigned threads;
+	size_t max_metadata_bytes;
+	uint64_t max_image_bytes;
+	int64_t snapshot_lifetime;  /* seconds */
+	int64_t timestamp_lifetime; /* seconds */
+};
+
+int srv_config_load(struct srv_config *c, const char *path, struct upt_error *err);
+
+/* One repository whose root and targets are signed offline and whose
+ * snapshot and timestamp the server signs with its online keys. */
+struct srv_repo {
+	const char *name; /* "image" */
+	struct srv_store *store;
+	const struct srv_config *cfg;
+	struct upt_privkey *snapshot_key, *timestamp_key;
+	char snapshot_keyid[UPT_KEYID_MAX + 1], timestamp_keyid[UPT_KEYID_MAX + 1];
+	pthread_mutex_t lock; /* serialises metadata changes */
+};
+
+int srv_repo_open(struct srv_repo *r, const char *name, struct srv_store *store,
+		  const struct srv_config *cfg, struct upt_error *err);
+void srv_repo_close(struct srv_repo *r);
+/* {"snapshot":KEY,"timestamp":KEY}: the online public keys a root must list. */
+int srv_repo_online_keys(struct srv_repo *r, char **json, struct upt_error *err);
+int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64_t now,
+		      int64_t *version, struct upt_error *err);
+int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *data, size_t len,
+			 int64_t now, int64_t *version, struct upt_error *err);
+/* Sign new snapshot and timestamp versions when they near expiry. */
+int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *err);
+
+/* Images: content-addressed files in cfg->data_dir/images. */
+int srv_image_path(const struct srv_config *cfg, const char *sha256, char *out, size_t cap);
+
+/* The HTTP front end. */
+struct srv_http;
+int srv_http_start(struct srv_http **out, const struct srv_config *cfg, struct srv_repo *repo,
+		   struct upt_error *err);
+int srv_http_port(const struct srv_http *h);
+void srv_http_stop(struct srv_http *h);
+
+#endif
