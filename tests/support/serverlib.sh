@@ -1,0 +1,54 @@
+# uptake tests: start an uptake-server on loopback and publish a signed
+# Image repository with the CLI. Source it; it needs $build and $work and
+# defines $url, $token, $server_pid and these functions.
+token=test-admin-token-0123456789
+server_pid=
+
+# start_server: a fresh server with its database and images in $work
+start_server() {
+  printf 'database = %s/db\ndata_dir = %s/data\nport = 0\nadmin_token = %s\n' \
+    "$work" "$work" "$token" >"$work/server.conf"
+  "$build/uptake-server" --config "$work/server.conf" --port-file "$work/port" \
+    2>"$work/server.log" &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  [ -s "$work/port" ] || { echo "server did not start"; cat "$work/server.log"; return 1; }
+  url=http://127.0.0.1:$(cat "$work/port")
+}
+
+stop_server() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  server_pid=
+}
+
+admin() { # METHOD PATH CONTENT-TYPE FILE
+  curl -sf -X "$1" -H "Authorization: Bearer $token" -H "Content-Type: $3" \
+    --data-binary "@$4" "$url/api/v1/$2" >/dev/null
+}
+
+# publish_repo IMAGE NAME: keys in $work/keys, a root listing the server's
+# online keys, the image and targets metadata naming it; $work/root.json is
+# the root a client starts from.
+publish_repo() {
+  local u=$build/uptake k=$work/keys
+  mkdir -p "$k"
+  curl -sf -H "Authorization: Bearer $token" "$url/api/v1/repo/online-keys" >"$k/online.json" &&
+    /usr/bin/python3 -c '
+import json, sys
+k = json.load(open(sys.argv[1]))
+for r in ("snapshot", "timestamp"):
+    json.dump(k[r], open(sys.argv[2] + "/online-%s.pub.json" % r, "w"))
+' "$k/online.json" "$k" &&
+    "$u" key generate --out "$k/root" >/dev/null &&
+    "$u" key generate --out "$k/targets" >/dev/null &&
+    "$u" metadata root --root-key "$k/root.pub.json" --targets-key "$k/targets.pub.json" \
+      --snapshot-key "$k/online-snapshot.pub.json" --timestamp-key "$k/online-timestamp.pub.json" \
+      --consistent-snapshot --out "$work/root.unsigned.json" &&
+    "$u" sign --key "$k/root.pem" --out "$work/root.json" "$work/root.unsigned.json" >/dev/null &&
+    admin PUT repo/root application/json "$work/root.json" &&
+    admin PUT "images/$2" application/octet-stream "$1" &&
+    "$u" metadata targets --target "$2=$1" --out "$work/targets.unsigned.json" &&
+    "$u" sign --key "$k/targets.pem" --out "$work/targets.json" "$work/targets.unsigned.json" \
+      >/dev/null &&
+    admin PUT repo/metadata/targets application/json "$work/targets.json"
+}
