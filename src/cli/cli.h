@@ -89,5 +89,7 @@ int cmd_metadata(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 
 #endif

@@ -10,6 +10,8 @@ static const struct cli_cmd commands[] = {
     {"sign", cmd_sign, "sign metadata with one or more keys; merge signatures"},
     {"verify", cmd_verify, "verify metadata (and target files) against a trusted root"},
     {"inspect", cmd_inspect, "show what a metadata file says, without trusting it"},
+    {"init", cmd_init, "create a workspace bound to an uptake server (keys, first root)"},
+    {"publish", cmd_publish, "sign and upload an image to the Image repository"},
 };
 
 static void usage(FILE *f)

@@ -282,6 +282,122 @@ int host_http_get_mem(const char *url, size_t max, uint8_t **out, size_t *len,
 	return UPT_OK;
 }
 
+struct upload {
+	const uint8_t *data;
+	size_t len, off;
+	FILE *f;
+};
+
+static size_t on_upload(char *buf, size_t size, size_t n, void *p)
+{
+	struct upload *u = p;
+	size_t want = size * n, got;
+	if (u->f)
+		return fread(buf, 1, want, u->f);
+	got = u->len - u->off < want ? u->len - u->off : want;
+	memcpy(buf, u->data + u->off, got);
+	u->off += got;
+	return got;
+}
+
+static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	int *last = p;
+	(void)dltotal;
+	(void)dlnow;
+	if (ultotal > 0) {
+		int pct = (int)(ulnow * 100 / ultotal);
+		if (pct != *last) {
+			char bar[41];
+			memset(bar, '#', (size_t)(pct * 40 / 100));
+			memset(bar + pct * 40 / 100, '.', (size_t)(40 - pct * 40 / 100));
+			bar[40] = 0;
+			fprintf(stderr, "\r  [%s] %3d%%  %lld/%lld bytes", bar, pct,
+				(long long)ulnow, (long long)ultotal);
+			if (pct == 100)
+				fputc('\n', stderr);
+			*last = pct;
+		}
+	}
+	return 0;
+}
+
+int host_http_request(const struct host_request *rq, size_t max, char **resp, size_t *resp_len,
+		      long *status, struct upt_error *err)
+{
+	struct mem_sink m = {0};
+	struct get_state g = {max, 0, to_mem, &m, UPT_OK};
+	struct upload up = {rq->body, rq->body_len, 0, NULL};
+	struct curl_slist *hdr = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", line[600];
+	int last = -1, rc = UPT_OK;
+	CURLcode cc;
+	CURL *c = curl_easy_init();
+	*status = 0;
+	if (!c)
+		return upt_error_set(err, UPT_ERR_NOMEM, "libcurl: out of memory");
+	if (rq->body_path) {
+		struct stat st;
+		if (!(up.f = fopen(rq->body_path, "rb")) || fstat(fileno(up.f), &st) != 0) {
+			rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", rq->body_path,
+					   strerror(errno));
+			goto out;
+		}
+		up.len = (size_t)st.st_size;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, rq->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+	if (rq->body || rq->body_path) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
+		curl_easy_setopt(c, CURLOPT_READDATA, &up);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
+		hdr = curl_slist_append(hdr, "Expect:");
+	}
+	if (rq->progress) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &last);
+	}
+	if (rq->token) {
+		snprintf(line, sizeof line, "Authorization: Bearer %s", rq->token);
+		hdr = curl_slist_append(hdr, line);
+	}
+	if (rq->content_type) {
+		snprintf(line, sizeof line, "Content-Type: %s", rq->content_type);
+		hdr = curl_slist_append(hdr, line);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (g.rc == UPT_ERR_TOO_LARGE)
+		rc = upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: response too large", rq->url);
+	else if (cc != CURLE_OK)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", rq->url,
+				   errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	else if (!m.buf)
+		rc = to_mem(&m, (const uint8_t *)"", 0);
+out:
+	if (up.f)
+		fclose(up.f);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	if (rc != UPT_OK) {
+		free(m.buf);
+		return rc;
+	}
+	*resp = (char *)m.buf;
+	*resp_len = m.len;
+	return UPT_OK;
+}
+
 struct hashing_sink {
 	int fd;
 	EVP_MD_CTX *h256, *h512;

@@ -41,6 +41,21 @@ int host_http_get_mem(const char *url, size_t max, uint8_t **out, size_t *len,
 int host_http_get_verified(const char *url, const char *path, int64_t length,
 			   const struct upt_hashes *hashes, struct upt_error *err);
 
+/* A request with an optional body from memory or from a file (`body_path`,
+ * streamed), an optional bearer token and content type. The response body
+ * (at most `max`) lands in *resp (malloc'd, NUL-terminated) and the status
+ * in *status; a transport failure is UPT_ERR_IO. With `progress`, a
+ * progress bar for the upload goes to stderr. */
+struct host_request {
+	const char *method, *url, *token, *content_type;
+	const void *body;
+	size_t body_len;
+	const char *body_path;
+	bool progress;
+};
+int host_http_request(const struct host_request *rq, size_t max, char **resp, size_t *resp_len,
+		      long *status, struct upt_error *err);
+
 /* Does the file at `path` have exactly this length and these hashes? */
 bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes);
 

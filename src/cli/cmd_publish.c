@@ -1,0 +1,245 @@
+/* uptake publish: add an image to the Image repository. Hashes the image
+ * (sha256, sha512), writes the next targets version with the new target,
+ * signs it offline with the workspace's targets key, uploads the image,
+ * then the metadata; the workspace keeps the metadata only once the server
+ * has accepted it. */
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uptake/alloc.h>
+#include <uptake/encode.h>
+#include <uptake/json.h>
+
+#include "../host/host.h"
+#include "workspace.h"
+
+static const char usage[] =
+    "usage: uptake publish IMAGE --name NAME --version VERSION --hardware-id HWID\n"
+    "                      [--hardware-id HWID]... [--release-counter N] [--dir DIR]\n"
+    "                      [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
+    "Publishes IMAGE as target NAME-VERSION (custom: name, version, hardwareIds,\n"
+    "releaseCounter) in the workspace DIR's Image repository: hashes it, signs the\n"
+    "next targets version offline, uploads the image (with a progress bar on a\n"
+    "terminal) and the metadata. Exit 0 ok, 2 usage, 3 input or server refusal.\n";
+
+#define MAX_HWIDS 16
+
+static int hash_file(const char *path, int64_t *len, char *h256, char *h512, struct upt_error *err)
+{
+	EVP_MD_CTX *a = EVP_MD_CTX_new(), *b = EVP_MD_CTX_new();
+	uint8_t buf[65536], d256[UPT_SHA256_LEN], d512[UPT_SHA512_LEN];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int rc = UPT_OK;
+	*len = 0;
+	if (!f)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: cannot open", path);
+	else if (!a || !b || EVP_DigestInit_ex(a, EVP_sha256(), NULL) != 1 ||
+		 EVP_DigestInit_ex(b, EVP_sha512(), NULL) != 1)
+		rc = upt_error_set(err, UPT_ERR_CRYPTO, "hashing");
+	while (rc == UPT_OK && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+		EVP_DigestUpdate(a, buf, n);
+		EVP_DigestUpdate(b, buf, n);
+		*len += (int64_t)n;
+	}
+	if (rc == UPT_OK && ferror(f))
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: read error", path);
+	if (rc == UPT_OK &&
+	    (EVP_DigestFinal_ex(a, d256, NULL) != 1 || EVP_DigestFinal_ex(b, d512, NULL) != 1))
+		rc = upt_error_set(err, UPT_ERR_CRYPTO, "hashing");
+	if (rc == UPT_OK) {
+		upt_hex_encode(h256, d256, sizeof d256);
+		upt_hex_encode(h512, d512, sizeof d512);
+	}
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(a);
+	EVP_MD_CTX_free(b);
+	return rc;
+}
+
+static int put_value(struct cli_buf *b, const struct upt_json *v, struct upt_error *err)
+{
+	size_t len = 0;
+	char *tmp;
+	int rc = upt_json_write(NULL, 0, &len, v, err);
+	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
+		return rc;
+	if (!(tmp = upt_malloc(len + 1)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_write((uint8_t *)tmp, len, &len, v, err);
+	if (rc == UPT_OK)
+		rc = cli_buf_put(b, tmp, len);
+	upt_free(tmp);
+	return rc;
+}
+
+int cmd_publish(int argc, char **argv)
+{
+	static const struct option longs[] = {{"name", required_argument, NULL, 'n'},
+					      {"version", required_argument, NULL, 'v'},
+					      {"hardware-id", required_argument, NULL, 'w'},
+					      {"release-counter", required_argument, NULL, 'r'},
+					      {"dir", required_argument, NULL, 'd'},
+					      {"expires", required_argument, NULL, 'e'},
+					      {"passphrase-env", required_argument, NULL, 'p'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
+	const char *name = NULL, *version = NULL, *dir = ".", *pass_env = NULL, *image;
+	const char *hwids[MAX_HWIDS];
+	size_t n_hw = 0;
+	int64_t counter = -1, expires = (int64_t)time(NULL) + 365 * 86400, length = 0;
+	char target[600], h256[2 * UPT_SHA256_LEN + 1], h512[2 * UPT_SHA512_LEN + 1], when[32];
+	char path[WS_PATH_MAX + 64], api[1900], qname[1800];
+	struct ws w;
+	struct cli_arena ca = {0};
+	struct upt_doc doc;
+	struct upt_targets cur;
+	struct upt_privkey *key = NULL;
+	struct cli_buf text, out = {0};
+	struct upt_error err = {0};
+	char *resp = NULL;
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'v':
+			version = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'p':
+			pass_env = optarg;
+			break;
+		case 'w':
+			if (n_hw == MAX_HWIDS)
+				return fputs(usage, stderr), CLI_USAGE;
+			hwids[n_hw++] = optarg;
+			break;
+		case 'r':
+			if (cli_parse_int(&counter, optarg, 0, INT64_MAX) != UPT_OK)
+				return fputs(usage, stderr), CLI_USAGE;
+			break;
+		case 'e':
+			if (cli_parse_time(&expires, optarg) != UPT_OK)
+				return fputs(usage, stderr), CLI_USAGE;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fputs(usage, stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !name || !version || !n_hw || !*name || !*version ||
+	    strchr(name, '"') || strchr(version, '"') || strchr(name, '\\') ||
+	    strchr(version, '\\'))
+		return fputs(usage, stderr), CLI_USAGE;
+	image = argv[optind];
+	if ((size_t)snprintf(target, sizeof target, "%s-%s", name, version) >= sizeof target)
+		return fputs(usage, stderr), CLI_USAGE;
+	rc = ws_load(&w, dir, &err);
+	if (rc == UPT_OK)
+		rc = host_init(&err);
+	if (rc == UPT_OK)
+		rc = hash_file(image, &length, h256, h512, &err);
+	if (rc == UPT_OK)
+		rc = cli_arena_init(&ca, CLI_ARENA_SIZE);
+	snprintf(path, sizeof path, "%s/metadata/targets.json", dir);
+	if (rc == UPT_OK)
+		rc = cli_load_doc(&doc, &ca, path, &err);
+	if (rc == UPT_OK)
+		rc = upt_targets_parse(&cur, &ca.a, &doc, upt_openssl_crypto(), &err);
+	snprintf(path, sizeof path, "%s/keys/targets.pem", dir);
+	if (rc == UPT_OK)
+		rc = cli_load_privkey(&key, path, pass_env, &err);
+	/* the next targets: every other entry kept as it was, the new one */
+	cli_buf_init(&text, CLI_MAX_FILE);
+	if (rc == UPT_OK)
+		rc = upt_time_format(when, sizeof when, expires);
+	if (rc == UPT_OK)
+		rc =
+		    cli_buf_printf(&text,
+				   "{\"_type\":\"targets\",\"spec_version\":\"1.0.31\",\"version\":"
+				   "%lld,\"expires\":\"%s\",\"targets\":{",
+				   (long long)cur.c.version + 1, when);
+	{
+		const struct upt_json *ts = upt_json_get(doc.signed_json, "targets");
+		for (size_t i = 0; rc == UPT_OK && ts && i < ts->n; i++) {
+			const struct upt_json *t = ts->items[i];
+			if (t->key_len == strlen(target) && memcmp(t->key, target, t->key_len) == 0)
+				continue;
+			const char *k = upt_arena_strndup(&ca.a, t->key, t->key_len);
+			rc = k ? cli_buf_json_str(&text, k)
+			       : upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
+			rc = rc ? rc : cli_buf_printf(&text, ":");
+			rc = rc ? rc : put_value(&text, t, &err);
+			rc = rc ? rc : cli_buf_printf(&text, ",");
+		}
+	}
+	if (rc == UPT_OK) {
+		rc = cli_buf_printf(&text, "\"%s\":{\"custom\":{\"hardwareIds\":[", target);
+		for (size_t i = 0; rc == UPT_OK && i < n_hw; i++) {
+			if (i)
+				rc = cli_buf_printf(&text, ",");
+			rc = rc ? rc : cli_buf_json_str(&text, hwids[i]);
+		}
+		rc = rc ? rc
+			: cli_buf_printf(&text, "],\"name\":\"%s\",\"version\":\"%s\"", name,
+					 version);
+		if (rc == UPT_OK && counter >= 0)
+			rc = cli_buf_printf(&text, ",\"releaseCounter\":%lld", (long long)counter);
+		rc = rc ? rc
+			: cli_buf_printf(&text,
+					 "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},"
+					 "\"length\":%lld}}",
+					 h256, h512, (long long)length);
+	}
+	{
+		const struct upt_json *d = upt_json_get(doc.signed_json, "delegations");
+		if (rc == UPT_OK && d) {
+			rc = cli_buf_printf(&text, ",\"delegations\":");
+			rc = rc ? rc : put_value(&text, d, &err);
+		}
+	}
+	rc = rc ? rc : cli_buf_printf(&text, "}");
+	if (rc == UPT_OK)
+		rc = ws_sign(&out, text.p, &key, 1, &err);
+	/* upload the image, then the metadata */
+	if (rc == UPT_OK && host_url_quote(qname, sizeof qname, target, true) != UPT_OK)
+		rc = upt_error_set(&err, UPT_ERR_ARG, "name too long");
+	snprintf(api, sizeof api, "images/%s", qname);
+	if (rc == UPT_OK) {
+		printf("uploading %s (%lld bytes, sha256 %s)\n", target, (long long)length, h256);
+		fflush(stdout);
+		rc = ws_http(&w, "PUT", api, "application/octet-stream", NULL, 0, image,
+			     isatty(2) != 0, &resp, &err);
+		free(resp);
+		resp = NULL;
+	}
+	if (rc == UPT_OK)
+		rc = ws_http(&w, "PUT", "repo/metadata/targets", "application/json", out.p, out.len,
+			     NULL, false, &resp, &err);
+	snprintf(path, sizeof path, "%s/metadata/targets.json", dir);
+	if (rc == UPT_OK)
+		rc = cli_write_file(path, out.p, out.len, 0644, false, &err);
+	free(resp);
+	cli_buf_free(&text);
+	cli_buf_free(&out);
+	upt_privkey_free(key);
+	cli_arena_dispose(&ca);
+	if (rc != UPT_OK) {
+		cli_err("publish", "%s", err.msg);
+		return cli_exit_code(rc);
+	}
+	printf("published %s in targets version %lld\n", target, (long long)cur.c.version + 1);
+	return CLI_OK;
+}

@@ -1,0 +1,164 @@
+/* uptake CLI: the release engineer's workspace and its server.
+ *
+ * A workspace is a directory:
+ *   uptake-workspace.json   {"server": URL, "token_file": PATH}
+ *   keys/root-N.pem ...     offline root keys (0600, never sent anywhere)
+ *   keys/targets.pem        the offline targets key
+ *   metadata/root.json      the newest root the server accepted
+ *   metadata/targets.json   the newest targets the server accepted
+ */
+#define _GNU_SOURCE
+#include "workspace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uptake/alloc.h>
+#include <uptake/json.h>
+
+#include "../host/host.h"
+
+int ws_path(char *out, size_t cap, const struct ws *w, const char *rel)
+{
+	return (size_t)snprintf(out, cap, "%s/%s", w->dir, rel) < cap ? UPT_OK : UPT_ERR_TOO_LARGE;
+}
+
+int ws_load(struct ws *w, const char *dir, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *server, *token_file;
+	char path[WS_PATH_MAX];
+	char *tok = NULL;
+	size_t tl = 0;
+	int rc;
+	memset(w, 0, sizeof *w);
+	snprintf(w->dir, sizeof w->dir, "%s", dir);
+	if (ws_path(path, sizeof path, w, "uptake-workspace.json") != UPT_OK)
+		return upt_error_set(err, UPT_ERR_ARG, "workspace path too long");
+	if (cli_arena_init(&ca, 1 << 20) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = cli_load_json(&v, &ca, path, err);
+	server = rc == UPT_OK ? upt_json_get(v, "server") : NULL;
+	token_file = rc == UPT_OK ? upt_json_get(v, "token_file") : NULL;
+	if (rc == UPT_OK &&
+	    (!server || server->type != UPT_JSON_STRING || !token_file ||
+	     token_file->type != UPT_JSON_STRING || server->len >= sizeof w->server ||
+	     token_file->len >= sizeof w->token_file))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "%s: needs string fields server and token_file", path);
+	if (rc == UPT_OK) {
+		snprintf(w->server, sizeof w->server, "%.*s", (int)server->len, server->str);
+		snprintf(w->token_file, sizeof w->token_file, "%.*s", (int)token_file->len,
+			 token_file->str);
+	}
+	cli_arena_dispose(&ca);
+	if (rc == UPT_OK)
+		rc = cli_read_file(w->token_file, sizeof w->token - 1, &tok, &tl, err);
+	if (rc == UPT_OK) {
+		while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r' || tok[tl - 1] == ' '))
+			tok[--tl] = 0;
+		snprintf(w->token, sizeof w->token, "%s", tok);
+		upt_free_secret(tok, tl);
+	}
+	return rc;
+}
+
+int ws_save(const struct ws *w, struct upt_error *err)
+{
+	struct cli_buf b;
+	char path[WS_PATH_MAX];
+	int rc;
+	cli_buf_init(&b, 16384);
+	rc = cli_buf_printf(&b, "{\"server\":");
+	if (rc == UPT_OK)
+		rc = cli_buf_json_str(&b, w->server);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(&b, ",\"token_file\":");
+	if (rc == UPT_OK)
+		rc = cli_buf_json_str(&b, w->token_file);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(&b, "}\n");
+	if (rc == UPT_OK && ws_path(path, sizeof path, w, "uptake-workspace.json") != UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_ARG, "workspace path too long");
+	if (rc == UPT_OK)
+		rc = cli_write_file(path, b.p, b.len, 0644, false, err);
+	cli_buf_free(&b);
+	return rc;
+}
+
+int ws_http(const struct ws *w, const char *method, const char *api_path, const char *type,
+	    const void *body, size_t len, const char *body_path, bool progress, char **resp,
+	    struct upt_error *err)
+{
+	char url[WS_PATH_MAX + 256];
+	struct host_request rq = {method, url, w->token, type, body, len, body_path, progress};
+	size_t rl = 0;
+	long status = 0;
+	int rc;
+	*resp = NULL;
+	if ((size_t)snprintf(url, sizeof url, "%s/api/v1/%s", w->server, api_path) >= sizeof url)
+		return upt_error_set(err, UPT_ERR_ARG, "URL too long");
+	rc = host_http_request(&rq, 1 << 20, resp, &rl, &status, err);
+	if (rc != UPT_OK)
+		return rc;
+	if (status < 200 || status > 299) {
+		/* the server's JSON error names the check; pass it on */
+		size_t n = strlen(*resp);
+		while (n && ((*resp)[n - 1] == '\n' || (*resp)[n - 1] == '\r'))
+			(*resp)[--n] = 0;
+		if (n > 180)
+			(*resp)[180] = 0;
+		rc = upt_error_set(err, UPT_ERR_IO, "%s %s: HTTP %lld: %s", method, api_path,
+				   (long long)status, *resp);
+		free(*resp);
+		*resp = NULL;
+		return rc;
+	}
+	return UPT_OK;
+}
+
+int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *keys, size_t n,
+	    struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	struct upt_signer signers[WS_MAX_KEYS];
+	char ids[WS_MAX_KEYS][UPT_KEYID_MAX + 1];
+	size_t cap = 2 * strlen(text) + 4096 + n * 1500, len = 0;
+	int rc;
+	if (n > WS_MAX_KEYS)
+		return upt_error_set(err, UPT_ERR_ARG, "too many keys");
+	if (cli_arena_init(&ca, 16 * strlen(text) + (1 << 20)) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_parse(&v, &ca.a, (const uint8_t *)text, strlen(text), NULL, err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		rc = upt_privkey_keyid(ids[i], keys[i], UPT_DIALECT_TUF, err);
+		upt_privkey_signer(&signers[i], keys[i], ids[i]);
+	}
+	cli_buf_init(out, cap + 1);
+	if (rc == UPT_OK && !(out->p = upt_malloc(cap)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	out->cap = cap;
+	if (rc == UPT_OK)
+		rc = upt_doc_sign((uint8_t *)out->p, cap, &len, v, signers, n, UPT_DIALECT_TUF,
+				  &ca.a, err);
+	out->len = rc == UPT_OK ? len : 0;
+	cli_arena_dispose(&ca);
+	return rc;
+}
+
+int ws_key_object(struct cli_buf *b, struct upt_privkey *key, char *keyid, struct upt_error *err)
+{
+	char *pub = NULL;
+	size_t len = 0;
+	int rc = upt_privkey_keyid(keyid, key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK)
+		rc = upt_privkey_public_json(&pub, &len, key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(b, "\"%s\":%s", keyid, pub);
+	upt_free(pub);
+	return rc;
+}
