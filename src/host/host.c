@@ -228,7 +228,7 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (status == 404 || status == 403)
-		return upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: HTTP %ld", url, status);
+		return upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: HTTP %lld", url, (long long)status);
 	if (g.rc == UPT_ERR_TOO_LARGE || cc == CURLE_FILESIZE_EXCEEDED)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE,
 				     "%s: more than %zu bytes (endless data?)", url, max);
@@ -238,7 +238,7 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 		return upt_error_set(err, UPT_ERR_IO, "%s: %s", url,
 				     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	if (status < 200 || status > 299)
-		return upt_error_set(err, UPT_ERR_IO, "%s: HTTP %ld", url, status);
+		return upt_error_set(err, UPT_ERR_IO, "%s: HTTP %lld", url, (long long)status);
 	return UPT_OK;
 }
 
