@@ -1,7 +1,9 @@
+#define _DEFAULT_SOURCE
 /* uptake init: a release engineer's workspace bound to an uptake server:
  * offline root and targets keys, the first root (listing the server's
  * online snapshot and timestamp keys) and an empty targets, uploaded. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,7 +16,7 @@
 #include "workspace.h"
 
 static const char usage[] =
-    "usage: uptake init --server URL --token-file FILE [--dir DIR]\n"
+    "usage: uptake init --server URL --token-file FILE [--ca-file PEM] [--dir DIR]\n"
     "                   [--type ed25519|ecdsa|rsa] [--root-keys N] [--root-threshold T]\n"
     "                   [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
     "Creates the workspace DIR (default .): N offline root keys (default 1) with\n"
@@ -22,6 +24,8 @@ static const char usage[] =
     "(listing the server's online snapshot and timestamp keys, consistent\n"
     "snapshots on) and an empty targets metadata; signs both offline and uploads\n"
     "them. Private keys stay in DIR/keys (mode 0600; encrypted when VAR is set).\n"
+    "--ca-file is the server's CA (its data_dir/tls/ca.pem) when the system's\n"
+    "trust store does not vouch for the server.\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal, 4 internal error.\n";
 
 static int gen_key(struct upt_privkey **k, enum upt_key_type type, const char *path,
@@ -75,6 +79,7 @@ int cmd_init(int argc, char **argv)
 {
 	static const struct option longs[] = {{"server", required_argument, NULL, 's'},
 					      {"token-file", required_argument, NULL, 't'},
+					      {"ca-file", required_argument, NULL, 'a'},
 					      {"dir", required_argument, NULL, 'd'},
 					      {"type", required_argument, NULL, 'y'},
 					      {"root-keys", required_argument, NULL, 'n'},
@@ -84,7 +89,8 @@ int cmd_init(int argc, char **argv)
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct ws w = {0};
-	const char *dir = ".", *server = NULL, *token_file = NULL, *pass_env = NULL;
+	const char *dir = ".", *server = NULL, *token_file = NULL, *pass_env = NULL,
+		   *ca_file = NULL;
 	enum upt_key_type type = UPT_KEY_ED25519;
 	int64_t n_root = 1, threshold = 0, expires = (int64_t)time(NULL) + 365 * 86400;
 	struct upt_privkey *root[WS_MAX_KEYS] = {0}, *targets = NULL;
@@ -103,6 +109,9 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 't':
 			token_file = optarg;
+			break;
+		case 'a':
+			ca_file = optarg;
 			break;
 		case 'd':
 			dir = optarg;
@@ -148,6 +157,21 @@ int cmd_init(int argc, char **argv)
 	snprintf(w.dir, sizeof w.dir, "%s", dir);
 	snprintf(w.server, sizeof w.server, "%s", server);
 	snprintf(w.token_file, sizeof w.token_file, "%s", token_file);
+	{
+		/* the workspace keeps absolute paths */
+		char abs[PATH_MAX];
+		if (ca_file && (!realpath(ca_file, abs) || strlen(abs) >= sizeof w.ca_file)) {
+			cli_err("init", "%s: cannot be read", ca_file);
+			return CLI_INPUT;
+		}
+		if (ca_file)
+			snprintf(w.ca_file, sizeof w.ca_file, "%s", abs);
+		if (!realpath(token_file, abs) || strlen(abs) >= sizeof w.token_file) {
+			cli_err("init", "%s: cannot be read", token_file);
+			return CLI_INPUT;
+		}
+		snprintf(w.token_file, sizeof w.token_file, "%s", abs);
+	}
 	if (ws_path(path, sizeof path, &w, "uptake-workspace.json") == UPT_OK &&
 	    access(path, F_OK) == 0) {
 		cli_err("init", "%s: a workspace exists already", dir);

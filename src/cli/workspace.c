@@ -29,7 +29,7 @@ int ws_load(struct ws *w, const char *dir, struct upt_error *err)
 {
 	struct cli_arena ca;
 	struct upt_json *v;
-	const struct upt_json *server, *token_file;
+	const struct upt_json *server, *token_file, *ca_file;
 	char path[WS_PATH_MAX];
 	char *tok = NULL;
 	size_t tl = 0;
@@ -43,6 +43,12 @@ int ws_load(struct ws *w, const char *dir, struct upt_error *err)
 	rc = cli_load_json(&v, &ca, path, err);
 	server = rc == UPT_OK ? upt_json_get(v, "server") : NULL;
 	token_file = rc == UPT_OK ? upt_json_get(v, "token_file") : NULL;
+	ca_file = rc == UPT_OK ? upt_json_get(v, "ca_file") : NULL;
+	if (rc == UPT_OK && ca_file &&
+	    (ca_file->type != UPT_JSON_STRING || ca_file->len >= sizeof w->ca_file))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: ca_file must be a path", path);
+	else if (rc == UPT_OK && ca_file)
+		snprintf(w->ca_file, sizeof w->ca_file, "%.*s", (int)ca_file->len, ca_file->str);
 	if (rc == UPT_OK &&
 	    (!server || server->type != UPT_JSON_STRING || !token_file ||
 	     token_file->type != UPT_JSON_STRING || server->len >= sizeof w->server ||
@@ -79,6 +85,11 @@ int ws_save(const struct ws *w, struct upt_error *err)
 		rc = cli_buf_printf(&b, ",\"token_file\":");
 	if (rc == UPT_OK)
 		rc = cli_buf_json_str(&b, w->token_file);
+	if (rc == UPT_OK && w->ca_file[0]) {
+		rc = cli_buf_printf(&b, ",\"ca_file\":");
+		if (rc == UPT_OK)
+			rc = cli_buf_json_str(&b, w->ca_file);
+	}
 	if (rc == UPT_OK)
 		rc = cli_buf_printf(&b, "}\n");
 	if (rc == UPT_OK && ws_path(path, sizeof path, w, "uptake-workspace.json") != UPT_OK)
@@ -94,7 +105,10 @@ int ws_http(const struct ws *w, const char *method, const char *api_path, const 
 	    struct upt_error *err)
 {
 	char url[WS_PATH_MAX + 256];
-	struct host_request rq = {method, url, w->token, type, body, len, body_path, progress};
+	struct host_request rq = {method,    url,      w->token,
+				  type,      body,     len,
+				  body_path, progress, w->ca_file[0] ? w->ca_file : NULL,
+				  NULL,      NULL};
 	size_t rl = 0;
 	long status = 0;
 	int rc;

@@ -11,6 +11,7 @@ struct ws {
 	char dir[WS_PATH_MAX];
 	char server[1024];
 	char token_file[WS_PATH_MAX];
+	char ca_file[WS_PATH_MAX]; /* the server's CA ("" for the system's) */
 	char token[512];
 };
 

@@ -228,7 +228,8 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (status == 404 || status == 403)
-		return upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: HTTP %lld", url, (long long)status);
+		return upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: HTTP %lld", url,
+				     (long long)status);
 	if (g.rc == UPT_ERR_TOO_LARGE || cc == CURLE_FILESIZE_EXCEEDED)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE,
 				     "%s: more than %zu bytes (endless data?)", url, max);
@@ -361,6 +362,12 @@ int host_http_request(const struct host_request *rq, size_t max, char **resp, si
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
 		hdr = curl_slist_append(hdr, "Expect:");
 	}
+	if (rq->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->cert_file)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, rq->cert_file);
+	if (rq->key_file)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, rq->key_file);
 	if (rq->progress) {
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);

@@ -52,6 +52,8 @@ struct host_request {
 	size_t body_len;
 	const char *body_path;
 	bool progress;
+	/* TLS: the CA to trust (else the system's), a client certificate */
+	const char *ca_file, *cert_file, *key_file;
 };
 int host_http_request(const struct host_request *rq, size_t max, char **resp, size_t *resp_len,
 		      long *status, struct upt_error *err);

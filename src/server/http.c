@@ -15,6 +15,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -30,17 +32,58 @@
 
 #include "server.h"
 
+struct listener {
+	struct srv_http *h;
+	bool tls;
+};
+
 struct srv_http {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d, *plain;
 	const struct srv_config *cfg;
 	struct srv_repo *repo;
+	struct srv_ca *ca;
+	struct listener tls_side, plain_side;
 };
+
+/* The common name of the client certificate, when the TLS session has one
+ * that verifies against the server's CA. */
+static bool client_cn(struct MHD_Connection *c, char *cn, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const gnutls_datum_t *certs;
+	gnutls_session_t s;
+	gnutls_x509_crt_t crt;
+	unsigned status = 1, n = 0;
+	size_t sz = cap;
+	bool ok = false;
+	if (!ci || !ci->tls_session)
+		return false;
+	s = (gnutls_session_t)ci->tls_session;
+	if (gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0)
+		return false;
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (!certs || n == 0 || gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
+		return false;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz) ==
+		GNUTLS_E_SUCCESS &&
+	    sz > 0 && sz < cap)
+		ok = true;
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
 
 enum req_kind { REQ_NONE, REQ_META, REQ_IMAGE };
 
 struct req {
 	enum req_kind kind;
 	bool rejected; /* a response is already queued */
+	/* a refusal answered once the body has been read (answering earlier
+	 * makes TLS clients see a reset instead of the status) */
+	unsigned defer_status;
+	int defer_code;
+	const char *defer_msg;
 	bool too_large;
 	/* metadata body */
 	uint8_t *buf;
@@ -376,6 +419,17 @@ static bool valid_image_name(const char *n)
 	return true;
 }
 
+/* Refuse after the body (kept to the metadata limit) has been read. */
+static enum MHD_Result defer(struct req *q, unsigned status, int code, const char *msg)
+{
+	q->rejected = false;
+	q->kind = REQ_META;
+	q->defer_status = status;
+	q->defer_code = code;
+	q->defer_msg = msg;
+	return MHD_YES;
+}
+
 static enum MHD_Result admin(struct srv_http *h, struct MHD_Connection *c, const char *method,
 			     const char *url, const char *path, const char *upload, size_t *size,
 			     struct req *q)
@@ -410,19 +464,19 @@ static enum MHD_Result admin(struct srv_http *h, struct MHD_Connection *c, const
 					  "use PUT");
 		if (strcmp(path, "repo/root") == 0 || strncmp(path, "repo/metadata/", 14) == 0) {
 			if (!content_type_is(c, "application/json"))
-				return send_error(c, method, url, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-						  UPT_ERR_ARG, "send application/json");
+				return defer(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, UPT_ERR_ARG,
+					     "send application/json");
 			if (announced > h->cfg->max_metadata_bytes)
 				return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
 						  UPT_ERR_TOO_LARGE, "metadata too large");
 			q->kind = REQ_META;
 		} else if (strncmp(path, "images/", 7) == 0) {
 			if (!valid_image_name(path + 7))
-				return send_error(c, method, url, MHD_HTTP_BAD_REQUEST,
-						  UPT_ERR_FIELD_VALUE, "bad image name");
+				return defer(q, MHD_HTTP_BAD_REQUEST, UPT_ERR_FIELD_VALUE,
+					     "bad image name");
 			if (!content_type_is(c, "application/octet-stream"))
-				return send_error(c, method, url, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-						  UPT_ERR_ARG, "send application/octet-stream");
+				return defer(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, UPT_ERR_ARG,
+					     "send application/octet-stream");
 			if (announced > h->cfg->max_image_bytes)
 				return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
 						  UPT_ERR_TOO_LARGE, "image too large");
@@ -447,6 +501,11 @@ static enum MHD_Result admin(struct srv_http *h, struct MHD_Connection *c, const
 	if (*size) { /* a piece of the body */
 		size_t n = *size;
 		*size = 0;
+		if (q->defer_status) {
+			/* drain a refused body, but not forever */
+			q->len += n;
+			return q->len <= h->cfg->max_metadata_bytes ? MHD_YES : MHD_NO;
+		}
 		if (q->too_large)
 			return MHD_YES;
 		if (q->kind == REQ_META) {
@@ -489,6 +548,8 @@ static enum MHD_Result admin(struct srv_http *h, struct MHD_Connection *c, const
 	}
 	/* the body is complete */
 	q->rejected = true;
+	if (q->defer_status)
+		return send_error(c, method, url, q->defer_status, q->defer_code, q->defer_msg);
 	if (q->too_large)
 		return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE, UPT_ERR_TOO_LARGE,
 				  "body larger than the configured limit");
@@ -512,7 +573,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *method, const char *version, const char *upload,
 				  size_t *size, void **con_cls)
 {
-	struct srv_http *h = cls;
+	struct listener *l = cls;
+	struct srv_http *h = l->h;
 	struct req *q = *con_cls;
 	(void)version;
 	if (!q) {
@@ -520,6 +582,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		q->fd = -1;
 		*con_cls = q;
+		/* the plain listener serves the public Image repository only */
+		if (!l->tls && strncmp(url, "/repo/", 6) != 0 && strcmp(url, "/health") != 0) {
+			q->rejected = true;
+			return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
+					  "only /repo/ is served without TLS");
+		}
+		if (strncmp(url, "/director/", 10) == 0 || strcmp(url, "/devices") == 0) {
+			char cn[256];
+			q->rejected = true;
+			if (!client_cn(c, cn, sizeof cn))
+				return send_error(c, method, url, MHD_HTTP_UNAUTHORIZED,
+						  UPT_ERR_ARG,
+						  "a device certificate issued by this server is "
+						  "required");
+			return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
+					  "the Director is not served yet");
+		}
 		if (strncmp(url, "/api/v1/", 8) == 0)
 			return admin(h, c, method, url, url + 8, upload, size, q);
 		/* reads answer at once */
@@ -542,45 +621,78 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return admin(h, c, method, url, url + 8, upload, size, q);
 }
 
+static struct MHD_Daemon *start(struct srv_http *h, struct listener *l, int port, bool tls)
+{
+	struct sockaddr_in addr = {0};
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, h->cfg->listen_address, &addr.sin_addr) != 1)
+		return NULL;
+	l->h = h;
+	l->tls = tls;
+	if (!tls)
+		return MHD_start_daemon(
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+		    (uint16_t)port, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, &addr,
+		    MHD_OPTION_THREAD_POOL_SIZE, h->cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+		    on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+		    MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
+	return MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TLS,
+	    (uint16_t)port, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, &addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, h->cfg->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    h, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
+	    MHD_OPTION_HTTPS_MEM_CERT, h->ca->server_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+	    h->ca->server_key_pem, MHD_OPTION_HTTPS_MEM_TRUST, h->ca->ca_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_END);
+}
+
 int srv_http_start(struct srv_http **out, const struct srv_config *cfg, struct srv_repo *repo,
-		   struct upt_error *err)
+		   struct srv_ca *ca, struct upt_error *err)
 {
 	struct srv_http *h = calloc(1, sizeof *h);
-	struct sockaddr_in addr = {0};
 	if (!h)
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	h->cfg = cfg;
 	h->repo = repo;
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)cfg->port);
-	if (inet_pton(AF_INET, cfg->listen_address, &addr.sin_addr) != 1) {
-		free(h);
-		return upt_error_set(err, UPT_ERR_ARG, "listen_address: not an IPv4 address");
-	}
-	h->d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-	    (uint16_t)cfg->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
-	if (!h->d) {
-		free(h);
-		return upt_error_set(err, UPT_ERR_IO, "cannot listen on %s:%d", cfg->listen_address,
-				     cfg->port);
+	h->ca = ca;
+	h->d = start(h, &h->tls_side, cfg->port, true);
+	if (h->d && cfg->repo_http_port >= 0)
+		h->plain = start(h, &h->plain_side, cfg->repo_http_port, false);
+	if (!h->d || (cfg->repo_http_port >= 0 && !h->plain)) {
+		srv_http_stop(h);
+		return upt_error_set(err, UPT_ERR_IO, "cannot listen on %s (port %d, %d)",
+				     cfg->listen_address, cfg->port, cfg->repo_http_port);
 	}
 	*out = h;
 	return UPT_OK;
 }
 
+static int port_of(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *i =
+	    d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+	return i ? i->port : -1;
+}
+
 int srv_http_port(const struct srv_http *h)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	return i ? i->port : -1;
+	return port_of(h->d);
+}
+
+int srv_http_repo_port(const struct srv_http *h)
+{
+	return port_of(h->plain);
 }
 
 void srv_http_stop(struct srv_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->plain)
+		MHD_stop_daemon(h->plain);
 	free(h);
 }

@@ -31,7 +31,14 @@ static const char usage[] =
     "  snapshot_lifetime_hours  expiry of signed snapshots (default 168)\n"
     "  timestamp_lifetime_hours expiry of signed timestamps (default 24)\n"
     "  log_level                error, warn, info or debug (default info)\n"
-    "--port-file writes the port listened on (for tests with port 0).\n"
+    "  tls_names                names in the server certificate (default\n"
+    "                           localhost,127.0.0.1)\n"
+    "  repo_http_port           also serve the public Image repository (only\n"
+    "                           /repo/) over plain HTTP on this port (0: any)\n"
+    "Everything on `port` is HTTPS; the server makes its CA and certificate in\n"
+    "data_dir/tls at first start (clients trust data_dir/tls/ca.pem).\n"
+    "--port-file writes the HTTPS port, and the plain repository port on a second\n"
+    "line (for tests with port 0).\n"
     "SIGTERM or SIGINT stops the server cleanly. Exit 0 after a clean stop,\n"
     "1 on a start-up error, 2 on a usage error.\n";
 
@@ -96,6 +103,8 @@ int srv_config_load(struct srv_config *c, const char *path, struct upt_error *er
 	c->max_metadata_bytes = 8u << 20;
 	c->max_image_bytes = 4ull << 30;
 	c->snapshot_lifetime = 168 * 3600;
+	c->repo_http_port = -1;
+	snprintf(c->tls_names, sizeof c->tls_names, "localhost,127.0.0.1");
 	c->timestamp_lifetime = 24 * 3600;
 	rc = host_read_file(path, 1 << 20, &text, &len, err);
 	if (rc != UPT_OK)
@@ -136,6 +145,10 @@ int srv_config_load(struct srv_config *c, const char *path, struct upt_error *er
 			STR(data_dir);
 		else if (strcmp(k, "admin_token") == 0)
 			STR(admin_token);
+		else if (strcmp(k, "tls_names") == 0)
+			STR(tls_names);
+		else if (strcmp(k, "repo_http_port") == 0)
+			bad = parse_u64(v, 0, 65535, &n) || !((c->repo_http_port = (int)n), 1);
 		else if (strcmp(k, "admin_token_file") == 0) {
 			if (strlen(v) >= sizeof token_file)
 				bad = true;
@@ -217,6 +230,7 @@ int main(int argc, char **argv)
 	struct srv_store *store = NULL;
 	struct srv_repo repo;
 	struct srv_http *http = NULL;
+	struct srv_ca ca = {0};
 	struct upt_error err = {0};
 	struct sigaction sa = {0};
 	char images[1100];
@@ -242,8 +256,13 @@ int main(int argc, char **argv)
 		rc = srv_store_sqlite_open(&store, cfg.database, &err);
 	if (rc == UPT_OK)
 		rc = srv_repo_open(&repo, "image", store, &cfg, &err);
+	if (rc == UPT_OK) {
+		char tls[1100];
+		snprintf(tls, sizeof tls, "%s/tls", cfg.data_dir);
+		rc = srv_ca_open(&ca, tls, cfg.tls_names, &err);
+	}
 	if (rc == UPT_OK)
-		rc = srv_http_start(&http, &cfg, &repo, &err);
+		rc = srv_http_start(&http, &cfg, &repo, &ca, &err);
 	if (rc != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "%s: %s", upt_err_name(rc), err.msg);
 		if (store)
@@ -251,8 +270,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (port_file) {
-		char p[16];
-		snprintf(p, sizeof p, "%d\n", srv_http_port(http));
+		char p[32];
+		snprintf(p, sizeof p, "%d\n%d\n", srv_http_port(http), srv_http_repo_port(http));
 		if (host_write_file(port_file, p, strlen(p), &err) != UPT_OK)
 			srv_log(SRV_LOG_ERROR, "%s", err.msg);
 	}
@@ -260,8 +279,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	srv_log(SRV_LOG_INFO, "listening on %s:%d (%u threads, store %s)", cfg.listen_address,
-		srv_http_port(http), cfg.threads, store->ops->name);
+	srv_log(SRV_LOG_INFO, "listening on https://%s:%d (%u threads, store %s)",
+		cfg.listen_address, srv_http_port(http), cfg.threads, store->ops->name);
+	if (srv_http_repo_port(http) >= 0)
+		srv_log(SRV_LOG_INFO, "public Image repository on http://%s:%d/repo/",
+			cfg.listen_address, srv_http_repo_port(http));
 	for (int tick = 0; !stopping; tick++) {
 		if (tick % 600 == 0 &&
 		    srv_repo_refresh_online(&repo, (int64_t)time(NULL), &err) != UPT_OK)
@@ -271,6 +293,7 @@ int main(int argc, char **argv)
 	srv_log(SRV_LOG_INFO, "stopping");
 	srv_http_stop(http);
 	srv_repo_close(&repo);
+	srv_ca_close(&ca);
 	store->ops->close(store);
 	return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef UPTAKE_SERVER_H
 #define UPTAKE_SERVER_H
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +24,8 @@ struct srv_config {
 	unsigned threads;
 	size_t max_metadata_bytes;
 	uint64_t max_image_bytes;
+	char tls_names[512];        /* subjectAltNames of the server certificate */
+	int repo_http_port;         /* -1: none; else plain HTTP for /repo/ only */
 	int64_t snapshot_lifetime;  /* seconds */
 	int64_t timestamp_lifetime; /* seconds */
 };
@@ -54,11 +58,28 @@ int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *e
 /* Images: content-addressed files in cfg->data_dir/images. */
 int srv_image_path(const struct srv_config *cfg, const char *sha256, char *out, size_t cap);
 
-/* The HTTP front end. */
+/* The server's own CA for mutual TLS (data_dir/tls). */
+struct srv_ca {
+	char dir[1100];
+	X509 *cert;
+	EVP_PKEY *key;
+	char *ca_pem, *server_cert_pem, *server_key_pem;
+};
+int srv_ca_open(struct srv_ca *ca, const char *dir, const char *names, struct upt_error *err);
+/* A device certificate with common name `device_id`, for the given public
+ * key (PEM), or for a new key returned in *key_pem when pubkey_pem is NULL. */
+int srv_ca_issue(struct srv_ca *ca, const char *device_id, const char *pubkey_pem, char **cert_pem,
+		 char **key_pem, struct upt_error *err);
+void srv_ca_close(struct srv_ca *ca);
+
+/* The HTTP front end: HTTPS (client certificates requested and checked
+ * against the CA) on cfg->port, and plain HTTP for the public Image
+ * repository on cfg->repo_http_port when configured. */
 struct srv_http;
 int srv_http_start(struct srv_http **out, const struct srv_config *cfg, struct srv_repo *repo,
-		   struct upt_error *err);
+		   struct srv_ca *ca, struct upt_error *err);
 int srv_http_port(const struct srv_http *h);
+int srv_http_repo_port(const struct srv_http *h);
 void srv_http_stop(struct srv_http *h);
 
 #endif

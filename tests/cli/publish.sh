@@ -31,11 +31,14 @@ printf '%s\n' "$token" >token
 expect 2 "$uptake" init --server "$url"
 expect 0 "$uptake" init --help
 expect 2 "$uptake" init --server "$url" --token-file token --root-keys 2 --root-threshold 3
-expect 0 "$uptake" init --server "$url" --token-file token --dir ws --root-keys 3 --root-threshold 2
+expect 3 "$uptake" init --server "$url" --token-file token --dir ws0 # the server's CA is not trusted
+grep -q "certificate" err.txt && ok || bad "untrusted server certificate not named"
+expect 0 "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws --root-keys 3 \
+  --root-threshold 2
 for k in root-1 root-2 root-3 targets; do
   [ "$(stat -c %a "ws/keys/$k.pem")" = 600 ] && ok || bad "ws/keys/$k.pem not 0600"
 done
-expect 3 "$uptake" init --server "$url" --token-file token --dir ws # exists already
+expect 3 "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws # exists already
 grep -q "exists" err.txt && ok || bad "second init not refused by name"
 expect 0 "$uptake" verify --root ws/metadata/root.json ws/metadata/root.json
 grep -q "threshold\|OK" out.txt && ok || bad "verify output"
@@ -65,12 +68,12 @@ printf '%s\n' "$token" >token
 # a device-side TUF client gets both
 expect 0 "$client" --metadata-dir meta init ws/metadata/root.json
 for v in 1.0 2.0; do
-  expect 0 "$client" --metadata-dir meta --metadata-url "$url/repo" --target-name "fw-$v" \
-    --target-base-url "$url/repo/targets" --target-dir out download
+  expect 0 "$client" --metadata-dir meta --metadata-url "$repo_url/repo" --target-name "fw-$v" \
+    --target-base-url "$repo_url/repo/targets" --target-dir out download
 done
 cmp -s out/fw-1.0 fw1.bin && cmp -s out/fw-2.0 fw2.bin && ok || bad "downloads differ"
-expect 1 "$client" --metadata-dir meta --metadata-url "$url/repo" --target-name "fw-3.0" \
-  --target-base-url "$url/repo/targets" --target-dir out download
+expect 1 "$client" --metadata-dir meta --metadata-url "$repo_url/repo" --target-name "fw-3.0" \
+  --target-base-url "$repo_url/repo/targets" --target-dir out download
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -36,7 +36,7 @@ token=test-admin-token-0123456789
 http() {
   local want=$1 method=$2 path=$3 got
   shift 3
-  got=$(curl -s -o body.txt -w '%{http_code}' -X "$method" "$@" "$url$path")
+  got=$(curl -s --cacert "$work/data/tls/ca.pem" -o body.txt -w '%{http_code}' -X "$method" "$@" "$url$path")
   if [ "$got" = "$want" ]; then ok; else
     bad "$method $path: HTTP $got, expected $want"
     head -c 300 body.txt | sed 's/^/  | /'
@@ -56,13 +56,22 @@ expect 2 "$server"
 expect 0 "$server" --help
 
 # --- start
-printf 'database = %s/db\ndata_dir = %s/data\nport = 0\nadmin_token = %s\nlog_level = info\n' \
+printf 'database = %s/db\ndata_dir = %s/data\nport = 0\nrepo_http_port = 0\nadmin_token = %s\nlog_level = info\n' \
   "$work" "$work" "$token" >server.conf
 "$server" --config server.conf --port-file port 2>server.log &
 pid=$!
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 [ -s port ] || { echo "server did not start"; cat server.log; exit 1; }
-url=http://127.0.0.1:$(cat port)
+url=https://127.0.0.1:$(sed -n 1p port)
+rurl=http://127.0.0.1:$(sed -n 2p port)
+
+# --- TLS: the server's CA vouches for it; device endpoints need a device certificate
+[ -f data/tls/ca.pem ] && [ "$(stat -c %a data/tls/ca.key)" = 600 ] && ok || bad "no CA or key not 0600"
+curl -s -o /dev/null "$url/health" && bad "an untrusted certificate was accepted" || ok
+http 401 GET /director/root.json
+grep -q "device certificate" body.txt && ok || bad "no reason for a missing client certificate"
+got=$(curl -s -o body.txt -w '%{http_code}' "$rurl/api/v1/repo/online-keys")
+[ "$got" = 404 ] && ok || bad "admin API on the plain port: HTTP $got"
 
 http 200 GET /health
 http 401 GET /api/v1/repo/online-keys
@@ -133,9 +142,9 @@ http 404 GET "/repo/targets/boards/a/$(printf '0%.0s' $(seq 64)).fw-1.0.bin"
 
 # --- an unmodified TUF client workflow against the server
 expect 0 "$client" --metadata-dir meta init root.json
-expect 0 "$client" --metadata-dir meta --metadata-url "$url/repo" refresh
-expect 0 "$client" --metadata-dir meta --metadata-url "$url/repo" --target-name boards/a/fw-1.0.bin \
-  --target-base-url "$url/repo/targets" --target-dir out download
+expect 0 "$client" --metadata-dir meta --metadata-url "$rurl/repo" refresh
+expect 0 "$client" --metadata-dir meta --metadata-url "$rurl/repo" --target-name boards/a/fw-1.0.bin \
+  --target-base-url "$rurl/repo/targets" --target-dir out download
 cmp -s out/boards%2Fa%2Ffw-1.0.bin fw.bin && ok || bad "client download differs"
 
 # --- root rotation through the server, then the client follows it
@@ -146,7 +155,7 @@ q "$uptake" sign --key root2.pem --out root2.half.json root2.unsigned.json
 http 400 PUT /api/v1/repo/root "${A[@]}" "${J[@]}" --data-binary @root2.half.json
 q "$uptake" sign --key root.pem --out root2.json root2.half.json
 http 200 PUT /api/v1/repo/root "${A[@]}" "${J[@]}" --data-binary @root2.json
-expect 0 "$client" --metadata-dir meta --metadata-url "$url/repo" refresh
+expect 0 "$client" --metadata-dir meta --metadata-url "$rurl/repo" refresh
 cmp -s meta/root.json root2.json && ok || bad "client did not follow the rotation"
 
 # --- the server kept serving through all of it, and stops cleanly

@@ -29,7 +29,7 @@ publish_repo "$work/fw.bin" "boards/a/fw-1.0.bin" || { echo "publishing failed";
 
 mkdir -p "$work/meta" "$work/out"
 cp "$work/root.json" "$work/meta/root.json"
-if node "$js/client.mjs" "$work/meta" "$url/repo" "$work/out" "$url/repo/targets" \
+if node "$js/client.mjs" "$work/meta" "$repo_url/repo" "$work/out" "$repo_url/repo/targets" \
   boards/a/fw-1.0.bin; then ok; else bad "tuf-js could not refresh and download"; fi
 found=$(find "$work/out" -type f | head -1)
 [ -n "$found" ] && cmp -s "$found" "$work/fw.bin" && ok || bad "tuf-js download differs"
@@ -41,7 +41,7 @@ done
 sha=$(sha256sum "$work/fw.bin" | cut -c1-64)
 printf 'X' | dd of="$work/data/images/$sha" bs=1 seek=1000 conv=notrunc status=none
 rm -rf "$work/out" && mkdir -p "$work/out"
-if node "$js/client.mjs" "$work/meta" "$url/repo" "$work/out" "$url/repo/targets" \
+if node "$js/client.mjs" "$work/meta" "$repo_url/repo" "$work/out" "$repo_url/repo/targets" \
   boards/a/fw-1.0.bin 2>"$work/tufjs.err"; then
   bad "tuf-js accepted a tampered image"
 else

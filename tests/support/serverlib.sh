@@ -1,19 +1,22 @@
 # uptake tests: start an uptake-server on loopback and publish a signed
 # Image repository with the CLI. Source it; it needs $build and $work and
-# defines $url, $token, $server_pid and these functions.
+# defines $url (HTTPS), $repo_url (the public Image repository over plain
+# HTTP), $ca (the server's CA), $token, $server_pid and these functions.
 token=test-admin-token-0123456789
 server_pid=
 
 # start_server: a fresh server with its database and images in $work
 start_server() {
-  printf 'database = %s/db\ndata_dir = %s/data\nport = 0\nadmin_token = %s\n' \
+  printf 'database = %s/db\ndata_dir = %s/data\nport = 0\nrepo_http_port = 0\nadmin_token = %s\n' \
     "$work" "$work" "$token" >"$work/server.conf"
   "$build/uptake-server" --config "$work/server.conf" --port-file "$work/port" \
     2>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
   [ -s "$work/port" ] || { echo "server did not start"; cat "$work/server.log"; return 1; }
-  url=http://127.0.0.1:$(cat "$work/port")
+  url=https://127.0.0.1:$(sed -n 1p "$work/port")
+  repo_url=http://127.0.0.1:$(sed -n 2p "$work/port")
+  ca=$work/data/tls/ca.pem
 }
 
 stop_server() {
@@ -22,7 +25,7 @@ stop_server() {
 }
 
 admin() { # METHOD PATH CONTENT-TYPE FILE
-  curl -sf -X "$1" -H "Authorization: Bearer $token" -H "Content-Type: $3" \
+  curl -sf --cacert "$ca" -X "$1" -H "Authorization: Bearer $token" -H "Content-Type: $3" \
     --data-binary "@$4" "$url/api/v1/$2" >/dev/null
 }
 
@@ -32,7 +35,7 @@ admin() { # METHOD PATH CONTENT-TYPE FILE
 publish_repo() {
   local u=$build/uptake k=$work/keys
   mkdir -p "$k"
-  curl -sf -H "Authorization: Bearer $token" "$url/api/v1/repo/online-keys" >"$k/online.json" &&
+  curl -sf --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/repo/online-keys" >"$k/online.json" &&
     /usr/bin/python3 -c '
 import json, sys
 k = json.load(open(sys.argv[1]))
