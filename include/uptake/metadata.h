@@ -153,6 +153,13 @@ UPT_NODISCARD UPT_API int upt_doc_parse(struct upt_doc *out, struct upt_arena *a
 					size_t len, size_t max_len, const char *name,
 					struct upt_error *err);
 
+/* The same envelope checks for a signed document that is not TUF metadata
+ * (an ECU version report, a vehicle version manifest), already parsed:
+ * doc->role stays 0. */
+UPT_NODISCARD UPT_API int upt_doc_from_json(struct upt_doc *out, struct upt_arena *a,
+					    const struct upt_json *json, const char *name,
+					    struct upt_error *err);
+
 /* Count the valid signatures of `role`'s keys over doc->canonical. Each
  * key (by key id and by key material) counts once; signatures by unknown
  * keys, malformed signatures and signatures that do not verify never

@@ -108,6 +108,31 @@ static int doc_sigs(struct upt_doc *out, struct upt_fctx *f)
 	return UPT_OK;
 }
 
+/* The envelope checks shared by typed metadata and untyped documents. */
+static int envelope(struct upt_doc *out, struct upt_fctx *f, const struct upt_json *json,
+		    bool typed)
+{
+	int rc;
+	if (json->type != UPT_JSON_OBJECT)
+		return upt_field_error(f, UPT_ERR_FIELD_TYPE, "must be an object");
+	if (json->n != 2)
+		return upt_field_error(f, UPT_ERR_FIELD_VALUE,
+				       "must have exactly the members signatures and signed");
+	out->json = json;
+	rc = upt_field_get(&out->signed_json, f, json, "signed", UPT_JSON_OBJECT, true);
+	if (rc == UPT_OK && typed)
+		rc = doc_type(out, f);
+	if (rc == UPT_OK)
+		rc = doc_sigs(out, f);
+	if (rc == UPT_OK) {
+		rc = upt_json_canonical_arena(&out->canonical, &out->canonical_len, f->a,
+					      out->signed_json, f->err);
+		if (rc != UPT_OK)
+			upt_error_prefix(f->err, f->doc);
+	}
+	return rc;
+}
+
 int upt_doc_parse(struct upt_doc *out, struct upt_arena *a, const uint8_t *in, size_t len,
 		  size_t max_len, const char *name, struct upt_error *err)
 {
@@ -127,23 +152,22 @@ int upt_doc_parse(struct upt_doc *out, struct upt_arena *a, const uint8_t *in, s
 		upt_error_prefix(err, f.doc);
 		return rc;
 	}
-	if (json->type != UPT_JSON_OBJECT)
-		return upt_field_error(&f, UPT_ERR_FIELD_TYPE, "must be an object");
-	if (json->n != 2)
-		return upt_field_error(&f, UPT_ERR_FIELD_VALUE,
-				       "must have exactly the members signatures and signed");
-	out->json = json;
-	rc = upt_field_get(&out->signed_json, &f, json, "signed", UPT_JSON_OBJECT, true);
+	return envelope(out, &f, json, true);
+}
+
+int upt_doc_from_json(struct upt_doc *out, struct upt_arena *a, const struct upt_json *json,
+		      const char *name, struct upt_error *err)
+{
+	struct upt_fctx f = {a, name ? name : "document", err, {{0}, 0}, NULL};
+	int rc;
+	memset(out, 0, sizeof *out);
+	out->name = f.doc;
+	if (!json)
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING, "%s: missing", f.doc);
+	rc = envelope(out, &f, json, false);
 	if (rc == UPT_OK)
-		rc = doc_type(out, &f);
-	if (rc == UPT_OK)
-		rc = doc_sigs(out, &f);
-	if (rc == UPT_OK) {
-		rc = upt_json_canonical_arena(&out->canonical, &out->canonical_len, a,
-					      out->signed_json, err);
-		if (rc != UPT_OK)
-			upt_error_prefix(err, f.doc);
-	}
+		out->dialect =
+		    out->n_sigs && out->sigs[0].method ? UPT_DIALECT_AKTUALIZR : UPT_DIALECT_TUF;
 	return rc;
 }
 

@@ -175,6 +175,25 @@ int host_url_quote(char *out, size_t cap, const char *in, bool keep_slash)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
+static const char *tls_ca, *tls_cert, *tls_key;
+
+void host_set_tls(const char *ca_file, const char *cert_file, const char *key_file)
+{
+	tls_ca = ca_file;
+	tls_cert = cert_file;
+	tls_key = key_file;
+}
+
+static void apply_tls(CURL *c)
+{
+	if (tls_ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca);
+	if (tls_cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, tls_cert);
+	if (tls_key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, tls_key);
+}
+
 int host_init(struct upt_error *err)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -222,6 +241,7 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+	apply_tls(c);
 	if (max < (size_t)LONG_MAX)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
 	cc = curl_easy_perform(c);
@@ -360,8 +380,10 @@ int host_http_request(const struct host_request *rq, size_t max, char **resp, si
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
 		curl_easy_setopt(c, CURLOPT_READDATA, &up);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
-		hdr = curl_slist_append(hdr, "Expect:");
+		/* files: let the server refuse before the body is sent */
+		hdr = curl_slist_append(hdr, rq->body_path ? "Expect: 100-continue" : "Expect:");
 	}
+	apply_tls(c);
 	if (rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
 	if (rq->cert_file)

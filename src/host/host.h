@@ -71,6 +71,11 @@ struct host_repo_io {
 };
 void host_repo_io(struct upt_repo_io *io, struct host_repo_io *ctx);
 
+/* TLS for every GET of this process: the CA to trust (NULL: the system's)
+ * and a client certificate and key (NULL: none). The strings are kept by
+ * pointer. */
+void host_set_tls(const char *ca_file, const char *cert_file, const char *key_file);
+
 /* curl_global_init once per process. */
 int host_init(struct upt_error *err);
 

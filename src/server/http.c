@@ -40,7 +40,7 @@ struct listener {
 struct srv_http {
 	struct MHD_Daemon *d, *plain;
 	const struct srv_config *cfg;
-	struct srv_repo *repo;
+	struct srv_repo *repo, *director;
 	struct srv_ca *ca;
 	struct listener tls_side, plain_side;
 };
@@ -76,9 +76,24 @@ static bool client_cn(struct MHD_Connection *c, char *cn, size_t cap)
 
 enum req_kind { REQ_NONE, REQ_META, REQ_IMAGE };
 
+/* Requests with a body, dispatched once it is complete. */
+enum route {
+	R_NONE,
+	R_REPO_ROOT,     /* PUT /api/v1/repo/root */
+	R_REPO_META,     /* PUT /api/v1/repo/metadata/ROLE */
+	R_IMAGE,         /* PUT /api/v1/images/NAME */
+	R_DIRECTOR_ROOT, /* PUT /api/v1/director/root */
+	R_DEVICE_ADD,    /* POST /api/v1/devices */
+	R_ASSIGN,        /* POST /api/v1/assign */
+	R_REGISTER,      /* POST /director/ecus (device) */
+	R_MANIFEST,      /* PUT /director/manifest (device) */
+};
+
 struct req {
 	enum req_kind kind;
-	bool rejected; /* a response is already queued */
+	enum route route;
+	char device[256]; /* the client certificate's CN on device routes */
+	bool rejected;    /* a response is already queued */
 	/* a refusal answered once the body has been read (answering earlier
 	 * makes TLS clients see a reset instead of the status) */
 	unsigned defer_status;
@@ -203,7 +218,8 @@ static bool all_digits(const char *s, size_t n)
 }
 
 static enum MHD_Result get_metadata(struct srv_http *h, struct MHD_Connection *c,
-				    const char *method, const char *url, const char *file)
+				    const char *method, const char *url, const char *repo,
+				    const char *file)
 {
 	char role[256];
 	const char *dot = strchr(file, '.');
@@ -221,8 +237,7 @@ static enum MHD_Result get_metadata(struct srv_http *h, struct MHD_Connection *c
 	} else {
 		snprintf(role, sizeof role, "%.*s", (int)(n - 5), file);
 	}
-	if (h->repo->store->ops->meta_get(h->repo->store, h->repo->name, role, version, &m, &err) !=
-	    UPT_OK)
+	if (h->repo->store->ops->meta_get(h->repo->store, repo, role, version, &m, &err) != UPT_OK)
 		return send_upt_error(c, method, url, &err);
 	ret = send_buf(c, MHD_HTTP_OK, "application/json", m.data, m.len);
 	srv_meta_free(&m);
@@ -430,135 +445,238 @@ static enum MHD_Result defer(struct req *q, unsigned status, int code, const cha
 	return MHD_YES;
 }
 
-static enum MHD_Result admin(struct srv_http *h, struct MHD_Connection *c, const char *method,
-			     const char *url, const char *path, const char *upload, size_t *size,
-			     struct req *q)
+static enum MHD_Result send_json(struct MHD_Connection *c, const char *method, const char *url,
+				 int rc, char *json, const struct upt_error *err)
 {
-	bool put = strcmp(method, "PUT") == 0;
-	struct upt_error err = {0};
-	int64_t now = (int64_t)time(NULL), version = 0;
-	int rc;
-	/* first call: check, then take the body */
-	if (q->kind == REQ_NONE) {
-		const char *cl =
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		uint64_t announced = cl ? strtoull(cl, NULL, 10) : 0;
+	enum MHD_Result ret;
+	if (rc != UPT_OK)
+		return send_upt_error(c, method, url, err);
+	ret = send_buf(c, MHD_HTTP_OK, "application/json", json, strlen(json));
+	free(json);
+	srv_log(SRV_LOG_DEBUG, "%s %s -> 200", method, url);
+	return ret;
+}
+
+/* Take a JSON body on route `r` (content type and size checked). */
+static enum MHD_Result want_json(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				 const char *url, struct req *q, enum route r)
+{
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	q->route = r;
+	q->rejected = false;
+	q->kind = REQ_META;
+	if (!content_type_is(c, "application/json"))
+		return defer(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, UPT_ERR_ARG,
+			     "send application/json");
+	if (cl && strtoull(cl, NULL, 10) > h->cfg->max_metadata_bytes) {
 		q->rejected = true;
-		if (!authorised(h, c))
-			return send_error(c, method, url, MHD_HTTP_UNAUTHORIZED, UPT_ERR_ARG,
-					  "admin token missing or wrong");
-		if (strcmp(path, "repo/online-keys") == 0) {
-			char *json = NULL;
-			enum MHD_Result ret;
-			if (strcmp(method, "GET") != 0)
-				return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
-						  UPT_ERR_ARG, "use GET");
-			if (srv_repo_online_keys(h->repo, &json, &err) != UPT_OK)
-				return send_upt_error(c, method, url, &err);
-			ret = send_buf(c, MHD_HTTP_OK, "application/json", json, strlen(json));
-			free(json);
-			return ret;
-		}
-		if (!put)
-			return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, UPT_ERR_ARG,
-					  "use PUT");
-		if (strcmp(path, "repo/root") == 0 || strncmp(path, "repo/metadata/", 14) == 0) {
-			if (!content_type_is(c, "application/json"))
-				return defer(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, UPT_ERR_ARG,
-					     "send application/json");
-			if (announced > h->cfg->max_metadata_bytes)
-				return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
-						  UPT_ERR_TOO_LARGE, "metadata too large");
-			q->kind = REQ_META;
-		} else if (strncmp(path, "images/", 7) == 0) {
-			if (!valid_image_name(path + 7))
-				return defer(q, MHD_HTTP_BAD_REQUEST, UPT_ERR_FIELD_VALUE,
-					     "bad image name");
-			if (!content_type_is(c, "application/octet-stream"))
-				return defer(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, UPT_ERR_ARG,
-					     "send application/octet-stream");
-			if (announced > h->cfg->max_image_bytes)
-				return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
-						  UPT_ERR_TOO_LARGE, "image too large");
-			snprintf(q->tmp, sizeof q->tmp, "%s/images/.upload-XXXXXX",
-				 h->cfg->data_dir);
-			q->fd = mkostemp(q->tmp, O_CLOEXEC);
-			q->h256 = EVP_MD_CTX_new();
-			q->h512 = EVP_MD_CTX_new();
-			if (q->fd < 0 || !q->h256 || !q->h512 ||
-			    EVP_DigestInit_ex(q->h256, EVP_sha256(), NULL) != 1 ||
-			    EVP_DigestInit_ex(q->h512, EVP_sha512(), NULL) != 1)
-				return send_error(c, method, url, 500, UPT_ERR_IO,
-						  "cannot take an upload");
-			q->kind = REQ_IMAGE;
-		} else {
+		return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE, UPT_ERR_TOO_LARGE,
+				  "body larger than the configured limit");
+	}
+	return MHD_YES;
+}
+
+static bool is(const char *method, const char *want)
+{
+	return strcmp(method, want) == 0;
+}
+
+/* First call of an admin request: answer reads, set up writes. */
+static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				   const char *url, const char *path, struct req *q)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc;
+	q->rejected = true;
+	if (!authorised(h, c))
+		return send_error(c, method, url, MHD_HTTP_UNAUTHORIZED, UPT_ERR_ARG,
+				  "admin token missing or wrong");
+	if (is(method, "GET")) {
+		if (strcmp(path, "repo/online-keys") == 0)
+			rc = srv_repo_online_keys(h->repo, &json, &err);
+		else if (strcmp(path, "director/online-keys") == 0)
+			rc = srv_repo_online_keys(h->director, &json, &err);
+		else if (strcmp(path, "devices") == 0)
+			rc = srv_admin_device_list(h->repo->store, &json, &err);
+		else if (strncmp(path, "devices/", 8) == 0 && path[8] && !strchr(path + 8, '/'))
+			rc = srv_admin_device_show(h->repo->store, path + 8, &json, &err);
+		else
 			return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
 					  "no such endpoint");
-		}
+		return send_json(c, method, url, rc, json, &err);
+	}
+	if (is(method, "PUT") && strcmp(path, "repo/root") == 0)
+		return want_json(h, c, method, url, q, R_REPO_ROOT);
+	if (is(method, "PUT") && strncmp(path, "repo/metadata/", 14) == 0 && path[14])
+		return want_json(h, c, method, url, q, R_REPO_META);
+	if (is(method, "PUT") && strcmp(path, "director/root") == 0)
+		return want_json(h, c, method, url, q, R_DIRECTOR_ROOT);
+	if (is(method, "POST") && strcmp(path, "devices") == 0)
+		return want_json(h, c, method, url, q, R_DEVICE_ADD);
+	if (is(method, "POST") && strcmp(path, "assign") == 0)
+		return want_json(h, c, method, url, q, R_ASSIGN);
+	if (is(method, "PUT") && strncmp(path, "images/", 7) == 0) {
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		q->route = R_IMAGE;
 		q->rejected = false;
+		if (!valid_image_name(path + 7))
+			return defer(q, MHD_HTTP_BAD_REQUEST, UPT_ERR_FIELD_VALUE,
+				     "bad image name");
+		if (!content_type_is(c, "application/octet-stream"))
+			return defer(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, UPT_ERR_ARG,
+				     "send application/octet-stream");
+		if (cl && strtoull(cl, NULL, 10) > h->cfg->max_image_bytes) {
+			q->rejected = true;
+			return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+					  UPT_ERR_TOO_LARGE, "image too large");
+		}
+		snprintf(q->tmp, sizeof q->tmp, "%s/images/.upload-XXXXXX", h->cfg->data_dir);
+		q->fd = mkostemp(q->tmp, O_CLOEXEC);
+		q->h256 = EVP_MD_CTX_new();
+		q->h512 = EVP_MD_CTX_new();
+		if (q->fd < 0 || !q->h256 || !q->h512 ||
+		    EVP_DigestInit_ex(q->h256, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestInit_ex(q->h512, EVP_sha512(), NULL) != 1) {
+			q->rejected = true;
+			return send_error(c, method, url, 500, UPT_ERR_IO, "cannot take an upload");
+		}
+		q->kind = REQ_IMAGE;
 		return MHD_YES;
 	}
-	if (*size) { /* a piece of the body */
-		size_t n = *size;
-		*size = 0;
-		if (q->defer_status) {
-			/* drain a refused body, but not forever */
-			q->len += n;
-			return q->len <= h->cfg->max_metadata_bytes ? MHD_YES : MHD_NO;
-		}
-		if (q->too_large)
+	return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
+			  "no such endpoint (or wrong method)");
+}
+
+/* First call of a device request (mutual TLS): the device is the CN of a
+ * certificate this server issued, and must be known. */
+static enum MHD_Result device_first(struct srv_http *h, struct MHD_Connection *c,
+				    const char *method, const char *url, struct req *q)
+{
+	struct srv_device d;
+	struct upt_error err = {0};
+	const char *file = url + 10;
+	q->rejected = true;
+	if (!client_cn(c, q->device, sizeof q->device))
+		return send_error(c, method, url, MHD_HTTP_UNAUTHORIZED, UPT_ERR_ARG,
+				  "a device certificate issued by this server is required");
+	if (h->repo->store->ops->device_get(h->repo->store, q->device, &d, &err) != UPT_OK)
+		return send_error(c, method, url, MHD_HTTP_FORBIDDEN, UPT_ERR_NOT_FOUND,
+				  "unknown device");
+	if (is(method, "POST") && strcmp(file, "ecus") == 0)
+		return want_json(h, c, method, url, q, R_REGISTER);
+	if (is(method, "PUT") && strcmp(file, "manifest") == 0)
+		return want_json(h, c, method, url, q, R_MANIFEST);
+	if (!is(method, "GET") || strchr(file, '/'))
+		return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
+				  "no such resource");
+	/* the Director's root is shared; the other roles are the device's */
+	if (strcmp(file, "root.json") == 0 || strstr(file, ".root.json"))
+		return get_metadata(h, c, method, url, h->director->name, file);
+	{
+		char repo[300];
+		if (srv_director_current(h->director, q->device, (int64_t)time(NULL), &err) !=
+		    UPT_OK)
+			return send_upt_error(c, method, url, &err);
+		snprintf(repo, sizeof repo, "director/%s", q->device);
+		return get_metadata(h, c, method, url, repo, file);
+	}
+}
+
+/* A piece of a request body. */
+static enum MHD_Result take_body(struct srv_http *h, struct req *q, const char *upload, size_t n)
+{
+	if (q->defer_status) {
+		/* drain a refused body, but not forever */
+		q->len += n;
+		return q->len <= h->cfg->max_metadata_bytes ? MHD_YES : MHD_NO;
+	}
+	if (q->too_large)
+		return MHD_YES;
+	if (q->kind == REQ_META) {
+		if (q->len + n > h->cfg->max_metadata_bytes) {
+			q->too_large = true;
 			return MHD_YES;
-		if (q->kind == REQ_META) {
-			if (q->len + n > h->cfg->max_metadata_bytes) {
-				q->too_large = true;
-				return MHD_YES;
-			}
-			if (q->len + n > q->cap) {
-				size_t cap = q->cap ? q->cap : 65536;
-				uint8_t *b;
-				while (cap < q->len + n)
-					cap *= 2;
-				if (!(b = realloc(q->buf, cap)))
-					return MHD_NO;
-				q->buf = b;
-				q->cap = cap;
-			}
-			memcpy(q->buf + q->len, upload, n);
-			q->len += n;
-		} else {
-			const uint8_t *p = (const uint8_t *)upload;
-			if (q->got + n > h->cfg->max_image_bytes) {
-				q->too_large = true;
-				return MHD_YES;
-			}
-			q->got += n;
-			EVP_DigestUpdate(q->h256, p, n);
-			EVP_DigestUpdate(q->h512, p, n);
-			while (n) {
-				ssize_t w = write(q->fd, p, n);
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0)
-					return MHD_NO;
-				p += w;
-				n -= (size_t)w;
-			}
 		}
+		if (q->len + n > q->cap) {
+			size_t cap = q->cap ? q->cap : 65536;
+			uint8_t *b;
+			while (cap < q->len + n)
+				cap *= 2;
+			if (!(b = realloc(q->buf, cap)))
+				return MHD_NO;
+			q->buf = b;
+			q->cap = cap;
+		}
+		memcpy(q->buf + q->len, upload, n);
+		q->len += n;
 		return MHD_YES;
 	}
-	/* the body is complete */
+	{
+		const uint8_t *p = (const uint8_t *)upload;
+		if (q->got + n > h->cfg->max_image_bytes) {
+			q->too_large = true;
+			return MHD_YES;
+		}
+		q->got += n;
+		EVP_DigestUpdate(q->h256, p, n);
+		EVP_DigestUpdate(q->h512, p, n);
+		while (n) {
+			ssize_t w = write(q->fd, p, n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return MHD_NO;
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	return MHD_YES;
+}
+
+/* The body is complete: do what the route says. */
+static enum MHD_Result complete(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				const char *url, struct req *q)
+{
+	struct upt_error err = {0};
+	int64_t now = (int64_t)time(NULL), version = 0;
+	char *json = NULL;
+	int rc;
 	q->rejected = true;
 	if (q->defer_status)
 		return send_error(c, method, url, q->defer_status, q->defer_code, q->defer_msg);
 	if (q->too_large)
 		return send_error(c, method, url, MHD_HTTP_CONTENT_TOO_LARGE, UPT_ERR_TOO_LARGE,
 				  "body larger than the configured limit");
-	if (q->kind == REQ_IMAGE)
-		return image_done(h, c, method, url, q, path + 7);
-	if (strcmp(path, "repo/root") == 0)
+	switch (q->route) {
+	case R_IMAGE:
+		return image_done(h, c, method, url, q, url + 15);
+	case R_REPO_ROOT:
 		rc = srv_repo_put_root(h->repo, q->buf, q->len, now, &version, &err);
-	else
-		rc = srv_repo_put_targets(h->repo, path + 14, q->buf, q->len, now, &version, &err);
+		break;
+	case R_REPO_META:
+		rc = srv_repo_put_targets(h->repo, url + 22, q->buf, q->len, now, &version, &err);
+		break;
+	case R_DIRECTOR_ROOT:
+		rc = srv_repo_put_root(h->director, q->buf, q->len, now, &version, &err);
+		break;
+	case R_DEVICE_ADD:
+		rc = srv_admin_device_add(h->repo->store, h->ca, q->buf, q->len, &json, &err);
+		return send_json(c, method, url, rc, json, &err);
+	case R_ASSIGN:
+		rc = srv_admin_assign(h->repo, h->director, q->buf, q->len, now, &json, &err);
+		return send_json(c, method, url, rc, json, &err);
+	case R_REGISTER:
+		rc = srv_dev_register(h->repo->store, q->device, q->buf, q->len, &err);
+		break;
+	case R_MANIFEST:
+		rc = srv_dev_manifest(h->repo->store, q->device, q->buf, q->len, now, &err);
+		break;
+	default:
+		return send_error(c, method, url, 500, UPT_ERR_STATE, "no route");
+	}
 	if (rc != UPT_OK)
 		return send_upt_error(c, method, url, &err);
 	{
@@ -588,21 +706,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
 					  "only /repo/ is served without TLS");
 		}
-		if (strncmp(url, "/director/", 10) == 0 || strcmp(url, "/devices") == 0) {
-			char cn[256];
-			q->rejected = true;
-			if (!client_cn(c, cn, sizeof cn))
-				return send_error(c, method, url, MHD_HTTP_UNAUTHORIZED,
-						  UPT_ERR_ARG,
-						  "a device certificate issued by this server is "
-						  "required");
-			return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
-					  "the Director is not served yet");
-		}
+		if (strncmp(url, "/director/", 10) == 0)
+			return device_first(h, c, method, url, q);
 		if (strncmp(url, "/api/v1/", 8) == 0)
-			return admin(h, c, method, url, url + 8, upload, size, q);
+			return admin_first(h, c, method, url, url + 8, q);
 		/* reads answer at once */
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		q->rejected = true;
+		if (!is(method, "GET") && !is(method, "HEAD"))
 			return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, UPT_ERR_ARG,
 					  "use GET");
 		if (strcmp(url, "/health") == 0)
@@ -610,7 +720,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (strncmp(url, "/repo/targets/", 14) == 0)
 			return get_image(h, c, method, url, url + 14);
 		if (strncmp(url, "/repo/", 6) == 0 && !strchr(url + 6, '/'))
-			return get_metadata(h, c, method, url, url + 6);
+			return get_metadata(h, c, method, url, h->repo->name, url + 6);
 		return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
 				  "no such resource");
 	}
@@ -618,7 +728,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*size = 0;
 		return MHD_YES;
 	}
-	return admin(h, c, method, url, url + 8, upload, size, q);
+	if (*size) {
+		size_t n = *size;
+		*size = 0;
+		return take_body(h, q, upload, n);
+	}
+	return complete(h, c, method, url, q);
 }
 
 static struct MHD_Daemon *start(struct srv_http *h, struct listener *l, int port, bool tls)
@@ -649,13 +764,14 @@ static struct MHD_Daemon *start(struct srv_http *h, struct listener *l, int port
 }
 
 int srv_http_start(struct srv_http **out, const struct srv_config *cfg, struct srv_repo *repo,
-		   struct srv_ca *ca, struct upt_error *err)
+		   struct srv_repo *director, struct srv_ca *ca, struct upt_error *err)
 {
 	struct srv_http *h = calloc(1, sizeof *h);
 	if (!h)
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	h->cfg = cfg;
 	h->repo = repo;
+	h->director = director;
 	h->ca = ca;
 	h->d = start(h, &h->tls_side, cfg->port, true);
 	if (h->d && cfg->repo_http_port >= 0)

@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 	const char *config = NULL, *port_file = NULL;
 	struct srv_config cfg;
 	struct srv_store *store = NULL;
-	struct srv_repo repo;
+	struct srv_repo repo, director;
 	struct srv_http *http = NULL;
 	struct srv_ca ca = {0};
 	struct upt_error err = {0};
@@ -255,14 +255,16 @@ int main(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = srv_store_sqlite_open(&store, cfg.database, &err);
 	if (rc == UPT_OK)
-		rc = srv_repo_open(&repo, "image", store, &cfg, &err);
+		rc = srv_repo_open(&repo, "image", false, store, &cfg, &err);
+	if (rc == UPT_OK)
+		rc = srv_repo_open(&director, "director", true, store, &cfg, &err);
 	if (rc == UPT_OK) {
 		char tls[1100];
 		snprintf(tls, sizeof tls, "%s/tls", cfg.data_dir);
 		rc = srv_ca_open(&ca, tls, cfg.tls_names, &err);
 	}
 	if (rc == UPT_OK)
-		rc = srv_http_start(&http, &cfg, &repo, &ca, &err);
+		rc = srv_http_start(&http, &cfg, &repo, &director, &ca, &err);
 	if (rc != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "%s: %s", upt_err_name(rc), err.msg);
 		if (store)
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
 	srv_log(SRV_LOG_INFO, "stopping");
 	srv_http_stop(http);
 	srv_repo_close(&repo);
+	srv_repo_close(&director);
 	srv_ca_close(&ca);
 	store->ops->close(store);
 	return 0;

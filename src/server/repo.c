@@ -69,18 +69,21 @@ static int load_key(struct srv_repo *r, const char *role, struct upt_privkey **k
 	return rc;
 }
 
-int srv_repo_open(struct srv_repo *r, const char *name, struct srv_store *store,
+int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct srv_store *store,
 		  const struct srv_config *cfg, struct upt_error *err)
 {
 	int rc;
 	memset(r, 0, sizeof *r);
 	r->name = name;
+	r->director = director;
 	r->store = store;
 	r->cfg = cfg;
 	pthread_mutex_init(&r->lock, NULL);
 	rc = load_key(r, "snapshot", &r->snapshot_key, r->snapshot_keyid, err);
 	if (rc == UPT_OK)
 		rc = load_key(r, "timestamp", &r->timestamp_key, r->timestamp_keyid, err);
+	if (rc == UPT_OK && director)
+		rc = load_key(r, "targets", &r->targets_key, r->targets_keyid, err);
 	return rc;
 }
 
@@ -88,24 +91,30 @@ void srv_repo_close(struct srv_repo *r)
 {
 	upt_privkey_free(r->snapshot_key);
 	upt_privkey_free(r->timestamp_key);
+	upt_privkey_free(r->targets_key);
 	pthread_mutex_destroy(&r->lock);
 }
 
 int srv_repo_online_keys(struct srv_repo *r, char **json, struct upt_error *err)
 {
-	char *s = NULL, *t = NULL, *out;
-	size_t sl, tl;
-	int rc = upt_privkey_public_json(&s, &sl, r->snapshot_key, UPT_DIALECT_TUF, err);
+	char *k[3] = {NULL, NULL, NULL}, *out = NULL;
+	size_t l[3] = {0, 0, 0};
+	int rc = upt_privkey_public_json(&k[0], &l[0], r->snapshot_key, UPT_DIALECT_TUF, err);
 	if (rc == UPT_OK)
-		rc = upt_privkey_public_json(&t, &tl, r->timestamp_key, UPT_DIALECT_TUF, err);
-	if (rc == UPT_OK && !(out = malloc(sl + tl + 64)))
+		rc = upt_privkey_public_json(&k[1], &l[1], r->timestamp_key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK && r->director)
+		rc = upt_privkey_public_json(&k[2], &l[2], r->targets_key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK && !(out = malloc(l[0] + l[1] + l[2] + 96)))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK) {
-		snprintf(out, sl + tl + 64, "{\"snapshot\":%s,\"timestamp\":%s}", s, t);
+		size_t n = (size_t)snprintf(out, l[0] + l[1] + 64,
+					    "{\"snapshot\":%s,\"timestamp\":%s", k[0], k[1]);
+		snprintf(out + n, l[2] + 32, "%s%s}", k[2] ? ",\"targets\":" : "",
+			 k[2] ? k[2] : "");
 		*json = out;
 	}
-	upt_free(s);
-	upt_free(t);
+	for (int i = 0; i < 3; i++)
+		upt_free(k[i]);
 	return rc;
 }
 
@@ -209,12 +218,12 @@ static int tprintf(struct text *t, const char *fmt, ...)
 	return UPT_OK;
 }
 
-static int meta_entry(struct srv_repo *r, struct text *t, const char *role, bool first,
-		      int64_t *version, struct upt_error *err)
+static int meta_entry(struct srv_repo *r, const char *repo, struct text *t, const char *role,
+		      bool first, int64_t *version, struct upt_error *err)
 {
 	struct srv_meta m;
 	char h[65];
-	int rc = r->store->ops->meta_get(r->store, r->name, role, 0, &m, err);
+	int rc = r->store->ops->meta_get(r->store, repo, role, 0, &m, err);
 	if (rc != UPT_OK)
 		return rc;
 	hex_sha256(h, m.data, m.len);
@@ -227,10 +236,11 @@ static int meta_entry(struct srv_repo *r, struct text *t, const char *role, bool
 	return rc;
 }
 
-static int next_version(struct srv_repo *r, const char *role, struct upt_error *err, int64_t *out)
+static int next_version(struct srv_repo *r, const char *repo, const char *role,
+			struct upt_error *err, int64_t *out)
 {
 	struct srv_meta m;
-	int rc = r->store->ops->meta_get(r->store, r->name, role, 0, &m, err);
+	int rc = r->store->ops->meta_get(r->store, repo, role, 0, &m, err);
 	if (rc == UPT_ERR_NOT_FOUND) {
 		*out = 1;
 		return UPT_OK;
@@ -244,7 +254,8 @@ static int next_version(struct srv_repo *r, const char *role, struct upt_error *
 /* Sign and store a new timestamp for the newest snapshot; with
  * `new_snapshot`, first a new snapshot of the newest targets roles. Called
  * with the repository lock and inside a store transaction. */
-static int sign_online(struct srv_repo *r, int64_t now, bool new_snapshot, struct upt_error *err)
+static int sign_online(struct srv_repo *r, const char *repo, int64_t now, bool new_snapshot,
+		       struct upt_error *err)
 {
 	struct text t = {0};
 	char when[32];
@@ -254,7 +265,7 @@ static int sign_online(struct srv_repo *r, int64_t now, bool new_snapshot, struc
 	int rc = UPT_OK;
 	if (new_snapshot) {
 		char *roles = NULL;
-		rc = next_version(r, "snapshot", err, &v);
+		rc = next_version(r, repo, "snapshot", err, &v);
 		if (rc == UPT_OK)
 			rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
 		if (rc == UPT_OK)
@@ -263,13 +274,13 @@ static int sign_online(struct srv_repo *r, int64_t now, bool new_snapshot, struc
 				     "\",\"version\":%lld,\"expires\":\"%s\",\"meta\":{",
 				     (long long)v, when);
 		if (rc == UPT_OK)
-			rc = meta_entry(r, &t, "targets", true, NULL, err);
+			rc = meta_entry(r, repo, &t, "targets", true, NULL, err);
 		if (rc == UPT_OK)
-			rc = r->store->ops->meta_roles(r->store, r->name, &roles, err);
+			rc = r->store->ops->meta_roles(r->store, repo, &roles, err);
 		for (char *p = roles, *nl; rc == UPT_OK && p && (nl = strchr(p, '\n'));
 		     p = nl + 1) {
 			*nl = 0;
-			rc = meta_entry(r, &t, p, false, NULL, err);
+			rc = meta_entry(r, repo, &t, p, false, NULL, err);
 		}
 		free(roles);
 		if (rc == UPT_OK)
@@ -278,14 +289,14 @@ static int sign_online(struct srv_repo *r, int64_t now, bool new_snapshot, struc
 			rc = sign_text(t.s, r->snapshot_key, r->snapshot_keyid, &doc, &len, err);
 		if (rc == UPT_OK)
 			rc =
-			    r->store->ops->meta_put(r->store, r->name, "snapshot", v,
+			    r->store->ops->meta_put(r->store, repo, "snapshot", v,
 						    now + r->cfg->snapshot_lifetime, doc, len, err);
 		free(doc);
 		doc = NULL;
 		t.len = 0;
 	}
 	if (rc == UPT_OK)
-		rc = next_version(r, "timestamp", err, &v);
+		rc = next_version(r, repo, "timestamp", err, &v);
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, now + r->cfg->timestamp_lifetime);
 	if (rc == UPT_OK)
@@ -294,13 +305,13 @@ static int sign_online(struct srv_repo *r, int64_t now, bool new_snapshot, struc
 			     "\",\"version\":%lld,\"expires\":\"%s\",\"meta\":{",
 			     (long long)v, when);
 	if (rc == UPT_OK)
-		rc = meta_entry(r, &t, "snapshot", true, NULL, err);
+		rc = meta_entry(r, repo, &t, "snapshot", true, NULL, err);
 	if (rc == UPT_OK)
 		rc = tprintf(&t, "}}");
 	if (rc == UPT_OK)
 		rc = sign_text(t.s, r->timestamp_key, r->timestamp_keyid, &doc, &len, err);
 	if (rc == UPT_OK)
-		rc = r->store->ops->meta_put(r->store, r->name, "timestamp", v,
+		rc = r->store->ops->meta_put(r->store, repo, "timestamp", v,
 					     now + r->cfg->timestamp_lifetime, doc, len, err);
 	free(doc);
 	free(t.s);
@@ -334,8 +345,13 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 		rc = upt_error_set(err, UPT_ERR_KEY,
 				   "root.json: snapshot and timestamp must list the server's "
 				   "online keys (GET /api/v1/repo/online-keys)");
+	if (rc == UPT_OK && r->director && !role_lists(&nr, UPT_ROLE_TARGETS, r->targets_keyid))
+		rc = upt_error_set(err, UPT_ERR_KEY,
+				   "root.json: the Director's targets role must list the server's "
+				   "online targets key");
 	if (rc == UPT_OK && (nr.roles[UPT_ROLE_SNAPSHOT - 1].threshold != 1 ||
-			     nr.roles[UPT_ROLE_TIMESTAMP - 1].threshold != 1))
+			     nr.roles[UPT_ROLE_TIMESTAMP - 1].threshold != 1 ||
+			     (r->director && nr.roles[UPT_ROLE_TARGETS - 1].threshold != 1)))
 		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
 				   "root.json: the online roles must have threshold 1");
 	if (rc == UPT_OK) {
@@ -366,10 +382,10 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 		struct srv_meta t;
 		rc = r->store->ops->meta_put(r->store, r->name, "root", nr.c.version, nr.c.expires,
 					     data, len, err);
-		if (rc == UPT_OK &&
+		if (rc == UPT_OK && !r->director &&
 		    r->store->ops->meta_get(r->store, r->name, "targets", 0, &t, NULL) == UPT_OK) {
 			srv_meta_free(&t);
-			rc = sign_online(r, now, false, err);
+			rc = sign_online(r, r->name, now, false, err);
 		}
 		if (rc == UPT_OK)
 			rc = r->store->ops->commit(r->store, err);
@@ -519,7 +535,7 @@ int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *da
 		rc = r->store->ops->meta_put(r->store, r->name, role, t.c.version, t.c.expires,
 					     data, len, err);
 		if (rc == UPT_OK)
-			rc = sign_online(r, now, true, err);
+			rc = sign_online(r, r->name, now, true, err);
 		if (rc == UPT_OK)
 			rc = r->store->ops->commit(r->store, err);
 		else
@@ -532,6 +548,146 @@ int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *da
 			(long long)t.c.version, t.n_targets);
 	}
 	work_free(&w);
+	return rc;
+}
+
+/* ---- the Director: per-device targets, signed online ------------------- */
+
+static int tjson(struct text *t, const char *s)
+{
+	int rc = tprintf(t, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; rc == UPT_OK && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			rc = tprintf(t, "\\%c", *p);
+		else if (*p < 0x20)
+			rc = tprintf(t, "\\u%04x", *p);
+		else
+			rc = tprintf(t, "%c", *p);
+	}
+	return rc == UPT_OK ? tprintf(t, "\"") : rc;
+}
+
+static int director_targets(struct srv_repo *r, const char *repo, const char *device, int64_t now,
+			    struct upt_error *err)
+{
+	struct srv_assignment *as = NULL;
+	size_t n = 0;
+	struct text t = {0};
+	char when[32];
+	uint8_t *doc = NULL;
+	size_t len = 0;
+	int64_t v = 0;
+	int rc = r->store->ops->assign_list(r->store, device, &as, &n, err);
+	if (rc == UPT_OK)
+		rc = next_version(r, repo, "targets", err, &v);
+	if (rc == UPT_OK)
+		rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
+	if (rc == UPT_OK)
+		rc = tprintf(&t,
+			     "{\"_type\":\"targets\",\"spec_version\":\"" SPEC_VERSION
+			     "\",\"version\":%lld,\"expires\":\"%s\",\"targets\":{",
+			     (long long)v, when);
+	/* one entry per image, naming every ECU that should install it */
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		bool first = true, seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= strcmp(as[j].target, as[i].target) == 0;
+		if (seen)
+			continue;
+		rc = tprintf(&t, "%s", t.s[t.len - 1] == '{' ? "" : ",");
+		rc = rc ? rc : tjson(&t, as[i].target);
+		rc = rc ? rc : tprintf(&t, ":{\"custom\":{\"ecuIdentifiers\":{");
+		for (size_t j = i; rc == UPT_OK && j < n; j++) {
+			if (strcmp(as[j].target, as[i].target) != 0)
+				continue;
+			rc = tprintf(&t, "%s", first ? "" : ",");
+			rc = rc ? rc : tjson(&t, as[j].ecu_serial);
+			rc = rc ? rc : tprintf(&t, ":{\"hardwareId\":");
+			rc = rc ? rc : tjson(&t, as[j].hardware_id);
+			rc = rc ? rc : tprintf(&t, "}");
+			first = false;
+		}
+		rc = rc ? rc : tprintf(&t, "}");
+		if (rc == UPT_OK && as[i].release_counter >= 0)
+			rc = tprintf(&t, ",\"releaseCounter\":%lld",
+				     (long long)as[i].release_counter);
+		rc = rc ? rc
+			: tprintf(
+			      &t,
+			      "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},\"length\":%lld}",
+			      as[i].sha256, as[i].sha512, (long long)as[i].length);
+	}
+	rc = rc ? rc : tprintf(&t, "}}");
+	if (rc == UPT_OK)
+		rc = sign_text(t.s, r->targets_key, r->targets_keyid, &doc, &len, err);
+	if (rc == UPT_OK)
+		rc = r->store->ops->meta_put(r->store, repo, "targets", v,
+					     now + r->cfg->snapshot_lifetime, doc, len, err);
+	free(doc);
+	free(t.s);
+	free(as);
+	return rc;
+}
+
+static void device_repo(char *out, size_t cap, const char *device)
+{
+	snprintf(out, cap, "director/%s", device);
+}
+
+int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, struct upt_error *err)
+{
+	char repo[200];
+	int rc;
+	device_repo(repo, sizeof repo, device);
+	pthread_mutex_lock(&r->lock);
+	rc = r->store->ops->begin(r->store, err);
+	if (rc == UPT_OK) {
+		rc = director_targets(r, repo, device, now, err);
+		if (rc == UPT_OK)
+			rc = sign_online(r, repo, now, true, err);
+		if (rc == UPT_OK)
+			rc = r->store->ops->commit(r->store, err);
+		else
+			r->store->ops->rollback(r->store);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int srv_director_current(struct srv_repo *r, const char *device, int64_t now, struct upt_error *err)
+{
+	char repo[200];
+	struct srv_meta m;
+	bool targets_old = true, snap_old = true, ts_old = true;
+	int rc = UPT_OK;
+	device_repo(repo, sizeof repo, device);
+	pthread_mutex_lock(&r->lock);
+	if (r->store->ops->meta_get(r->store, repo, "targets", 0, &m, NULL) == UPT_OK) {
+		targets_old = m.expires - now < r->cfg->snapshot_lifetime / 2;
+		srv_meta_free(&m);
+	}
+	if (r->store->ops->meta_get(r->store, repo, "snapshot", 0, &m, NULL) == UPT_OK) {
+		snap_old = m.expires - now < r->cfg->snapshot_lifetime / 2;
+		srv_meta_free(&m);
+	}
+	if (r->store->ops->meta_get(r->store, repo, "timestamp", 0, &m, NULL) == UPT_OK) {
+		ts_old = m.expires - now < r->cfg->timestamp_lifetime / 2;
+		srv_meta_free(&m);
+	}
+	if (targets_old || snap_old || ts_old) {
+		rc = r->store->ops->begin(r->store, err);
+		if (rc == UPT_OK) {
+			if (targets_old)
+				rc = director_targets(r, repo, device, now, err);
+			if (rc == UPT_OK)
+				rc = sign_online(r, repo, now, targets_old || snap_old, err);
+			if (rc == UPT_OK)
+				rc = r->store->ops->commit(r->store, err);
+			else
+				r->store->ops->rollback(r->store);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
 
@@ -553,7 +709,7 @@ int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *e
 	if (rets || resnap) {
 		rc = r->store->ops->begin(r->store, err);
 		if (rc == UPT_OK) {
-			rc = sign_online(r, now, resnap, err);
+			rc = sign_online(r, r->name, now, resnap, err);
 			if (rc == UPT_OK)
 				rc = r->store->ops->commit(r->store, err);
 			else

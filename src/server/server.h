@@ -38,12 +38,14 @@ struct srv_repo {
 	const char *name; /* "image" */
 	struct srv_store *store;
 	const struct srv_config *cfg;
-	struct upt_privkey *snapshot_key, *timestamp_key;
+	bool director; /* targets signed online too, per device */
+	struct upt_privkey *snapshot_key, *timestamp_key, *targets_key;
 	char snapshot_keyid[UPT_KEYID_MAX + 1], timestamp_keyid[UPT_KEYID_MAX + 1];
+	char targets_keyid[UPT_KEYID_MAX + 1];
 	pthread_mutex_t lock; /* serialises metadata changes */
 };
 
-int srv_repo_open(struct srv_repo *r, const char *name, struct srv_store *store,
+int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct srv_store *store,
 		  const struct srv_config *cfg, struct upt_error *err);
 void srv_repo_close(struct srv_repo *r);
 /* {"snapshot":KEY,"timestamp":KEY}: the online public keys a root must list. */
@@ -52,11 +54,32 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 		      int64_t *version, struct upt_error *err);
 int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *data, size_t len,
 			 int64_t now, int64_t *version, struct upt_error *err);
+/* Director: sign the next targets of `device` from its assignments, with a
+ * new snapshot and timestamp (repository "director/DEVICE"). */
+int srv_director_publish(struct srv_repo *r, const char *device, int64_t now,
+			 struct upt_error *err);
+/* Director: make sure `device` has current metadata (first targets, or
+ * re-signed when expiry nears). */
+int srv_director_current(struct srv_repo *r, const char *device, int64_t now,
+			 struct upt_error *err);
 /* Sign new snapshot and timestamp versions when they near expiry. */
 int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *err);
 
 /* Images: content-addressed files in cfg->data_dir/images. */
 int srv_image_path(const struct srv_config *cfg, const char *sha256, char *out, size_t cap);
+
+/* Devices (devices.c): request logic without HTTP. */
+struct srv_ca;
+int srv_dev_register(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
+		     struct upt_error *err);
+int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
+		     int64_t now, struct upt_error *err);
+int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t *body, size_t len,
+			 char **resp, struct upt_error *err);
+int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *err);
+int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, struct upt_error *err);
+int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const uint8_t *body,
+		     size_t len, int64_t now, char **resp, struct upt_error *err);
 
 /* The server's own CA for mutual TLS (data_dir/tls). */
 struct srv_ca {
@@ -77,7 +100,7 @@ void srv_ca_close(struct srv_ca *ca);
  * repository on cfg->repo_http_port when configured. */
 struct srv_http;
 int srv_http_start(struct srv_http **out, const struct srv_config *cfg, struct srv_repo *repo,
-		   struct srv_ca *ca, struct upt_error *err);
+		   struct srv_repo *director, struct srv_ca *ca, struct upt_error *err);
 int srv_http_port(const struct srv_http *h);
 int srv_http_repo_port(const struct srv_http *h);
 void srv_http_stop(struct srv_http *h);

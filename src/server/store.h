@@ -36,6 +36,38 @@ struct srv_key {
 	char *pem;
 };
 
+/* A device's ECU as registered, with what its last verified report said. */
+struct srv_ecu {
+	char serial[128];
+	char hardware_id[128];
+	char keyid[65];
+	char public_key[2048]; /* the key object, JSON text */
+	bool primary;
+	char installed[512]; /* target name, "" when nothing reported */
+	int64_t installed_length;
+	char installed_sha256[65];
+	int64_t report_counter; /* last accepted; -1 before the first */
+	int64_t reported_at;
+};
+
+/* An image assigned to an ECU (copied from the Image repository). */
+struct srv_assignment {
+	char ecu_serial[128];
+	char hardware_id[128];
+	char target[512];
+	int64_t length;
+	char sha256[65];
+	char sha512[129];
+	int64_t release_counter; /* -1: none */
+};
+
+struct srv_device {
+	char id[128];
+	int64_t created;
+	int64_t last_manifest; /* 0: never */
+	size_t n_ecus;
+};
+
 struct srv_store_ops {
 	const char *name;
 	int (*begin)(struct srv_store *s, struct upt_error *err);
@@ -58,6 +90,32 @@ struct srv_store_ops {
 		       const struct srv_key *k, struct upt_error *err);
 	int (*key_get)(struct srv_store *s, const char *repo, const char *role, struct srv_key *out,
 		       struct upt_error *err);
+	/* Devices (the id is the CN of the device's certificate). */
+	int (*device_add)(struct srv_store *s, const char *id, struct upt_error *err);
+	int (*device_get)(struct srv_store *s, const char *id, struct srv_device *out,
+			  struct upt_error *err);
+	int (*device_list)(struct srv_store *s, struct srv_device **out, size_t *n,
+			   struct upt_error *err);
+	/* Register a device's ECUs once (UPT_ERR_STATE when it has some). */
+	int (*ecus_put)(struct srv_store *s, const char *device, const struct srv_ecu *ecus,
+			size_t n, struct upt_error *err);
+	int (*ecus_get)(struct srv_store *s, const char *device, struct srv_ecu **out, size_t *n,
+			struct upt_error *err);
+	/* What a verified report says an ECU runs. */
+	int (*ecu_report)(struct srv_store *s, const char *device, const struct srv_ecu *e,
+			  struct upt_error *err);
+	int (*assign_put)(struct srv_store *s, const char *device, const struct srv_assignment *a,
+			  struct upt_error *err);
+	int (*assign_list)(struct srv_store *s, const char *device, struct srv_assignment **out,
+			   size_t *n, struct upt_error *err);
+	/* A verified manifest, kept as received. */
+	int (*manifest_put)(struct srv_store *s, const char *device, int64_t at,
+			    const uint8_t *data, size_t len, struct upt_error *err);
+	/* Something a device did that it should not have (a refused manifest...). */
+	int (*alert_add)(struct srv_store *s, const char *device, const char *kind,
+			 const char *message, struct upt_error *err);
+	int (*alert_count)(struct srv_store *s, const char *device, int64_t *n,
+			   struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 

@@ -29,6 +29,30 @@ static const char *const migrations[] = {
     " repo TEXT NOT NULL, role TEXT NOT NULL, keyid TEXT NOT NULL, pem TEXT NOT NULL,"
     " created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
     " PRIMARY KEY (repo, role));",
+    /* 2: devices, ECUs, assignments, manifests, alerts */
+    "CREATE TABLE devices ("
+    " id TEXT PRIMARY KEY, created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    " last_manifest INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE ecus ("
+    " device TEXT NOT NULL REFERENCES devices(id), serial TEXT NOT NULL,"
+    " hardware_id TEXT NOT NULL, keyid TEXT NOT NULL, public_key TEXT NOT NULL,"
+    " is_primary INTEGER NOT NULL, installed TEXT NOT NULL DEFAULT '',"
+    " installed_length INTEGER NOT NULL DEFAULT 0, installed_sha256 TEXT NOT NULL DEFAULT '',"
+    " report_counter INTEGER NOT NULL DEFAULT -1, reported_at INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (device, serial));"
+    "CREATE TABLE assignments ("
+    " device TEXT NOT NULL, ecu_serial TEXT NOT NULL, hardware_id TEXT NOT NULL,"
+    " target TEXT NOT NULL, length INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+    " sha512 TEXT NOT NULL, release_counter INTEGER NOT NULL,"
+    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    " PRIMARY KEY (device, ecu_serial), FOREIGN KEY (device, ecu_serial) REFERENCES ecus);"
+    "CREATE TABLE manifests ("
+    " device TEXT NOT NULL REFERENCES devices(id), received INTEGER NOT NULL,"
+    " body BLOB NOT NULL);"
+    "CREATE INDEX manifests_device ON manifests(device, received);"
+    "CREATE TABLE alerts ("
+    " device TEXT NOT NULL, at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    " kind TEXT NOT NULL, message TEXT NOT NULL);",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -321,6 +345,299 @@ static int sq_key_get(struct srv_store *b, const char *repo, const char *role, s
 	return rc;
 }
 
+/* Run one statement with text/int64 parameters ("t" / "i" per parameter). */
+static int run(struct sqlite_store *s, const char *sql, const char *types, const void **vals,
+	       struct upt_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, sql, err);
+	if (rc == UPT_OK) {
+		for (int i = 0; types[i]; i++) {
+			if (types[i] == 't')
+				sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_int64(st, i + 1, *(const int64_t *)vals[i]);
+		}
+		step = sqlite3_step(st);
+		if (step == SQLITE_CONSTRAINT)
+			rc = upt_error_set(err, UPT_ERR_STATE, "already there");
+		else if (step != SQLITE_DONE)
+			rc = db_fail(s, err, "write");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_device_add(struct srv_store *b, const char *id, struct upt_error *err)
+{
+	const void *v[] = {id};
+	int rc = run(S(b), "INSERT INTO devices (id) VALUES (?)", "t", v, err);
+	if (rc == UPT_ERR_STATE)
+		upt_error_set(err, UPT_ERR_STATE, "device %s exists already", id);
+	return rc;
+}
+
+static void device_row(sqlite3_stmt *st, struct srv_device *d)
+{
+	memset(d, 0, sizeof *d);
+	snprintf(d->id, sizeof d->id, "%s", sqlite3_column_text(st, 0));
+	d->created = sqlite3_column_int64(st, 1);
+	d->last_manifest = sqlite3_column_int64(st, 2);
+	d->n_ecus = (size_t)sqlite3_column_int64(st, 3);
+}
+
+#define DEVICE_COLS                                                                               \
+	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id) " \
+	"FROM devices"
+
+static int sq_device_get(struct srv_store *b, const char *id, struct srv_device *out,
+			 struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, DEVICE_COLS " WHERE id=?", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			device_row(st, out);
+		else
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Collect rows into a growing array. */
+static int collect(struct sqlite_store *s, sqlite3_stmt *st, size_t size,
+		   void (*row)(sqlite3_stmt *, void *), void **out, size_t *n,
+		   struct upt_error *err)
+{
+	size_t cap = 0;
+	char *arr = NULL;
+	*n = 0;
+	(void)s;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			char *more;
+			cap = cap ? 2 * cap : 8;
+			if (!(more = realloc(arr, cap * size))) {
+				free(arr);
+				return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+			}
+			arr = more;
+		}
+		row(st, arr + *n * size);
+		(*n)++;
+	}
+	*out = arr;
+	return UPT_OK;
+}
+
+static void device_row_v(sqlite3_stmt *st, void *p)
+{
+	device_row(st, p);
+}
+
+static int sq_device_list(struct srv_store *b, struct srv_device **out, size_t *n,
+			  struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, DEVICE_COLS " ORDER BY id", err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, device_row_v, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void ecu_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_ecu *e = p;
+	memset(e, 0, sizeof *e);
+	snprintf(e->serial, sizeof e->serial, "%s", sqlite3_column_text(st, 0));
+	snprintf(e->hardware_id, sizeof e->hardware_id, "%s", sqlite3_column_text(st, 1));
+	snprintf(e->keyid, sizeof e->keyid, "%s", sqlite3_column_text(st, 2));
+	snprintf(e->public_key, sizeof e->public_key, "%s", sqlite3_column_text(st, 3));
+	e->primary = sqlite3_column_int(st, 4) != 0;
+	snprintf(e->installed, sizeof e->installed, "%s", sqlite3_column_text(st, 5));
+	e->installed_length = sqlite3_column_int64(st, 6);
+	snprintf(e->installed_sha256, sizeof e->installed_sha256, "%s", sqlite3_column_text(st, 7));
+	e->report_counter = sqlite3_column_int64(st, 8);
+	e->reported_at = sqlite3_column_int64(st, 9);
+}
+
+static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
+		       struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "
+		     "installed_length, installed_sha256, report_counter, reported_at FROM ecus "
+		     "WHERE device=? ORDER BY is_primary DESC, serial",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		rc = collect(s, st, sizeof **out, ecu_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_ecus_put(struct srv_store *b, const char *device, const struct srv_ecu *ecus,
+		       size_t n, struct upt_error *err)
+{
+	struct srv_ecu *have = NULL;
+	size_t n_have = 0;
+	int rc = sq_begin(b, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = sq_ecus_get(b, device, &have, &n_have, err);
+	free(have);
+	if (rc == UPT_OK && n_have)
+		rc =
+		    upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs registered already", device);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		int64_t primary = ecus[i].primary;
+		const void *v[] = {device,        ecus[i].serial,     ecus[i].hardware_id,
+				   ecus[i].keyid, ecus[i].public_key, &primary};
+		rc = run(S(b),
+			 "INSERT INTO ecus (device, serial, hardware_id, keyid, public_key, "
+			 "is_primary) VALUES (?,?,?,?,?,?)",
+			 "tttttii", v, err);
+		if (rc == UPT_ERR_STATE)
+			upt_error_set(err, UPT_ERR_FIELD_VALUE, "ECU %s listed twice",
+				      ecus[i].serial);
+	}
+	if (rc == UPT_OK)
+		return sq_commit(b, err);
+	sq_rollback(b);
+	return rc;
+}
+
+static int sq_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
+			 struct upt_error *err)
+{
+	const void *v[] = {e->installed,       &e->installed_length, e->installed_sha256,
+			   &e->report_counter, &e->reported_at,      device,
+			   e->serial};
+	return run(S(b),
+		   "UPDATE ecus SET installed=?, installed_length=?, installed_sha256=?, "
+		   "report_counter=?, reported_at=? WHERE device=? AND serial=?",
+		   "titiitt", v, err);
+}
+
+static int sq_assign_put(struct srv_store *b, const char *device, const struct srv_assignment *a,
+			 struct upt_error *err)
+{
+	const void *v[] = {device,     a->ecu_serial, a->hardware_id, a->target,
+			   &a->length, a->sha256,     a->sha512,      &a->release_counter};
+	return run(
+	    S(b),
+	    "INSERT INTO assignments (device, ecu_serial, hardware_id, target, length, sha256, "
+	    "sha512, release_counter) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(device, ecu_serial) "
+	    "DO UPDATE SET hardware_id=excluded.hardware_id, target=excluded.target, "
+	    "length=excluded.length, sha256=excluded.sha256, sha512=excluded.sha512, "
+	    "release_counter=excluded.release_counter, created=strftime('%s','now')",
+	    "ttttitti", v, err);
+}
+
+static void assign_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_assignment *a = p;
+	memset(a, 0, sizeof *a);
+	snprintf(a->ecu_serial, sizeof a->ecu_serial, "%s", sqlite3_column_text(st, 0));
+	snprintf(a->hardware_id, sizeof a->hardware_id, "%s", sqlite3_column_text(st, 1));
+	snprintf(a->target, sizeof a->target, "%s", sqlite3_column_text(st, 2));
+	a->length = sqlite3_column_int64(st, 3);
+	snprintf(a->sha256, sizeof a->sha256, "%s", sqlite3_column_text(st, 4));
+	snprintf(a->sha512, sizeof a->sha512, "%s", sqlite3_column_text(st, 5));
+	a->release_counter = sqlite3_column_int64(st, 6);
+}
+
+static int sq_assign_list(struct srv_store *b, const char *device, struct srv_assignment **out,
+			  size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(
+	    s, &st,
+	    "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter "
+	    "FROM assignments WHERE device=? ORDER BY ecu_serial",
+	    err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		rc = collect(s, st, sizeof **out, assign_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, const uint8_t *data,
+			   size_t len, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, "INSERT INTO manifests (device, received, body) VALUES (?,?,?)", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, at);
+		sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(s, err, "manifest insert");
+		sqlite3_finalize(st);
+	}
+	if (rc == UPT_OK) {
+		const void *v[] = {&at, device};
+		rc = run(s, "UPDATE devices SET last_manifest=? WHERE id=?", "it", v, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_alert_add(struct srv_store *b, const char *device, const char *kind,
+			const char *message, struct upt_error *err)
+{
+	const void *v[] = {device, kind, message};
+	return run(S(b), "INSERT INTO alerts (device, kind, message) VALUES (?,?,?)", "ttt", v,
+		   err);
+}
+
+static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
+			  struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, "SELECT count(*) FROM alerts WHERE device=?", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		*n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void sq_close(struct srv_store *b)
 {
 	struct sqlite_store *s = S(b);
@@ -332,8 +649,29 @@ static void sq_close(struct srv_store *b)
 }
 
 static const struct srv_store_ops sqlite_ops = {
-    "sqlite",      sq_begin,     sq_commit,    sq_rollback, sq_meta_put, sq_meta_get,
-    sq_meta_roles, sq_image_put, sq_image_get, sq_key_put,  sq_key_get,  sq_close,
+    .name = "sqlite",
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .meta_put = sq_meta_put,
+    .meta_get = sq_meta_get,
+    .meta_roles = sq_meta_roles,
+    .image_put = sq_image_put,
+    .image_get = sq_image_get,
+    .key_put = sq_key_put,
+    .key_get = sq_key_get,
+    .device_add = sq_device_add,
+    .device_get = sq_device_get,
+    .device_list = sq_device_list,
+    .ecus_put = sq_ecus_put,
+    .ecus_get = sq_ecus_get,
+    .ecu_report = sq_ecu_report,
+    .assign_put = sq_assign_put,
+    .assign_list = sq_assign_list,
+    .manifest_put = sq_manifest_put,
+    .alert_add = sq_alert_add,
+    .alert_count = sq_alert_count,
+    .close = sq_close,
 };
 
 int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_error *err)

@@ -61,7 +61,7 @@ grep -q "fw-1.0" out.txt && grep -q "fw-2.0" out.txt && ok || bad "targets do no
 cp ws/metadata/targets.json before.json
 echo "wrong-token-0123456789abcdef" >token
 expect 3 "$uptake" publish fw1.bin --dir ws --name fw --version 3.0 --hardware-id board-a
-grep -q "401" err.txt && ok || bad "401 not reported"
+grep -q "401" err.txt && ok || { bad "401 not reported"; cat err.txt; }
 cmp -s before.json ws/metadata/targets.json && ok || bad "workspace changed after a refusal"
 printf '%s\n' "$token" >token
 

@@ -1,0 +1,601 @@
+/* uptake-server: devices, their ECUs, assignments and signed manifests.
+ * Pure request logic (no HTTP): each function takes the request body and
+ * returns an upt_err code, a message, and for reads a JSON answer. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uptake/encode.h>
+#include <uptake/json.h>
+#include <uptake/manifest.h>
+
+#include "server.h"
+
+struct work {
+	unsigned char *mem;
+	struct upt_arena a;
+};
+
+static int work_init(struct work *w, size_t input, struct upt_error *err)
+{
+	size_t cap = 32 * input + (1u << 20);
+	if (!(w->mem = malloc(cap)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	upt_arena_init(&w->a, w->mem, cap);
+	return UPT_OK;
+}
+
+struct out {
+	char *s;
+	size_t len, cap;
+	int rc;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (o->rc != UPT_OK)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (o->len + (size_t)n + 1 > o->cap) {
+		size_t cap = (o->cap ? 2 * o->cap : 1024) + (size_t)n;
+		char *s = realloc(o->s, cap);
+		if (!s) {
+			o->rc = UPT_ERR_NOMEM;
+			return;
+		}
+		o->s = s;
+		o->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(o->s + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	o->len += (size_t)n;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put(o, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			put(o, "\\%c", *p);
+		else if (*p < 0x20)
+			put(o, "\\u%04x", *p);
+		else
+			put(o, "%c", *p);
+	}
+	put(o, "\"");
+}
+
+static int finish(struct out *o, char **resp, struct upt_error *err)
+{
+	if (o->rc != UPT_OK) {
+		free(o->s);
+		return upt_error_set(err, o->rc, "out of memory");
+	}
+	*resp = o->s;
+	return UPT_OK;
+}
+
+/* A device id or ECU serial: printable, no quotes or slashes. */
+static bool valid_id(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '"' || s[i] == '\\' ||
+		    s[i] == '/')
+			return false;
+	return true;
+}
+
+static const char *json_str(const struct upt_json *obj, const char *key)
+{
+	const struct upt_json *v = upt_json_get(obj, key);
+	if (!v || v->type != UPT_JSON_STRING || memchr(v->str, 0, v->len))
+		return NULL;
+	return v->str; /* strings are NUL-terminated in the arena */
+}
+
+/* ---- device-facing ------------------------------------------------------ */
+
+int srv_dev_register(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
+		     struct upt_error *err)
+{
+	struct work w;
+	struct upt_json *v;
+	const struct upt_json *list;
+	const char *primary;
+	struct srv_ecu *ecus = NULL, *have = NULL;
+	size_t n = 0, n_have = 0;
+	bool primary_listed = false;
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	primary = rc == UPT_OK ? json_str(v, "primary_ecu_serial") : NULL;
+	list = rc == UPT_OK ? upt_json_get(v, "ecus") : NULL;
+	if (rc == UPT_OK && (!primary || !valid_id(primary, 127) || !list ||
+			     list->type != UPT_JSON_ARRAY || list->n == 0 || list->n > 64))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "registration: needs primary_ecu_serial and 1-64 ecus");
+	if (rc == UPT_OK && !(ecus = calloc(list->n, sizeof *ecus)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < list->n; i++) {
+		const struct upt_json *e = list->items[i], *key = upt_json_get(e, "clientKey");
+		const char *serial = json_str(e, "ecu_serial"),
+			   *hw = json_str(e, "hardware_identifier");
+		struct upt_key k;
+		size_t klen = 0;
+		if (!serial || !hw || !key || !valid_id(serial, 127) || !valid_id(hw, 127)) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "registration: ecus[%zu] needs ecu_serial, "
+					   "hardware_identifier and clientKey",
+					   i);
+			break;
+		}
+		snprintf(ecus[i].serial, sizeof ecus[i].serial, "%s", serial);
+		snprintf(ecus[i].hardware_id, sizeof ecus[i].hardware_id, "%s", hw);
+		ecus[i].primary = strcmp(serial, primary) == 0;
+		primary_listed |= ecus[i].primary;
+		rc = upt_key_compute_keyid(ecus[i].keyid, key, &w.a, upt_openssl_crypto(), err);
+		if (rc == UPT_OK)
+			rc = upt_key_parse(&k, &w.a, ecus[i].keyid, key, upt_openssl_crypto(), err);
+		if (rc == UPT_OK) {
+			rc = upt_json_write((uint8_t *)ecus[i].public_key,
+					    sizeof ecus[i].public_key - 1, &klen, key, err);
+			ecus[i].public_key[rc == UPT_OK ? klen : 0] = 0;
+		}
+		if (rc != UPT_OK)
+			upt_error_prefix(err, serial);
+		n++;
+	}
+	if (rc == UPT_OK && !primary_listed)
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "registration: the primary ECU is not among the ecus");
+	if (rc == UPT_OK) {
+		rc = st->ops->ecus_put(st, device, ecus, n, err);
+		/* registering the same ECUs again is not an error */
+		if (rc == UPT_ERR_STATE &&
+		    st->ops->ecus_get(st, device, &have, &n_have, NULL) == UPT_OK && n_have == n) {
+			bool same = true;
+			for (size_t i = 0; i < n; i++) {
+				bool found = false;
+				for (size_t j = 0; j < n_have; j++)
+					found |=
+					    strcmp(have[j].serial, ecus[i].serial) == 0 &&
+					    strcmp(have[j].keyid, ecus[i].keyid) == 0 &&
+					    strcmp(have[j].hardware_id, ecus[i].hardware_id) == 0;
+				same &= found;
+			}
+			if (same)
+				rc = UPT_OK;
+		}
+		free(have);
+	}
+	if (rc == UPT_OK)
+		srv_log(SRV_LOG_INFO, "device %s: %zu ECUs registered (primary %s)", device, n,
+			primary);
+	free(ecus);
+	free(w.mem);
+	return rc;
+}
+
+static int ecu_key(struct work *w, const struct srv_ecu *e, struct upt_key *k,
+		   struct upt_error *err)
+{
+	struct upt_json *v;
+	int rc = upt_json_parse(&v, &w->a, (const uint8_t *)e->public_key, strlen(e->public_key),
+				NULL, err);
+	return rc == UPT_OK ? upt_key_parse(k, &w->a, e->keyid, v, upt_openssl_crypto(), err) : rc;
+}
+
+/* Check a manifest against the device's registered ECUs; on success the
+ * reports become the device's inventory. */
+static int manifest_check(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
+			  int64_t now, struct upt_error *err)
+{
+	struct work w;
+	struct upt_manifest m;
+	struct srv_ecu *ecus = NULL;
+	size_t n = 0;
+	const struct srv_ecu *primary = NULL;
+	struct upt_key k;
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_manifest_parse(&m, &w.a, body, len, 0, err);
+	if (rc == UPT_OK)
+		rc = st->ops->ecus_get(st, device, &ecus, &n, err);
+	if (rc == UPT_OK && n == 0)
+		rc = upt_error_set(err, UPT_ERR_STATE, "device %s has not registered its ECUs",
+				   device);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++)
+		if (ecus[i].primary)
+			primary = &ecus[i];
+	if (rc == UPT_OK && (!primary || strcmp(primary->serial, m.primary_serial) != 0))
+		rc = upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
+				   "manifest: primary %s is not this device's primary",
+				   m.primary_serial);
+	/* the primary signs the manifest */
+	if (rc == UPT_OK)
+		rc = ecu_key(&w, primary, &k, err);
+	if (rc == UPT_OK)
+		rc = upt_doc_signed_by(&m.doc, &k, upt_openssl_crypto(), err);
+	/* each ECU signs its own report, with a counter that only goes up */
+	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++) {
+		const struct upt_ecu_report *r = &m.reports[i];
+		struct srv_ecu *e = NULL;
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(ecus[j].serial, r->ecu_serial) == 0)
+				e = &ecus[j];
+		if (!e) {
+			rc = upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
+					   "manifest: ECU %s is not registered for this device",
+					   r->ecu_serial);
+			break;
+		}
+		rc = ecu_key(&w, e, &k, err);
+		if (rc == UPT_OK) {
+			rc = upt_doc_signed_by(&r->doc, &k, upt_openssl_crypto(), err);
+			if (rc != UPT_OK)
+				upt_error_prefix(err, r->ecu_serial);
+		}
+		if (rc == UPT_OK && !r->has_report_counter)
+			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+					   "manifest: ECU %s: report_counter missing", e->serial);
+		if (rc == UPT_OK && r->report_counter <= e->report_counter)
+			rc = upt_error_set(err, UPT_ERR_ROLLBACK,
+					   "manifest: ECU %s: report counter %lld not above %lld "
+					   "(replayed report?)",
+					   e->serial, (long long)r->report_counter,
+					   (long long)e->report_counter);
+		if (rc == UPT_OK) {
+			snprintf(e->installed, sizeof e->installed, "%s", r->filepath);
+			e->installed_length = r->length;
+			if (r->hashes.has_sha256)
+				upt_hex_encode(e->installed_sha256, r->hashes.sha256,
+					       UPT_SHA256_LEN);
+			else
+				e->installed_sha256[0] = 0;
+			e->report_counter = r->report_counter;
+			e->reported_at = now;
+		}
+	}
+	if (rc == UPT_OK)
+		rc = st->ops->begin(st, err);
+	if (rc == UPT_OK) {
+		for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++)
+			for (size_t j = 0; rc == UPT_OK && j < n; j++)
+				if (strcmp(ecus[j].serial, m.reports[i].ecu_serial) == 0)
+					rc = st->ops->ecu_report(st, device, &ecus[j], err);
+		if (rc == UPT_OK)
+			rc = st->ops->manifest_put(st, device, now, body, len, err);
+		if (rc == UPT_OK)
+			rc = st->ops->commit(st, err);
+		else
+			st->ops->rollback(st);
+	}
+	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++)
+		if (m.reports[i].attacks_detected[0]) {
+			srv_log(SRV_LOG_WARN, "device %s: ECU %s reports an attack: %s", device,
+				m.reports[i].ecu_serial, m.reports[i].attacks_detected);
+			st->ops->alert_add(st, device, "attack-reported",
+					   m.reports[i].attacks_detected, NULL);
+		}
+	free(ecus);
+	free(w.mem);
+	return rc;
+}
+
+int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
+		     int64_t now, struct upt_error *err)
+{
+	int rc = manifest_check(st, device, body, len, now, err);
+	if (rc != UPT_OK && rc != UPT_ERR_NOMEM && rc != UPT_ERR_IO) {
+		/* never inventory: an alert */
+		st->ops->alert_add(st, device, "manifest-refused", err ? err->msg : "", NULL);
+		srv_log(SRV_LOG_WARN, "device %s: manifest refused: %s", device,
+			err ? err->msg : "");
+	} else if (rc == UPT_OK) {
+		srv_log(SRV_LOG_INFO, "device %s: manifest verified", device);
+	}
+	return rc;
+}
+
+/* ---- admin -------------------------------------------------------------- */
+
+int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t *body, size_t len,
+			 char **resp, struct upt_error *err)
+{
+	struct work w;
+	struct upt_json *v;
+	const char *id = NULL, *pub = NULL;
+	char *cert = NULL, *key = NULL;
+	struct out o = {0};
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	if (rc == UPT_OK) {
+		id = json_str(v, "id");
+		pub = json_str(v, "public_key");
+		if (!id || !valid_id(id, 127) || (upt_json_get(v, "public_key") && !pub))
+			rc = upt_error_set(
+			    err, UPT_ERR_FIELD_VALUE,
+			    "device: needs an id (printable, no quotes or slashes) and "
+			    "optionally a public_key (PEM)");
+	}
+	if (rc == UPT_OK)
+		rc = srv_ca_issue(ca, id, pub, &cert, pub ? NULL : &key, err);
+	if (rc == UPT_OK)
+		rc = st->ops->device_add(st, id, err);
+	if (rc == UPT_OK) {
+		put(&o, "{\"id\":");
+		put_str(&o, id);
+		put(&o, ",\"certificate\":");
+		put_str(&o, cert);
+		if (key) {
+			put(&o, ",\"key\":");
+			put_str(&o, key);
+		}
+		put(&o, ",\"ca\":");
+		put_str(&o, ca->ca_pem);
+		put(&o, "}\n");
+		rc = finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "device %s: added, certificate issued", id);
+	}
+	free(cert);
+	free(key);
+	free(w.mem);
+	return rc;
+}
+
+static void put_ecu(struct out *o, const struct srv_ecu *e)
+{
+	put(o, "{\"serial\":");
+	put_str(o, e->serial);
+	put(o, ",\"hardware_id\":");
+	put_str(o, e->hardware_id);
+	put(o, ",\"primary\":%s,\"keyid\":\"%s\"", e->primary ? "true" : "false", e->keyid);
+	if (e->installed[0]) {
+		put(o, ",\"installed\":{\"name\":");
+		put_str(o, e->installed);
+		put(o,
+		    ",\"length\":%lld,\"sha256\":\"%s\"},\"report_counter\":%lld,\"reported_at\":%"
+		    "lld",
+		    (long long)e->installed_length, e->installed_sha256,
+		    (long long)e->report_counter, (long long)e->reported_at);
+	}
+	put(o, "}");
+}
+
+int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *err)
+{
+	struct srv_device *d = NULL;
+	size_t n = 0;
+	struct out o = {0};
+	int rc = st->ops->device_list(st, &d, &n, err);
+	if (rc != UPT_OK)
+		return rc;
+	put(&o, "{\"devices\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct srv_ecu *e = NULL;
+		size_t ne = 0;
+		put(&o, "%s{\"id\":", i ? "," : "");
+		put_str(&o, d[i].id);
+		put(&o, ",\"created\":%lld,\"last_manifest\":%lld,\"ecus\":[",
+		    (long long)d[i].created, (long long)d[i].last_manifest);
+		if (st->ops->ecus_get(st, d[i].id, &e, &ne, NULL) == UPT_OK)
+			for (size_t j = 0; j < ne; j++) {
+				if (j)
+					put(&o, ",");
+				put_ecu(&o, &e[j]);
+			}
+		free(e);
+		put(&o, "]}");
+	}
+	put(&o, "]}\n");
+	free(d);
+	return finish(&o, resp, err);
+}
+
+int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, struct upt_error *err)
+{
+	struct srv_device d;
+	struct srv_ecu *e = NULL;
+	struct srv_assignment *a = NULL;
+	size_t ne = 0, na = 0;
+	int64_t alerts = 0;
+	struct out o = {0};
+	int rc = st->ops->device_get(st, id, &d, err);
+	if (rc == UPT_OK)
+		rc = st->ops->ecus_get(st, id, &e, &ne, err);
+	if (rc == UPT_OK)
+		rc = st->ops->assign_list(st, id, &a, &na, err);
+	if (rc == UPT_OK)
+		rc = st->ops->alert_count(st, id, &alerts, err);
+	if (rc == UPT_OK) {
+		put(&o, "{\"id\":");
+		put_str(&o, d.id);
+		put(&o, ",\"created\":%lld,\"last_manifest\":%lld,\"alerts\":%lld,\"ecus\":[",
+		    (long long)d.created, (long long)d.last_manifest, (long long)alerts);
+		for (size_t j = 0; j < ne; j++) {
+			if (j)
+				put(&o, ",");
+			put_ecu(&o, &e[j]);
+		}
+		put(&o, "],\"assignments\":[");
+		for (size_t j = 0; j < na; j++) {
+			put(&o, "%s{\"ecu\":", j ? "," : "");
+			put_str(&o, a[j].ecu_serial);
+			put(&o, ",\"target\":");
+			put_str(&o, a[j].target);
+			bool installed = false;
+			for (size_t k = 0; k < ne; k++)
+				installed |= strcmp(e[k].serial, a[j].ecu_serial) == 0 &&
+					     strcmp(e[k].installed_sha256, a[j].sha256) == 0;
+			put(&o, ",\"sha256\":\"%s\",\"installed\":%s}", a[j].sha256,
+			    installed ? "true" : "false");
+		}
+		put(&o, "]}\n");
+		rc = finish(&o, resp, err);
+	}
+	free(e);
+	free(a);
+	return rc;
+}
+
+/* The Image repository's entry for `name`: top-level targets, then the
+ * delegated roles stored. */
+static int image_target(struct srv_repo *image, struct work *w, const char *name,
+			const struct upt_target **out, struct upt_error *err)
+{
+	char *roles = NULL;
+	int rc = image->store->ops->meta_roles(image->store, image->name, &roles, err);
+	if (rc != UPT_OK)
+		return rc;
+	for (char *p = NULL, *next = roles;; p = next) {
+		struct srv_meta m;
+		struct upt_doc doc;
+		struct upt_targets *t;
+		uint8_t *copy;
+		if (p) {
+			char *nl = strchr(p, '\n');
+			if (!nl)
+				break;
+			*nl = 0;
+			next = nl + 1;
+		}
+		if (image->store->ops->meta_get(image->store, image->name, p ? p : "targets", 0, &m,
+						NULL) != UPT_OK)
+			continue;
+		copy = upt_arena_alloc(&w->a, m.len ? m.len : 1);
+		t = upt_arena_alloc(&w->a, sizeof *t);
+		if (copy && t) {
+			memcpy(copy, m.data, m.len);
+			if (upt_doc_parse(&doc, &w->a, copy, m.len, 0, "targets", NULL) == UPT_OK &&
+			    upt_targets_parse(t, &w->a, &doc, upt_openssl_crypto(), NULL) ==
+				UPT_OK &&
+			    (*out = upt_targets_find(t, name))) {
+				srv_meta_free(&m);
+				free(roles);
+				return UPT_OK;
+			}
+		}
+		srv_meta_free(&m);
+	}
+	free(roles);
+	return upt_error_set(err, UPT_ERR_NOT_FOUND, "target %s: not in the Image repository",
+			     name);
+}
+
+static int assign_check(const struct srv_ecu *e, const struct upt_target *t, struct upt_error *err)
+{
+	bool hw_ok = t->n_hardware_ids == 0;
+	for (size_t i = 0; i < t->n_hardware_ids; i++)
+		hw_ok |= strcmp(t->hardware_ids[i], e->hardware_id) == 0;
+	if (!hw_ok)
+		return upt_error_set(err, UPT_ERR_HARDWARE_ID,
+				     "target %s is not for hardware %s (ECU %s)", t->name,
+				     e->hardware_id, e->serial);
+	if (!t->hashes.has_sha256 || !t->hashes.has_sha512)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "target %s: the Image repository lists no sha256 and sha512",
+				     t->name);
+	return UPT_OK;
+}
+
+static int assign_one(struct srv_store *st, const char *device, const struct srv_ecu *e,
+		      const struct upt_target *t, struct upt_error *err)
+{
+	struct srv_assignment a = {0};
+	snprintf(a.ecu_serial, sizeof a.ecu_serial, "%s", e->serial);
+	snprintf(a.hardware_id, sizeof a.hardware_id, "%s", e->hardware_id);
+	snprintf(a.target, sizeof a.target, "%s", t->name);
+	a.length = t->length;
+	upt_hex_encode(a.sha256, t->hashes.sha256, UPT_SHA256_LEN);
+	upt_hex_encode(a.sha512, t->hashes.sha512, UPT_SHA512_LEN);
+	a.release_counter = t->has_release_counter ? t->release_counter : -1;
+	return st->ops->assign_put(st, device, &a, err);
+}
+
+int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const uint8_t *body,
+		     size_t len, int64_t now, char **resp, struct upt_error *err)
+{
+	struct srv_store *st = image->store;
+	struct work w;
+	struct upt_json *v;
+	const struct upt_json *devs;
+	const struct upt_target *t = NULL;
+	const char *target = NULL, *ecu = NULL, *hw = NULL;
+	size_t assigned = 0;
+	struct out o = {0};
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	devs = rc == UPT_OK ? upt_json_get(v, "devices") : NULL;
+	if (rc == UPT_OK) {
+		target = json_str(v, "target");
+		ecu = json_str(v, "ecu");
+		hw = json_str(v, "hardware_id");
+		if (!target || !devs || devs->type != UPT_JSON_ARRAY || devs->n == 0 ||
+		    devs->n > 100000 || (!ecu == !hw) || (ecu && devs->n != 1))
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "assign: needs target, devices (a list) and either ecu "
+					   "(one device) or hardware_id");
+	}
+	if (rc == UPT_OK)
+		rc = image_target(image, &w, target, &t, err);
+	/* first check every device and ECU, then assign: all or nothing */
+	for (int pass = 0; rc == UPT_OK && pass < 2; pass++) {
+		for (size_t i = 0; rc == UPT_OK && i < devs->n; i++) {
+			const struct upt_json *d = devs->items[i];
+			struct srv_ecu *e = NULL;
+			size_t n = 0, matched = 0;
+			if (d->type != UPT_JSON_STRING || !valid_id(d->str, 127)) {
+				rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+						   "assign: devices[%zu]: bad id", i);
+				break;
+			}
+			rc = st->ops->ecus_get(st, d->str, &e, &n, err);
+			if (rc == UPT_OK && n == 0)
+				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
+						   "device %s: unknown or no ECUs registered",
+						   d->str);
+			for (size_t j = 0; rc == UPT_OK && j < n; j++) {
+				if (ecu ? strcmp(e[j].serial, ecu) != 0
+					: strcmp(e[j].hardware_id, hw) != 0)
+					continue;
+				matched++;
+				if (pass == 0)
+					rc = assign_check(&e[j], t, err);
+				else
+					rc = assign_one(st, d->str, &e[j], t, err);
+			}
+			if (rc == UPT_OK && ecu && !matched)
+				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
+						   "device %s has no ECU %s", d->str, ecu);
+			if (rc == UPT_OK && pass == 1 && matched) {
+				assigned += matched;
+				rc = srv_director_publish(director, d->str, now, err);
+			}
+			free(e);
+		}
+	}
+	if (rc == UPT_OK) {
+		put(&o, "{\"target\":");
+		put_str(&o, target);
+		put(&o, ",\"assigned\":%zu}\n", assigned);
+		rc = finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "assigned %s to %zu ECUs", target, assigned);
+	}
+	free(w.mem);
+	return rc;
+}
