@@ -165,12 +165,12 @@ int cmd_init(int argc, char **argv)
 			return CLI_INPUT;
 		}
 		if (ca_file)
-			snprintf(w.ca_file, sizeof w.ca_file, "%s", abs);
+			memcpy(w.ca_file, abs, strlen(abs) + 1);
 		if (!realpath(token_file, abs) || strlen(abs) >= sizeof w.token_file) {
 			cli_err("init", "%s: cannot be read", token_file);
 			return CLI_INPUT;
 		}
-		snprintf(w.token_file, sizeof w.token_file, "%s", abs);
+		memcpy(w.token_file, abs, strlen(abs) + 1);
 	}
 	if (ws_path(path, sizeof path, &w, "uptake-workspace.json") == UPT_OK &&
 	    access(path, F_OK) == 0) {

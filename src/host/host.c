@@ -198,6 +198,7 @@ int host_init(struct upt_error *err)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return upt_error_set(err, UPT_ERR_IO, "libcurl: initialisation failed");
+	atexit(curl_global_cleanup);
 	return UPT_OK;
 }
 

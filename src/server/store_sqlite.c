@@ -517,7 +517,7 @@ static int sq_ecus_put(struct srv_store *b, const char *device, const struct srv
 		rc = run(S(b),
 			 "INSERT INTO ecus (device, serial, hardware_id, keyid, public_key, "
 			 "is_primary) VALUES (?,?,?,?,?,?)",
-			 "tttttii", v, err);
+			 "ttttti", v, err);
 		if (rc == UPT_ERR_STATE)
 			upt_error_set(err, UPT_ERR_FIELD_VALUE, "ECU %s listed twice",
 				      ecus[i].serial);

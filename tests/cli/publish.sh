@@ -76,4 +76,4 @@ expect 1 "$client" --metadata-dir meta --metadata-url "$repo_url/repo" --target-
   --target-base-url "$repo_url/repo/targets" --target-dir out download
 
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }

@@ -50,4 +50,4 @@ fi
 [ -z "$(find "$work/out" -type f)" ] && ok || bad "tuf-js kept a tampered file"
 
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }

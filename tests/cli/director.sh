@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The Director end to end on loopback, over mutual TLS: a release engineer
+# publishes images (uptake init, uptake publish), sets up the Director's
+# root, adds a device (certificate from the server's CA) and assigns
+# images; a test device built on libuptake registers its ECUs, runs Uptane
+# full verification, installs, and sends signed manifests that become the
+# server's inventory. Replayed and forged manifests are refused and
+# recorded as alerts; nothing about the device changes.
+#   bash tests/cli/director.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+. "$here/../support/serverlib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
+cd "$work"
+uptake=$build/uptake
+device=$build/tests/test_device
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+expect() {
+  local want=$1 rc=0
+  shift
+  "$@" >out.txt 2>err.txt || rc=$?
+  if [ "$rc" -eq "$want" ]; then ok; else
+    bad "exit $rc, expected $want: $*"
+    sed 's/^/  | /' out.txt err.txt | tail -6
+  fi
+}
+# api STATUS METHOD PATH [BODY]: admin API call, body as JSON
+api() {
+  local want=$1 method=$2 path=$3 got
+  shift 3
+  got=$(curl -s --cacert "$ca" -o body.txt -w '%{http_code}' -X "$method" \
+    -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+    ${1:+--data-binary "$1"} "$url/api/v1/$path")
+  if [ "$got" = "$want" ]; then ok; else
+    bad "$method $path: HTTP $got, expected $want"
+    head -c 300 body.txt | sed 's/^/  | /'
+    echo
+  fi
+}
+jget() { /usr/bin/python3 -c "import json,sys; d=json.load(open('body.txt')); print($1)"; }
+
+start_server || exit 1
+printf '%s\n' "$token" >token
+q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+
+# --- the Image repository, with images for two kinds of hardware
+q "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws
+head -c 100000 /dev/urandom >fw1.bin
+head -c 110000 /dev/urandom >fw2.bin
+head -c 50000 /dev/urandom >app1.bin
+q "$uptake" publish fw1.bin --dir ws --name fw --version 1.0 --hardware-id board-a --release-counter 1
+q "$uptake" publish app1.bin --dir ws --name app --version 1.0 --hardware-id board-b
+
+# --- the Director's root: an offline root key, the server's online keys
+api 200 GET director/online-keys
+/usr/bin/python3 -c '
+import json
+k = json.load(open("body.txt"))
+for r in ("targets", "snapshot", "timestamp"):
+    json.dump(k[r], open("dir-%s.pub.json" % r, "w"))
+'
+q "$uptake" key generate --out dir-root
+q "$uptake" metadata root --root-key dir-root.pub.json --targets-key dir-targets.pub.json \
+  --snapshot-key dir-snapshot.pub.json --timestamp-key dir-timestamp.pub.json \
+  --consistent-snapshot --out dir-root.unsigned.json
+q "$uptake" sign --key dir-root.pem --out dir-root.json dir-root.unsigned.json
+api 200 PUT director/root "$(cat dir-root.json)"
+# a Director root that does not list the online targets key is refused
+q "$uptake" metadata root --root-key dir-root.pub.json --targets-key dir-root.pub.json \
+  --snapshot-key dir-snapshot.pub.json --timestamp-key dir-timestamp.pub.json \
+  --version 2 --out bad-root.unsigned.json
+q "$uptake" sign --key dir-root.pem --out bad-root.json bad-root.unsigned.json
+api 400 PUT director/root "$(cat bad-root.json)"
+
+# --- devices: certificates from the server's CA
+api 200 POST devices '{"id":"dev-1"}'
+jget 'd["certificate"]' >dev1.pem
+jget 'd["key"]' >dev1.key
+api 409 POST devices '{"id":"dev-1"}'
+api 400 POST devices '{"id":"bad/id"}'
+api 400 POST devices '{"signed":'
+api 200 POST devices '{"id":"dev-2"}'
+jget 'd["certificate"]' >dev2.pem
+jget 'd["key"]' >dev2.key
+D=(--dir dev --server "$url" --ca "$ca" --cert dev1.pem --key dev1.key)
+D2=(--dir dev2 --server "$url" --ca "$ca" --cert dev2.pem --key dev2.key)
+
+got=$(curl -s --cacert "$ca" -o /dev/null -w '%{http_code}' "$url/director/targets.json")
+[ "$got" = 401 ] && ok || bad "Director without a client certificate: HTTP $got"
+
+expect 0 "$device" "${D[@]}" --root-director dir-root.json --root-image ws/metadata/root.json \
+  --ecu prim-1:board-a --ecu sec-1:board-b init
+expect 0 "$device" "${D2[@]}" --root-director dir-root.json --root-image ws/metadata/root.json \
+  --ecu prim-2:board-a init
+
+# --- nothing assigned: verification passes, nothing installed
+expect 0 "$device" "${D[@]}" update
+grep -q "installed" out.txt && bad "installed without an assignment" || ok
+
+# --- assignments: by hardware id, by ECU; refusals
+api 200 POST assign '{"target":"fw-1.0","hardware_id":"board-a","devices":["dev-1","dev-2"]}'
+[ "$(jget 'd["assigned"]')" = 2 ] && ok || bad "fw-1.0 not assigned to two ECUs"
+api 200 POST assign '{"target":"app-1.0","ecu":"sec-1","devices":["dev-1"]}'
+api 400 POST assign '{"target":"fw-1.0","ecu":"sec-1","devices":["dev-1"]}'
+grep -q "UPT_ERR_HARDWARE_ID" body.txt && ok || bad "wrong hardware not refused by name"
+api 404 POST assign '{"target":"nothing-1.0","hardware_id":"board-a","devices":["dev-1"]}'
+api 404 POST assign '{"target":"fw-1.0","hardware_id":"board-a","devices":["dev-1","ghost"]}'
+api 400 POST assign '{"target":"fw-1.0","devices":["dev-1"]}'
+
+# --- the device updates: Uptane full verification, verified downloads
+expect 0 "$device" "${D[@]}" update
+grep -q "installed fw-1.0 on prim-1" out.txt && ok || bad "fw-1.0 not installed on prim-1"
+grep -q "installed app-1.0 on sec-1" out.txt && ok || bad "app-1.0 not installed on sec-1"
+cmp -s dev/image-prim-1 fw1.bin && cmp -s dev/image-sec-1 app1.bin && ok || bad "images differ"
+# dev-2 sees its own Director metadata only
+curl -s --cacert "$ca" --cert dev2.pem --key dev2.key "$url/director/targets.json" >t2.json
+grep -q "prim-2" t2.json && ! grep -q "sec-1" t2.json && ok || bad "dev-2 saw another device's metadata"
+
+# --- signed manifests become the inventory
+expect 0 "$device" "${D[@]}" report
+api 200 GET devices/dev-1
+[ "$(jget '[e["installed"]["name"] for e in d["ecus"]]')" = "['fw-1.0', 'app-1.0']" ] && ok ||
+  bad "inventory: $(jget 'd["ecus"]')"
+[ "$(jget 'all(a["installed"] for a in d["assignments"])')" = True ] && ok || bad "assignments not shown installed"
+cp body.txt inventory.before
+expect 1 "$device" "${D[@]}" replay
+grep -q "UPT_ERR_ROLLBACK" err.txt && ok || bad "replayed manifest not refused as a replay"
+expect 1 "$device" "${D[@]}" forge
+grep -q "UPT_ERR_THRESHOLD" err.txt && ok || bad "forged report not refused for its signature"
+api 200 GET devices/dev-1
+[ "$(jget 'd["alerts"]')" = 2 ] && ok || bad "refusals not recorded as alerts: $(jget 'd["alerts"]')"
+/usr/bin/python3 -c '
+import json, sys
+a, b = json.load(open("inventory.before")), json.load(open("body.txt"))
+a.pop("alerts"); b.pop("alerts")
+sys.exit(a != b)' && ok || bad "a refused manifest changed the inventory"
+got=$(curl -s --cacert "$ca" --cert dev1.pem --key dev1.key -o body.txt -w '%{http_code}' \
+  -X PUT -H "Content-Type: application/json" --data-binary '{"signed":' "$url/director/manifest")
+[ "$got" = 400 ] && ok || bad "malformed manifest: HTTP $got"
+got=$(curl -s --cacert "$ca" --cert dev1.pem --key dev1.key -o body.txt -w '%{http_code}' \
+  -X PUT -H "Content-Type: text/plain" --data-binary '{}' "$url/director/manifest")
+[ "$got" = 415 ] && ok || bad "manifest with a wrong content type: HTTP $got"
+
+# --- a new release reaches the device
+q "$uptake" publish fw2.bin --dir ws --name fw --version 2.0 --hardware-id board-a --release-counter 2
+api 200 POST assign '{"target":"fw-2.0","ecu":"prim-1","devices":["dev-1"]}'
+expect 0 "$device" "${D[@]}" update
+grep -q "installed fw-2.0 on prim-1" out.txt && ok || bad "fw-2.0 not installed"
+grep -q "app-1.0" out.txt && bad "app-1.0 installed again" || ok
+expect 0 "$device" "${D[@]}" report
+api 200 GET devices/dev-1
+[ "$(jget '[e["installed"]["name"] for e in d["ecus"]]')" = "['fw-2.0', 'app-1.0']" ] && ok ||
+  bad "inventory after fw-2.0: $(jget 'd["ecus"]')"
+api 200 GET devices
+[ "$(jget 'len(d["devices"])')" = 2 ] && ok || bad "device list"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }

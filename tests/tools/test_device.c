@@ -1,0 +1,453 @@
+/* A test device for uptake-server's integration tests: a primary built on
+ * libuptake that registers its ECUs, runs Uptane full verification against
+ * the server's Director and Image repository over mutual TLS, downloads
+ * what it is assigned (verified), and sends signed version manifests.
+ * Installing is recording the image as installed (no slots: that is the
+ * agent's job).
+ *
+ *   test_device --dir D --server URL --ca CA --cert CERT --key KEY COMMAND
+ *     init --root-director FILE --root-image FILE --ecu SERIAL:HWID...
+ *     update     verify and install what is assigned; prints each install
+ *     report     send a manifest (report counter + 1)
+ *     replay     send the last manifest again
+ *     forge      send a manifest whose ECU report is signed by a wrong key
+ * Exit 0 ok, 1 refused or failed (message on stderr), 2 usage. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <uptake/alloc.h>
+#include <uptake/crypto_openssl.h>
+#include <uptake/encode.h>
+#include <uptake/json.h>
+#include <uptake/uptane.h>
+
+#include "../../src/host/host.h"
+
+#define MAX_ECUS   8
+#define ARENA_SIZE ((size_t)64 << 20)
+
+struct ecu {
+	char serial[64], hwid[64];
+	struct upt_privkey *key;
+	char keyid[UPT_KEYID_MAX + 1];
+	/* installed */
+	char name[256];
+	int64_t length;
+	char sha256[65];
+	int64_t counter;
+};
+
+struct dev {
+	const char *dir, *server, *ca, *cert, *key;
+	struct ecu ecus[MAX_ECUS];
+	size_t n;
+};
+
+static int fail(const char *what, const struct upt_error *err)
+{
+	fprintf(stderr, "test_device: %s: %s: %s\n", what, upt_err_name(err->code), err->msg);
+	return 1;
+}
+
+static void path_of(char *out, size_t cap, const struct dev *d, const char *name)
+{
+	snprintf(out, cap, "%s/%s", d->dir, name);
+}
+
+static int save_state(const struct dev *d, struct upt_error *err)
+{
+	char buf[8192], path[1024];
+	size_t o = 0;
+	for (size_t i = 0; i < d->n; i++)
+		o += (size_t)snprintf(
+		    buf + o, sizeof buf - o, "%s %s %s %lld %s %lld\n", d->ecus[i].serial,
+		    d->ecus[i].hwid, d->ecus[i].name[0] ? d->ecus[i].name : "-",
+		    (long long)d->ecus[i].length, d->ecus[i].sha256[0] ? d->ecus[i].sha256 : "-",
+		    (long long)d->ecus[i].counter);
+	path_of(path, sizeof path, d, "state");
+	return host_write_file(path, buf, o, err);
+}
+
+static int load_state(struct dev *d, struct upt_error *err)
+{
+	char path[1024];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc;
+	path_of(path, sizeof path, d, "state");
+	rc = host_read_file(path, 1 << 16, &text, &len, err);
+	for (char *p = (char *)text, *nl; rc == UPT_OK && p && *p && d->n < MAX_ECUS; p = nl + 1) {
+		struct ecu *e = &d->ecus[d->n];
+		long long l, c;
+		uint8_t *pem = NULL;
+		size_t pl = 0;
+		char kp[1024];
+		if (!(nl = strchr(p, '\n')))
+			break;
+		*nl = 0;
+		{
+			char *f[6], *save = NULL;
+			int nf = 0;
+			for (char *t = strtok_r(p, " ", &save); t && nf < 6;
+			     t = strtok_r(NULL, " ", &save))
+				f[nf++] = t;
+			if (nf != 6)
+				return upt_error_set(err, UPT_ERR_IO, "bad state line");
+			snprintf(e->serial, sizeof e->serial, "%s", f[0]);
+			snprintf(e->hwid, sizeof e->hwid, "%s", f[1]);
+			snprintf(e->name, sizeof e->name, "%s", f[2]);
+			l = strtoll(f[3], NULL, 10);
+			snprintf(e->sha256, sizeof e->sha256, "%s", f[4]);
+			c = strtoll(f[5], NULL, 10);
+		}
+		if (strcmp(e->name, "-") == 0)
+			e->name[0] = 0;
+		if (strcmp(e->sha256, "-") == 0)
+			e->sha256[0] = 0;
+		e->length = l;
+		e->counter = c;
+		snprintf(kp, sizeof kp, "%s/ecu-%s.pem", d->dir, e->serial);
+		rc = host_read_file(kp, 65536, &pem, &pl, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_load_pem(&e->key, (char *)pem, pl, NULL, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_keyid(e->keyid, e->key, UPT_DIALECT_TUF, err);
+		free(pem);
+		d->n++;
+	}
+	free(text);
+	return rc;
+}
+
+static int request(const struct dev *d, const char *method, const char *path, const char *body,
+		   long *status, char **resp, struct upt_error *err)
+{
+	char url[1024];
+	struct host_request rq = {0};
+	size_t rl;
+	snprintf(url, sizeof url, "%s%s", d->server, path);
+	rq.method = method;
+	rq.url = url;
+	rq.content_type = "application/json";
+	rq.body = body;
+	rq.body_len = body ? strlen(body) : 0;
+	return host_http_request(&rq, 1 << 20, resp, &rl, status, err);
+}
+
+static int cmd_init(struct dev *d, const char *root_dir, const char *root_img, char **ecu_specs,
+		    size_t n_specs)
+{
+	struct upt_error err = {0};
+	char body[16384], path[1024];
+	size_t o = 0;
+	long status = 0;
+	char *resp = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = host_mkdirs(d->dir, &err);
+	o += (size_t)snprintf(body, sizeof body, "{\"primary_ecu_serial\":\"%.*s\",\"ecus\":[",
+			      (int)strcspn(ecu_specs[0], ":"), ecu_specs[0]);
+	for (size_t i = 0; rc == UPT_OK && i < n_specs; i++) {
+		struct ecu *e = &d->ecus[d->n++];
+		const char *colon = strchr(ecu_specs[i], ':');
+		char *pub = NULL, *pem = NULL;
+		size_t pl = 0, kl = 0;
+		if (!colon)
+			return fprintf(stderr, "test_device: --ecu SERIAL:HWID\n"), 2;
+		snprintf(e->serial, sizeof e->serial, "%.*s", (int)(colon - ecu_specs[i]),
+			 ecu_specs[i]);
+		snprintf(e->hwid, sizeof e->hwid, "%s", colon + 1);
+		e->counter = 0;
+		rc = upt_privkey_generate(&e->key, UPT_KEY_ED25519, &err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_public_json(&pub, &pl, e->key, UPT_DIALECT_TUF, &err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_save_pem(&pem, &kl, e->key, NULL, &err);
+		snprintf(path, sizeof path, "%s/ecu-%s.pem", d->dir, e->serial);
+		if (rc == UPT_OK)
+			rc = host_write_file(path, pem, kl, &err);
+		o += (size_t)snprintf(body + o, sizeof body - o,
+				      "%s{\"ecu_serial\":\"%s\",\"hardware_identifier\":\"%s\","
+				      "\"clientKey\":%s}",
+				      i ? "," : "", e->serial, e->hwid, pub ? pub : "null");
+		upt_free(pub);
+		if (pem)
+			upt_free_secret(pem, kl);
+	}
+	snprintf(body + o, sizeof body - o, "]}");
+	if (rc == UPT_OK)
+		rc = save_state(d, &err);
+	/* the provisioned roots */
+	if (rc == UPT_OK)
+		rc = host_read_file(root_dir, 1 << 20, &data, &len, &err);
+	path_of(path, sizeof path, d, "director");
+	if (rc == UPT_OK)
+		rc = host_mkdirs(path, &err);
+	snprintf(path, sizeof path, "%s/director/root.json", d->dir);
+	if (rc == UPT_OK)
+		rc = host_write_file(path, data, len, &err);
+	free(data);
+	data = NULL;
+	if (rc == UPT_OK)
+		rc = host_read_file(root_img, 1 << 20, &data, &len, &err);
+	path_of(path, sizeof path, d, "image");
+	if (rc == UPT_OK)
+		rc = host_mkdirs(path, &err);
+	snprintf(path, sizeof path, "%s/image/root.json", d->dir);
+	if (rc == UPT_OK)
+		rc = host_write_file(path, data, len, &err);
+	free(data);
+	if (rc == UPT_OK)
+		rc = request(d, "POST", "/director/ecus", body, &status, &resp, &err);
+	if (rc == UPT_OK && status != 200)
+		rc = upt_error_set(&err, UPT_ERR_IO, "registration: HTTP %lld: %s",
+				   (long long)status, resp);
+	free(resp);
+	if (rc != UPT_OK)
+		return fail("init", &err);
+	printf("registered %zu ECUs\n", d->n);
+	return 0;
+}
+
+static int cmd_update(struct dev *d)
+{
+	struct upt_error err = {0};
+	struct host_repo_io dh = {NULL, NULL, 0}, ih = {NULL, NULL, 0};
+	struct upt_repo_io dio, iio;
+	struct upt_repo dr, ir;
+	struct upt_arena da, ia;
+	struct upt_ecu ecus[MAX_ECUS];
+	struct upt_device dev = {ecus, d->n};
+	struct upt_verified v;
+	char durl[1024], iurl[1024], ddir[1024], idir[1024];
+	void *dm = malloc(ARENA_SIZE), *im = malloc(ARENA_SIZE);
+	int rc;
+	if (!dm || !im)
+		return 1;
+	snprintf(durl, sizeof durl, "%s/director", d->server);
+	snprintf(iurl, sizeof iurl, "%s/repo", d->server);
+	path_of(ddir, sizeof ddir, d, "director");
+	path_of(idir, sizeof idir, d, "image");
+	dh.base_url = durl;
+	dh.dir = ddir;
+	ih.base_url = iurl;
+	ih.dir = idir;
+	host_repo_io(&dio, &dh);
+	host_repo_io(&iio, &ih);
+	upt_arena_init(&da, dm, ARENA_SIZE);
+	upt_arena_init(&ia, im, ARENA_SIZE);
+	upt_repo_init(&dr, "director", &dio, upt_openssl_crypto(), &da, NULL);
+	upt_repo_init(&ir, "image repository", &iio, upt_openssl_crypto(), &ia, NULL);
+	memset(ecus, 0, sizeof ecus);
+	for (size_t i = 0; i < d->n; i++) {
+		ecus[i].serial = d->ecus[i].serial;
+		ecus[i].hardware_id = d->ecus[i].hwid;
+		if (d->ecus[i].name[0]) {
+			size_t got = 0;
+			ecus[i].has_installed = true;
+			ecus[i].installed_length = d->ecus[i].length;
+			ecus[i].installed_hashes.has_sha256 =
+			    upt_hex_decode(ecus[i].installed_hashes.sha256, UPT_SHA256_LEN, &got,
+					   d->ecus[i].sha256, 64) == UPT_OK;
+		}
+	}
+	rc = upt_uptane_full_verify(&dr, &ir, &dev, (int64_t)time(NULL), &v, &err);
+	for (size_t i = 0; rc == UPT_OK && i < v.n_updates; i++) {
+		const struct upt_update *u = &v.updates[i];
+		struct ecu *e = &d->ecus[u->ecu];
+		char url[2048], local[1024], q[1024], hex[65];
+		if (u->installed)
+			continue;
+		host_url_quote(q, sizeof q, u->image->name, true);
+		upt_hex_encode(hex, u->image->hashes.sha256, UPT_SHA256_LEN);
+		snprintf(url, sizeof url, "%s/repo/targets/%s", d->server, q);
+		snprintf(local, sizeof local, "%s/image-%s", d->dir, e->serial);
+		rc = host_http_get_verified(url, local, u->image->length, &u->image->hashes, &err);
+		if (rc == UPT_OK) {
+			snprintf(e->name, sizeof e->name, "%s", u->image->name);
+			e->length = u->image->length;
+			snprintf(e->sha256, sizeof e->sha256, "%s", hex);
+			printf("installed %s on %s\n", e->name, e->serial);
+		}
+	}
+	if (rc == UPT_OK)
+		rc = save_state(d, &err);
+	free(dm);
+	free(im);
+	if (rc != UPT_OK)
+		return fail("update", &err);
+	printf("up to date (%zu assigned)\n", v.n_updates);
+	return 0;
+}
+
+/* Sign `text` with `key`; returns malloc'd JSON. */
+static char *sign(const char *text, struct upt_privkey *key, const char *keyid)
+{
+	size_t cap = 2 * strlen(text) + 4096, len = 0;
+	unsigned char *mem = malloc(16 * strlen(text) + 65536);
+	char *out = malloc(cap + 1);
+	struct upt_arena a;
+	struct upt_json *v;
+	struct upt_signer s;
+	struct upt_error err;
+	if (!mem || !out)
+		exit(1);
+	upt_arena_init(&a, mem, 16 * strlen(text) + 65536);
+	upt_privkey_signer(&s, key, keyid);
+	if (upt_json_parse(&v, &a, (const uint8_t *)text, strlen(text), NULL, &err) != UPT_OK ||
+	    upt_doc_sign((uint8_t *)out, cap, &len, v, &s, 1, UPT_DIALECT_TUF, &a, &err) !=
+		UPT_OK) {
+		fprintf(stderr, "test_device: signing: %s\n", err.msg);
+		exit(1);
+	}
+	out[len] = 0;
+	free(mem);
+	return out;
+}
+
+static int cmd_report(struct dev *d, int mode)
+{
+	struct upt_error err = {0};
+	char text[65536], path[1024];
+	size_t o = 0;
+	long status = 0;
+	char *resp = NULL, *manifest;
+	struct upt_privkey *wrong = NULL;
+	char wrong_id[UPT_KEYID_MAX + 1];
+	int rc = UPT_OK;
+	path_of(path, sizeof path, d, "last-manifest.json");
+	if (mode == 1) { /* replay */
+		uint8_t *old = NULL;
+		size_t len = 0;
+		rc = host_read_file(path, 1 << 20, &old, &len, &err);
+		manifest = (char *)old;
+	} else {
+		if (mode == 2 &&
+		    (upt_privkey_generate(&wrong, UPT_KEY_ED25519, &err) != UPT_OK ||
+		     upt_privkey_keyid(wrong_id, wrong, UPT_DIALECT_TUF, &err) != UPT_OK))
+			return fail("forge", &err);
+		o += (size_t)snprintf(text, sizeof text,
+				      "{\"primary_ecu_serial\":\"%s\",\"ecu_version_manifests\":{",
+				      d->ecus[0].serial);
+		for (size_t i = 0; i < d->n; i++) {
+			struct ecu *e = &d->ecus[i];
+			char report[4096], *signed_report;
+			e->counter++;
+			snprintf(
+			    report, sizeof report,
+			    "{\"attacks_detected\":\"\",\"ecu_serial\":\"%s\",\"installed_image\":"
+			    "{\"fileinfo\":{\"hashes\":{\"sha256\":\"%s\"},\"length\":%lld},"
+			    "\"filepath\":\"%s\"},\"report_counter\":%lld}",
+			    e->serial,
+			    e->sha256[0] ? e->sha256
+					 : "0000000000000000000000000000000000000000000000000000000"
+					   "000000000",
+			    (long long)e->length, e->name[0] ? e->name : "none",
+			    (long long)e->counter);
+			signed_report = mode == 2 && i == d->n - 1 ? sign(report, wrong, wrong_id)
+								   : sign(report, e->key, e->keyid);
+			o += (size_t)snprintf(text + o, sizeof text - o, "%s\"%s\":%s",
+					      i ? "," : "", e->serial, signed_report);
+			free(signed_report);
+		}
+		snprintf(text + o, sizeof text - o, "}}");
+		manifest = sign(text, d->ecus[0].key, d->ecus[0].keyid);
+		if (mode == 0) {
+			rc = host_write_file(path, manifest, strlen(manifest), &err);
+			if (rc == UPT_OK)
+				rc = save_state(d, &err);
+		}
+	}
+	if (rc == UPT_OK)
+		rc = request(d, "PUT", "/director/manifest", manifest, &status, &resp, &err);
+	if (rc == UPT_OK && status != 200)
+		rc = upt_error_set(&err, UPT_ERR_IO, "manifest: HTTP %lld: %s", (long long)status,
+				   resp);
+	free(resp);
+	free(manifest);
+	upt_privkey_free(wrong);
+	if (rc != UPT_OK)
+		return fail("report", &err);
+	printf("manifest accepted\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
+					      {"server", required_argument, NULL, 's'},
+					      {"ca", required_argument, NULL, 'a'},
+					      {"cert", required_argument, NULL, 'c'},
+					      {"key", required_argument, NULL, 'k'},
+					      {"ecu", required_argument, NULL, 'e'},
+					      {"root-director", required_argument, NULL, 'r'},
+					      {"root-image", required_argument, NULL, 'i'},
+					      {NULL, 0, NULL, 0}};
+	struct dev d = {0};
+	char *ecu_specs[MAX_ECUS];
+	const char *root_dir = NULL, *root_img = NULL, *cmd;
+	size_t n_specs = 0;
+	struct upt_error err = {0};
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			d.dir = optarg;
+			break;
+		case 's':
+			d.server = optarg;
+			break;
+		case 'a':
+			d.ca = optarg;
+			break;
+		case 'c':
+			d.cert = optarg;
+			break;
+		case 'k':
+			d.key = optarg;
+			break;
+		case 'r':
+			root_dir = optarg;
+			break;
+		case 'i':
+			root_img = optarg;
+			break;
+		case 'e':
+			if (n_specs == MAX_ECUS)
+				return 2;
+			ecu_specs[n_specs++] = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || !d.dir || !d.server || !d.ca || !d.cert || !d.key)
+		return fprintf(stderr, "test_device: usage: see the source\n"), 2;
+	cmd = argv[optind];
+	if ((rc = host_init(&err)) != UPT_OK)
+		return fail("init", &err);
+	host_set_tls(d.ca, d.cert, d.key);
+	if (strcmp(cmd, "init") == 0)
+		rc = root_dir && root_img && n_specs
+			 ? cmd_init(&d, root_dir, root_img, ecu_specs, n_specs)
+			 : 2;
+	else if (load_state(&d, &err) != UPT_OK)
+		rc = fail("state", &err);
+	else if (strcmp(cmd, "update") == 0)
+		rc = cmd_update(&d);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(&d, 0);
+	else if (strcmp(cmd, "replay") == 0)
+		rc = cmd_report(&d, 1);
+	else if (strcmp(cmd, "forge") == 0)
+		rc = cmd_report(&d, 2);
+	else
+		rc = 2;
+	for (size_t i = 0; i < d.n; i++)
+		upt_privkey_free(d.ecus[i].key);
+	return rc;
+}
