@@ -90,6 +90,9 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+int key_rotate(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_assign(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 
 #endif

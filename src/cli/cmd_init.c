@@ -19,11 +19,14 @@ static const char usage[] =
     "usage: uptake init --server URL --token-file FILE [--ca-file PEM] [--dir DIR]\n"
     "                   [--type ed25519|ecdsa|rsa] [--root-keys N] [--root-threshold T]\n"
     "                   [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
-    "Creates the workspace DIR (default .): N offline root keys (default 1) with\n"
-    "threshold T (default N), an offline targets key, the first root metadata\n"
-    "(listing the server's online snapshot and timestamp keys, consistent\n"
-    "snapshots on) and an empty targets metadata; signs both offline and uploads\n"
-    "them. Private keys stay in DIR/keys (mode 0600; encrypted when VAR is set).\n"
+    "Creates the workspace DIR (default .): for the Image repository N offline\n"
+    "root keys (default 1) with threshold T (default N), an offline targets key,\n"
+    "the first root (listing the server's online snapshot and timestamp keys,\n"
+    "consistent snapshots on) and an empty targets; for the Director N offline\n"
+    "root keys and its first root (online targets, snapshot and timestamp). All\n"
+    "is signed offline and uploaded; metadata/director-root.json is the root\n"
+    "devices are provisioned with. Private keys stay in DIR/keys (mode 0600; encrypted when VAR is "
+    "set).\n"
     "--ca-file is the server's CA (its data_dir/tls/ca.pem) when the system's\n"
     "trust store does not vouch for the server.\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal, 4 internal error.\n";
@@ -43,22 +46,24 @@ static int gen_key(struct upt_privkey **k, enum upt_key_type type, const char *p
 	return rc;
 }
 
-/* The online keys from the server: key objects and their ids. */
-static int online_keys(struct cli_buf *keys, char ids[2][UPT_KEYID_MAX + 1], const char *json,
-		       struct upt_error *err)
+/* The online keys from the server (snapshot, timestamp and, for the
+ * Director, targets): key objects appended to `keys`, ids in ids[]. */
+static int online_keys(struct cli_buf *keys, char ids[3][UPT_KEYID_MAX + 1], const char *json,
+		       int n_roles, struct upt_error *err)
 {
-	static const char *const roles[2] = {"snapshot", "timestamp"};
+	static const char *const roles[3] = {"snapshot", "timestamp", "targets"};
 	struct cli_arena ca;
 	struct upt_json *v;
 	int rc;
 	if (cli_arena_init(&ca, 1 << 20) != UPT_OK)
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	rc = upt_json_parse(&v, &ca.a, (const uint8_t *)json, strlen(json), NULL, err);
-	for (int i = 0; rc == UPT_OK && i < 2; i++) {
+	for (int i = 0; rc == UPT_OK && i < n_roles; i++) {
 		const struct upt_json *k = upt_json_get(v, roles[i]);
 		struct upt_key key;
 		uint8_t text[8192];
 		size_t len = 0;
+		bool dup = false;
 		if (!k)
 			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING, "server: no online %s key",
 					   roles[i]);
@@ -68,10 +73,54 @@ static int online_keys(struct cli_buf *keys, char ids[2][UPT_KEYID_MAX + 1], con
 			rc = upt_key_parse(&key, &ca.a, ids[i], k, upt_openssl_crypto(), err);
 		if (rc == UPT_OK)
 			rc = upt_json_write(text, sizeof text, &len, k, err);
-		if (rc == UPT_OK && (i == 0 || strcmp(ids[0], ids[1]) != 0))
+		for (int j = 0; j < i; j++)
+			dup |= strcmp(ids[i], ids[j]) == 0;
+		if (rc == UPT_OK && !dup)
 			rc = cli_buf_printf(keys, ",\"%s\":%.*s", ids[i], (int)len, text);
 	}
 	cli_arena_dispose(&ca);
+	return rc;
+}
+
+/* Root version 1: offline root keys (threshold), targets offline (`targets`)
+ * or online (targets == NULL: the server's key), snapshot and timestamp
+ * online. */
+static int root_text(struct cli_buf *text, const char *when, struct upt_privkey **root,
+		     int64_t n_root, int64_t threshold, struct upt_privkey *targets,
+		     const char *online, struct upt_error *err)
+{
+	char root_ids[WS_MAX_KEYS][UPT_KEYID_MAX + 1], targets_id[UPT_KEYID_MAX + 1];
+	char online_ids[3][UPT_KEYID_MAX + 1];
+	int rc = cli_buf_printf(text,
+				"{\"_type\":\"root\",\"spec_version\":\"1.0.31\",\"version\":1,"
+				"\"expires\":\"%s\",\"consistent_snapshot\":true,\"keys\":{",
+				when);
+	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++) {
+		if (i)
+			rc = cli_buf_printf(text, ",");
+		if (rc == UPT_OK)
+			rc = ws_key_object(text, root[i], root_ids[i], err);
+	}
+	if (rc == UPT_OK && targets) {
+		rc = cli_buf_printf(text, ",");
+		if (rc == UPT_OK)
+			rc = ws_key_object(text, targets, targets_id, err);
+	}
+	if (rc == UPT_OK)
+		rc = online_keys(text, online_ids, online, targets ? 2 : 3, err);
+	if (rc == UPT_OK && !targets)
+		memcpy(targets_id, online_ids[2], sizeof targets_id);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(text, "},\"roles\":{\"root\":{\"keyids\":[");
+	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++)
+		rc = cli_buf_printf(text, "%s\"%s\"", i ? "," : "", root_ids[i]);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(
+		    text,
+		    "],\"threshold\":%lld},\"targets\":{\"keyids\":[\"%s\"],"
+		    "\"threshold\":1},\"snapshot\":{\"keyids\":[\"%s\"],\"threshold\":"
+		    "1},\"timestamp\":{\"keyids\":[\"%s\"],\"threshold\":1}}}",
+		    (long long)threshold, targets_id, online_ids[0], online_ids[1]);
 	return rc;
 }
 
@@ -94,9 +143,9 @@ int cmd_init(int argc, char **argv)
 	enum upt_key_type type = UPT_KEY_ED25519;
 	int64_t n_root = 1, threshold = 0, expires = (int64_t)time(NULL) + 365 * 86400;
 	struct upt_privkey *root[WS_MAX_KEYS] = {0}, *targets = NULL;
-	char root_ids[WS_MAX_KEYS][UPT_KEYID_MAX + 1], targets_id[UPT_KEYID_MAX + 1];
-	char online_ids[2][UPT_KEYID_MAX + 1], path[WS_PATH_MAX + 64], when[32];
-	struct cli_buf text, signed_root = {0}, signed_targets = {0};
+	struct upt_privkey *droot[WS_MAX_KEYS] = {0};
+	char path[WS_PATH_MAX + 64], when[32];
+	struct cli_buf text, signed_root = {0}, signed_targets = {0}, director_root = {0};
 	struct upt_error err = {0};
 	const char *pass;
 	char *resp = NULL;
@@ -203,33 +252,7 @@ int cmd_init(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, expires);
 	if (rc == UPT_OK)
-		rc = cli_buf_printf(&text,
-				    "{\"_type\":\"root\",\"spec_version\":\"1.0.31\",\"version\":1,"
-				    "\"expires\":\"%s\",\"consistent_snapshot\":true,\"keys\":{",
-				    when);
-	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++) {
-		if (i)
-			rc = cli_buf_printf(&text, ",");
-		if (rc == UPT_OK)
-			rc = ws_key_object(&text, root[i], root_ids[i], &err);
-	}
-	if (rc == UPT_OK)
-		rc = cli_buf_printf(&text, ",");
-	if (rc == UPT_OK)
-		rc = ws_key_object(&text, targets, targets_id, &err);
-	if (rc == UPT_OK)
-		rc = online_keys(&text, online_ids, resp, &err);
-	if (rc == UPT_OK)
-		rc = cli_buf_printf(&text, "},\"roles\":{\"root\":{\"keyids\":[");
-	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++)
-		rc = cli_buf_printf(&text, "%s\"%s\"", i ? "," : "", root_ids[i]);
-	if (rc == UPT_OK)
-		rc = cli_buf_printf(
-		    &text,
-		    "],\"threshold\":%lld},\"targets\":{\"keyids\":[\"%s\"],"
-		    "\"threshold\":1},\"snapshot\":{\"keyids\":[\"%s\"],\"threshold\":"
-		    "1},\"timestamp\":{\"keyids\":[\"%s\"],\"threshold\":1}}}",
-		    (long long)threshold, targets_id, online_ids[0], online_ids[1]);
+		rc = root_text(&text, when, root, n_root, threshold, targets, resp, &err);
 	if (rc == UPT_OK)
 		rc = ws_sign(&signed_root, text.p, root, (size_t)n_root, &err);
 	free(resp);
@@ -258,8 +281,35 @@ int cmd_init(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/metadata/targets.json", dir);
 	if (rc == UPT_OK)
 		rc = cli_write_file(path, signed_targets.p, signed_targets.len, 0644, false, &err);
+	/* the Director's root: its own offline root keys, online targets */
+	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++) {
+		snprintf(path, sizeof path, "%s/keys/director-root-%lld.pem", dir,
+			 (long long)i + 1);
+		rc = gen_key(&droot[i], type, path, pass, &err);
+	}
+	free(resp);
+	resp = NULL;
+	if (rc == UPT_OK)
+		rc = ws_http(&w, "GET", "director/online-keys", NULL, NULL, 0, NULL, false, &resp,
+			     &err);
+	text.len = 0;
+	if (rc == UPT_OK)
+		rc = root_text(&text, when, droot, n_root, threshold, NULL, resp, &err);
+	if (rc == UPT_OK)
+		rc = ws_sign(&director_root, text.p, droot, (size_t)n_root, &err);
+	free(resp);
+	resp = NULL;
+	if (rc == UPT_OK)
+		rc = ws_http(&w, "PUT", "director/root", "application/json", director_root.p,
+			     director_root.len, NULL, false, &resp, &err);
+	snprintf(path, sizeof path, "%s/metadata/director-root.json", dir);
+	if (rc == UPT_OK)
+		rc = cli_write_file(path, director_root.p, director_root.len, 0644, false, &err);
 	free(resp);
 	cli_buf_free(&text);
+	cli_buf_free(&director_root);
+	for (int64_t i = 0; i < n_root; i++)
+		upt_privkey_free(droot[i]);
 	cli_buf_free(&signed_root);
 	cli_buf_free(&signed_targets);
 	for (int64_t i = 0; i < n_root; i++)
@@ -269,8 +319,8 @@ int cmd_init(int argc, char **argv)
 		cli_err("init", "%s", err.msg);
 		return cli_exit_code(rc);
 	}
-	printf("workspace %s: root version 1 (%lld of %lld offline keys), targets version 1, "
-	       "server %s\n",
+	printf("workspace %s: Image repository root version 1 (%lld of %lld offline keys), targets "
+	       "version 1, Director root version 1, server %s\n",
 	       dir, (long long)threshold, (long long)n_root, w.server);
 	return CLI_OK;
 }

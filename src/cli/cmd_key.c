@@ -10,7 +10,8 @@
 static const char key_help[] =
     "usage: uptake key generate [--type ed25519|ecdsa|rsa] --out PREFIX\n"
     "                           [--passphrase-env VAR] [--dialect tuf|aktualizr] [--json]\n"
-    "       uptake key id PUBLIC_KEY.json\n\n"
+    "       uptake key id PUBLIC_KEY.json\n"
+    "       uptake key rotate root|targets [--dir DIR] (see uptake key rotate --help)\n\n"
     "generate writes PREFIX.pem (PKCS#8 private key, mode 0600, encrypted with the\n"
     "passphrase in environment variable VAR when set) and PREFIX.pub.json (the public\n"
     "key object), and prints the key id. Existing files are never overwritten.\n";
@@ -160,6 +161,8 @@ int cmd_key(int argc, char **argv)
 		return key_generate(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "id") == 0)
 		return key_id(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
+		return key_rotate(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(key_help, stdout);
 		return CLI_OK;

@@ -12,6 +12,8 @@ static const struct cli_cmd commands[] = {
     {"inspect", cmd_inspect, "show what a metadata file says, without trusting it"},
     {"init", cmd_init, "create a workspace bound to an uptake server (keys, first root)"},
     {"publish", cmd_publish, "sign and upload an image to the Image repository"},
+    {"device", cmd_device, "add devices (TLS certificates), list them, show one"},
+    {"assign", cmd_assign, "assign an image to ECUs of devices (the Director)"},
 };
 
 static void usage(FILE *f)

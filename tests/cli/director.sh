@@ -56,7 +56,9 @@ head -c 50000 /dev/urandom >app1.bin
 q "$uptake" publish fw1.bin --dir ws --name fw --version 1.0 --hardware-id board-a --release-counter 1
 q "$uptake" publish app1.bin --dir ws --name app --version 1.0 --hardware-id board-b
 
-# --- the Director's root: an offline root key, the server's online keys
+# --- the Director's root came with uptake init; a root that does not list
+# the server's online targets key is refused
+[ -f ws/metadata/director-root.json ] && ok || bad "uptake init made no Director root"
 api 200 GET director/online-keys
 /usr/bin/python3 -c '
 import json
@@ -64,38 +66,35 @@ k = json.load(open("body.txt"))
 for r in ("targets", "snapshot", "timestamp"):
     json.dump(k[r], open("dir-%s.pub.json" % r, "w"))
 '
-q "$uptake" key generate --out dir-root
-q "$uptake" metadata root --root-key dir-root.pub.json --targets-key dir-targets.pub.json \
-  --snapshot-key dir-snapshot.pub.json --timestamp-key dir-timestamp.pub.json \
-  --consistent-snapshot --out dir-root.unsigned.json
-q "$uptake" sign --key dir-root.pem --out dir-root.json dir-root.unsigned.json
-api 200 PUT director/root "$(cat dir-root.json)"
-# a Director root that does not list the online targets key is refused
-q "$uptake" metadata root --root-key dir-root.pub.json --targets-key dir-root.pub.json \
+q "$uptake" key generate --out other
+q "$uptake" metadata root --root-key other.pub.json --targets-key other.pub.json \
   --snapshot-key dir-snapshot.pub.json --timestamp-key dir-timestamp.pub.json \
   --version 2 --out bad-root.unsigned.json
-q "$uptake" sign --key dir-root.pem --out bad-root.json bad-root.unsigned.json
+q "$uptake" sign --key other.pem --key ws/keys/director-root-1.pem --out bad-root.json \
+  bad-root.unsigned.json
 api 400 PUT director/root "$(cat bad-root.json)"
+grep -q "online targets key" body.txt && ok || bad "no reason for a Director root without the online key"
 
 # --- devices: certificates from the server's CA
-api 200 POST devices '{"id":"dev-1"}'
-jget 'd["certificate"]' >dev1.pem
-jget 'd["key"]' >dev1.key
-api 409 POST devices '{"id":"dev-1"}'
+expect 0 "$uptake" device add dev-1 --dir ws --out dev1
+[ "$(stat -c %a dev1.key)" = 600 ] && ok || bad "device key not 0600"
+expect 3 "$uptake" device add dev-1 --dir ws --out dev1b # exists
+grep -q "409" err.txt && ok || bad "duplicate device not refused with 409"
 api 400 POST devices '{"id":"bad/id"}'
 api 400 POST devices '{"signed":'
-api 200 POST devices '{"id":"dev-2"}'
-jget 'd["certificate"]' >dev2.pem
-jget 'd["key"]' >dev2.key
+expect 0 "$uptake" device add dev-2 --dir ws --out dev2
+expect 2 "$uptake" device add
+mv dev1.crt dev1.pem
+mv dev2.crt dev2.pem
 D=(--dir dev --server "$url" --ca "$ca" --cert dev1.pem --key dev1.key)
 D2=(--dir dev2 --server "$url" --ca "$ca" --cert dev2.pem --key dev2.key)
 
 got=$(curl -s --cacert "$ca" -o /dev/null -w '%{http_code}' "$url/director/targets.json")
 [ "$got" = 401 ] && ok || bad "Director without a client certificate: HTTP $got"
 
-expect 0 "$device" "${D[@]}" --root-director dir-root.json --root-image ws/metadata/root.json \
+expect 0 "$device" "${D[@]}" --root-director ws/metadata/director-root.json --root-image ws/metadata/root.json \
   --ecu prim-1:board-a --ecu sec-1:board-b init
-expect 0 "$device" "${D2[@]}" --root-director dir-root.json --root-image ws/metadata/root.json \
+expect 0 "$device" "${D2[@]}" --root-director ws/metadata/director-root.json --root-image ws/metadata/root.json \
   --ecu prim-2:board-a init
 
 # --- nothing assigned: verification passes, nothing installed
@@ -103,9 +102,10 @@ expect 0 "$device" "${D[@]}" update
 grep -q "installed" out.txt && bad "installed without an assignment" || ok
 
 # --- assignments: by hardware id, by ECU; refusals
-api 200 POST assign '{"target":"fw-1.0","hardware_id":"board-a","devices":["dev-1","dev-2"]}'
-[ "$(jget 'd["assigned"]')" = 2 ] && ok || bad "fw-1.0 not assigned to two ECUs"
-api 200 POST assign '{"target":"app-1.0","ecu":"sec-1","devices":["dev-1"]}'
+expect 0 "$uptake" assign fw-1.0 --dir ws --hardware-id board-a --device dev-1 --device dev-2
+grep -q '"assigned":2' out.txt && ok || bad "fw-1.0 not assigned to two ECUs"
+expect 0 "$uptake" assign app-1.0 --dir ws --ecu sec-1 --device dev-1
+expect 2 "$uptake" assign app-1.0 --dir ws --ecu sec-1 --hardware-id board-b --device dev-1
 api 400 POST assign '{"target":"fw-1.0","ecu":"sec-1","devices":["dev-1"]}'
 grep -q "UPT_ERR_HARDWARE_ID" body.txt && ok || bad "wrong hardware not refused by name"
 api 404 POST assign '{"target":"nothing-1.0","hardware_id":"board-a","devices":["dev-1"]}'
@@ -148,7 +148,7 @@ got=$(curl -s --cacert "$ca" --cert dev1.pem --key dev1.key -o body.txt -w '%{ht
 
 # --- a new release reaches the device
 q "$uptake" publish fw2.bin --dir ws --name fw --version 2.0 --hardware-id board-a --release-counter 2
-api 200 POST assign '{"target":"fw-2.0","ecu":"prim-1","devices":["dev-1"]}'
+expect 0 "$uptake" assign fw-2.0 --dir ws --ecu prim-1 --device dev-1
 expect 0 "$device" "${D[@]}" update
 grep -q "installed fw-2.0 on prim-1" out.txt && ok || bad "fw-2.0 not installed"
 grep -q "app-1.0" out.txt && bad "app-1.0 installed again" || ok
@@ -156,8 +156,23 @@ expect 0 "$device" "${D[@]}" report
 api 200 GET devices/dev-1
 [ "$(jget '[e["installed"]["name"] for e in d["ecus"]]')" = "['fw-2.0', 'app-1.0']" ] && ok ||
   bad "inventory after fw-2.0: $(jget 'd["ecus"]')"
-api 200 GET devices
+expect 0 "$uptake" device list --dir ws
+cp out.txt body.txt
 [ "$(jget 'len(d["devices"])')" = 2 ] && ok || bad "device list"
+expect 0 "$uptake" device show dev-1 --dir ws
+grep -q '"fw-2.0"' out.txt && ok || bad "device show"
+expect 3 "$uptake" device show ghost --dir ws
+
+# --- key rotation: the device follows the Image repository's new root
+expect 0 "$uptake" key rotate root --dir ws
+[ -f ws/keys/retired/root-v1-1.pem ] && ok || bad "old root key not retired"
+expect 0 "$uptake" key rotate targets --dir ws
+expect 0 "$uptake" verify --root ws/metadata/root.json ws/metadata/targets.json
+q "$uptake" publish fw1.bin --dir ws --name fw --version 1.1 --hardware-id board-a --release-counter 3
+expect 0 "$uptake" assign fw-1.1 --dir ws --ecu prim-1 --device dev-1
+expect 0 "$device" "${D[@]}" update
+grep -q "installed fw-1.1 on prim-1" out.txt && ok || bad "no update after key rotations"
+cmp -s dev/image/root.json ws/metadata/root.json && ok || bad "device did not follow the root rotation"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }
