@@ -92,6 +92,7 @@ enum route {
 struct req {
 	enum req_kind kind;
 	enum route route;
+	bool routed;
 	char device[256]; /* the client certificate's CN on device routes */
 	bool rejected;    /* a response is already queued */
 	/* a refusal answered once the body has been read (answering earlier
@@ -687,6 +688,35 @@ static enum MHD_Result complete(struct srv_http *h, struct MHD_Connection *c, co
 	}
 }
 
+/* Where a request goes, decided once its headers are in. */
+static enum MHD_Result route(struct listener *l, struct srv_http *h, struct MHD_Connection *c,
+			     const char *method, const char *url, struct req *q)
+{
+	/* the plain listener serves the public Image repository only */
+	if (!l->tls && strncmp(url, "/repo/", 6) != 0 && strcmp(url, "/health") != 0) {
+		q->rejected = true;
+		return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
+				  "only /repo/ is served without TLS");
+	}
+	if (strncmp(url, "/director/", 10) == 0)
+		return device_first(h, c, method, url, q);
+	if (strncmp(url, "/api/v1/", 8) == 0)
+		return admin_first(h, c, method, url, url + 8, q);
+	/* reads answer at once */
+	q->rejected = true;
+	if (!is(method, "GET") && !is(method, "HEAD"))
+		return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, UPT_ERR_ARG,
+				  "use GET");
+	if (strcmp(url, "/health") == 0)
+		return send_buf(c, MHD_HTTP_OK, "application/json", "{\"ok\":true}\n", 12);
+	if (strncmp(url, "/repo/targets/", 14) == 0)
+		return get_image(h, c, method, url, url + 14);
+	if (strncmp(url, "/repo/", 6) == 0 && !strchr(url + 6, '/'))
+		return get_metadata(h, c, method, url, h->repo->name, url + 6);
+	return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
+			  "no such resource");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *size, void **con_cls)
@@ -696,33 +726,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct req *q = *con_cls;
 	(void)version;
 	if (!q) {
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		bool body = (cl && strcmp(cl, "0") != 0) ||
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_TRANSFER_ENCODING);
 		if (!(q = calloc(1, sizeof *q)))
 			return MHD_NO;
 		q->fd = -1;
 		*con_cls = q;
-		/* the plain listener serves the public Image repository only */
-		if (!l->tls && strncmp(url, "/repo/", 6) != 0 && strcmp(url, "/health") != 0) {
-			q->rejected = true;
-			return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
-					  "only /repo/ is served without TLS");
+		/* Without a body, answer on the next call: a response queued
+		 * before the request is complete closes the connection. With
+		 * one, decide now, so a refusal goes out before the body (the
+		 * client's "Expect: 100-continue"). */
+		if (!body)
+			return MHD_YES;
+		q->routed = true;
+		return route(l, h, c, method, url, q);
+	}
+	if (!q->routed) {
+		enum MHD_Result r = route(l, h, c, method, url, q);
+		q->routed = true;
+		if (q->rejected || r != MHD_YES) {
+			*size = 0;
+			return r;
 		}
-		if (strncmp(url, "/director/", 10) == 0)
-			return device_first(h, c, method, url, q);
-		if (strncmp(url, "/api/v1/", 8) == 0)
-			return admin_first(h, c, method, url, url + 8, q);
-		/* reads answer at once */
-		q->rejected = true;
-		if (!is(method, "GET") && !is(method, "HEAD"))
-			return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, UPT_ERR_ARG,
-					  "use GET");
-		if (strcmp(url, "/health") == 0)
-			return send_buf(c, MHD_HTTP_OK, "application/json", "{\"ok\":true}\n", 12);
-		if (strncmp(url, "/repo/targets/", 14) == 0)
-			return get_image(h, c, method, url, url + 14);
-		if (strncmp(url, "/repo/", 6) == 0 && !strchr(url + 6, '/'))
-			return get_metadata(h, c, method, url, h->repo->name, url + 6);
-		return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
-				  "no such resource");
 	}
 	if (q->rejected) { /* discard the rest of a refused body */
 		*size = 0;

@@ -1,0 +1,384 @@
+/* bench/server: device check-ins per second against a real uptake-server
+ * on loopback, over mutual TLS, with simulated devices that have real
+ * keys:
+ *   (a) unchanged metadata polls: GET /director/timestamp.json
+ *   (b) signed manifest uploads, 3 ECU reports each (4 signatures to
+ *       verify per upload, counters checked, inventory written)
+ * Connections are kept alive (one per device). The reference is the raw
+ * Ed25519 verify rate of the same OpenSSL in the same run: (b) is also
+ * printed as a fraction of verify_rate / 4, the most a server could do if
+ * it did nothing but verify signatures.
+ *   bench_server [DEVICES] [SECONDS]   (defaults 16 and 3) */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uptake/alloc.h>
+#include <uptake/crypto_openssl.h>
+#include <uptake/json.h>
+
+#define THREADS   4
+#define ECUS      3
+#define MANIFESTS 64 /* pre-signed per device */
+#define TOKEN     "bench-admin-token-0123456789"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct device {
+	char id[32], cert[512], key[512];
+	struct upt_privkey *ecu[ECUS];
+	char keyid[ECUS][UPT_KEYID_MAX + 1];
+	char *manifests[MANIFESTS];
+	CURL *c;
+};
+
+static char dir[256], ca[320], base[128];
+static int n_dev = 16;
+static double seconds = 3;
+static struct device *devs;
+
+static size_t sink(char *p, size_t s, size_t n, void *u)
+{
+	struct {
+		char *b;
+		size_t len;
+	} *o = u;
+	char *nb = realloc(o->b, o->len + s * n + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + o->len, p, s * n);
+	o->b = nb;
+	o->len += s * n;
+	o->b[o->len] = 0;
+	return s * n;
+}
+
+/* One request; returns the HTTP status, the body in *out (malloc'd). */
+static long http(CURL *c, const char *method, const char *path, const char *body, bool admin,
+		 char **out)
+{
+	struct {
+		char *b;
+		size_t len;
+	} o = {NULL, 0};
+	struct curl_slist *h = NULL;
+	char url[512];
+	long status = 0;
+	snprintf(url, sizeof url, "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &o);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (admin)
+		h = curl_slist_append(h, "Authorization: Bearer " TOKEN);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	if (out)
+		*out = o.b;
+	else
+		free(o.b);
+	return status;
+}
+
+static char *json_string(const char *json, const char *key)
+{
+	unsigned char *mem = malloc(1 << 20);
+	struct upt_arena a;
+	struct upt_json *v;
+	struct upt_error err;
+	const struct upt_json *f;
+	char *out = NULL;
+	upt_arena_init(&a, mem, 1 << 20);
+	if (upt_json_parse(&v, &a, (const uint8_t *)json, strlen(json), NULL, &err) == UPT_OK &&
+	    (f = upt_json_get(v, key)) && f->type == UPT_JSON_STRING)
+		out = strndup(f->str, f->len);
+	free(mem);
+	return out;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		exit(1);
+}
+
+static char *sign(const char *text, struct upt_privkey *key, const char *keyid)
+{
+	size_t cap = 2 * strlen(text) + 4096, len = 0;
+	unsigned char *mem = malloc(16 * strlen(text) + 65536);
+	char *out = malloc(cap + 1);
+	struct upt_arena a;
+	struct upt_json *v;
+	struct upt_signer s;
+	struct upt_error err;
+	upt_arena_init(&a, mem, 16 * strlen(text) + 65536);
+	upt_privkey_signer(&s, key, keyid);
+	if (upt_json_parse(&v, &a, (const uint8_t *)text, strlen(text), NULL, &err) != UPT_OK ||
+	    upt_doc_sign((uint8_t *)out, cap, &len, v, &s, 1, UPT_DIALECT_TUF, &a, &err) != UPT_OK)
+		exit(1);
+	out[len] = 0;
+	free(mem);
+	return out;
+}
+
+static void setup_device(struct device *d, int i, CURL *admin)
+{
+	struct upt_error err;
+	char body[8192], path[512], *resp = NULL, *v;
+	size_t o = 0;
+	snprintf(d->id, sizeof d->id, "bench-%03d", i);
+	snprintf(body, sizeof body, "{\"id\":\"%s\"}", d->id);
+	if (http(admin, "POST", "/api/v1/devices", body, true, &resp) != 200)
+		exit(1);
+	snprintf(d->cert, sizeof d->cert, "%s/%s.crt", dir, d->id);
+	snprintf(d->key, sizeof d->key, "%s/%s.key", dir, d->id);
+	write_text(d->cert, v = json_string(resp, "certificate"));
+	free(v);
+	write_text(d->key, v = json_string(resp, "key"));
+	free(v);
+	free(resp);
+	d->c = curl_easy_init();
+	curl_easy_setopt(d->c, CURLOPT_SSLCERT, d->cert);
+	curl_easy_setopt(d->c, CURLOPT_SSLKEY, d->key);
+	o += (size_t)snprintf(body, sizeof body, "{\"primary_ecu_serial\":\"%s-0\",\"ecus\":[",
+			      d->id);
+	for (int e = 0; e < ECUS; e++) {
+		char *pub;
+		size_t pl;
+		if (upt_privkey_generate(&d->ecu[e], UPT_KEY_ED25519, &err) != UPT_OK ||
+		    upt_privkey_keyid(d->keyid[e], d->ecu[e], UPT_DIALECT_TUF, &err) != UPT_OK ||
+		    upt_privkey_public_json(&pub, &pl, d->ecu[e], UPT_DIALECT_TUF, &err) != UPT_OK)
+			exit(1);
+		o += (size_t)snprintf(
+		    body + o, sizeof body - o,
+		    "%s{\"ecu_serial\":\"%s-%d\",\"hardware_identifier\":\"hw-%d\","
+		    "\"clientKey\":%s}",
+		    e ? "," : "", d->id, e, e, pub);
+		upt_free(pub);
+	}
+	snprintf(body + o, sizeof body - o, "]}");
+	if (http(d->c, "POST", "/director/ecus", body, false, NULL) != 200)
+		exit(1);
+	/* manifests with increasing counters, signed ahead of the clock */
+	for (int m = 0; m < MANIFESTS; m++) {
+		char text[16384];
+		size_t t = 0;
+		t += (size_t)snprintf(
+		    text, sizeof text,
+		    "{\"primary_ecu_serial\":\"%s-0\",\"ecu_version_manifests\":{", d->id);
+		for (int e = 0; e < ECUS; e++) {
+			char report[1024], *sr;
+			snprintf(report, sizeof report,
+				 "{\"ecu_serial\":\"%s-%d\",\"installed_image\":{\"fileinfo\":{"
+				 "\"hashes\":"
+				 "{\"sha256\":\"%064d\"},\"length\":1},\"filepath\":\"image-%d\"},"
+				 "\"report_counter\":%d}",
+				 d->id, e, m, m, m + 1);
+			sr = sign(report, d->ecu[e], d->keyid[e]);
+			t += (size_t)snprintf(text + t, sizeof text - t, "%s\"%s-%d\":%s",
+					      e ? "," : "", d->id, e, sr);
+			free(sr);
+		}
+		snprintf(text + t, sizeof text - t, "}}");
+		d->manifests[m] = sign(text, d->ecu[0], d->keyid[0]);
+	}
+	(void)path;
+}
+
+struct job {
+	int first;
+	int kind; /* 0 polls, 1 manifests */
+	long done, failed;
+};
+
+static void *run(void *p)
+{
+	struct job *j = p;
+	double end = now_s() + seconds;
+	int next[1024] = {0};
+	while (now_s() < end) {
+		for (int i = j->first; i < n_dev && now_s() < end; i += THREADS) {
+			long st;
+			if (j->kind == 0) {
+				st = http(devs[i].c, "GET", "/director/timestamp.json", NULL, false,
+					  NULL);
+			} else {
+				if (next[i] == MANIFESTS)
+					continue;
+				st = http(devs[i].c, "PUT", "/director/manifest",
+					  devs[i].manifests[next[i]++], false, NULL);
+			}
+			if (st == 200)
+				j->done++;
+			else
+				j->failed++;
+		}
+		if (j->kind == 1) {
+			bool left = false;
+			for (int i = j->first; i < n_dev; i += THREADS)
+				left |= next[i] < MANIFESTS;
+			if (!left)
+				break;
+		}
+	}
+	return NULL;
+}
+
+static double phase(int kind, long *failed)
+{
+	pthread_t t[THREADS];
+	struct job jobs[THREADS];
+	double t0 = now_s(), elapsed;
+	long done = 0;
+	*failed = 0;
+	for (int i = 0; i < THREADS; i++) {
+		jobs[i] = (struct job){i, kind, 0, 0};
+		pthread_create(&t[i], NULL, run, &jobs[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		done += jobs[i].done;
+		*failed += jobs[i].failed;
+	}
+	elapsed = now_s() - t0;
+	return (double)done / elapsed;
+}
+
+static double verify_rate(void)
+{
+	const struct upt_crypto *c = upt_openssl_crypto();
+	struct upt_privkey *k;
+	struct upt_error err;
+	uint8_t msg[600], sig[UPT_SIG_MAX], pub[64];
+	size_t sl = 0;
+	char *pj;
+	size_t pjl;
+	long n = 0;
+	double t0;
+	memset(msg, 'm', sizeof msg);
+	if (upt_privkey_generate(&k, UPT_KEY_ED25519, &err) != UPT_OK ||
+	    upt_privkey_sign(k, msg, sizeof msg, sig, sizeof sig, &sl) != UPT_OK ||
+	    upt_privkey_public_json(&pj, &pjl, k, UPT_DIALECT_TUF, &err) != UPT_OK)
+		exit(1);
+	{
+		/* the raw public key, from the hex in the key object */
+		const char *h = strstr(pj, "\"public\":\"") + 10;
+		for (int i = 0; i < 32; i++) {
+			unsigned v;
+			char b[3] = {h[2 * i], h[2 * i + 1], 0};
+			v = (unsigned)strtoul(b, NULL, 16);
+			pub[i] = (uint8_t)v;
+		}
+	}
+	t0 = now_s();
+	while (now_s() - t0 < 1.0) {
+		for (int i = 0; i < 200; i++)
+			if (c->verify(c->ctx, UPT_SCHEME_ED25519, pub, 32, msg, sizeof msg, sig,
+				      sl) != UPT_OK)
+				exit(1);
+		n += 200;
+	}
+	upt_free(pj);
+	upt_privkey_free(k);
+	return (double)n / (now_s() - t0);
+}
+
+int main(int argc, char **argv)
+{
+	char conf[512], portf[512], cmd[1024], text[1024];
+	CURL *admin;
+	pid_t pid;
+	long f1, f2;
+	double polls, manifests, vr;
+	FILE *f;
+	int port = 0;
+	if (argc > 1)
+		n_dev = (int)strtol(argv[1], NULL, 10);
+	if (n_dev < 1 || n_dev > 1024)
+		n_dev = 16;
+	if (argc > 2)
+		seconds = atof(argv[2]) > 0 ? atof(argv[2]) : 3;
+	snprintf(dir, sizeof dir, "/tmp/uptake-bench-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(conf, sizeof conf, "%s/server.conf", dir);
+	snprintf(portf, sizeof portf, "%s/port", dir);
+	snprintf(text, sizeof text,
+		 "database = %s/db\ndata_dir = %s/data\nport = 0\nadmin_token = " TOKEN
+		 "\nlog_level = error\n",
+		 dir, dir);
+	write_text(conf, text);
+	pid = fork();
+	if (pid == 0) {
+		execl(UPT_SERVER_BIN, "uptake-server", "--config", conf, "--port-file", portf,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !port; i++) {
+		usleep(100000);
+		if ((f = fopen(portf, "r"))) {
+			char line[32] = "";
+			if (fgets(line, sizeof line, f))
+				port = (int)strtol(line, NULL, 10);
+			fclose(f);
+		}
+	}
+	if (!port) {
+		fprintf(stderr, "bench_server: the server did not start\n");
+		return 1;
+	}
+	snprintf(base, sizeof base, "https://127.0.0.1:%d", port);
+	snprintf(ca, sizeof ca, "%s/data/tls/ca.pem", dir);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	admin = curl_easy_init();
+	devs = calloc((size_t)n_dev, sizeof *devs);
+	for (int i = 0; i < n_dev; i++)
+		setup_device(&devs[i], i, admin);
+
+	vr = verify_rate();
+	polls = phase(0, &f1);
+	manifests = phase(1, &f2);
+	printf("uptake-server on loopback, mutual TLS, %d devices, %d client threads, %d ECUs "
+	       "per manifest\n",
+	       n_dev, THREADS, ECUS);
+	printf("  (a) metadata polls (timestamp.json):   %8.0f /s%s\n", polls,
+	       f1 ? "  (some failed)" : "");
+	printf("  (b) signed manifest uploads:            %8.0f /s%s\n", manifests,
+	       f2 ? "  (some failed)" : "");
+	printf("  raw Ed25519 verify, one core (baseline): %8.0f /s\n", vr);
+	printf("  ratio: manifests/s = %.2f x (verify rate / %d signatures per manifest)\n",
+	       manifests / (vr / (ECUS + 1)), ECUS + 1);
+	for (int i = 0; i < n_dev; i++) {
+		curl_easy_cleanup(devs[i].c);
+		for (int e = 0; e < ECUS; e++)
+			upt_privkey_free(devs[i].ecu[e]);
+		for (int m = 0; m < MANIFESTS; m++)
+			free(devs[i].manifests[m]);
+	}
+	free(devs);
+	curl_easy_cleanup(admin);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return f1 || f2 ? 1 : 0;
+}
