@@ -7,6 +7,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -256,6 +257,38 @@ int srv_ca_issue(struct srv_ca *ca, const char *device_id, const char *pubkey_pe
 		*cert_pem = NULL;
 		return upt_error_set(err, UPT_ERR_CRYPTO, "cannot issue a certificate");
 	}
+	return UPT_OK;
+}
+
+int srv_ca_issue_p12(struct srv_ca *ca, const char *device_id, uint8_t **der, size_t *len,
+		     struct upt_error *err)
+{
+	EVP_PKEY *k = new_key();
+	X509 *c =
+	    k ? make_cert(k, device_id, ca->cert, ca->key, 15 * 365, false, false, NULL) : NULL;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	PKCS12 *p12 = NULL;
+	unsigned char *out = NULL;
+	int n = -1;
+	if (c && chain && sk_X509_push(chain, ca->cert) > 0)
+		p12 = PKCS12_create("", "uptake device", k, c, chain, 0, 0, 0, 0, 0);
+	if (p12)
+		n = i2d_PKCS12(p12, &out);
+	PKCS12_free(p12);
+	sk_X509_free(chain);
+	X509_free(c);
+	EVP_PKEY_free(k);
+	if (n <= 0)
+		return upt_error_set(err, UPT_ERR_CRYPTO,
+				     "cannot make the device's PKCS#12 bundle");
+	*der = malloc((size_t)n);
+	if (!*der) {
+		OPENSSL_free(out);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	memcpy(*der, out, (size_t)n);
+	OPENSSL_clear_free(out, (size_t)n);
+	*len = (size_t)n;
 	return UPT_OK;
 }
 

@@ -308,6 +308,94 @@ int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *bo
 	return rc;
 }
 
+int srv_dev_info(struct srv_store *st, const char *device, const char *kind, bool json,
+		 const uint8_t *body, size_t len, struct upt_error *err)
+{
+	if (json) {
+		struct work w;
+		struct upt_json *v;
+		int rc = work_init(&w, len, err);
+		if (rc == UPT_OK)
+			rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+		free(w.mem);
+		if (rc != UPT_OK) {
+			upt_error_prefix(err, kind);
+			return rc;
+		}
+	} else {
+		for (size_t i = 0; i < len; i++)
+			if (body[i] == 0)
+				return upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: not text",
+						     kind);
+	}
+	return st->ops->info_put(st, device, kind, body, len, err);
+}
+
+int srv_dev_provision(struct srv_store *st, struct srv_ca *ca, const char *fleet,
+		      const uint8_t *body, size_t len, uint8_t **p12, size_t *p12_len,
+		      struct upt_error *err)
+{
+	struct work w;
+	struct upt_json *v;
+	const char *id = NULL;
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	if (rc == UPT_OK && (!(id = json_str(v, "deviceId")) || !valid_id(id, 127) ||
+			     strncmp(id, "fleet:", 6) == 0))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "provisioning: needs a deviceId");
+	if (rc == UPT_OK)
+		rc = srv_ca_issue_p12(ca, id, p12, p12_len, err);
+	if (rc == UPT_OK) {
+		rc = st->ops->device_add(st, id, err);
+		if (rc != UPT_OK) {
+			free(*p12);
+			*p12 = NULL;
+		}
+	}
+	if (rc == UPT_OK)
+		srv_log(SRV_LOG_INFO, "device %s: provisioned by fleet credential %s", id, fleet);
+	free(w.mem);
+	return rc;
+}
+
+int srv_admin_fleet_credential(struct srv_ca *ca, const uint8_t *body, size_t len, char **resp,
+			       struct upt_error *err)
+{
+	struct work w;
+	struct upt_json *v;
+	const char *name = NULL;
+	char cn[160], *cert = NULL, *key = NULL;
+	struct out o = {0};
+	int rc = work_init(&w, len, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	if (rc == UPT_OK && (!(name = json_str(v, "name")) || !valid_id(name, 120)))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "fleet credential: needs a name");
+	if (rc == UPT_OK) {
+		snprintf(cn, sizeof cn, "fleet:%s", name);
+		rc = srv_ca_issue(ca, cn, NULL, &cert, &key, err);
+	}
+	if (rc == UPT_OK) {
+		put(&o, "{\"name\":");
+		put_str(&o, cn);
+		put(&o, ",\"certificate\":");
+		put_str(&o, cert);
+		put(&o, ",\"key\":");
+		put_str(&o, key);
+		put(&o, ",\"ca\":");
+		put_str(&o, ca->ca_pem);
+		put(&o, "}\n");
+		rc = finish(&o, resp, err);
+	}
+	free(cert);
+	free(key);
+	free(w.mem);
+	return rc;
+}
+
 /* ---- admin -------------------------------------------------------------- */
 
 int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t *body, size_t len,
@@ -325,7 +413,8 @@ int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t 
 	if (rc == UPT_OK) {
 		id = json_str(v, "id");
 		pub = json_str(v, "public_key");
-		if (!id || !valid_id(id, 127) || (upt_json_get(v, "public_key") && !pub))
+		if (!id || !valid_id(id, 127) || strncmp(id, "fleet:", 6) == 0 ||
+		    (upt_json_get(v, "public_key") && !pub))
 			rc = upt_error_set(
 			    err, UPT_ERR_FIELD_VALUE,
 			    "device: needs an id (printable, no quotes or slashes) and "

@@ -87,12 +87,17 @@ enum route {
 	R_ASSIGN,        /* POST /api/v1/assign */
 	R_REGISTER,      /* POST /director/ecus (device) */
 	R_MANIFEST,      /* PUT /director/manifest (device) */
+	R_INFO,          /* system information, events... (device) */
+	R_PROVISION,     /* POST /devices (fleet credential) */
+	R_FLEET,         /* POST /api/v1/fleet-credentials */
 };
 
 struct req {
 	enum req_kind kind;
 	enum route route;
 	bool routed;
+	const char *info_kind;
+	bool info_json;
 	char device[256]; /* the client certificate's CN on device routes */
 	bool rejected;    /* a response is already queued */
 	/* a refusal answered once the body has been read (answering earlier
@@ -518,6 +523,8 @@ static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c,
 		return want_json(h, c, method, url, q, R_DEVICE_ADD);
 	if (is(method, "POST") && strcmp(path, "assign") == 0)
 		return want_json(h, c, method, url, q, R_ASSIGN);
+	if (is(method, "POST") && strcmp(path, "fleet-credentials") == 0)
+		return want_json(h, c, method, url, q, R_FLEET);
 	if (is(method, "PUT") && strncmp(path, "images/", 7) == 0) {
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -553,6 +560,31 @@ static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c,
 
 /* First call of a device request (mutual TLS): the device is the CN of a
  * certificate this server issued, and must be known. */
+/* The other things aktualizr sends, kept as reported. */
+static const struct {
+	const char *method, *path, *kind;
+	bool json;
+} device_info[] = {
+    {"PUT", "/core/installed", "installed", true},
+    {"PUT", "/system_info", "system_info", true},
+    {"PUT", "/system_info/network", "network", true},
+    {"POST", "/system_info/config", "config", false},
+    {"POST", "/events", "events", true},
+};
+
+static bool is_device_path(const char *url)
+{
+	if (strncmp(url, "/director/", 10) == 0 || strcmp(url, "/devices") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof device_info / sizeof device_info[0]; i++)
+		if (strcmp(url, device_info[i].path) == 0)
+			return true;
+	return false;
+}
+
+/* First call of a device request (mutual TLS): the device is the CN of a
+ * certificate this server issued, and must be known. POST /devices is for
+ * fleet credentials (CN "fleet:NAME") only. */
 static enum MHD_Result device_first(struct srv_http *h, struct MHD_Connection *c,
 				    const char *method, const char *url, struct req *q)
 {
@@ -563,9 +595,33 @@ static enum MHD_Result device_first(struct srv_http *h, struct MHD_Connection *c
 	if (!client_cn(c, q->device, sizeof q->device))
 		return send_error(c, method, url, MHD_HTTP_UNAUTHORIZED, UPT_ERR_ARG,
 				  "a device certificate issued by this server is required");
+	if (strcmp(url, "/devices") == 0) {
+		if (strncmp(q->device, "fleet:", 6) != 0)
+			return send_error(c, method, url, MHD_HTTP_FORBIDDEN, UPT_ERR_ARG,
+					  "provisioning needs a fleet credential");
+		if (!is(method, "POST"))
+			return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, UPT_ERR_ARG,
+					  "use POST");
+		return want_json(h, c, method, url, q, R_PROVISION);
+	}
 	if (h->repo->store->ops->device_get(h->repo->store, q->device, &d, &err) != UPT_OK)
 		return send_error(c, method, url, MHD_HTTP_FORBIDDEN, UPT_ERR_NOT_FOUND,
 				  "unknown device");
+	for (size_t i = 0; i < sizeof device_info / sizeof device_info[0]; i++) {
+		if (strcmp(url, device_info[i].path) != 0)
+			continue;
+		if (!is(method, device_info[i].method))
+			return send_error(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, UPT_ERR_ARG,
+					  "wrong method");
+		q->info_kind = device_info[i].kind;
+		q->info_json = device_info[i].json;
+		if (q->info_json)
+			return want_json(h, c, method, url, q, R_INFO);
+		q->route = R_INFO;
+		q->rejected = false;
+		q->kind = REQ_META;
+		return MHD_YES;
+	}
 	if (is(method, "POST") && strcmp(file, "ecus") == 0)
 		return want_json(h, c, method, url, q, R_REGISTER);
 	if (is(method, "PUT") && strcmp(file, "manifest") == 0)
@@ -675,6 +731,32 @@ static enum MHD_Result complete(struct srv_http *h, struct MHD_Connection *c, co
 	case R_MANIFEST:
 		rc = srv_dev_manifest(h->repo->store, q->device, q->buf, q->len, now, &err);
 		break;
+	case R_INFO:
+		rc = srv_dev_info(h->repo->store, q->device, q->info_kind, q->info_json,
+				  q->buf ? q->buf : (const uint8_t *)"", q->len, &err);
+		break;
+	case R_FLEET:
+		rc = srv_admin_fleet_credential(h->ca, q->buf, q->len, &json, &err);
+		return send_json(c, method, url, rc, json, &err);
+	case R_PROVISION: {
+		uint8_t *p12 = NULL;
+		size_t n = 0;
+		struct MHD_Response *r;
+		enum MHD_Result ret;
+		rc = srv_dev_provision(h->repo->store, h->ca, q->device, q->buf, q->len, &p12, &n,
+				       &err);
+		if (rc != UPT_OK)
+			return send_upt_error(c, method, url, &err);
+		r = MHD_create_response_from_buffer(n, p12, MHD_RESPMEM_MUST_FREE);
+		if (!r) {
+			free(p12);
+			return MHD_NO;
+		}
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-pkcs12");
+		ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	default:
 		return send_error(c, method, url, 500, UPT_ERR_STATE, "no route");
 	}
@@ -698,7 +780,7 @@ static enum MHD_Result route(struct listener *l, struct srv_http *h, struct MHD_
 		return send_error(c, method, url, MHD_HTTP_NOT_FOUND, UPT_ERR_NOT_FOUND,
 				  "only /repo/ is served without TLS");
 	}
-	if (strncmp(url, "/director/", 10) == 0)
+	if (is_device_path(url))
 		return device_first(h, c, method, url, q);
 	if (strncmp(url, "/api/v1/", 8) == 0)
 		return admin_first(h, c, method, url, url + 8, q);

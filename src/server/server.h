@@ -78,6 +78,14 @@ int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t 
 			 char **resp, struct upt_error *err);
 int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *err);
 int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, struct upt_error *err);
+int srv_dev_info(struct srv_store *st, const char *device, const char *kind, bool json,
+		 const uint8_t *body, size_t len, struct upt_error *err);
+/* POST /devices by a fleet credential: {"deviceId": ID, ...} -> device. */
+int srv_dev_provision(struct srv_store *st, struct srv_ca *ca, const char *fleet,
+		      const uint8_t *body, size_t len, uint8_t **p12, size_t *p12_len,
+		      struct upt_error *err);
+int srv_admin_fleet_credential(struct srv_ca *ca, const uint8_t *body, size_t len, char **resp,
+			       struct upt_error *err);
 int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const uint8_t *body,
 		     size_t len, int64_t now, char **resp, struct upt_error *err);
 
@@ -93,6 +101,10 @@ int srv_ca_open(struct srv_ca *ca, const char *dir, const char *names, struct up
  * key (PEM), or for a new key returned in *key_pem when pubkey_pem is NULL. */
 int srv_ca_issue(struct srv_ca *ca, const char *device_id, const char *pubkey_pem, char **cert_pem,
 		 char **key_pem, struct upt_error *err);
+/* aktualizr's shared-credential provisioning: a new key and certificate
+ * for `device_id`, with the CA, as a PKCS#12 bundle (empty password). */
+int srv_ca_issue_p12(struct srv_ca *ca, const char *device_id, uint8_t **der, size_t *len,
+		     struct upt_error *err);
 void srv_ca_close(struct srv_ca *ca);
 
 /* The HTTP front end: HTTPS (client certificates requested and checked

@@ -116,6 +116,10 @@ struct srv_store_ops {
 			 const char *message, struct upt_error *err);
 	int (*alert_count)(struct srv_store *s, const char *device, int64_t *n,
 			   struct upt_error *err);
+	/* What a device reports besides manifests (system information,
+	 * network, configuration, events, installed packages), kept as sent. */
+	int (*info_put)(struct srv_store *s, const char *device, const char *kind,
+			const uint8_t *data, size_t len, struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 

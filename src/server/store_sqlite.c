@@ -53,6 +53,11 @@ static const char *const migrations[] = {
     "CREATE TABLE alerts ("
     " device TEXT NOT NULL, at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
     " kind TEXT NOT NULL, message TEXT NOT NULL);",
+    /* 3: what devices report besides manifests */
+    "CREATE TABLE device_info ("
+    " device TEXT NOT NULL REFERENCES devices(id), kind TEXT NOT NULL,"
+    " at INTEGER NOT NULL DEFAULT (strftime('%s','now')), body BLOB NOT NULL);"
+    "CREATE INDEX device_info_device ON device_info(device, kind, at);",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -638,6 +643,26 @@ static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
 	return rc;
 }
 
+static int sq_info_put(struct srv_store *b, const char *device, const char *kind,
+		       const uint8_t *data, size_t len, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, "INSERT INTO device_info (device, kind, body) VALUES (?,?,?)", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(s, err, "device info insert");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void sq_close(struct srv_store *b)
 {
 	struct sqlite_store *s = S(b);
@@ -671,6 +696,7 @@ static const struct srv_store_ops sqlite_ops = {
     .manifest_put = sq_manifest_put,
     .alert_add = sq_alert_add,
     .alert_count = sq_alert_count,
+    .info_put = sq_info_put,
     .close = sq_close,
 };
 

@@ -163,6 +163,43 @@ expect 0 "$uptake" device show dev-1 --dir ws
 grep -q '"fw-2.0"' out.txt && ok || bad "device show"
 expect 3 "$uptake" device show ghost --dir ws
 
+# --- what aktualizr reports besides manifests is accepted and kept
+dev_call() { # STATUS METHOD PATH TYPE BODY [CERT KEY]
+  local got
+  got=$(curl -s --cacert "$ca" --cert "${6:-dev1.pem}" --key "${7:-dev1.key}" -o body.txt \
+    -w '%{http_code}' -X "$2" -H "Content-Type: $4" --data-binary "$5" "$url$3")
+  [ "$got" = "$1" ] && ok || { bad "$2 $3: HTTP $got, expected $1"; head -c 200 body.txt; echo; }
+}
+dev_call 200 PUT /core/installed application/json '[{"name":"busybox","version":"1.36"}]'
+dev_call 200 PUT /system_info application/json '{"product":"board-a","memory":"512M"}'
+dev_call 200 PUT /system_info/network application/json '{"hostname":"dev-1"}'
+dev_call 200 POST /system_info/config application/toml '[uptane]
+polling_sec = 10'
+dev_call 200 POST /events application/json '[{"eventType":{"id":"DownloadComplete"}}]'
+dev_call 400 POST /events application/json '[{"eventType":'
+dev_call 405 GET /events application/json ''
+
+# --- shared-credential provisioning (aktualizr's POST /devices)
+api 200 POST fleet-credentials '{"name":"factory"}'
+jget 'd["certificate"]' >fleet.pem
+jget 'd["key"]' >fleet.key
+dev_call 200 POST /devices application/json '{"deviceId":"dev-3","ttl":36000}' fleet.pem fleet.key
+cp body.txt dev3.p12
+openssl pkcs12 -in dev3.p12 -passin pass: -nokeys -clcerts -out dev3.pem 2>/dev/null &&
+  openssl pkcs12 -in dev3.p12 -passin pass: -nocerts -nodes -out dev3.key 2>/dev/null && ok ||
+  bad "provisioning answer is not a PKCS#12 bundle"
+grep -q "CN *= *dev-3" <(openssl x509 -in dev3.pem -noout -subject 2>/dev/null) && ok ||
+  bad "provisioned certificate is not for dev-3"
+dev_call 409 POST /devices application/json '{"deviceId":"dev-3"}' fleet.pem fleet.key
+dev_call 403 POST /devices application/json '{"deviceId":"dev-4"}' dev1.pem dev1.key
+got=$(curl -s --cacert "$ca" --cert fleet.pem --key fleet.key -o /dev/null -w '%{http_code}' \
+  "$url/director/targets.json")
+[ "$got" = 403 ] && ok || bad "a fleet credential reached a device's metadata: HTTP $got"
+got=$(curl -s --cacert "$ca" --cert dev3.pem --key dev3.key -o /dev/null -w '%{http_code}' \
+  "$url/director/targets.json")
+[ "$got" = 200 ] && ok || bad "the provisioned device cannot reach its metadata: HTTP $got"
+api 400 POST devices '{"id":"fleet:x"}'
+
 # --- key rotation: the device follows the Image repository's new root
 expect 0 "$uptake" key rotate root --dir ws
 [ -f ws/keys/retired/root-v1-1.pem ] && ok || bad "old root key not retired"
