@@ -93,7 +93,7 @@ contains out.txt "board-a"
 
 # tampered image: same length, one byte differs
 cp fw.bin fw.bad
-printf 'X' | dd of=fw.bad bs=1 seek=5000 conv=notrunc status=none
+/usr/bin/python3 -c 'import sys; b = bytearray(open("fw.bad", "rb").read()); b[5000] ^= 1; open("fw.bad", "wb").write(b)'
 expect 1 "$uptake" verify --root root.json --target-file fw-1.0=fw.bad targets.json
 # truncated image
 head -c 99999 fw.bin >fw.short

@@ -90,7 +90,7 @@ n2=$(grep -c "GET /targets/" server.log)
 # --- a tampered artifact (same length) is refused and not kept
 rm -f "$f"
 cp file.bin tampered.bin
-printf 'X' | dd of=tampered.bin bs=1 seek=100 conv=notrunc status=none
+/usr/bin/python3 -c 'import sys; b = bytearray(open("tampered.bin", "rb").read()); b[100] ^= 1; open("tampered.bin", "wb").write(b)'
 cp tampered.bin "repo/targets/path/to/$sha.file.bin"
 expect 1 "$client" "${M[@]}" "${D[@]}" download
 grep -q "UPT_ERR_HASH_MISMATCH" err.txt && ok || bad "no hash mismatch reported"

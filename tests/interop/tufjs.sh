@@ -39,7 +39,7 @@ done
 
 # tamper with the stored image (same length): tuf-js must refuse it
 sha=$(sha256sum "$work/fw.bin" | cut -c1-64)
-printf 'X' | dd of="$work/data/images/$sha" bs=1 seek=1000 conv=notrunc status=none
+flip_byte "$work/data/images/$sha" 1000
 rm -rf "$work/out" && mkdir -p "$work/out"
 if node "$js/client.mjs" "$work/meta" "$repo_url/repo" "$work/out" "$repo_url/repo/targets" \
   boards/a/fw-1.0.bin 2>"$work/tufjs.err"; then

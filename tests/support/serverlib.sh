@@ -55,3 +55,13 @@ for r in ("snapshot", "timestamp"):
       >/dev/null &&
     admin PUT repo/metadata/targets application/json "$work/targets.json"
 }
+
+# flip_byte FILE OFFSET: change one byte in place (always a different value)
+flip_byte() {
+  /usr/bin/python3 -c '
+import sys
+p, o = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read())
+b[o] ^= 0x01
+open(p, "wb").write(b)' "$1" "$2"
+}
