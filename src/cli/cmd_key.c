@@ -11,7 +11,7 @@ static const char key_help[] =
     "usage: uptake key generate [--type ed25519|ecdsa|rsa] --out PREFIX\n"
     "                           [--passphrase-env VAR] [--dialect tuf|aktualizr] [--json]\n"
     "       uptake key id PUBLIC_KEY.json\n"
-    "       uptake key rotate root|targets [--dir DIR] (see uptake key rotate --help)\n\n"
+    "       uptake key rotate root|targets|online [--director] [--dir DIR] (see --help)\n\n"
     "generate writes PREFIX.pem (PKCS#8 private key, mode 0600, encrypted with the\n"
     "passphrase in environment variable VAR when set) and PREFIX.pub.json (the public\n"
     "key object), and prints the key id. Existing files are never overwritten.\n";

@@ -17,13 +17,18 @@
 #include "workspace.h"
 
 static const char usage[] =
-    "usage: uptake key rotate root|targets [--dir DIR] [--expires ISO8601|+DAYSd]\n"
-    "                         [--passphrase-env VAR]\n\n"
-    "Makes new offline keys for the role (as many root keys as the current root\n"
-    "has, with the same threshold), writes root version N+1 listing them, signed\n"
-    "by the current root keys (and, for root, the new ones), uploads it, and for\n"
-    "targets re-signs the current targets with the new key as the next version.\n"
-    "Old keys are kept in DIR/keys/retired/. Exit 0 ok, 2 usage, 3 refusal.\n";
+    "usage: uptake key rotate root|targets|online [--director] [--dir DIR]\n"
+    "                         [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
+    "root, targets: makes new offline keys for the role (as many root keys as the\n"
+    "current root has, with the same threshold), writes root version N+1 listing\n"
+    "them, signed by the current root keys (and, for root, the new ones), uploads\n"
+    "it, and for targets re-signs the current targets with the new key as the next\n"
+    "version. Old keys are kept in DIR/keys/retired/.\n"
+    "online: asks the server for new online keys (snapshot, timestamp and, for the\n"
+    "Director, targets) and writes root N+1 listing them; the server switches to\n"
+    "them when it accepts that root.\n"
+    "--director works on the Director's root (root and online only).\n"
+    "Exit 0 ok, 2 usage, 3 refusal.\n";
 
 #define MAX_ROOT WS_MAX_KEYS
 
@@ -39,13 +44,13 @@ static void keyset_free(struct keyset *s)
 	s->n = 0;
 }
 
-static int load_root_keys(struct keyset *s, const char *dir, const char *pass_env,
-			  struct upt_error *err)
+static int load_root_keys(struct keyset *s, const char *dir, const char *prefix,
+			  const char *pass_env, struct upt_error *err)
 {
 	char path[WS_PATH_MAX + 64];
 	s->n = 0;
 	for (size_t i = 1; i <= MAX_ROOT; i++) {
-		snprintf(path, sizeof path, "%s/keys/root-%zu.pem", dir, i);
+		snprintf(path, sizeof path, "%s/keys/%s-%zu.pem", dir, prefix, i);
 		if (access(path, F_OK) != 0)
 			break;
 		if (cli_load_privkey(&s->k[s->n], path, pass_env, err) != UPT_OK)
@@ -68,37 +73,89 @@ static int save_key(struct upt_privkey *k, const char *path, const char *pass,
 	return rc;
 }
 
-/* The next root: the current signed root with `role`'s key ids replaced by
- * those of `fresh` (same threshold), new version and expiry. */
+/* Key objects that replace a role's key ids in the next root. */
+struct repl {
+	const char *role;
+	size_t n;
+	char ids[MAX_ROOT][UPT_KEYID_MAX + 1];
+	char *objs[MAX_ROOT]; /* JSON text, upt_malloc'd */
+};
+
+static void repl_free(struct repl *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < r[i].n; k++)
+			upt_free(r[i].objs[k]);
+}
+
+static int repl_from_keys(struct repl *r, const char *role, struct keyset *ks,
+			  struct upt_error *err)
+{
+	size_t len;
+	int rc = UPT_OK;
+	r->role = role;
+	r->n = 0;
+	for (size_t i = 0; rc == UPT_OK && i < ks->n; i++) {
+		rc = upt_privkey_keyid(r->ids[i], ks->k[i], UPT_DIALECT_TUF, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_public_json(&r->objs[i], &len, ks->k[i], UPT_DIALECT_TUF,
+						     err);
+		if (rc == UPT_OK)
+			r->n++;
+	}
+	return rc;
+}
+
+static const struct repl *replaced(const struct repl *r, size_t n, const char *role, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(r[i].role) == len && memcmp(r[i].role, role, len) == 0)
+			return &r[i];
+	return NULL;
+}
+
+static int put_tree(struct cli_buf *out, const struct upt_json *v, struct upt_error *err)
+{
+	size_t len = 0;
+	char *tmp;
+	int rc = upt_json_write(NULL, 0, &len, v, err);
+	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
+		return rc;
+	if (!(tmp = upt_malloc(len + 1)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_write((uint8_t *)tmp, len, &len, v, err);
+	if (rc == UPT_OK)
+		rc = cli_buf_put(out, tmp, len);
+	upt_free(tmp);
+	return rc;
+}
+
+/* The next root: the current signed root with the replaced roles' key ids
+ * swapped (same thresholds), unused key objects dropped, a new version and
+ * expiry. */
 static int next_root(struct cli_buf *out, const struct upt_json *signed_root, int64_t version,
-		     int64_t expires, const char *role, struct keyset *fresh, struct upt_error *err)
+		     int64_t expires, const struct repl *rp, size_t n_rp, struct upt_error *err)
 {
 	const struct upt_json *keys = upt_json_get(signed_root, "keys");
 	const struct upt_json *roles = upt_json_get(signed_root, "roles");
-	char ids[MAX_ROOT][UPT_KEYID_MAX + 1], when[32];
-	struct cli_buf kb;
+	const struct upt_json *cs = upt_json_get(signed_root, "consistent_snapshot");
+	char when[32];
+	bool first = true;
 	int rc = upt_time_format(when, sizeof when, expires);
-	if (!keys || !roles)
+	if (!keys || !roles || keys->type != UPT_JSON_OBJECT || roles->type != UPT_JSON_OBJECT)
 		return upt_error_set(err, UPT_ERR_FIELD_MISSING, "root.json: no keys or roles");
-	cli_buf_init(&kb, 1 << 20);
-	for (size_t i = 0; rc == UPT_OK && i < fresh->n; i++) {
-		rc = cli_buf_printf(&kb, ",");
-		if (rc == UPT_OK)
-			rc = ws_key_object(&kb, fresh->k[i], ids[i], err);
-	}
 	if (rc == UPT_OK)
 		rc = cli_buf_printf(
 		    out,
 		    "{\"_type\":\"root\",\"spec_version\":\"1.0.31\",\"version\":%lld,"
-		    "\"expires\":\"%s\",\"consistent_snapshot\":true,\"keys\":{",
-		    (long long)version, when);
-	/* keep the key objects still used by another role */
+		    "\"expires\":\"%s\",\"consistent_snapshot\":%s,\"keys\":{",
+		    (long long)version, when, cs && cs->type == UPT_JSON_TRUE ? "true" : "false");
+	/* key objects still used by a role that is not replaced */
 	for (size_t i = 0; rc == UPT_OK && i < keys->n; i++) {
 		bool used = false;
 		for (size_t r = 0; r < roles->n; r++) {
 			const struct upt_json *kids = upt_json_get(roles->items[r], "keyids");
-			if (roles->items[r]->key_len == strlen(role) &&
-			    memcmp(roles->items[r]->key, role, strlen(role)) == 0)
+			if (replaced(rp, n_rp, roles->items[r]->key, roles->items[r]->key_len))
 				continue;
 			for (size_t k = 0; kids && k < kids->n; k++)
 				used |= kids->items[k]->len == keys->items[i]->key_len &&
@@ -107,42 +164,41 @@ static int next_root(struct cli_buf *out, const struct upt_json *signed_root, in
 		}
 		if (!used)
 			continue;
-		{
-			size_t len = 0;
-			char *tmp;
-			rc = upt_json_write(NULL, 0, &len, keys->items[i], err);
-			if (rc == UPT_ERR_NOMEM)
-				rc = UPT_OK;
-			if (rc == UPT_OK && !(tmp = upt_malloc(len + 1)))
-				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-			if (rc == UPT_OK) {
-				rc = upt_json_write((uint8_t *)tmp, len, &len, keys->items[i], err);
-				if (rc == UPT_OK)
-					rc = cli_buf_printf(out, "%s\"%.*s\":%.*s",
-							    out->p[out->len - 1] == '{' ? "" : ",",
-							    (int)keys->items[i]->key_len,
-							    keys->items[i]->key, (int)len, tmp);
-				upt_free(tmp);
-			}
-		}
+		rc = cli_buf_printf(out, "%s\"%.*s\":", first ? "" : ",",
+				    (int)keys->items[i]->key_len, keys->items[i]->key);
+		if (rc == UPT_OK)
+			rc = put_tree(out, keys->items[i], err);
+		first = false;
 	}
+	/* the new ones (a key listed for several roles once) */
+	for (size_t r = 0; rc == UPT_OK && r < n_rp; r++)
+		for (size_t k = 0; rc == UPT_OK && k < rp[r].n; k++) {
+			bool dup = false;
+			for (size_t r2 = 0; r2 <= r; r2++)
+				for (size_t k2 = 0; k2 < (r2 == r ? k : rp[r2].n); k2++)
+					dup |= strcmp(rp[r2].ids[k2], rp[r].ids[k]) == 0;
+			if (dup)
+				continue;
+			rc = cli_buf_printf(out, "%s\"%s\":%s", first ? "" : ",", rp[r].ids[k],
+					    rp[r].objs[k]);
+			first = false;
+		}
 	if (rc == UPT_OK)
-		rc = cli_buf_printf(out, "%s%s},\"roles\":{",
-				    out->p[out->len - 1] == '{' ? "" : ",", kb.p + 1);
+		rc = cli_buf_printf(out, "},\"roles\":{");
 	for (size_t r = 0; rc == UPT_OK && r < roles->n; r++) {
 		const struct upt_json *ro = roles->items[r];
 		const struct upt_json *th = upt_json_get(ro, "threshold");
 		const struct upt_json *kids = upt_json_get(ro, "keyids");
-		bool mine = ro->key_len == strlen(role) && memcmp(ro->key, role, ro->key_len) == 0;
-		if (!th || th->type != UPT_JSON_INT || !kids) {
+		const struct repl *mine = replaced(rp, n_rp, ro->key, ro->key_len);
+		if (!th || th->type != UPT_JSON_INT || !kids || kids->type != UPT_JSON_ARRAY) {
 			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "root.json: bad role");
 			break;
 		}
 		rc = cli_buf_printf(out, "%s\"%.*s\":{\"keyids\":[", r ? "," : "", (int)ro->key_len,
 				    ro->key);
 		if (mine)
-			for (size_t i = 0; rc == UPT_OK && i < fresh->n; i++)
-				rc = cli_buf_printf(out, "%s\"%s\"", i ? "," : "", ids[i]);
+			for (size_t i = 0; rc == UPT_OK && i < mine->n; i++)
+				rc = cli_buf_printf(out, "%s\"%s\"", i ? "," : "", mine->ids[i]);
 		else
 			for (size_t i = 0; rc == UPT_OK && i < kids->n; i++)
 				rc = cli_buf_printf(out, "%s\"%.*s\"", i ? "," : "",
@@ -152,7 +208,47 @@ static int next_root(struct cli_buf *out, const struct upt_json *signed_root, in
 	}
 	if (rc == UPT_OK)
 		rc = cli_buf_printf(out, "}}");
-	cli_buf_free(&kb);
+	return rc;
+}
+
+/* The server's new online keys as replacements. */
+static int repl_from_server(struct repl *rp, size_t *n, const char *json, struct upt_error *err)
+{
+	static const char *const roles[3] = {"snapshot", "timestamp", "targets"};
+	struct cli_arena ca;
+	struct upt_json *v;
+	int rc;
+	*n = 0;
+	if (cli_arena_init(&ca, 1 << 20) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_parse(&v, &ca.a, (const uint8_t *)json, strlen(json), NULL, err);
+	for (int i = 0; rc == UPT_OK && i < 3; i++) {
+		const struct upt_json *k = upt_json_get(v, roles[i]);
+		struct upt_key key;
+		size_t len = 0;
+		if (!k)
+			continue;
+		rp[*n].role = roles[i];
+		rp[*n].n = 0;
+		rc = upt_key_compute_keyid(rp[*n].ids[0], k, &ca.a, upt_openssl_crypto(), err);
+		if (rc == UPT_OK)
+			rc =
+			    upt_key_parse(&key, &ca.a, rp[*n].ids[0], k, upt_openssl_crypto(), err);
+		if (rc == UPT_OK) {
+			rc = upt_json_write(NULL, 0, &len, k, err);
+			if (rc == UPT_ERR_NOMEM)
+				rc = UPT_OK;
+		}
+		if (rc == UPT_OK && !(rp[*n].objs[0] = upt_malloc(len + 1)))
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		if (rc == UPT_OK) {
+			rc = upt_json_write((uint8_t *)rp[*n].objs[0], len, &len, k, err);
+			rp[*n].objs[0][len] = 0;
+			rp[*n].n = 1;
+			(*n)++;
+		}
+	}
+	cli_arena_dispose(&ca);
 	return rc;
 }
 
@@ -161,21 +257,24 @@ int key_rotate(int argc, char **argv)
 	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
 					      {"expires", required_argument, NULL, 'e'},
 					      {"passphrase-env", required_argument, NULL, 'p'},
+					      {"director", no_argument, NULL, 'D'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
-	const char *dir = ".", *pass_env = NULL, *role;
+	const char *dir = ".", *pass_env = NULL, *role, *pass;
+	const char *key_prefix = "root", *root_file = "root.json", *api = "repo";
 	int64_t expires = (int64_t)time(NULL) + 365 * 86400;
 	struct ws w;
 	struct cli_arena ca = {0};
 	struct upt_doc doc;
 	struct upt_root cur;
 	struct keyset old = {0}, fresh = {0}, signers = {0};
+	struct repl rp[3];
+	size_t n_rp = 0;
 	struct cli_buf text, signed_root = {0}, tt, signed_targets = {0};
 	struct upt_error err = {0};
-	char path[WS_PATH_MAX + 64], to[WS_PATH_MAX + 96];
-	const char *pass;
+	char path[WS_PATH_MAX + 64], to[WS_PATH_MAX + 96], apipath[64];
 	char *resp = NULL;
-	bool is_root;
+	bool director = false, is_root, is_online;
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -183,6 +282,8 @@ int key_rotate(int argc, char **argv)
 			dir = optarg;
 		else if (c == 'p')
 			pass_env = optarg;
+		else if (c == 'D')
+			director = true;
 		else if (c == 'e') {
 			if (cli_parse_time(&expires, optarg) != UPT_OK)
 				return fputs(usage, stderr), CLI_USAGE;
@@ -191,11 +292,19 @@ int key_rotate(int argc, char **argv)
 		else
 			return fputs(usage, stderr), CLI_USAGE;
 	}
-	if (optind != argc - 1 ||
-	    (strcmp(argv[optind], "root") != 0 && strcmp(argv[optind], "targets") != 0))
+	if (optind != argc - 1)
 		return fputs(usage, stderr), CLI_USAGE;
 	role = argv[optind];
 	is_root = strcmp(role, "root") == 0;
+	is_online = strcmp(role, "online") == 0;
+	if ((!is_root && !is_online && strcmp(role, "targets") != 0) ||
+	    (director && !is_root && !is_online))
+		return fputs(usage, stderr), CLI_USAGE;
+	if (director) {
+		key_prefix = "director-root";
+		root_file = "director-root.json";
+		api = "director";
+	}
 	pass = pass_env ? getenv(pass_env) : NULL;
 	cli_buf_init(&text, 1 << 20);
 	cli_buf_init(&tt, CLI_MAX_FILE);
@@ -204,19 +313,31 @@ int key_rotate(int argc, char **argv)
 		rc = host_init(&err);
 	if (rc == UPT_OK)
 		rc = cli_arena_init(&ca, CLI_ARENA_SIZE);
-	snprintf(path, sizeof path, "%s/metadata/root.json", dir);
+	snprintf(path, sizeof path, "%s/metadata/%s", dir, root_file);
 	if (rc == UPT_OK)
 		rc = cli_load_doc(&doc, &ca, path, &err);
 	if (rc == UPT_OK)
 		rc = upt_root_parse(&cur, &ca.a, &doc, upt_openssl_crypto(), &err);
 	if (rc == UPT_OK)
-		rc = load_root_keys(&old, dir, pass_env, &err);
-	fresh.n = is_root ? old.n : 1;
-	for (size_t i = 0; rc == UPT_OK && i < fresh.n; i++)
-		rc = upt_privkey_generate(&fresh.k[i], upt_privkey_type(old.k[0]), &err);
+		rc = load_root_keys(&old, dir, key_prefix, pass_env, &err);
+	/* what replaces what */
+	if (rc == UPT_OK && is_online) {
+		snprintf(apipath, sizeof apipath, "%s/online-keys/rotate", api);
+		rc = ws_http(&w, "POST", apipath, NULL, NULL, 0, NULL, false, &resp, &err);
+		if (rc == UPT_OK)
+			rc = repl_from_server(rp, &n_rp, resp, &err);
+		free(resp);
+		resp = NULL;
+	} else if (rc == UPT_OK) {
+		fresh.n = is_root ? old.n : 1;
+		for (size_t i = 0; rc == UPT_OK && i < fresh.n; i++)
+			rc = upt_privkey_generate(&fresh.k[i], upt_privkey_type(old.k[0]), &err);
+		if (rc == UPT_OK)
+			rc = repl_from_keys(&rp[0], role, &fresh, &err);
+		n_rp = rc == UPT_OK ? 1 : 0;
+	}
 	if (rc == UPT_OK)
-		rc = next_root(&text, doc.signed_json, cur.c.version + 1, expires, role, &fresh,
-			       &err);
+		rc = next_root(&text, doc.signed_json, cur.c.version + 1, expires, rp, n_rp, &err);
 	/* signed by the current root keys, and for root by the new ones */
 	for (size_t i = 0; i < old.n; i++)
 		signers.k[signers.n++] = old.k[i];
@@ -226,46 +347,49 @@ int key_rotate(int argc, char **argv)
 		rc = ws_sign(&signed_root, text.p, signers.k, signers.n, &err);
 	/* the new keys are on disk before the server knows them */
 	for (size_t i = 0; rc == UPT_OK && i < fresh.n; i++) {
-		snprintf(path, sizeof path, "%s/keys/new-%s-%zu.pem", dir, role, i + 1);
+		snprintf(path, sizeof path, "%s/keys/new-%s-%zu.pem", dir, key_prefix, i + 1);
 		rc = save_key(fresh.k[i], path, pass, &err);
 	}
+	snprintf(apipath, sizeof apipath, "%s/root", api);
 	if (rc == UPT_OK)
-		rc = ws_http(&w, "PUT", "repo/root", "application/json", signed_root.p,
-			     signed_root.len, NULL, false, &resp, &err);
+		rc = ws_http(&w, "PUT", apipath, "application/json", signed_root.p, signed_root.len,
+			     NULL, false, &resp, &err);
 	free(resp);
 	resp = NULL;
 	if (rc != UPT_OK)
 		for (size_t i = 0; i < fresh.n; i++) {
-			snprintf(path, sizeof path, "%s/keys/new-%s-%zu.pem", dir, role, i + 1);
+			snprintf(path, sizeof path, "%s/keys/new-%s-%zu.pem", dir, key_prefix,
+				 i + 1);
 			unlink(path);
 		}
 	/* accepted: retire the old keys, put the new ones in their place */
 	snprintf(path, sizeof path, "%s/keys/retired", dir);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK && fresh.n)
 		rc = host_mkdirs(path, &err);
 	for (size_t i = 0; rc == UPT_OK && i < fresh.n; i++) {
 		char cur_path[WS_PATH_MAX + 64], new_path[WS_PATH_MAX + 64];
 		if (is_root) {
-			snprintf(cur_path, sizeof cur_path, "%s/keys/root-%zu.pem", dir, i + 1);
-			snprintf(to, sizeof to, "%s/keys/retired/root-v%lld-%zu.pem", dir,
+			snprintf(cur_path, sizeof cur_path, "%s/keys/%s-%zu.pem", dir, key_prefix,
+				 i + 1);
+			snprintf(to, sizeof to, "%s/keys/retired/%s-v%lld-%zu.pem", dir, key_prefix,
 				 (long long)cur.c.version, i + 1);
 		} else {
 			snprintf(cur_path, sizeof cur_path, "%s/keys/targets.pem", dir);
 			snprintf(to, sizeof to, "%s/keys/retired/targets-v%lld.pem", dir,
 				 (long long)cur.c.version);
 		}
-		snprintf(new_path, sizeof new_path, "%s/keys/new-%s-%zu.pem", dir, role, i + 1);
+		snprintf(new_path, sizeof new_path, "%s/keys/new-%s-%zu.pem", dir, key_prefix,
+			 i + 1);
 		if (rename(cur_path, to) != 0 || rename(new_path, cur_path) != 0)
 			rc = upt_error_set(&err, UPT_ERR_IO,
-					   "%s: cannot put the new key in place "
-					   "(it is in %s)",
+					   "%s: cannot put the new key in place (it is in %s)",
 					   cur_path, new_path);
 	}
-	snprintf(path, sizeof path, "%s/metadata/root.json", dir);
+	snprintf(path, sizeof path, "%s/metadata/%s", dir, root_file);
 	if (rc == UPT_OK)
 		rc = cli_write_file(path, signed_root.p, signed_root.len, 0644, false, &err);
 	/* targets: the current content, next version, signed by the new key */
-	if (rc == UPT_OK && !is_root) {
+	if (rc == UPT_OK && !is_root && !is_online) {
 		struct upt_doc td;
 		struct upt_targets t;
 		const struct upt_json *tg, *dl;
@@ -274,8 +398,8 @@ int key_rotate(int argc, char **argv)
 		rc = cli_load_doc(&td, &ca, path, &err);
 		if (rc == UPT_OK)
 			rc = upt_targets_parse(&t, &ca.a, &td, upt_openssl_crypto(), &err);
-		tg = upt_json_get(td.signed_json, "targets");
-		dl = upt_json_get(td.signed_json, "delegations");
+		tg = rc == UPT_OK ? upt_json_get(td.signed_json, "targets") : NULL;
+		dl = rc == UPT_OK ? upt_json_get(td.signed_json, "delegations") : NULL;
 		if (rc == UPT_OK)
 			rc = upt_time_format(when, sizeof when, expires);
 		if (rc == UPT_OK)
@@ -283,27 +407,12 @@ int key_rotate(int argc, char **argv)
 					    "{\"_type\":\"targets\",\"spec_version\":\"1.0.31\","
 					    "\"version\":%lld,\"expires\":\"%s\",\"targets\":",
 					    (long long)t.c.version + 1, when);
-		for (int part = 0; rc == UPT_OK && part < 2; part++) {
-			const struct upt_json *v = part ? dl : tg;
-			size_t len = 0;
-			char *tmp;
-			if (!v)
-				continue;
-			if (part)
-				rc = cli_buf_printf(&tt, ",\"delegations\":");
-			if (rc == UPT_OK) {
-				rc = upt_json_write(NULL, 0, &len, v, &err);
-				if (rc == UPT_ERR_NOMEM)
-					rc = UPT_OK;
-			}
-			if (rc == UPT_OK && !(tmp = upt_malloc(len + 1)))
-				rc = upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
-			if (rc == UPT_OK) {
-				rc = upt_json_write((uint8_t *)tmp, len, &len, v, &err);
-				if (rc == UPT_OK)
-					rc = cli_buf_put(&tt, tmp, len);
-				upt_free(tmp);
-			}
+		if (rc == UPT_OK)
+			rc = tg ? put_tree(&tt, tg, &err) : cli_buf_printf(&tt, "{}");
+		if (rc == UPT_OK && dl) {
+			rc = cli_buf_printf(&tt, ",\"delegations\":");
+			if (rc == UPT_OK)
+				rc = put_tree(&tt, dl, &err);
 		}
 		if (rc == UPT_OK)
 			rc = cli_buf_printf(&tt, "}");
@@ -318,6 +427,7 @@ int key_rotate(int argc, char **argv)
 			rc = cli_write_file(path, signed_targets.p, signed_targets.len, 0644, false,
 					    &err);
 	}
+	repl_free(rp, n_rp);
 	cli_buf_free(&text);
 	cli_buf_free(&tt);
 	cli_buf_free(&signed_root);
@@ -329,6 +439,7 @@ int key_rotate(int argc, char **argv)
 		cli_err("key rotate", "%s", err.msg);
 		return cli_exit_code(rc);
 	}
-	printf("%s keys rotated: root version %lld\n", role, (long long)cur.c.version + 1);
+	printf("%s%s keys rotated: %s version %lld\n", director ? "Director " : "", role, root_file,
+	       (long long)cur.c.version + 1);
 	return CLI_OK;
 }

@@ -513,6 +513,11 @@ static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c,
 					  "no such endpoint");
 		return send_json(c, method, url, rc, json, &err);
 	}
+	if (is(method, "POST") && (strcmp(path, "repo/online-keys/rotate") == 0 ||
+				   strcmp(path, "director/online-keys/rotate") == 0)) {
+		rc = srv_repo_rotate_online(path[0] == 'r' ? h->repo : h->director, &json, &err);
+		return send_json(c, method, url, rc, json, &err);
+	}
 	if (is(method, "PUT") && strcmp(path, "repo/root") == 0)
 		return want_json(h, c, method, url, q, R_REPO_ROOT);
 	if (is(method, "PUT") && strncmp(path, "repo/metadata/", 14) == 0 && path[14])
@@ -693,6 +698,17 @@ static enum MHD_Result take_body(struct srv_http *h, struct req *q, const char *
 	return MHD_YES;
 }
 
+static int resign_devices(struct srv_http *h, int64_t now, struct upt_error *err)
+{
+	struct srv_device *d = NULL;
+	size_t n = 0;
+	int rc = h->repo->store->ops->device_list(h->repo->store, &d, &n, err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++)
+		rc = srv_director_publish(h->director, d[i].id, now, err);
+	free(d);
+	return rc;
+}
+
 /* The body is complete: do what the route says. */
 static enum MHD_Result complete(struct srv_http *h, struct MHD_Connection *c, const char *method,
 				const char *url, struct req *q)
@@ -711,14 +727,19 @@ static enum MHD_Result complete(struct srv_http *h, struct MHD_Connection *c, co
 	case R_IMAGE:
 		return image_done(h, c, method, url, q, url + 15);
 	case R_REPO_ROOT:
-		rc = srv_repo_put_root(h->repo, q->buf, q->len, now, &version, &err);
+		rc = srv_repo_put_root(h->repo, q->buf, q->len, now, &version, NULL, &err);
 		break;
 	case R_REPO_META:
 		rc = srv_repo_put_targets(h->repo, url + 22, q->buf, q->len, now, &version, &err);
 		break;
-	case R_DIRECTOR_ROOT:
-		rc = srv_repo_put_root(h->director, q->buf, q->len, now, &version, &err);
+	case R_DIRECTOR_ROOT: {
+		bool rotated = false;
+		rc = srv_repo_put_root(h->director, q->buf, q->len, now, &version, &rotated, &err);
+		/* new online keys: every device's metadata is signed anew */
+		if (rc == UPT_OK && rotated)
+			rc = resign_devices(h, now, &err);
 		break;
+	}
 	case R_DEVICE_ADD:
 		rc = srv_admin_device_add(h->repo->store, h->ca, q->buf, q->len, &json, &err);
 		return send_json(c, method, url, rc, json, &err);

@@ -41,6 +41,8 @@ static int load_key(struct srv_repo *r, const char *role, struct upt_privkey **k
 {
 	struct srv_key k;
 	int rc = r->store->ops->key_get(r->store, r->name, role, &k, err);
+	if (rc == UPT_ERR_NOT_FOUND && strncmp(role, "next-", 5) == 0)
+		return UPT_OK; /* no rotation under way */
 	if (rc == UPT_ERR_NOT_FOUND) {
 		char *pem = NULL;
 		size_t len = 0;
@@ -84,6 +86,75 @@ int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct sr
 		rc = load_key(r, "timestamp", &r->timestamp_key, r->timestamp_keyid, err);
 	if (rc == UPT_OK && director)
 		rc = load_key(r, "targets", &r->targets_key, r->targets_keyid, err);
+	for (int i = 0; rc == UPT_OK && i < (director ? 3 : 2); i++) {
+		static const char *const next[3] = {"next-snapshot", "next-timestamp",
+						    "next-targets"};
+		rc = load_key(r, next[i], &r->next_key[i], r->next_keyid[i], err);
+	}
+	return rc;
+}
+
+static const char *const online_roles[3] = {"snapshot", "timestamp", "targets"};
+
+static struct upt_privkey **cur_key(struct srv_repo *r, int i)
+{
+	return i == 0 ? &r->snapshot_key : i == 1 ? &r->timestamp_key : &r->targets_key;
+}
+
+static char *cur_keyid(struct srv_repo *r, int i)
+{
+	return i == 0 ? r->snapshot_keyid : i == 1 ? r->timestamp_keyid : r->targets_keyid;
+}
+
+int srv_repo_rotate_online(struct srv_repo *r, char **json, struct upt_error *err)
+{
+	char *k[3] = {NULL, NULL, NULL}, *out = NULL;
+	size_t l[3] = {0, 0, 0}, total = 64;
+	int n = r->director ? 3 : 2, rc = UPT_OK;
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; rc == UPT_OK && i < n; i++) {
+		struct upt_privkey *key = NULL;
+		char id[UPT_KEYID_MAX + 1], *pem = NULL, role[32];
+		size_t pl = 0;
+		struct srv_key sk;
+		rc = upt_privkey_generate(&key, UPT_KEY_ED25519, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_keyid(id, key, UPT_DIALECT_TUF, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_save_pem(&pem, &pl, key, NULL, err);
+		snprintf(role, sizeof role, "next-%s", online_roles[i]);
+		if (rc == UPT_OK) {
+			snprintf(sk.keyid, sizeof sk.keyid, "%s", id);
+			sk.pem = pem;
+			rc = r->store->ops->key_put(r->store, r->name, role, &sk, err);
+		}
+		if (pem)
+			upt_free_secret(pem, pl);
+		if (rc == UPT_OK)
+			rc = upt_privkey_public_json(&k[i], &l[i], key, UPT_DIALECT_TUF, err);
+		if (rc == UPT_OK) {
+			upt_privkey_free(r->next_key[i]);
+			r->next_key[i] = key;
+			memcpy(r->next_keyid[i], id, sizeof id);
+			total += l[i] + 16;
+		} else {
+			upt_privkey_free(key);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc == UPT_OK && !(out = malloc(total)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK) {
+		size_t o =
+		    (size_t)snprintf(out, total, "{\"snapshot\":%s,\"timestamp\":%s", k[0], k[1]);
+		snprintf(out + o, total - o, "%s%s}", k[2] ? ",\"targets\":" : "",
+			 k[2] ? k[2] : "");
+		*json = out;
+		srv_log(SRV_LOG_INFO, "%s: new online keys made; they sign once a root lists them",
+			r->name);
+	}
+	for (int i = 0; i < 3; i++)
+		upt_free(k[i]);
 	return rc;
 }
 
@@ -92,6 +163,8 @@ void srv_repo_close(struct srv_repo *r)
 	upt_privkey_free(r->snapshot_key);
 	upt_privkey_free(r->timestamp_key);
 	upt_privkey_free(r->targets_key);
+	for (int i = 0; i < 3; i++)
+		upt_privkey_free(r->next_key[i]);
 	pthread_mutex_destroy(&r->lock);
 }
 
@@ -321,12 +394,13 @@ static int sign_online(struct srv_repo *r, const char *repo, int64_t now, bool n
 /* ---- uploads ------------------------------------------------------------ */
 
 int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64_t now,
-		      int64_t *version, struct upt_error *err)
+		      int64_t *version, bool *rotated, struct upt_error *err)
 {
 	struct work w;
 	struct upt_doc doc;
 	struct upt_root nr, cur;
-	bool have_cur;
+	bool have_cur, promote[3] = {false, false, false}, any = false;
+	int n_online = r->director ? 3 : 2;
 	int rc = work_init(&w, len, err);
 	if (rc != UPT_OK)
 		return rc;
@@ -339,21 +413,25 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 	if (rc == UPT_OK && doc.dialect != UPT_DIALECT_TUF)
 		rc = upt_error_set(err, UPT_ERR_UNSUPPORTED,
 				   "root.json: this repository serves TUF-dialect metadata");
-	/* the server must be able to sign what the root says it signs */
-	if (rc == UPT_OK && (!role_lists(&nr, UPT_ROLE_SNAPSHOT, r->snapshot_keyid) ||
-			     !role_lists(&nr, UPT_ROLE_TIMESTAMP, r->timestamp_keyid)))
-		rc = upt_error_set(err, UPT_ERR_KEY,
-				   "root.json: snapshot and timestamp must list the server's "
-				   "online keys (GET /api/v1/repo/online-keys)");
-	if (rc == UPT_OK && r->director && !role_lists(&nr, UPT_ROLE_TARGETS, r->targets_keyid))
-		rc = upt_error_set(err, UPT_ERR_KEY,
-				   "root.json: the Director's targets role must list the server's "
-				   "online targets key");
-	if (rc == UPT_OK && (nr.roles[UPT_ROLE_SNAPSHOT - 1].threshold != 1 ||
-			     nr.roles[UPT_ROLE_TIMESTAMP - 1].threshold != 1 ||
-			     (r->director && nr.roles[UPT_ROLE_TARGETS - 1].threshold != 1)))
-		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
-				   "root.json: the online roles must have threshold 1");
+	/* the server must be able to sign what the root says it signs: each
+	 * online role lists the current key or the rotated one */
+	for (int i = 0; rc == UPT_OK && i < n_online; i++) {
+		enum upt_role role = i == 0   ? UPT_ROLE_SNAPSHOT
+				     : i == 1 ? UPT_ROLE_TIMESTAMP
+					      : UPT_ROLE_TARGETS;
+		if (r->next_key[i] && role_lists(&nr, role, r->next_keyid[i]) &&
+		    !role_lists(&nr, role, cur_keyid(r, i)))
+			promote[i] = any = true;
+		else if (!role_lists(&nr, role, cur_keyid(r, i)))
+			rc = upt_error_set(
+			    err, UPT_ERR_KEY,
+			    "root.json: %s must list the server's online %s key (GET "
+			    "/api/v1/%s/online-keys)",
+			    online_roles[i], online_roles[i], r->director ? "director" : "repo");
+		if (rc == UPT_OK && nr.roles[role - 1].threshold != 1)
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "root.json: the online roles must have threshold 1");
+	}
 	if (rc == UPT_OK) {
 		int g = current_root(r, &w, &cur, err);
 		have_cur = g == UPT_OK;
@@ -382,10 +460,36 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 		struct srv_meta t;
 		rc = r->store->ops->meta_put(r->store, r->name, "root", nr.c.version, nr.c.expires,
 					     data, len, err);
+		/* the rotated online keys take over */
+		for (int i = 0; rc == UPT_OK && i < n_online; i++) {
+			struct srv_key sk = {{0}, NULL};
+			char role[32];
+			if (!promote[i])
+				continue;
+			snprintf(role, sizeof role, "next-%s", online_roles[i]);
+			rc = r->store->ops->key_get(r->store, r->name, role, &sk, err);
+			if (rc == UPT_OK)
+				rc = r->store->ops->key_put(r->store, r->name, online_roles[i], &sk,
+							    err);
+			if (rc == UPT_OK)
+				rc = r->store->ops->key_del(r->store, r->name, role, err);
+			if (sk.pem)
+				upt_free_secret(sk.pem, strlen(sk.pem));
+		}
+		if (rc == UPT_OK && any) {
+			for (int i = 0; i < n_online; i++) {
+				if (!promote[i])
+					continue;
+				upt_privkey_free(*cur_key(r, i));
+				*cur_key(r, i) = r->next_key[i];
+				memcpy(cur_keyid(r, i), r->next_keyid[i], UPT_KEYID_MAX + 1);
+				r->next_key[i] = NULL;
+			}
+		}
 		if (rc == UPT_OK && !r->director &&
 		    r->store->ops->meta_get(r->store, r->name, "targets", 0, &t, NULL) == UPT_OK) {
 			srv_meta_free(&t);
-			rc = sign_online(r, r->name, now, false, err);
+			rc = sign_online(r, r->name, now, promote[0], err);
 		}
 		if (rc == UPT_OK)
 			rc = r->store->ops->commit(r->store, err);
@@ -395,8 +499,10 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 	pthread_mutex_unlock(&r->lock);
 	if (rc == UPT_OK) {
 		*version = nr.c.version;
-		srv_log(SRV_LOG_INFO, "%s: root version %lld accepted", r->name,
-			(long long)nr.c.version);
+		if (rotated)
+			*rotated = any;
+		srv_log(SRV_LOG_INFO, "%s: root version %lld accepted%s", r->name,
+			(long long)nr.c.version, any ? ", online keys rotated" : "");
 	}
 	work_free(&w);
 	return rc;

@@ -42,16 +42,25 @@ struct srv_repo {
 	struct upt_privkey *snapshot_key, *timestamp_key, *targets_key;
 	char snapshot_keyid[UPT_KEYID_MAX + 1], timestamp_keyid[UPT_KEYID_MAX + 1];
 	char targets_keyid[UPT_KEYID_MAX + 1];
+	/* online keys made by a rotation, used once a root lists them
+	 * (index: 0 snapshot, 1 timestamp, 2 targets) */
+	struct upt_privkey *next_key[3];
+	char next_keyid[3][UPT_KEYID_MAX + 1];
 	pthread_mutex_t lock; /* serialises metadata changes */
 };
 
 int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct srv_store *store,
 		  const struct srv_config *cfg, struct upt_error *err);
 void srv_repo_close(struct srv_repo *r);
+/* New online keys, returned as {"snapshot":KEY,...}; they replace the
+ * current ones when an uploaded root lists them. */
+int srv_repo_rotate_online(struct srv_repo *r, char **json, struct upt_error *err);
 /* {"snapshot":KEY,"timestamp":KEY}: the online public keys a root must list. */
 int srv_repo_online_keys(struct srv_repo *r, char **json, struct upt_error *err);
+/* *rotated is set when the root switched to the rotated online keys (the
+ * Director then needs every device's metadata signed anew). */
 int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64_t now,
-		      int64_t *version, struct upt_error *err);
+		      int64_t *version, bool *rotated, struct upt_error *err);
 int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *data, size_t len,
 			 int64_t now, int64_t *version, struct upt_error *err);
 /* Director: sign the next targets of `device` from its assignments, with a

@@ -90,6 +90,8 @@ struct srv_store_ops {
 		       const struct srv_key *k, struct upt_error *err);
 	int (*key_get)(struct srv_store *s, const char *repo, const char *role, struct srv_key *out,
 		       struct upt_error *err);
+	int (*key_del)(struct srv_store *s, const char *repo, const char *role,
+		       struct upt_error *err);
 	/* Devices (the id is the CN of the device's certificate). */
 	int (*device_add)(struct srv_store *s, const char *id, struct upt_error *err);
 	int (*device_get)(struct srv_store *s, const char *id, struct srv_device *out,

@@ -663,6 +663,13 @@ static int sq_info_put(struct srv_store *b, const char *device, const char *kind
 	return rc;
 }
 
+static int sq_key_del(struct srv_store *b, const char *repo, const char *role,
+		      struct upt_error *err)
+{
+	const void *v[] = {repo, role};
+	return run(S(b), "DELETE FROM online_keys WHERE repo=? AND role=?", "tt", v, err);
+}
+
 static void sq_close(struct srv_store *b)
 {
 	struct sqlite_store *s = S(b);
@@ -685,6 +692,7 @@ static const struct srv_store_ops sqlite_ops = {
     .image_get = sq_image_get,
     .key_put = sq_key_put,
     .key_get = sq_key_get,
+    .key_del = sq_key_del,
     .device_add = sq_device_add,
     .device_get = sq_device_get,
     .device_list = sq_device_list,

@@ -211,5 +211,24 @@ expect 0 "$device" "${D[@]}" update
 grep -q "installed fw-1.1 on prim-1" out.txt && ok || bad "no update after key rotations"
 cmp -s dev/image/root.json ws/metadata/root.json && ok || bad "device did not follow the root rotation"
 
+# --- online keys rotate too (server makes them, the offline root lists them)
+expect 0 "$uptake" key rotate online --dir ws
+expect 0 "$uptake" key rotate online --director --dir ws
+expect 0 "$uptake" key rotate root --director --dir ws
+expect 2 "$uptake" key rotate targets --director --dir ws
+expect 0 "$uptake" verify --root ws/metadata/director-root.json ws/metadata/director-root.json
+head -c 90000 /dev/urandom >fw12.bin
+q "$uptake" publish fw12.bin --dir ws --name fw --version 1.2 --hardware-id board-a --release-counter 4
+expect 0 "$uptake" assign fw-1.2 --dir ws --ecu prim-1 --device dev-1
+expect 0 "$device" "${D[@]}" update
+grep -q "installed fw-1.2 on prim-1" out.txt && ok || { bad "no update after the online key rotations"; cat out.txt err.txt; }
+cmp -s dev/director/root.json ws/metadata/director-root.json && ok ||
+  bad "device did not follow the Director's root rotation"
+expect 0 "$device" "${D2[@]}" update
+# a root that lists neither the current nor the rotated online keys is refused
+api 200 POST repo/online-keys/rotate
+expect 3 "$uptake" key rotate root --dir ws --expires 2020-01-01T00:00:00Z
+grep -q "expired" err.txt && ok || bad "an expired root was not refused by name"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }

@@ -96,7 +96,7 @@ q "$uptake" metadata root --root-key root.pub.json --targets-key targets.pub.jso
   --snapshot-key targets.pub.json --timestamp-key targets.pub.json --out other.unsigned.json
 q "$uptake" sign --key root.pem --out other.json other.unsigned.json
 http 400 PUT /api/v1/repo/root "${A[@]}" "${J[@]}" --data-binary @other.json
-grep -q "online keys" body.txt && ok || bad "no reason given for a root without online keys"
+grep -q "online snapshot key" body.txt && ok || bad "no reason given for a root without online keys"
 http 415 PUT /api/v1/repo/root "${A[@]}" "${O[@]}" --data-binary @root.json
 http 400 PUT /api/v1/repo/root "${A[@]}" "${J[@]}" --data-binary '{"signed":'
 grep -q "UPT_ERR_JSON_SYNTAX" body.txt && ok || bad "malformed JSON not named"
