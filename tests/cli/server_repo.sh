@@ -119,6 +119,11 @@ grep -q "$(sha256sum fw.bin | cut -c1-64)" body.txt && ok || bad "upload did not
 q "$uptake" sign --key root2.pem --out targets.wrong.json targets.unsigned.json
 http 400 PUT /api/v1/repo/metadata/targets "${A[@]}" "${J[@]}" --data-binary @targets.wrong.json
 grep -q "UPT_ERR_THRESHOLD" body.txt && ok || bad "wrongly signed targets not refused for the threshold"
+q "$uptake" metadata targets --target "boards/a/fw-1.0.bin=fw.bin" --expires 2020-01-01T00:00:00Z \
+  --out old.unsigned.json
+q "$uptake" sign --key targets.pem --out old.json old.unsigned.json
+http 400 PUT /api/v1/repo/metadata/targets "${A[@]}" "${J[@]}" --data-binary @old.json
+grep -q "UPT_ERR_EXPIRED" body.txt && ok || bad "expired targets not refused as expired"
 http 200 PUT /api/v1/repo/metadata/targets "${A[@]}" "${J[@]}" --data-binary @targets.json
 http 409 PUT /api/v1/repo/metadata/targets "${A[@]}" "${J[@]}" --data-binary @targets.json
 http 400 PUT /api/v1/repo/metadata/nobody "${A[@]}" "${J[@]}" --data-binary @targets.json
