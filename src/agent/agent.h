@@ -1,0 +1,47 @@
+/* uptake-agent: the update client on a device's primary computer. */
+#ifndef UPTAKE_AGENT_H
+#define UPTAKE_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uptake/common.h>
+
+#define AGENT_PATH 1024
+
+struct agent_config {
+	char server[512];
+	char ca[AGENT_PATH], cert[AGENT_PATH], key[AGENT_PATH];
+	char state_dir[AGENT_PATH];
+	char director_root[AGENT_PATH], image_root[AGENT_PATH];
+	char primary_serial[128], hardware_id[128];
+	char install[16];         /* "ab" or "file" */
+	char slot[2][AGENT_PATH]; /* ab: the two slots; file: slot[0] is the target path */
+	char bootloader[16];      /* "sim" */
+	int boot_limit;
+	char health_dir[AGENT_PATH];
+	int health_timeout;   /* seconds per check */
+	int interval, jitter; /* seconds */
+	bool auto_update;
+	int64_t postpone_until; /* auto updates wait until then (0: no wait) */
+};
+
+int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err);
+
+/* The simulated bootloader: U-Boot's boot-count semantics in a file
+ * (state_dir/bootenv). A new slot is tried boot_limit times; if it is not
+ * committed by then, the next boot falls back to the previous slot. */
+struct bootenv {
+	int active; /* 0: slot a, 1: slot b */
+	int previous;
+	bool upgrade_available;
+	int bootcount;
+	int boot_limit;
+};
+int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);
+int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);
+/* Power-on: count the try, fall back when the count is spent. */
+int boot_power_on(const struct agent_config *c, struct upt_error *err);
+
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,231 @@
+/* uptake-agent: configuration file and the simulated bootloader. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../host/host.h"
+#include "agent.h"
+
+void agent_log(const char *fmt, ...)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s uptake-agent: ", when);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = 0;
+	return s;
+}
+
+static bool set_str(char *dst, size_t cap, const char *v)
+{
+	if (strlen(v) >= cap)
+		return false;
+	memcpy(dst, v, strlen(v) + 1);
+	return true;
+}
+
+static bool set_int(int *dst, const char *v, long min, long max)
+{
+	char *end;
+	long x;
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno || *end || end == v || x < min || x > max)
+		return false;
+	*dst = (int)x;
+	return true;
+}
+
+int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc, line = 0;
+	memset(c, 0, sizeof *c);
+	snprintf(c->install, sizeof c->install, "ab");
+	snprintf(c->bootloader, sizeof c->bootloader, "sim");
+	c->boot_limit = 3;
+	c->health_timeout = 60;
+	c->interval = 3600;
+	c->jitter = 600;
+	c->auto_update = true;
+	rc = host_read_file(path, 1 << 20, &text, &len, err);
+	for (char *p = (char *)text, *nl; rc == UPT_OK && p && *p; p = nl ? nl + 1 : NULL) {
+		char *k, *v, *eq, *hash;
+		bool ok = true;
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		line++;
+		if ((hash = strchr(p, '#')))
+			*hash = 0;
+		k = trim(p);
+		if (!*k)
+			continue;
+		if (!(eq = strchr(k, '='))) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s:%d: expected key = value",
+					   path, line);
+			break;
+		}
+		*eq = 0;
+		v = trim(eq + 1);
+		k = trim(k);
+#define S(name, field) else if (strcmp(k, name) == 0) ok = set_str(c->field, sizeof c->field, v)
+		if (0)
+			;
+		S("server", server);
+		S("ca", ca);
+		S("cert", cert);
+		S("key", key);
+		S("state_dir", state_dir);
+		S("director_root", director_root);
+		S("image_root", image_root);
+		S("primary_serial", primary_serial);
+		S("hardware_id", hardware_id);
+		S("install", install);
+		S("slot_a", slot[0]);
+		S("slot_b", slot[1]);
+		S("target_file", slot[0]);
+		S("bootloader", bootloader);
+		S("health_dir", health_dir);
+		else if (strcmp(k, "boot_limit") == 0) ok = set_int(&c->boot_limit, v, 1, 100);
+		else if (strcmp(k, "health_timeout") == 0) ok =
+		    set_int(&c->health_timeout, v, 1, 3600);
+		else if (strcmp(k, "interval") == 0) ok = set_int(&c->interval, v, 1, 7 * 86400);
+		else if (strcmp(k, "jitter") == 0) ok = set_int(&c->jitter, v, 0, 86400);
+		else if (strcmp(k, "auto_update") == 0)
+		{
+			ok = strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+			c->auto_update = strcmp(v, "true") == 0;
+		}
+		else if (strcmp(k, "postpone_until") == 0)
+		{
+			ok = upt_time_parse(&c->postpone_until, v, strlen(v)) == UPT_OK;
+		}
+		else
+		{
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s:%d: unknown key '%s'",
+					   path, line, k);
+			break;
+		}
+#undef S
+		if (!ok) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s:%d: bad value for %s",
+					   path, line, k);
+			break;
+		}
+	}
+	free(text);
+	if (rc != UPT_OK)
+		return rc;
+	if (!c->server[0] || !c->ca[0] || !c->cert[0] || !c->key[0] || !c->state_dir[0] ||
+	    !c->director_root[0] || !c->image_root[0] || !c->primary_serial[0] ||
+	    !c->hardware_id[0])
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "%s: server, ca, cert, key, state_dir, director_root, "
+				     "image_root, primary_serial and hardware_id are required",
+				     path);
+	if (strcmp(c->install, "ab") == 0 ? !c->slot[0][0] || !c->slot[1][0]
+					  : strcmp(c->install, "file") != 0 || !c->slot[0][0])
+		return upt_error_set(
+		    err, UPT_ERR_FIELD_VALUE,
+		    "%s: install = ab needs slot_a and slot_b; install = file needs "
+		    "target_file",
+		    path);
+	if (strcmp(c->bootloader, "sim") != 0)
+		return upt_error_set(err, UPT_ERR_UNSUPPORTED,
+				     "%s: bootloader %s: only sim is built in this version", path,
+				     c->bootloader);
+	return UPT_OK;
+}
+
+/* ---- the simulated bootloader ------------------------------------------- */
+
+static void bootenv_path(char *out, size_t cap, const struct agent_config *c)
+{
+	snprintf(out, cap, "%s/bootenv", c->state_dir);
+}
+
+int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+{
+	char path[AGENT_PATH + 16];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc;
+	memset(b, 0, sizeof *b);
+	b->boot_limit = c->boot_limit;
+	bootenv_path(path, sizeof path, c);
+	rc = host_read_file(path, 4096, &text, &len, err);
+	if (rc == UPT_ERR_NOT_FOUND)
+		return UPT_OK; /* factory state: slot a, committed */
+	for (char *p = (char *)text, *nl; rc == UPT_OK && p && *p; p = nl ? nl + 1 : NULL) {
+		char *eq;
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (!(eq = strchr(p, '=')))
+			continue;
+		*eq = 0;
+		if (strcmp(p, "active") == 0)
+			b->active = eq[1] == 'b';
+		else if (strcmp(p, "previous") == 0)
+			b->previous = eq[1] == 'b';
+		else if (strcmp(p, "upgrade_available") == 0)
+			b->upgrade_available = eq[1] == '1';
+		else if (strcmp(p, "bootcount") == 0)
+			b->bootcount = (int)strtol(eq + 1, NULL, 10);
+	}
+	free(text);
+	return rc;
+}
+
+int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+{
+	char path[AGENT_PATH + 16], text[128];
+	int n = snprintf(
+	    text, sizeof text, "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\n",
+	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount);
+	bootenv_path(path, sizeof path, c);
+	return host_write_file(path, text, (size_t)n, err);
+}
+
+int boot_power_on(const struct agent_config *c, struct upt_error *err)
+{
+	struct bootenv b;
+	int rc = boot_load(&b, c, err);
+	if (rc != UPT_OK || !b.upgrade_available)
+		return rc;
+	b.bootcount++;
+	if (b.bootcount > b.boot_limit) {
+		/* altbootcmd: the new slot never proved itself */
+		agent_log("bootloader: slot %c failed %d boots, back to slot %c",
+			  b.active ? 'b' : 'a', b.boot_limit, b.previous ? 'b' : 'a');
+		b.active = b.previous;
+		b.upgrade_available = false;
+		b.bootcount = 0;
+	} else {
+		agent_log("bootloader: trying slot %c (boot %d of %d)", b.active ? 'b' : 'a',
+			  b.bootcount, b.boot_limit);
+	}
+	return boot_save(&b, c, err);
+}
