@@ -36,6 +36,7 @@ struct bootenv {
 	bool upgrade_available;
 	int bootcount;
 	int boot_limit;
+	bool fell_back; /* the bootloader abandoned a slot that never proved itself */
 };
 int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);
 int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);

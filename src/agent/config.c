@@ -194,6 +194,8 @@ int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error 
 			b->upgrade_available = eq[1] == '1';
 		else if (strcmp(p, "bootcount") == 0)
 			b->bootcount = (int)strtol(eq + 1, NULL, 10);
+		else if (strcmp(p, "fell_back") == 0)
+			b->fell_back = eq[1] == '1';
 	}
 	free(text);
 	return rc;
@@ -201,10 +203,12 @@ int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error 
 
 int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
-	char path[AGENT_PATH + 16], text[128];
-	int n = snprintf(
-	    text, sizeof text, "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\n",
-	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount);
+	char path[AGENT_PATH + 16], text[160];
+	int n =
+	    snprintf(text, sizeof text,
+		     "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\nfell_back=%d\n",
+		     b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available,
+		     b->bootcount, b->fell_back);
 	bootenv_path(path, sizeof path, c);
 	return host_write_file(path, text, (size_t)n, err);
 }
@@ -220,9 +224,11 @@ int boot_power_on(const struct agent_config *c, struct upt_error *err)
 		/* altbootcmd: the new slot never proved itself */
 		agent_log("bootloader: slot %c failed %d boots, back to slot %c",
 			  b.active ? 'b' : 'a', b.boot_limit, b.previous ? 'b' : 'a');
-		b.active = b.previous;
+		b.previous = b.active;
+		b.active = b.active ? 0 : 1;
 		b.upgrade_available = false;
 		b.bootcount = 0;
+		b.fell_back = true;
 	} else {
 		agent_log("bootloader: trying slot %c (boot %d of %d)", b.active ? 'b' : 'a',
 			  b.bootcount, b.boot_limit);

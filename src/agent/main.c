@@ -430,6 +430,22 @@ static int cycle(const struct agent_config *c)
 	slot = ab ? b.active : 0;
 	slot_load(c, slot, &running);
 
+	/* the bootloader gave up on a slot that never booted far enough */
+	if (b.fell_back) {
+		struct slot_info dead;
+		slot_load(c, b.previous, &dead);
+		agent_log("the bootloader fell back from slot %c (%s): boot count spent",
+			  b.previous ? 'b' : 'a', dead.name);
+		b.fell_back = false;
+		rc = remember_failed(c, dead.sha256, &err);
+		if (rc == UPT_OK)
+			rc = boot_save(&b, c, &err);
+		if (rc != UPT_OK) {
+			agent_log("%s", err.msg);
+			return 1;
+		}
+	}
+
 	/* a new slot on trial: it must prove itself before anything else */
 	if (b.upgrade_available) {
 		if (healthy(c, slot, &running)) {
@@ -553,9 +569,13 @@ static int cycle(const struct agent_config *c)
 					agent_log("bootloader set to try slot %c; reboot needed",
 						  to ? 'b' : 'a');
 			}
-			if (rc != UPT_OK)
+			if (rc != UPT_OK) {
 				agent_log("install failed: %s", err.msg);
-			else if (!ab)
+				/* bytes that do not match signed metadata: reported */
+				if (rc == UPT_ERR_HASH_MISMATCH || rc == UPT_ERR_TOO_LARGE)
+					snprintf(attack, sizeof attack, "%s: %s", upt_err_name(rc),
+						 err.msg);
+			} else if (!ab)
 				running = target;
 		}
 		free(dm);

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# uptake-agent end to end on loopback, with the real server and CLI:
+# v1 -> v2 installed and proven; rollback when the health check fails;
+# rollback when the boot count runs out; automatic updates off is
+# honoured; a tampered image on the server is refused and reported in the
+# manifest's attack field (an alert on the server). Bad configuration is a
+# usage error.
+#   bash tests/cli/agent.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+. "$here/../support/serverlib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
+cd "$work"
+uptake=$build/uptake
+agent=$build/uptake-agent
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+# cycle CONF: agent cycles with simulated reboots until it has nothing to do
+cycle() {
+  local rc
+  for _ in 1 2 3 4 5 6; do
+    rc=0
+    "$agent" --config "$1" once >>agent.log 2>&1 || rc=$?
+    [ "$rc" -eq 3 ] || return "$rc"
+    "$agent" --config "$1" boot >>agent.log 2>&1
+  done
+  return 9
+}
+running() { # what the server says the device's ECU runs
+  "$uptake" device show "$1" --dir ws | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+i = d["ecus"][0].get("installed")
+print(i["name"] if i else "-", d["alerts"])'
+}
+image() { { echo "image $1"; head -c 100000 /dev/urandom; } >"$1.bin"; }
+publish() { # NAME VERSION: publish NAME.bin as fw-VERSION and assign it
+  q "$uptake" publish "$1.bin" --dir ws --name fw --version "$2" --hardware-id board-a
+  q "$uptake" assign "fw-$2" --dir ws --hardware-id board-a --device "$3"
+}
+device_conf() { # ID [extra lines]
+  mkdir -p "$1/health.d"
+  printf '#!/bin/sh\n! grep -q BROKEN "$UPTAKE_SLOT_PATH"\n' >"$1/health.d/check"
+  chmod +x "$1/health.d/check"
+  q "$uptake" device add "$1" --dir ws --out "$1/cert"
+  cat >"$1/agent.conf" <<CONF
+server = $url
+ca = $ca
+cert = $work/$1/cert.crt
+key = $work/$1/cert.key
+state_dir = $work/$1/state
+director_root = $work/ws/metadata/director-root.json
+image_root = $work/ws/metadata/root.json
+primary_serial = $1-main
+hardware_id = board-a
+slot_a = $work/$1/a.img
+slot_b = $work/$1/b.img
+health_dir = $work/$1/health.d
+boot_limit = 2
+${2:-}
+CONF
+}
+
+start_server || exit 1
+printf '%s\n' "$token" >token
+q "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws
+
+# --- configuration errors
+printf 'server = x\ncolour = blue\n' >bad.conf
+"$agent" --config bad.conf once 2>err.txt; [ $? -eq 2 ] && grep -q "unknown key 'colour'" err.txt && ok ||
+  bad "bad configuration not refused by name"
+"$agent" 2>/dev/null; [ $? -eq 2 ] && ok || bad "no usage error without --config"
+"$agent" --help >/dev/null && ok || bad "--help"
+
+# --- v1 -> v2, each proven by its health check before it is reported
+device_conf d1
+cycle d1/agent.conf && ok || bad "first cycle"
+[ "$(running d1)" = "none 0" ] && ok || bad "a fresh device runs something: $(running d1)"
+image v1
+publish v1 1.0 d1
+cycle d1/agent.conf && ok || bad "v1 cycle"
+[ "$(running d1)" = "fw-1.0 0" ] && ok || bad "after v1: $(running d1)"
+cmp -s d1/b.img v1.bin && ok || bad "slot b does not hold v1"
+image v2
+publish v2 2.0 d1
+cycle d1/agent.conf && ok || bad "v2 cycle"
+[ "$(running d1)" = "fw-2.0 0" ] && ok || bad "after v2: $(running d1)"
+cmp -s d1/a.img v2.bin && ok || bad "slot a does not hold v2"
+grep -q "runs fw-1.0" agent.log && ok || bad "the old image was not reported while v2 was on trial"
+
+# --- a broken image: health check fails, back to v2, not retried
+{ echo "image v3 BROKEN"; head -c 1000 /dev/urandom; } >v3.bin
+publish v3 3.0 d1
+cycle d1/agent.conf && ok || bad "v3 cycle"
+[ "$(running d1)" = "fw-2.0 0" ] && ok || bad "after the failed v3: $(running d1)"
+grep -q "failed its health checks: back to slot a" agent.log && ok || bad "no rollback logged"
+grep -q "not installing fw-3.0 again" agent.log && ok || bad "the broken image was retried"
+
+# --- boot count exhaustion: the new slot never comes up far enough to run the agent
+image v4
+publish v4 4.0 d1
+"$agent" --config d1/agent.conf once >>agent.log 2>&1; [ $? -eq 3 ] && ok || bad "v4 not installed"
+for _ in 1 2 3; do "$agent" --config d1/agent.conf boot >>agent.log 2>&1; done
+grep -q "bootloader: slot b failed 2 boots, back to slot a" agent.log && ok || bad "no fallback"
+cycle d1/agent.conf && ok || bad "cycle after the fallback"
+[ "$(running d1)" = "fw-2.0 0" ] && ok || bad "after the fallback: $(running d1)"
+grep -q "boot count spent" agent.log && ok || bad "the agent did not see the fallback"
+
+# --- automatic updates off: honoured and logged
+device_conf d2 "auto_update = false"
+cycle d2/agent.conf && ok || bad "d2 first cycle"
+publish v2 2.0 d2
+cycle d2/agent.conf && ok || bad "d2 cycle"
+grep -q "not installed: automatic updates are off" agent.log && ok || bad "opt-out not logged"
+[ "$(running d2)" = "none 0" ] && ok || bad "opt-out not honoured: $(running d2)"
+
+# --- a tampered image on the server: refused, reported as an attack
+device_conf d3
+cycle d3/agent.conf && ok || bad "d3 first cycle"
+image v5
+publish v5 5.0 d3
+sha=$(sha256sum v5.bin | cut -c1-64)
+flip_byte "$work/data/images/$sha" 500
+rc=0
+"$agent" --config d3/agent.conf once >>agent.log 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && ok || bad "tampered image: agent exit $rc"
+grep -q "install failed" agent.log && ok || bad "tampered image not refused"
+[ ! -e d3/b.img ] && ok || bad "a slot holds a tampered image"
+[ "$(running d3)" = "none 1" ] && ok || bad "attack not reported as an alert: $(running d3)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] || { echo "--- agent log"; tail -30 agent.log; echo "--- server log"; tail -20 "$work/server.log"; false; }
