@@ -22,7 +22,8 @@ struct agent_config {
 	int health_timeout;   /* seconds per check */
 	int interval, jitter; /* seconds */
 	bool auto_update;
-	int64_t postpone_until; /* auto updates wait until then (0: no wait) */
+	int64_t postpone_until;    /* auto updates wait until then (0: no wait) */
+	int64_t max_download_rate; /* bytes per second, 0: no limit */
 };
 
 int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err);

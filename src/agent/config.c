@@ -122,6 +122,12 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 		{
 			ok = upt_time_parse(&c->postpone_until, v, strlen(v)) == UPT_OK;
 		}
+		else if (strcmp(k, "max_download_rate") == 0)
+		{
+			int r = 0;
+			ok = set_int(&r, v, 0, 1 << 30);
+			c->max_download_rate = r;
+		}
 		else
 		{
 			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s:%d: unknown key '%s'",

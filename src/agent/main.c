@@ -543,8 +543,27 @@ static int cycle(const struct agent_config *c)
 			host_url_quote(q, sizeof q, u->image->name, true);
 			snprintf(url, sizeof url, "%s/repo/targets/%s", c->server, q);
 			agent_log("installing %s into slot %c", u->image->name, to ? 'b' : 'a');
-			rc = host_http_get_verified(url, c->slot[to], u->image->length,
-						    &u->image->hashes, &err);
+			{
+				/* resumable: a partial download for the same image and
+				 * slot is continued with a Range request */
+				char part[AGENT_PATH + 8], want[128], have[128];
+				int64_t at = 0;
+				upt_hex_encode(want, u->image->hashes.sha256, UPT_SHA256_LEN);
+				snprintf(want + 64, sizeof want - 64, " %c\n", to ? 'b' : 'a');
+				snprintf(part, sizeof part, "%s.part", c->slot[to]);
+				if (read_small(c, "download.for", have, sizeof have) != 0 ||
+				    strcmp(have, want) != 0) {
+					unlink(part);
+					rc = write_small(c, "download.for", want, &err);
+				}
+				if (rc == UPT_OK)
+					rc = host_http_resume_verified(
+					    url, part, c->slot[to], u->image->length,
+					    &u->image->hashes, &at, &err);
+				if (at > 0)
+					agent_log("resumed the download at %lld of %lld bytes",
+						  (long long)at, (long long)u->image->length);
+			}
 			/* read it back: what is in the slot is what was verified */
 			if (rc == UPT_OK &&
 			    !host_file_matches(c->slot[to], u->image->length, &u->image->hashes))
@@ -632,6 +651,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	host_set_tls(cfg.ca, cfg.cert, cfg.key);
+	host_set_rate_limit(cfg.max_download_rate);
 	if (cmd)
 		return cycle(&cfg);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

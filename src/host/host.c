@@ -176,6 +176,12 @@ int host_url_quote(char *out, size_t cap, const char *in, bool keep_slash)
 /* ---- HTTP --------------------------------------------------------------- */
 
 static const char *tls_ca, *tls_cert, *tls_key;
+static int64_t rate_limit;
+
+void host_set_rate_limit(int64_t bytes_per_second)
+{
+	rate_limit = bytes_per_second > 0 ? bytes_per_second : 0;
+}
 
 void host_set_tls(const char *ca_file, const char *cert_file, const char *key_file)
 {
@@ -243,6 +249,8 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
 	apply_tls(c);
+	if (rate_limit)
+		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate_limit);
 	if (max < (size_t)LONG_MAX)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
 	cc = curl_easy_perform(c);
@@ -489,6 +497,149 @@ int host_http_get_verified(const char *url, const char *path, int64_t length,
 		s.fd = -1;
 	}
 out:
+	EVP_MD_CTX_free(s.h256);
+	EVP_MD_CTX_free(s.h512);
+	return rc;
+}
+
+/* ---- resumable verified download ---------------------------------------- */
+
+struct append_sink {
+	int fd;
+	int64_t have, length;
+	EVP_MD_CTX *h256, *h512;
+	long status;
+	bool checked;
+	CURL *c;
+};
+
+static size_t on_append(char *data, size_t size, size_t n, void *p)
+{
+	struct append_sink *s = p;
+	size_t len = size * n;
+	if (!s->checked) {
+		/* a resumed request must get 206: a 200 would restart at byte 0 */
+		curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->status);
+		s->checked = true;
+		if (s->have > 0 && s->status != 206)
+			return 0;
+	}
+	if (s->have + (int64_t)len > s->length)
+		return 0; /* more than the trusted length: endless data */
+	if (EVP_DigestUpdate(s->h256, data, len) != 1 ||
+	    EVP_DigestUpdate(s->h512, data, len) != 1 || write_all(s->fd, data, len) != 0)
+		return 0;
+	s->have += (int64_t)len;
+	return len;
+}
+
+int host_http_resume_verified(const char *url, const char *part, const char *path, int64_t length,
+			      const struct upt_hashes *hashes, int64_t *resumed_at,
+			      struct upt_error *err)
+{
+	struct append_sink s = {-1, 0, length, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0, false, NULL};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	uint8_t buf[65536];
+	struct stat st;
+	CURLcode cc = CURLE_OK;
+	int rc = UPT_OK;
+	*resumed_at = 0;
+	if (!s.h256 || !s.h512 || EVP_DigestInit_ex(s.h256, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(s.h512, EVP_sha512(), NULL) != 1) {
+		rc = upt_error_set(err, UPT_ERR_CRYPTO, "hashing");
+		goto out;
+	}
+	s.fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s.fd < 0 || fstat(s.fd, &st) != 0) {
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", part, strerror(errno));
+		goto out;
+	}
+	if (st.st_size > length && ftruncate(s.fd, 0) != 0) {
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", part, strerror(errno));
+		goto out;
+	}
+	/* what is there already counts only through the hash */
+	for (;;) {
+		ssize_t n = read(s.fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		EVP_DigestUpdate(s.h256, buf, (size_t)n);
+		EVP_DigestUpdate(s.h512, buf, (size_t)n);
+		s.have += n;
+	}
+	*resumed_at = s.have;
+	if (s.have < length) {
+		CURL *c = curl_easy_init();
+		if (!c) {
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "libcurl: out of memory");
+			goto out;
+		}
+		s.c = c;
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_append);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+		apply_tls(c);
+		if (rate_limit)
+			curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate_limit);
+		if (s.have > 0)
+			curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s.have);
+		cc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s.status);
+		curl_easy_cleanup(c);
+	}
+	if (s.have > length || (cc == CURLE_WRITE_ERROR && s.have >= length)) {
+		rc = upt_error_set(err, UPT_ERR_TOO_LARGE,
+				   "%s: more than %lld bytes (endless data?)", url,
+				   (long long)length);
+		close(s.fd);
+		s.fd = -1;
+		unlink(part);
+		goto out;
+	}
+	if (s.have < length) {
+		/* interrupted: keep what arrived for the next attempt */
+		fsync(s.fd);
+		if (s.status && s.status != 200 && s.status != 206 && s.status != 416)
+			rc = upt_error_set(err, s.status == 404 ? UPT_ERR_NOT_FOUND : UPT_ERR_IO,
+					   "%s: HTTP %lld", url, (long long)s.status);
+		else if (*resumed_at > 0 && s.status == 200) {
+			rc = upt_error_set(err, UPT_ERR_IO,
+					   "%s: the server ignored Range; restarting", url);
+			if (ftruncate(s.fd, 0) != 0)
+				rc =
+				    upt_error_set(err, UPT_ERR_IO, "%s: %s", part, strerror(errno));
+		} else
+			rc = upt_error_set(err, UPT_ERR_IO,
+					   "%s: interrupted at %lld of %lld bytes (%s)", url,
+					   (long long)s.have, (long long)length,
+					   errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	if (!hashes_match(s.h256, s.h512, hashes)) {
+		rc = upt_error_set(err, UPT_ERR_HASH_MISMATCH,
+				   "%s: hashes do not match the trusted metadata", url);
+		close(s.fd);
+		s.fd = -1;
+		unlink(part);
+		goto out;
+	}
+	if (fsync(s.fd) != 0 || close(s.fd) != 0 || rename(part, path) != 0)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", path, strerror(errno));
+	else
+		sync_dir_of(path);
+	s.fd = -1;
+out:
+	if (s.fd >= 0)
+		close(s.fd);
 	EVP_MD_CTX_free(s.h256);
 	EVP_MD_CTX_free(s.h512);
 	return rc;

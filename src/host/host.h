@@ -58,6 +58,18 @@ struct host_request {
 int host_http_request(const struct host_request *rq, size_t max, char **resp, size_t *resp_len,
 		      long *status, struct upt_error *err);
 
+/* The same, resumable: bytes go to `part` (kept when the transfer is cut
+ * off, continued with a Range request next time, hashed from its start),
+ * which becomes `path` (same file system) only once the length and every
+ * hash match. *resumed_at is where this attempt started. A part that is
+ * too long or does not match is deleted. */
+int host_http_resume_verified(const char *url, const char *part, const char *path, int64_t length,
+			      const struct upt_hashes *hashes, int64_t *resumed_at,
+			      struct upt_error *err);
+
+/* Limit every download of this process to `bytes_per_second` (0: none). */
+void host_set_rate_limit(int64_t bytes_per_second);
+
 /* Does the file at `path` have exactly this length and these hashes? */
 bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes);
 

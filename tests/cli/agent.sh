@@ -133,5 +133,28 @@ grep -q "install failed" agent.log && ok || bad "tampered image not refused"
 [ ! -e d3/b.img ] && ok || bad "a slot holds a tampered image"
 [ "$(running d3)" = "none 1" ] && ok || bad "attack not reported as an alert: $(running d3)"
 
+# --- an interrupted download (the agent killed midway) resumes with Range
+device_conf d4 "max_download_rate = 400000"
+cycle d4/agent.conf && ok || { bad "d4 first cycle"; tail -5 agent.log; }
+{ echo "image v6"; head -c 3000000 /dev/urandom; } >v6.bin
+publish v6 6.0 d4
+"$agent" --config d4/agent.conf once >>agent.log 2>&1 &
+apid=$!
+for _ in $(seq 100); do
+  [ -s d4/b.img.part ] && [ "$(stat -c %s d4/b.img.part)" -gt 300000 ] && break
+  sleep 0.05
+done
+kill -9 "$apid" 2>/dev/null
+wait "$apid" 2>/dev/null
+part=$(stat -c %s d4/b.img.part 2>/dev/null || echo 0)
+[ "$part" -gt 0 ] && [ "$part" -lt 3000009 ] && ok || bad "no partial download after the kill ($part bytes)"
+[ ! -e d4/b.img ] && ok || bad "a slot holds an unverified image after the kill"
+sed -i 's/^max_download_rate = .*//' d4/agent.conf
+cycle d4/agent.conf && ok || bad "cycle after the interrupted download"
+grep -q "resumed the download at $part of 3000009 bytes" agent.log && ok ||
+  bad "the download did not resume at $part"
+cmp -s d4/b.img v6.bin && ok || bad "the resumed image differs"
+[ "$(running d4)" = "fw-6.0 0" ] && ok || bad "after the resumed download: $(running d4)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- agent log"; tail -30 agent.log; echo "--- server log"; tail -20 "$work/server.log"; false; }
