@@ -14,9 +14,10 @@ struct agent_config {
 	char state_dir[AGENT_PATH];
 	char director_root[AGENT_PATH], image_root[AGENT_PATH];
 	char primary_serial[128], hardware_id[128];
-	char install[16];         /* "ab" or "file" */
-	char slot[2][AGENT_PATH]; /* ab: the two slots; file: slot[0] is the target path */
-	char bootloader[16];      /* "sim" */
+	char install[16];                /* "ab", "file" or "script" */
+	char install_script[AGENT_PATH]; /* script: gets the verified image path */
+	char slot[2][AGENT_PATH];        /* ab: the two slots; file: slot[0] is the target path */
+	char bootloader[16];             /* "sim" */
 	int boot_limit;
 	char health_dir[AGENT_PATH];
 	int health_timeout;   /* seconds per check */

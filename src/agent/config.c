@@ -108,6 +108,7 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 		S("target_file", slot[0]);
 		S("bootloader", bootloader);
 		S("health_dir", health_dir);
+		S("install_script", install_script);
 		else if (strcmp(k, "boot_limit") == 0) ok = set_int(&c->boot_limit, v, 1, 100);
 		else if (strcmp(k, "health_timeout") == 0) ok =
 		    set_int(&c->health_timeout, v, 1, 3600);
@@ -151,13 +152,26 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 				     "%s: server, ca, cert, key, state_dir, director_root, "
 				     "image_root, primary_serial and hardware_id are required",
 				     path);
-	if (strcmp(c->install, "ab") == 0 ? !c->slot[0][0] || !c->slot[1][0]
-					  : strcmp(c->install, "file") != 0 || !c->slot[0][0])
-		return upt_error_set(
-		    err, UPT_ERR_FIELD_VALUE,
-		    "%s: install = ab needs slot_a and slot_b; install = file needs "
-		    "target_file",
-		    path);
+	if (strcmp(c->install, "script") == 0 && c->install_script[0] &&
+	    strlen(c->state_dir) + 12 < sizeof c->slot[0]) {
+		size_t n = strlen(c->state_dir);
+		memcpy(c->slot[0], c->state_dir, n);
+		memcpy(c->slot[0] + n, "/image.bin", 11);
+	}
+	{
+		bool ab = strcmp(c->install, "ab") == 0;
+		bool one = strcmp(c->install, "file") == 0 || strcmp(c->install, "script") == 0;
+		if (ab ? !c->slot[0][0] || !c->slot[1][0] : !one || !c->slot[0][0])
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s: install = ab needs slot_a and slot_b; file needs "
+					     "target_file; script needs install_script",
+					     path);
+	}
+	if (c->postpone_until > (int64_t)time(NULL) + 30 * 86400)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s: postpone_until: at most 30 days ahead (updates are "
+				     "automatic; postponing is bounded)",
+				     path);
 	if (strcmp(c->bootloader, "sim") != 0)
 		return upt_error_set(err, UPT_ERR_UNSUPPORTED,
 				     "%s: bootloader %s: only sim is built in this version", path,

@@ -570,6 +570,21 @@ static int cycle(const struct agent_config *c)
 				rc = upt_error_set(&err, UPT_ERR_HASH_MISMATCH,
 						   "slot %c: read-back does not match",
 						   to ? 'b' : 'a');
+			/* script: the verified image is handed to the installer */
+			if (rc == UPT_OK && strcmp(c->install, "script") == 0) {
+				int src = run_check(c, c->install_script, c->slot[0], "-",
+						    u->image->name);
+				if (src != 0) {
+					rc = upt_error_set(&err, UPT_ERR_IO,
+							   "install script exited %d", src);
+					{
+						char h[65];
+						upt_hex_encode(h, u->image->hashes.sha256,
+							       UPT_SHA256_LEN);
+						remember_failed(c, h, &err);
+					}
+				}
+			}
 			if (rc == UPT_OK) {
 				memset(&target, 0, sizeof target);
 				snprintf(target.name, sizeof target.name, "%s", u->image->name);
@@ -655,10 +670,17 @@ int main(int argc, char **argv)
 	if (cmd)
 		return cycle(&cfg);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	for (;;) {
+	for (int failures = 0;;) {
+		unsigned wait;
 		rc = cycle(&cfg);
 		if (rc == EXIT_REBOOT)
 			return rc; /* the supervisor (or the system) reboots */
-		sleep((unsigned)(cfg.interval + (cfg.jitter ? rand() % (cfg.jitter + 1) : 0)));
+		/* after a failure: retry sooner, backing off (1, 2, 4... minutes)
+		 * up to the normal interval */
+		failures = rc == 0 ? 0 : failures + 1;
+		wait = (unsigned)cfg.interval;
+		if (failures && failures < 12 && (60u << (failures - 1)) < wait)
+			wait = 60u << (failures - 1);
+		sleep(wait + (unsigned)(cfg.jitter ? rand() % (cfg.jitter + 1) : 0));
 	}
 }

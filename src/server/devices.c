@@ -275,7 +275,12 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 				if (strcmp(ecus[j].serial, m.reports[i].ecu_serial) == 0)
 					rc = st->ops->ecu_report(st, device, &ecus[j], err);
 		if (rc == UPT_OK)
-			rc = st->ops->manifest_put(st, device, now, body, len, err);
+			rc = st->ops->manifest_put(
+			    st, device, now,
+			    !upt_json_get(m.doc.signed_json, "auto_update") ||
+				upt_json_get(m.doc.signed_json, "auto_update")->type !=
+				    UPT_JSON_FALSE,
+			    body, len, err);
 		if (rc == UPT_OK)
 			rc = st->ops->commit(st, err);
 		else
@@ -478,8 +483,9 @@ int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *e
 		size_t ne = 0;
 		put(&o, "%s{\"id\":", i ? "," : "");
 		put_str(&o, d[i].id);
-		put(&o, ",\"created\":%lld,\"last_manifest\":%lld,\"ecus\":[",
-		    (long long)d[i].created, (long long)d[i].last_manifest);
+		put(&o, ",\"created\":%lld,\"last_manifest\":%lld,\"auto_update\":%s,\"ecus\":[",
+		    (long long)d[i].created, (long long)d[i].last_manifest,
+		    d[i].auto_update ? "true" : "false");
 		if (st->ops->ecus_get(st, d[i].id, &e, &ne, NULL) == UPT_OK)
 			for (size_t j = 0; j < ne; j++) {
 				if (j)
@@ -512,8 +518,11 @@ int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, str
 	if (rc == UPT_OK) {
 		put(&o, "{\"id\":");
 		put_str(&o, d.id);
-		put(&o, ",\"created\":%lld,\"last_manifest\":%lld,\"alerts\":%lld,\"ecus\":[",
-		    (long long)d.created, (long long)d.last_manifest, (long long)alerts);
+		put(&o,
+		    ",\"created\":%lld,\"last_manifest\":%lld,\"auto_update\":%s,\"alerts\":%lld,"
+		    "\"ecus\":[",
+		    (long long)d.created, (long long)d.last_manifest,
+		    d.auto_update ? "true" : "false", (long long)alerts);
 		for (size_t j = 0; j < ne; j++) {
 			if (j)
 				put(&o, ",");

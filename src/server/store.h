@@ -65,6 +65,7 @@ struct srv_device {
 	char id[128];
 	int64_t created;
 	int64_t last_manifest; /* 0: never */
+	bool auto_update;      /* as the last verified manifest says (CRA opt-out) */
 	size_t n_ecus;
 };
 
@@ -111,7 +112,7 @@ struct srv_store_ops {
 	int (*assign_list)(struct srv_store *s, const char *device, struct srv_assignment **out,
 			   size_t *n, struct upt_error *err);
 	/* A verified manifest, kept as received. */
-	int (*manifest_put)(struct srv_store *s, const char *device, int64_t at,
+	int (*manifest_put)(struct srv_store *s, const char *device, int64_t at, bool auto_update,
 			    const uint8_t *data, size_t len, struct upt_error *err);
 	/* Something a device did that it should not have (a refused manifest...). */
 	int (*alert_add)(struct srv_store *s, const char *device, const char *kind,

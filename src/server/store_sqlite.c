@@ -58,6 +58,8 @@ static const char *const migrations[] = {
     " device TEXT NOT NULL REFERENCES devices(id), kind TEXT NOT NULL,"
     " at INTEGER NOT NULL DEFAULT (strftime('%s','now')), body BLOB NOT NULL);"
     "CREATE INDEX device_info_device ON device_info(device, kind, at);",
+    /* 4: the update policy each device reports (automatic updates opted out?) */
+    "ALTER TABLE devices ADD COLUMN auto_update INTEGER NOT NULL DEFAULT 1;",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -391,11 +393,13 @@ static void device_row(sqlite3_stmt *st, struct srv_device *d)
 	snprintf(d->id, sizeof d->id, "%s", sqlite3_column_text(st, 0));
 	d->created = sqlite3_column_int64(st, 1);
 	d->last_manifest = sqlite3_column_int64(st, 2);
+	d->auto_update = sqlite3_column_int(st, 4) != 0;
 	d->n_ecus = (size_t)sqlite3_column_int64(st, 3);
 }
 
-#define DEVICE_COLS                                                                               \
-	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id) " \
+#define DEVICE_COLS                                                                                \
+	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
+	"auto_update "                                                                             \
 	"FROM devices"
 
 static int sq_device_get(struct srv_store *b, const char *id, struct srv_device *out,
@@ -594,8 +598,8 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 	return rc;
 }
 
-static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, const uint8_t *data,
-			   size_t len, struct upt_error *err)
+static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, bool auto_update,
+			   const uint8_t *data, size_t len, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
@@ -611,8 +615,10 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 		sqlite3_finalize(st);
 	}
 	if (rc == UPT_OK) {
-		const void *v[] = {&at, device};
-		rc = run(s, "UPDATE devices SET last_manifest=? WHERE id=?", "it", v, err);
+		int64_t au = auto_update;
+		const void *v[] = {&at, &au, device};
+		rc = run(s, "UPDATE devices SET last_manifest=?, auto_update=? WHERE id=?", "iit",
+			 v, err);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;

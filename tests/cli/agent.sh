@@ -118,6 +118,8 @@ publish v2 2.0 d2
 cycle d2/agent.conf && ok || bad "d2 cycle"
 grep -q "not installed: automatic updates are off" agent.log && ok || bad "opt-out not logged"
 [ "$(running d2)" = "none 0" ] && ok || bad "opt-out not honoured: $(running d2)"
+"$uptake" device show d2 --dir ws | grep -q '"auto_update":false' && ok || bad "the fleet view does not show the opt-out"
+"$uptake" device show d1 --dir ws | grep -q '"auto_update":true' && ok || bad "the fleet view does not show automatic updates on"
 
 # --- a tampered image on the server: refused, reported as an attack
 device_conf d3
@@ -155,6 +157,30 @@ grep -q "resumed the download at $part of 3000009 bytes" agent.log && ok ||
   bad "the download did not resume at $part"
 cmp -s d4/b.img v6.bin && ok || bad "the resumed image differs"
 [ "$(running d4)" = "fw-6.0 0" ] && ok || bad "after the resumed download: $(running d4)"
+
+# --- the script backend: the verified image goes to an installer script
+device_conf d5 "install = script
+install_script = $work/d5/install.sh"
+printf '#!/bin/sh\ncp "$UPTAKE_SLOT_PATH" "%s/d5/installed.img"\n' "$work" >d5/install.sh
+chmod +x d5/install.sh
+cycle d5/agent.conf && ok || { bad "d5 first cycle"; tail -3 agent.log; }
+image v7
+publish v7 7.0 d5
+cycle d5/agent.conf && ok || bad "d5 cycle"
+cmp -s d5/installed.img v7.bin && ok || bad "the install script did not get the verified image"
+[ "$(running d5)" = "fw-7.0 0" ] && ok || bad "script install: $(running d5)"
+printf '#!/bin/sh\nexit 4\n' >d5/install.sh
+image v8
+publish v8 8.0 d5
+rc=0
+"$agent" --config d5/agent.conf once >>agent.log 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "install script exited 4" agent.log && ok || bad "a failing install script"
+[ "$(running d5)" = "fw-7.0 0" ] && ok || bad "after a failing install script: $(running d5)"
+
+# --- postponement is bounded
+printf 'postpone_until = 2099-01-01T00:00:00Z\n' >>d5/agent.conf
+"$agent" --config d5/agent.conf once 2>err.txt; [ $? -eq 2 ] && grep -q "at most 30 days" err.txt && ok ||
+  bad "an unbounded postponement was accepted"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- agent log"; tail -30 agent.log; echo "--- server log"; tail -20 "$work/server.log"; false; }
