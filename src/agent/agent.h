@@ -17,7 +17,9 @@ struct agent_config {
 	char install[16];                /* "ab", "file" or "script" */
 	char install_script[AGENT_PATH]; /* script: gets the verified image path */
 	char slot[2][AGENT_PATH];        /* ab: the two slots; file: slot[0] is the target path */
-	char bootloader[16];             /* "sim" */
+	char bootloader[16];             /* "sim", "uboot" (libubootenv) or "grub" */
+	char uboot_config[AGENT_PATH];   /* fw_env.config */
+	char grub_env[AGENT_PATH];       /* the grubenv file */
 	int boot_limit;
 	char health_dir[AGENT_PATH];
 	int health_timeout;   /* seconds per check */
@@ -38,10 +40,12 @@ struct bootenv {
 	bool upgrade_available;
 	int bootcount;
 	int boot_limit;
-	bool fell_back; /* the bootloader abandoned a slot that never proved itself */
 };
+/* The boot environment through the configured bootloader backend. */
 int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);
 int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);
+int sim_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);
+int sim_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);
 /* Power-on: count the try, fall back when the count is spent. */
 int boot_power_on(const struct agent_config *c, struct upt_error *err);
 

@@ -109,6 +109,8 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 		S("bootloader", bootloader);
 		S("health_dir", health_dir);
 		S("install_script", install_script);
+		S("uboot_config", uboot_config);
+		S("grub_env", grub_env);
 		else if (strcmp(k, "boot_limit") == 0) ok = set_int(&c->boot_limit, v, 1, 100);
 		else if (strcmp(k, "health_timeout") == 0) ok =
 		    set_int(&c->health_timeout, v, 1, 3600);
@@ -172,10 +174,18 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 				     "%s: postpone_until: at most 30 days ahead (updates are "
 				     "automatic; postponing is bounded)",
 				     path);
-	if (strcmp(c->bootloader, "sim") != 0)
+	if (strcmp(c->bootloader, "sim") != 0 && strcmp(c->bootloader, "uboot") != 0 &&
+	    strcmp(c->bootloader, "grub") != 0)
 		return upt_error_set(err, UPT_ERR_UNSUPPORTED,
-				     "%s: bootloader %s: only sim is built in this version", path,
-				     c->bootloader);
+				     "%s: bootloader %s: sim, uboot or grub", path, c->bootloader);
+	if (strcmp(c->bootloader, "uboot") == 0 && !c->uboot_config[0])
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "%s: bootloader = uboot needs uboot_config (fw_env.config)",
+				     path);
+	if (strcmp(c->bootloader, "grub") == 0 && !c->grub_env[0])
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "%s: bootloader = grub needs grub_env (the grubenv file)",
+				     path);
 	return UPT_OK;
 }
 
@@ -186,7 +196,7 @@ static void bootenv_path(char *out, size_t cap, const struct agent_config *c)
 	snprintf(out, cap, "%s/bootenv", c->state_dir);
 }
 
-int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+int sim_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
 	char path[AGENT_PATH + 16];
 	uint8_t *text = NULL;
@@ -214,44 +224,17 @@ int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error 
 			b->upgrade_available = eq[1] == '1';
 		else if (strcmp(p, "bootcount") == 0)
 			b->bootcount = (int)strtol(eq + 1, NULL, 10);
-		else if (strcmp(p, "fell_back") == 0)
-			b->fell_back = eq[1] == '1';
 	}
 	free(text);
 	return rc;
 }
 
-int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+int sim_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
 	char path[AGENT_PATH + 16], text[160];
-	int n =
-	    snprintf(text, sizeof text,
-		     "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\nfell_back=%d\n",
-		     b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available,
-		     b->bootcount, b->fell_back);
+	int n = snprintf(
+	    text, sizeof text, "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\n",
+	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount);
 	bootenv_path(path, sizeof path, c);
 	return host_write_file(path, text, (size_t)n, err);
-}
-
-int boot_power_on(const struct agent_config *c, struct upt_error *err)
-{
-	struct bootenv b;
-	int rc = boot_load(&b, c, err);
-	if (rc != UPT_OK || !b.upgrade_available)
-		return rc;
-	b.bootcount++;
-	if (b.bootcount > b.boot_limit) {
-		/* altbootcmd: the new slot never proved itself */
-		agent_log("bootloader: slot %c failed %d boots, back to slot %c",
-			  b.active ? 'b' : 'a', b.boot_limit, b.previous ? 'b' : 'a');
-		b.previous = b.active;
-		b.active = b.active ? 0 : 1;
-		b.upgrade_available = false;
-		b.bootcount = 0;
-		b.fell_back = true;
-	} else {
-		agent_log("bootloader: trying slot %c (boot %d of %d)", b.active ? 'b' : 'a',
-			  b.bootcount, b.boot_limit);
-	}
-	return boot_save(&b, c, err);
 }

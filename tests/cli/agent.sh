@@ -177,6 +177,49 @@ rc=0
 [ "$rc" -eq 1 ] && grep -q "install script exited 4" agent.log && ok || bad "a failing install script"
 [ "$(running d5)" = "fw-7.0 0" ] && ok || bad "after a failing install script: $(running d5)"
 
+# --- real bootloader environments: U-Boot (libubootenv, read back with
+# fw_printenv) and GRUB (grubenv, read back with grub-editenv)
+printf 'bootcmd=run uptake_boot\n' >uboot-vars.txt
+mkenvimage -s 0x4000 -o uboot-env.img uboot-vars.txt
+printf '%s/uboot-env.img 0x0 0x4000\n' "$work" >fw_env.config
+device_conf d6 "bootloader = uboot
+uboot_config = $work/fw_env.config"
+grub-editenv grubenv create
+grub-editenv grubenv set saved_entry=linux
+device_conf d7 "bootloader = grub
+grub_env = $work/grubenv"
+for d in d6 d7; do
+  cycle $d/agent.conf && ok || { bad "$d first cycle"; tail -3 agent.log; }
+done
+image v9
+q "$uptake" publish v9.bin --dir ws --name fw --version 9.0 --hardware-id board-a
+for d in d6 d7; do
+  q "$uptake" assign fw-9.0 --dir ws --ecu $d-main --device $d
+  cycle $d/agent.conf && ok || bad "$d install cycle"
+  [ "$(running $d)" = "fw-9.0 0" ] && ok || bad "$d after the install: $(running $d)"
+done
+fw_printenv -c fw_env.config >uboot.txt
+grep -qx "uptake_slot=b" uboot.txt && grep -qx "upgrade_available=0" uboot.txt &&
+  grep -qx "bootlimit=2" uboot.txt && grep -qx "bootcmd=run uptake_boot" uboot.txt && ok ||
+  { bad "U-Boot environment"; cat uboot.txt; }
+grub-editenv grubenv list >grub.txt
+grep -qx "uptake_slot=b" grub.txt && grep -qx "upgrade_available=0" grub.txt &&
+  grep -qx "saved_entry=linux" grub.txt && [ "$(stat -c %s grubenv)" = 1024 ] && ok ||
+  { bad "GRUB environment"; cat grub.txt; }
+# boot count exhaustion on both
+image v10
+q "$uptake" publish v10.bin --dir ws --name fw --version 10.0 --hardware-id board-a
+for d in d6 d7; do
+  q "$uptake" assign fw-10.0 --dir ws --ecu $d-main --device $d
+  "$agent" --config $d/agent.conf once >>agent.log 2>&1; [ $? -eq 3 ] && ok || bad "$d: v10 not installed"
+  for _ in 1 2 3; do "$agent" --config $d/agent.conf boot >>agent.log 2>&1; done
+  cycle $d/agent.conf && ok || bad "$d cycle after the fallback"
+  [ "$(running $d)" = "fw-9.0 0" ] && ok || bad "$d after the fallback: $(running $d)"
+done
+fw_printenv -c fw_env.config uptake_slot | grep -qx "uptake_slot=b" && ok || bad "U-Boot slot after the fallback"
+grub-editenv grubenv list | grep -qx "uptake_slot=b" && ok || bad "GRUB slot after the fallback"
+[ "$(grep -c 'fell back from slot a' agent.log)" -ge 2 ] && ok || bad "the fallbacks were not noticed"
+
 # --- postponement is bounded
 printf 'postpone_until = 2099-01-01T00:00:00Z\n' >>d5/agent.conf
 "$agent" --config d5/agent.conf once 2>err.txt; [ $? -eq 2 ] && grep -q "at most 30 days" err.txt && ok ||
