@@ -12,6 +12,9 @@ struct agent_config {
 	char server[512];
 	char ca[AGENT_PATH], cert[AGENT_PATH], key[AGENT_PATH];
 	char state_dir[AGENT_PATH];
+	/* shared-credential provisioning: when cert and key do not exist yet,
+	 * the fleet credential gets them for device_id (POST /devices) */
+	char fleet_cert[AGENT_PATH], fleet_key[AGENT_PATH], device_id[128];
 	char director_root[AGENT_PATH], image_root[AGENT_PATH];
 	char primary_serial[128], hardware_id[128];
 	char install[16];                /* "ab", "file" or "script" */

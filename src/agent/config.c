@@ -109,6 +109,9 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 		S("bootloader", bootloader);
 		S("health_dir", health_dir);
 		S("install_script", install_script);
+		S("fleet_cert", fleet_cert);
+		S("fleet_key", fleet_key);
+		S("device_id", device_id);
 		S("uboot_config", uboot_config);
 		S("grub_env", grub_env);
 		else if (strcmp(k, "boot_limit") == 0) ok = set_int(&c->boot_limit, v, 1, 100);

@@ -13,6 +13,8 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <getopt.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +157,73 @@ static int request(const struct agent_config *c, const char *method, const char 
 	return rc;
 }
 
+/* Shared-credential provisioning: the fleet credential asks the server for
+ * this device's certificate and key (a PKCS#12 bundle), kept as `cert` and
+ * `key` (0600). Done once: afterwards the device's own certificate is used. */
+static int provision_tls(const struct agent_config *c, struct upt_error *err)
+{
+	char url[700], body[300], *resp = NULL;
+	struct host_request rq = {0};
+	size_t rl = 0;
+	long status = 0;
+	const unsigned char *p;
+	PKCS12 *p12 = NULL;
+	EVP_PKEY *pkey = NULL;
+	X509 *cert = NULL;
+	BIO *kb = NULL, *cb = NULL;
+	char *kd, *cd;
+	long kl, cl;
+	int rc;
+	if (access(c->cert, F_OK) == 0 && access(c->key, F_OK) == 0)
+		return UPT_OK;
+	if (!c->fleet_cert[0] || !c->fleet_key[0] || !c->device_id[0])
+		return upt_error_set(
+		    err, UPT_ERR_NOT_FOUND,
+		    "%s: no device certificate, and no fleet credential to get one", c->cert);
+	snprintf(url, sizeof url, "%s/devices", c->server);
+	snprintf(body, sizeof body, "{\"deviceId\":\"%s\",\"ttl\":36000}", c->device_id);
+	rq.method = "POST";
+	rq.url = url;
+	rq.content_type = "application/json";
+	rq.body = body;
+	rq.body_len = strlen(body);
+	rq.ca_file = c->ca;
+	rq.cert_file = c->fleet_cert;
+	rq.key_file = c->fleet_key;
+	host_set_tls(c->ca, NULL, NULL);
+	rc = host_http_request(&rq, 1 << 20, &resp, &rl, &status, err);
+	host_set_tls(c->ca, c->cert, c->key);
+	if (rc == UPT_OK && status != 200)
+		rc = upt_error_set(err, UPT_ERR_IO, "provisioning: HTTP %lld: %.150s",
+				   (long long)status, resp);
+	p = (const unsigned char *)resp;
+	if (rc == UPT_OK && (!(p12 = d2i_PKCS12(NULL, &p, (long)rl)) ||
+			     PKCS12_parse(p12, "", &pkey, &cert, NULL) != 1 || !pkey || !cert))
+		rc = upt_error_set(err, UPT_ERR_CRYPTO, "provisioning: not a PKCS#12 bundle");
+	if (rc == UPT_OK && (!(kb = BIO_new(BIO_s_mem())) || !(cb = BIO_new(BIO_s_mem())) ||
+			     PEM_write_bio_PrivateKey(kb, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+			     PEM_write_bio_X509(cb, cert) != 1))
+		rc = upt_error_set(err, UPT_ERR_CRYPTO, "provisioning: cannot keep the key");
+	if (rc == UPT_OK) {
+		kl = BIO_get_mem_data(kb, &kd);
+		cl = BIO_get_mem_data(cb, &cd);
+		rc = host_write_file(c->key, kd, (size_t)kl, err);
+		if (rc == UPT_OK)
+			chmod(c->key, 0600);
+		if (rc == UPT_OK)
+			rc = host_write_file(c->cert, cd, (size_t)cl, err);
+	}
+	if (rc == UPT_OK)
+		agent_log("provisioned as %s with the fleet credential", c->device_id);
+	BIO_free(kb);
+	BIO_free(cb);
+	X509_free(cert);
+	EVP_PKEY_free(pkey);
+	PKCS12_free(p12);
+	free(resp);
+	return rc;
+}
+
 /* First start: trusted roots, an ECU key made here (never sent), and the
  * ECU registered with the Director. Idempotent across restarts. */
 static int provision(const struct agent_config *c, struct upt_error *err)
@@ -167,6 +236,8 @@ static int provision(const struct agent_config *c, struct upt_error *err)
 	if (read_small(c, "registered", flag, sizeof flag) == 0)
 		return UPT_OK;
 	rc = host_mkdirs(c->state_dir, err);
+	if (rc == UPT_OK)
+		rc = provision_tls(c, err);
 	state_path(path, sizeof path, c, "director");
 	if (rc == UPT_OK)
 		rc = host_mkdirs(path, err);

@@ -220,6 +220,25 @@ fw_printenv -c fw_env.config uptake_slot | grep -qx "uptake_slot=b" && ok || bad
 grub-editenv grubenv list | grep -qx "uptake_slot=b" && ok || bad "GRUB slot after the fallback"
 [ "$(grep -c 'fell back from slot a' agent.log)" -ge 2 ] && ok || bad "the fallbacks were not noticed"
 
+# --- shared-credential provisioning: the agent gets its own certificate
+curl -s --cacert "$ca" -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+  --data-binary '{"name":"factory"}' "$url/api/v1/fleet-credentials" >fleet.json
+/usr/bin/python3 -c '
+import json
+d = json.load(open("fleet.json"))
+open("fleet.crt", "w").write(d["certificate"]); open("fleet.key", "w").write(d["key"])'
+mkdir -p d8
+sed -e "s|$work/d7/|$work/d8/|g" -e "s|d7-main|d8-main|" -e '/^bootloader/d' -e '/^grub_env/d' \
+  d7/agent.conf >d8/agent.conf
+printf 'fleet_cert = %s/fleet.crt\nfleet_key = %s/fleet.key\ndevice_id = d8\n' "$work" "$work" \
+  >>d8/agent.conf
+cycle d8/agent.conf && ok || { bad "d8 provisioning cycle"; tail -3 agent.log; }
+grep -q "provisioned as d8 with the fleet credential" agent.log && ok || bad "fleet provisioning not logged"
+[ "$(stat -c %a d8/cert.key 2>/dev/null)" = 600 ] && ok || bad "provisioned key not 0600"
+q "$uptake" assign fw-9.0 --dir ws --ecu d8-main --device d8
+cycle d8/agent.conf && ok || bad "d8 install cycle"
+[ "$(running d8)" = "fw-9.0 0" ] && ok || bad "d8 after the install: $(running d8)"
+
 # --- postponement is bounded
 printf 'postpone_until = 2099-01-01T00:00:00Z\n' >>d5/agent.conf
 "$agent" --config d5/agent.conf once 2>err.txt; [ $? -eq 2 ] && grep -q "at most 30 days" err.txt && ok ||
