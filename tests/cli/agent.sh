@@ -239,6 +239,25 @@ q "$uptake" assign fw-9.0 --dir ws --ecu d8-main --device d8
 cycle d8/agent.conf && ok || bad "d8 install cycle"
 [ "$(running d8)" = "fw-9.0 0" ] && ok || bad "d8 after the install: $(running d8)"
 
+# --- the file backend: the verified image replaces one file
+mkdir -p d9
+sed -e "s|$work/d8/|$work/d9/|g" -e "s|d8-main|d9-main|" -e 's/^device_id = d8/device_id = d9/' \
+  -e '/^slot_a/d' -e '/^slot_b/d' d8/agent.conf >d9/agent.conf
+printf 'install = file\ntarget_file = %s/d9/app.bin\n' "$work" >>d9/agent.conf
+cycle d9/agent.conf && ok || { bad "d9 first cycle"; tail -3 agent.log; }
+q "$uptake" assign fw-9.0 --dir ws --ecu d9-main --device d9
+cycle d9/agent.conf && ok || bad "d9 install cycle"
+cmp -s d9/app.bin v9.bin && ok || bad "the file backend did not write the verified image"
+[ "$(running d9)" = "fw-9.0 0" ] && ok || bad "file backend: $(running d9)"
+
+# --- an unreachable server: a clear failure, nothing touched
+sed "s|^server = .*|server = https://127.0.0.1:9|" d9/agent.conf >d9/offline.conf
+cp d9/app.bin app.before
+rc=0
+"$agent" --config d9/offline.conf once 2>err.txt || rc=$?
+[ "$rc" -eq 1 ] && grep -qi "connect" err.txt && ok || bad "unreachable server: exit $rc"
+cmp -s d9/app.bin app.before && ok || bad "the installed file changed while the server was away"
+
 # --- postponement is bounded
 printf 'postpone_until = 2099-01-01T00:00:00Z\n' >>d5/agent.conf
 "$agent" --config d5/agent.conf once 2>err.txt; [ $? -eq 2 ] && grep -q "at most 30 days" err.txt && ok ||
