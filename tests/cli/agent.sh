@@ -158,6 +158,28 @@ grep -q "resumed the download at $part of 3000009 bytes" agent.log && ok ||
 cmp -s d4/b.img v6.bin && ok || bad "the resumed image differs"
 [ "$(running d4)" = "fw-6.0 0" ] && ok || bad "after the resumed download: $(running d4)"
 
+# --- the network drops the download midway, again and again: each cycle
+# resumes where the last one stopped (a relay that cuts every connection
+# after 300 kB from the server)
+port=$(sed -n 1p "$work/port")
+/usr/bin/python3 "$here/../tools/cutproxy.py" "$port" 300000 proxy.port &
+proxy=$!
+for _ in $(seq 50); do [ -s proxy.port ] && break; sleep 0.1; done
+device_conf d10
+sed -i "s|^server = .*|server = https://127.0.0.1:$(cat proxy.port)|" d10/agent.conf
+cycle d10/agent.conf && ok || { bad "d10 first cycle"; tail -3 agent.log; }
+{ echo "image v11"; head -c 1200000 /dev/urandom; } >v11.bin
+publish v11 11.0 d10
+for _ in $(seq 12); do
+  "$agent" --config d10/agent.conf once >>agent.log 2>&1
+  [ -e d10/b.img ] && break
+done
+kill "$proxy" 2>/dev/null
+wait "$proxy" 2>/dev/null
+cmp -s d10/b.img v11.bin && ok || bad "the image did not arrive through the cutting network"
+[ "$(grep -c 'resumed the download at' agent.log)" -ge 3 ] && ok || bad "the download did not resume"
+grep -q "interrupted at" agent.log && ok || bad "the interruption was not reported"
+
 # --- the script backend: the verified image goes to an installer script
 device_conf d5 "install = script
 install_script = $work/d5/install.sh"
