@@ -488,6 +488,13 @@ static bool is(const char *method, const char *want)
 	return strcmp(method, want) == 0;
 }
 
+/* ?dialect=aktualizr: key objects spelt for aktualizr-dialect metadata. */
+static enum upt_dialect dialect_arg(struct MHD_Connection *c)
+{
+	const char *d = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dialect");
+	return d && strcmp(d, "aktualizr") == 0 ? UPT_DIALECT_AKTUALIZR : UPT_DIALECT_TUF;
+}
+
 /* First call of an admin request: answer reads, set up writes. */
 static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c, const char *method,
 				   const char *url, const char *path, struct req *q)
@@ -501,9 +508,9 @@ static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c,
 				  "admin token missing or wrong");
 	if (is(method, "GET")) {
 		if (strcmp(path, "repo/online-keys") == 0)
-			rc = srv_repo_online_keys(h->repo, &json, &err);
+			rc = srv_repo_online_keys(h->repo, dialect_arg(c), &json, &err);
 		else if (strcmp(path, "director/online-keys") == 0)
-			rc = srv_repo_online_keys(h->director, &json, &err);
+			rc = srv_repo_online_keys(h->director, dialect_arg(c), &json, &err);
 		else if (strcmp(path, "devices") == 0)
 			rc = srv_admin_device_list(h->repo->store, &json, &err);
 		else if (strncmp(path, "devices/", 8) == 0 && path[8] && !strchr(path + 8, '/'))
@@ -515,7 +522,8 @@ static enum MHD_Result admin_first(struct srv_http *h, struct MHD_Connection *c,
 	}
 	if (is(method, "POST") && (strcmp(path, "repo/online-keys/rotate") == 0 ||
 				   strcmp(path, "director/online-keys/rotate") == 0)) {
-		rc = srv_repo_rotate_online(path[0] == 'r' ? h->repo : h->director, &json, &err);
+		rc = srv_repo_rotate_online(path[0] == 'r' ? h->repo : h->director, dialect_arg(c),
+					    &json, &err);
 		return send_json(c, method, url, rc, json, &err);
 	}
 	if (is(method, "PUT") && strcmp(path, "repo/root") == 0)

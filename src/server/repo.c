@@ -106,7 +106,8 @@ static char *cur_keyid(struct srv_repo *r, int i)
 	return i == 0 ? r->snapshot_keyid : i == 1 ? r->timestamp_keyid : r->targets_keyid;
 }
 
-int srv_repo_rotate_online(struct srv_repo *r, char **json, struct upt_error *err)
+int srv_repo_rotate_online(struct srv_repo *r, enum upt_dialect dialect, char **json,
+			   struct upt_error *err)
 {
 	char *k[3] = {NULL, NULL, NULL}, *out = NULL;
 	size_t l[3] = {0, 0, 0}, total = 64;
@@ -131,7 +132,7 @@ int srv_repo_rotate_online(struct srv_repo *r, char **json, struct upt_error *er
 		if (pem)
 			upt_free_secret(pem, pl);
 		if (rc == UPT_OK)
-			rc = upt_privkey_public_json(&k[i], &l[i], key, UPT_DIALECT_TUF, err);
+			rc = upt_privkey_public_json(&k[i], &l[i], key, dialect, err);
 		if (rc == UPT_OK) {
 			upt_privkey_free(r->next_key[i]);
 			r->next_key[i] = key;
@@ -168,15 +169,16 @@ void srv_repo_close(struct srv_repo *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
-int srv_repo_online_keys(struct srv_repo *r, char **json, struct upt_error *err)
+int srv_repo_online_keys(struct srv_repo *r, enum upt_dialect dialect, char **json,
+			 struct upt_error *err)
 {
 	char *k[3] = {NULL, NULL, NULL}, *out = NULL;
 	size_t l[3] = {0, 0, 0};
-	int rc = upt_privkey_public_json(&k[0], &l[0], r->snapshot_key, UPT_DIALECT_TUF, err);
+	int rc = upt_privkey_public_json(&k[0], &l[0], r->snapshot_key, dialect, err);
 	if (rc == UPT_OK)
-		rc = upt_privkey_public_json(&k[1], &l[1], r->timestamp_key, UPT_DIALECT_TUF, err);
+		rc = upt_privkey_public_json(&k[1], &l[1], r->timestamp_key, dialect, err);
 	if (rc == UPT_OK && r->director)
-		rc = upt_privkey_public_json(&k[2], &l[2], r->targets_key, UPT_DIALECT_TUF, err);
+		rc = upt_privkey_public_json(&k[2], &l[2], r->targets_key, dialect, err);
 	if (rc == UPT_OK && !(out = malloc(l[0] + l[1] + l[2] + 96)))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK) {
@@ -234,8 +236,8 @@ static void hex_sha256(char *out, const uint8_t *data, size_t len)
 }
 
 /* Sign the JSON text `text` with `key` into a malloc'd document. */
-static int sign_text(const char *text, struct upt_privkey *key, const char *keyid, uint8_t **out,
-		     size_t *len, struct upt_error *err)
+static int sign_text(const char *text, struct upt_privkey *key, enum upt_dialect dialect,
+		     uint8_t **out, size_t *len, struct upt_error *err)
 {
 	struct work w;
 	struct upt_json *v;
@@ -248,10 +250,13 @@ static int sign_text(const char *text, struct upt_privkey *key, const char *keyi
 		free(buf);
 		return rc;
 	}
+	char keyid[UPT_KEYID_MAX + 1];
 	rc = upt_json_parse(&v, &w.a, (const uint8_t *)text, strlen(text), NULL, err);
+	if (rc == UPT_OK)
+		rc = upt_privkey_keyid(keyid, key, dialect, err);
 	upt_privkey_signer(&signer, key, keyid);
 	if (rc == UPT_OK)
-		rc = upt_doc_sign(buf, cap, len, v, &signer, 1, UPT_DIALECT_TUF, &w.a, err);
+		rc = upt_doc_sign(buf, cap, len, v, &signer, 1, dialect, &w.a, err);
 	work_free(&w);
 	if (rc != UPT_OK) {
 		free(buf);
@@ -289,6 +294,18 @@ static int tprintf(struct text *t, const char *fmt, ...)
 	va_end(ap);
 	t->len += (size_t)n;
 	return UPT_OK;
+}
+
+/* The start of a role the server signs, in the repository's dialect
+ * (aktualizr's: capitalised _type, no spec_version), up to "BODY":{ . */
+static int header(struct srv_repo *r, struct text *t, const char *type, int64_t v, const char *when,
+		  const char *body)
+{
+	bool akt = r->dialect == UPT_DIALECT_AKTUALIZR;
+	return tprintf(t, "{\"_type\":\"%c%s\",%s\"version\":%lld,\"expires\":\"%s\",\"%s\":{",
+		       akt ? type[0] - 'a' + 'A' : type[0], type + 1,
+		       akt ? "" : "\"spec_version\":\"" SPEC_VERSION "\",", (long long)v, when,
+		       body);
 }
 
 static int meta_entry(struct srv_repo *r, const char *repo, struct text *t, const char *role,
@@ -342,10 +359,7 @@ static int sign_online(struct srv_repo *r, const char *repo, int64_t now, bool n
 		if (rc == UPT_OK)
 			rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
 		if (rc == UPT_OK)
-			rc = tprintf(&t,
-				     "{\"_type\":\"snapshot\",\"spec_version\":\"" SPEC_VERSION
-				     "\",\"version\":%lld,\"expires\":\"%s\",\"meta\":{",
-				     (long long)v, when);
+			rc = header(r, &t, "snapshot", v, when, "meta");
 		if (rc == UPT_OK)
 			rc = meta_entry(r, repo, &t, "targets", true, NULL, err);
 		if (rc == UPT_OK)
@@ -359,7 +373,7 @@ static int sign_online(struct srv_repo *r, const char *repo, int64_t now, bool n
 		if (rc == UPT_OK)
 			rc = tprintf(&t, "}}");
 		if (rc == UPT_OK)
-			rc = sign_text(t.s, r->snapshot_key, r->snapshot_keyid, &doc, &len, err);
+			rc = sign_text(t.s, r->snapshot_key, r->dialect, &doc, &len, err);
 		if (rc == UPT_OK)
 			rc =
 			    r->store->ops->meta_put(r->store, repo, "snapshot", v,
@@ -373,16 +387,13 @@ static int sign_online(struct srv_repo *r, const char *repo, int64_t now, bool n
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, now + r->cfg->timestamp_lifetime);
 	if (rc == UPT_OK)
-		rc = tprintf(&t,
-			     "{\"_type\":\"timestamp\",\"spec_version\":\"" SPEC_VERSION
-			     "\",\"version\":%lld,\"expires\":\"%s\",\"meta\":{",
-			     (long long)v, when);
+		rc = header(r, &t, "timestamp", v, when, "meta");
 	if (rc == UPT_OK)
 		rc = meta_entry(r, repo, &t, "snapshot", true, NULL, err);
 	if (rc == UPT_OK)
 		rc = tprintf(&t, "}}");
 	if (rc == UPT_OK)
-		rc = sign_text(t.s, r->timestamp_key, r->timestamp_keyid, &doc, &len, err);
+		rc = sign_text(t.s, r->timestamp_key, r->dialect, &doc, &len, err);
 	if (rc == UPT_OK)
 		rc = r->store->ops->meta_put(r->store, repo, "timestamp", v,
 					     now + r->cfg->timestamp_lifetime, doc, len, err);
@@ -410,19 +421,25 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 		rc = upt_root_verify_self(&nr, &w.a, &doc, upt_openssl_crypto(), err);
 	if (rc == UPT_OK && nr.c.expires <= now)
 		rc = upt_error_set(err, UPT_ERR_EXPIRED, "root.json: already expired");
-	if (rc == UPT_OK && doc.dialect != UPT_DIALECT_TUF)
-		rc = upt_error_set(err, UPT_ERR_UNSUPPORTED,
-				   "root.json: this repository serves TUF-dialect metadata");
+
 	/* the server must be able to sign what the root says it signs: each
 	 * online role lists the current key or the rotated one */
 	for (int i = 0; rc == UPT_OK && i < n_online; i++) {
 		enum upt_role role = i == 0   ? UPT_ROLE_SNAPSHOT
 				     : i == 1 ? UPT_ROLE_TIMESTAMP
 					      : UPT_ROLE_TARGETS;
-		if (r->next_key[i] && role_lists(&nr, role, r->next_keyid[i]) &&
-		    !role_lists(&nr, role, cur_keyid(r, i)))
+		char cur_id[UPT_KEYID_MAX + 1], next_id[UPT_KEYID_MAX + 1] = "";
+		/* key ids as the root spells them (TUF or aktualizr key objects) */
+		if (upt_privkey_keyid(cur_id, *cur_key(r, i), doc.dialect, NULL) != UPT_OK ||
+		    (r->next_key[i] &&
+		     upt_privkey_keyid(next_id, r->next_key[i], doc.dialect, NULL) != UPT_OK)) {
+			rc = upt_error_set(err, UPT_ERR_CRYPTO, "online key ids");
+			break;
+		}
+		if (r->next_key[i] && role_lists(&nr, role, next_id) &&
+		    !role_lists(&nr, role, cur_id))
 			promote[i] = any = true;
-		else if (!role_lists(&nr, role, cur_keyid(r, i)))
+		else if (!role_lists(&nr, role, cur_id))
 			rc = upt_error_set(
 			    err, UPT_ERR_KEY,
 			    "root.json: %s must list the server's online %s key (GET "
@@ -476,6 +493,8 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 			if (sk.pem)
 				upt_free_secret(sk.pem, strlen(sk.pem));
 		}
+		if (rc == UPT_OK)
+			r->dialect = doc.dialect;
 		if (rc == UPT_OK && any) {
 			for (int i = 0; i < n_online; i++) {
 				if (!promote[i])
@@ -689,10 +708,7 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
 	if (rc == UPT_OK)
-		rc = tprintf(&t,
-			     "{\"_type\":\"targets\",\"spec_version\":\"" SPEC_VERSION
-			     "\",\"version\":%lld,\"expires\":\"%s\",\"targets\":{",
-			     (long long)v, when);
+		rc = header(r, &t, "targets", v, when, "targets");
 	/* one entry per image, naming every ECU that should install it */
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		bool first = true, seen = false;
@@ -725,7 +741,7 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 	}
 	rc = rc ? rc : tprintf(&t, "}}");
 	if (rc == UPT_OK)
-		rc = sign_text(t.s, r->targets_key, r->targets_keyid, &doc, &len, err);
+		rc = sign_text(t.s, r->targets_key, r->dialect, &doc, &len, err);
 	if (rc == UPT_OK)
 		rc = r->store->ops->meta_put(r->store, repo, "targets", v,
 					     now + r->cfg->snapshot_lifetime, doc, len, err);

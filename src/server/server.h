@@ -38,7 +38,8 @@ struct srv_repo {
 	const char *name; /* "image" */
 	struct srv_store *store;
 	const struct srv_config *cfg;
-	bool director; /* targets signed online too, per device */
+	bool director;            /* targets signed online too, per device */
+	enum upt_dialect dialect; /* the current root's: what the server signs in */
 	struct upt_privkey *snapshot_key, *timestamp_key, *targets_key;
 	char snapshot_keyid[UPT_KEYID_MAX + 1], timestamp_keyid[UPT_KEYID_MAX + 1];
 	char targets_keyid[UPT_KEYID_MAX + 1];
@@ -54,9 +55,12 @@ int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct sr
 void srv_repo_close(struct srv_repo *r);
 /* New online keys, returned as {"snapshot":KEY,...}; they replace the
  * current ones when an uploaded root lists them. */
-int srv_repo_rotate_online(struct srv_repo *r, char **json, struct upt_error *err);
-/* {"snapshot":KEY,"timestamp":KEY}: the online public keys a root must list. */
-int srv_repo_online_keys(struct srv_repo *r, char **json, struct upt_error *err);
+int srv_repo_rotate_online(struct srv_repo *r, enum upt_dialect dialect, char **json,
+			   struct upt_error *err);
+/* {"snapshot":KEY,"timestamp":KEY}: the online public keys a root must list,
+ * spelt in `dialect`. */
+int srv_repo_online_keys(struct srv_repo *r, enum upt_dialect dialect, char **json,
+			 struct upt_error *err);
 /* *rotated is set when the root switched to the rotated online keys (the
  * Director then needs every device's metadata signed anew). */
 int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64_t now,
