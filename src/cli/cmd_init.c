@@ -17,6 +17,7 @@
 
 static const char usage[] =
     "usage: uptake init --server URL --token-file FILE [--ca-file PEM] [--dir DIR]\n"
+    "                   [--dialect tuf|aktualizr]\n"
     "                   [--type ed25519|ecdsa|rsa] [--root-keys N] [--root-threshold T]\n"
     "                   [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
     "Creates the workspace DIR (default .): for the Image repository N offline\n"
@@ -85,26 +86,27 @@ static int online_keys(struct cli_buf *keys, char ids[3][UPT_KEYID_MAX + 1], con
 /* Root version 1: offline root keys (threshold), targets offline (`targets`)
  * or online (targets == NULL: the server's key), snapshot and timestamp
  * online. */
-static int root_text(struct cli_buf *text, const char *when, struct upt_privkey **root,
-		     int64_t n_root, int64_t threshold, struct upt_privkey *targets,
-		     const char *online, struct upt_error *err)
+static int root_text(struct cli_buf *text, enum upt_dialect d, const char *when,
+		     struct upt_privkey **root, int64_t n_root, int64_t threshold,
+		     struct upt_privkey *targets, const char *online, struct upt_error *err)
 {
 	char root_ids[WS_MAX_KEYS][UPT_KEYID_MAX + 1], targets_id[UPT_KEYID_MAX + 1];
 	char online_ids[3][UPT_KEYID_MAX + 1];
-	int rc = cli_buf_printf(text,
-				"{\"_type\":\"root\",\"spec_version\":\"1.0.31\",\"version\":1,"
-				"\"expires\":\"%s\",\"consistent_snapshot\":true,\"keys\":{",
-				when);
+	/* aktualizr's repositories are not consistent snapshots */
+	int rc = ws_header(text, d, "root", 1, when);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(text, "%s,\"keys\":{",
+				    d == UPT_DIALECT_TUF ? ",\"consistent_snapshot\":true" : "");
 	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++) {
 		if (i)
 			rc = cli_buf_printf(text, ",");
 		if (rc == UPT_OK)
-			rc = ws_key_object(text, root[i], root_ids[i], err);
+			rc = ws_key_object(text, root[i], root_ids[i], d, err);
 	}
 	if (rc == UPT_OK && targets) {
 		rc = cli_buf_printf(text, ",");
 		if (rc == UPT_OK)
-			rc = ws_key_object(text, targets, targets_id, err);
+			rc = ws_key_object(text, targets, targets_id, d, err);
 	}
 	if (rc == UPT_OK)
 		rc = online_keys(text, online_ids, online, targets ? 2 : 3, err);
@@ -135,12 +137,14 @@ int cmd_init(int argc, char **argv)
 					      {"root-threshold", required_argument, NULL, 'r'},
 					      {"expires", required_argument, NULL, 'e'},
 					      {"passphrase-env", required_argument, NULL, 'p'},
+					      {"dialect", required_argument, NULL, 'D'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct ws w = {0};
 	const char *dir = ".", *server = NULL, *token_file = NULL, *pass_env = NULL,
 		   *ca_file = NULL;
 	enum upt_key_type type = UPT_KEY_ED25519;
+	enum upt_dialect dialect = UPT_DIALECT_TUF;
 	int64_t n_root = 1, threshold = 0, expires = (int64_t)time(NULL) + 365 * 86400;
 	struct upt_privkey *root[WS_MAX_KEYS] = {0}, *targets = NULL;
 	struct upt_privkey *droot[WS_MAX_KEYS] = {0};
@@ -190,6 +194,10 @@ int cmd_init(int argc, char **argv)
 			if (cli_parse_time(&expires, optarg) != UPT_OK)
 				return fputs(usage, stderr), CLI_USAGE;
 			break;
+		case 'D':
+			if (cli_parse_dialect(&dialect, optarg) != UPT_OK)
+				return fputs(usage, stderr), CLI_USAGE;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return CLI_OK;
@@ -205,6 +213,7 @@ int cmd_init(int argc, char **argv)
 	pass = pass_env ? getenv(pass_env) : NULL;
 	snprintf(w.dir, sizeof w.dir, "%s", dir);
 	snprintf(w.server, sizeof w.server, "%s", server);
+	w.dialect = dialect;
 	snprintf(w.token_file, sizeof w.token_file, "%s", token_file);
 	{
 		/* the workspace keeps absolute paths */
@@ -238,8 +247,11 @@ int cmd_init(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = host_init(&err);
 	if (rc == UPT_OK)
-		rc =
-		    ws_http(&w, "GET", "repo/online-keys", NULL, NULL, 0, NULL, false, &resp, &err);
+		rc = ws_http(&w, "GET",
+			     w.dialect == UPT_DIALECT_AKTUALIZR
+				 ? "repo/online-keys?dialect=aktualizr"
+				 : "repo/online-keys",
+			     NULL, NULL, 0, NULL, false, &resp, &err);
 	for (int64_t i = 0; rc == UPT_OK && i < n_root; i++) {
 		snprintf(path, sizeof path, "%s/keys/root-%lld.pem", dir, (long long)i + 1);
 		rc = gen_key(&root[i], type, path, pass, &err);
@@ -252,9 +264,10 @@ int cmd_init(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, expires);
 	if (rc == UPT_OK)
-		rc = root_text(&text, when, root, n_root, threshold, targets, resp, &err);
+		rc =
+		    root_text(&text, w.dialect, when, root, n_root, threshold, targets, resp, &err);
 	if (rc == UPT_OK)
-		rc = ws_sign(&signed_root, text.p, root, (size_t)n_root, &err);
+		rc = ws_sign(&signed_root, text.p, root, (size_t)n_root, w.dialect, &err);
 	free(resp);
 	resp = NULL;
 	if (rc == UPT_OK)
@@ -266,13 +279,11 @@ int cmd_init(int argc, char **argv)
 	/* an empty targets, so clients can refresh at once */
 	text.len = 0;
 	if (rc == UPT_OK)
-		rc = cli_buf_printf(
-		    &text,
-		    "{\"_type\":\"targets\",\"spec_version\":\"1.0.31\",\"version\":1,"
-		    "\"expires\":\"%s\",\"targets\":{}}",
-		    when);
+		rc = ws_header(&text, w.dialect, "targets", 1, when);
 	if (rc == UPT_OK)
-		rc = ws_sign(&signed_targets, text.p, &targets, 1, &err);
+		rc = cli_buf_printf(&text, ",\"targets\":{}}");
+	if (rc == UPT_OK)
+		rc = ws_sign(&signed_targets, text.p, &targets, 1, w.dialect, &err);
 	free(resp);
 	resp = NULL;
 	if (rc == UPT_OK)
@@ -290,13 +301,16 @@ int cmd_init(int argc, char **argv)
 	free(resp);
 	resp = NULL;
 	if (rc == UPT_OK)
-		rc = ws_http(&w, "GET", "director/online-keys", NULL, NULL, 0, NULL, false, &resp,
-			     &err);
+		rc = ws_http(&w, "GET",
+			     w.dialect == UPT_DIALECT_AKTUALIZR
+				 ? "director/online-keys?dialect=aktualizr"
+				 : "director/online-keys",
+			     NULL, NULL, 0, NULL, false, &resp, &err);
 	text.len = 0;
 	if (rc == UPT_OK)
-		rc = root_text(&text, when, droot, n_root, threshold, NULL, resp, &err);
+		rc = root_text(&text, w.dialect, when, droot, n_root, threshold, NULL, resp, &err);
 	if (rc == UPT_OK)
-		rc = ws_sign(&director_root, text.p, droot, (size_t)n_root, &err);
+		rc = ws_sign(&director_root, text.p, droot, (size_t)n_root, w.dialect, &err);
 	free(resp);
 	resp = NULL;
 	if (rc == UPT_OK)

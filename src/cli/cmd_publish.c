@@ -166,11 +166,9 @@ int cmd_publish(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, expires);
 	if (rc == UPT_OK)
-		rc =
-		    cli_buf_printf(&text,
-				   "{\"_type\":\"targets\",\"spec_version\":\"1.0.31\",\"version\":"
-				   "%lld,\"expires\":\"%s\",\"targets\":{",
-				   (long long)cur.c.version + 1, when);
+		rc = ws_header(&text, doc.dialect, "targets", cur.c.version + 1, when);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(&text, ",\"targets\":{");
 	{
 		const struct upt_json *ts = upt_json_get(doc.signed_json, "targets");
 		for (size_t i = 0; rc == UPT_OK && ts && i < ts->n; i++) {
@@ -212,7 +210,7 @@ int cmd_publish(int argc, char **argv)
 	}
 	rc = rc ? rc : cli_buf_printf(&text, "}");
 	if (rc == UPT_OK)
-		rc = ws_sign(&out, text.p, &key, 1, &err);
+		rc = ws_sign(&out, text.p, &key, 1, doc.dialect, &err);
 	/* upload the image, then the metadata */
 	if (rc == UPT_OK && host_url_quote(qname, sizeof qname, target, true) != UPT_OK)
 		rc = upt_error_set(&err, UPT_ERR_ARG, "name too long");

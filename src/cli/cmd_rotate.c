@@ -88,7 +88,7 @@ static void repl_free(struct repl *r, size_t n)
 			upt_free(r[i].objs[k]);
 }
 
-static int repl_from_keys(struct repl *r, const char *role, struct keyset *ks,
+static int repl_from_keys(struct repl *r, const char *role, struct keyset *ks, enum upt_dialect d,
 			  struct upt_error *err)
 {
 	size_t len;
@@ -96,10 +96,9 @@ static int repl_from_keys(struct repl *r, const char *role, struct keyset *ks,
 	r->role = role;
 	r->n = 0;
 	for (size_t i = 0; rc == UPT_OK && i < ks->n; i++) {
-		rc = upt_privkey_keyid(r->ids[i], ks->k[i], UPT_DIALECT_TUF, err);
+		rc = upt_privkey_keyid(r->ids[i], ks->k[i], d, err);
 		if (rc == UPT_OK)
-			rc = upt_privkey_public_json(&r->objs[i], &len, ks->k[i], UPT_DIALECT_TUF,
-						     err);
+			rc = upt_privkey_public_json(&r->objs[i], &len, ks->k[i], d, err);
 		if (rc == UPT_OK)
 			r->n++;
 	}
@@ -133,8 +132,9 @@ static int put_tree(struct cli_buf *out, const struct upt_json *v, struct upt_er
 /* The next root: the current signed root with the replaced roles' key ids
  * swapped (same thresholds), unused key objects dropped, a new version and
  * expiry. */
-static int next_root(struct cli_buf *out, const struct upt_json *signed_root, int64_t version,
-		     int64_t expires, const struct repl *rp, size_t n_rp, struct upt_error *err)
+static int next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_json *signed_root,
+		     int64_t version, int64_t expires, const struct repl *rp, size_t n_rp,
+		     struct upt_error *err)
 {
 	const struct upt_json *keys = upt_json_get(signed_root, "keys");
 	const struct upt_json *roles = upt_json_get(signed_root, "roles");
@@ -145,11 +145,13 @@ static int next_root(struct cli_buf *out, const struct upt_json *signed_root, in
 	if (!keys || !roles || keys->type != UPT_JSON_OBJECT || roles->type != UPT_JSON_OBJECT)
 		return upt_error_set(err, UPT_ERR_FIELD_MISSING, "root.json: no keys or roles");
 	if (rc == UPT_OK)
-		rc = cli_buf_printf(
-		    out,
-		    "{\"_type\":\"root\",\"spec_version\":\"1.0.31\",\"version\":%lld,"
-		    "\"expires\":\"%s\",\"consistent_snapshot\":%s,\"keys\":{",
-		    (long long)version, when, cs && cs->type == UPT_JSON_TRUE ? "true" : "false");
+		rc = ws_header(out, d, "root", version, when);
+	if (rc == UPT_OK)
+		rc = cli_buf_printf(out, "%s,\"keys\":{",
+				    d == UPT_DIALECT_TUF ? (cs && cs->type == UPT_JSON_TRUE
+								? ",\"consistent_snapshot\":true"
+								: ",\"consistent_snapshot\":false")
+							 : "");
 	/* key objects still used by a role that is not replaced */
 	for (size_t i = 0; rc == UPT_OK && i < keys->n; i++) {
 		bool used = false;
@@ -322,7 +324,8 @@ int key_rotate(int argc, char **argv)
 		rc = load_root_keys(&old, dir, key_prefix, pass_env, &err);
 	/* what replaces what */
 	if (rc == UPT_OK && is_online) {
-		snprintf(apipath, sizeof apipath, "%s/online-keys/rotate", api);
+		snprintf(apipath, sizeof apipath, "%s/online-keys/rotate%s", api,
+			 doc.dialect == UPT_DIALECT_AKTUALIZR ? "?dialect=aktualizr" : "");
 		rc = ws_http(&w, "POST", apipath, NULL, NULL, 0, NULL, false, &resp, &err);
 		if (rc == UPT_OK)
 			rc = repl_from_server(rp, &n_rp, resp, &err);
@@ -333,18 +336,19 @@ int key_rotate(int argc, char **argv)
 		for (size_t i = 0; rc == UPT_OK && i < fresh.n; i++)
 			rc = upt_privkey_generate(&fresh.k[i], upt_privkey_type(old.k[0]), &err);
 		if (rc == UPT_OK)
-			rc = repl_from_keys(&rp[0], role, &fresh, &err);
+			rc = repl_from_keys(&rp[0], role, &fresh, doc.dialect, &err);
 		n_rp = rc == UPT_OK ? 1 : 0;
 	}
 	if (rc == UPT_OK)
-		rc = next_root(&text, doc.signed_json, cur.c.version + 1, expires, rp, n_rp, &err);
+		rc = next_root(&text, doc.dialect, doc.signed_json, cur.c.version + 1, expires, rp,
+			       n_rp, &err);
 	/* signed by the current root keys, and for root by the new ones */
 	for (size_t i = 0; i < old.n; i++)
 		signers.k[signers.n++] = old.k[i];
 	for (size_t i = 0; is_root && i < fresh.n; i++)
 		signers.k[signers.n++] = fresh.k[i];
 	if (rc == UPT_OK)
-		rc = ws_sign(&signed_root, text.p, signers.k, signers.n, &err);
+		rc = ws_sign(&signed_root, text.p, signers.k, signers.n, doc.dialect, &err);
 	/* the new keys are on disk before the server knows them */
 	for (size_t i = 0; rc == UPT_OK && i < fresh.n; i++) {
 		snprintf(path, sizeof path, "%s/keys/new-%s-%zu.pem", dir, key_prefix, i + 1);
@@ -403,10 +407,9 @@ int key_rotate(int argc, char **argv)
 		if (rc == UPT_OK)
 			rc = upt_time_format(when, sizeof when, expires);
 		if (rc == UPT_OK)
-			rc = cli_buf_printf(&tt,
-					    "{\"_type\":\"targets\",\"spec_version\":\"1.0.31\","
-					    "\"version\":%lld,\"expires\":\"%s\",\"targets\":",
-					    (long long)t.c.version + 1, when);
+			rc = ws_header(&tt, td.dialect, "targets", t.c.version + 1, when);
+		if (rc == UPT_OK)
+			rc = cli_buf_printf(&tt, ",\"targets\":");
 		if (rc == UPT_OK)
 			rc = tg ? put_tree(&tt, tg, &err) : cli_buf_printf(&tt, "{}");
 		if (rc == UPT_OK && dl) {
@@ -417,7 +420,7 @@ int key_rotate(int argc, char **argv)
 		if (rc == UPT_OK)
 			rc = cli_buf_printf(&tt, "}");
 		if (rc == UPT_OK)
-			rc = ws_sign(&signed_targets, tt.p, &fresh.k[0], 1, &err);
+			rc = ws_sign(&signed_targets, tt.p, &fresh.k[0], 1, td.dialect, &err);
 		if (rc == UPT_OK)
 			rc =
 			    ws_http(&w, "PUT", "repo/metadata/targets", "application/json",

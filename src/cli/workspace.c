@@ -44,6 +44,9 @@ int ws_load(struct ws *w, const char *dir, struct upt_error *err)
 	server = rc == UPT_OK ? upt_json_get(v, "server") : NULL;
 	token_file = rc == UPT_OK ? upt_json_get(v, "token_file") : NULL;
 	ca_file = rc == UPT_OK ? upt_json_get(v, "ca_file") : NULL;
+	w->dialect = rc == UPT_OK && upt_json_is_str(upt_json_get(v, "dialect"), "aktualizr")
+			 ? UPT_DIALECT_AKTUALIZR
+			 : UPT_DIALECT_TUF;
 	if (rc == UPT_OK && ca_file &&
 	    (ca_file->type != UPT_JSON_STRING || ca_file->len >= sizeof w->ca_file))
 		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: ca_file must be a path", path);
@@ -90,6 +93,8 @@ int ws_save(const struct ws *w, struct upt_error *err)
 		if (rc == UPT_OK)
 			rc = cli_buf_json_str(&b, w->ca_file);
 	}
+	if (rc == UPT_OK && w->dialect == UPT_DIALECT_AKTUALIZR)
+		rc = cli_buf_printf(&b, ",\"dialect\":\"aktualizr\"");
 	if (rc == UPT_OK)
 		rc = cli_buf_printf(&b, "}\n");
 	if (rc == UPT_OK && ws_path(path, sizeof path, w, "uptake-workspace.json") != UPT_OK)
@@ -135,7 +140,7 @@ int ws_http(const struct ws *w, const char *method, const char *api_path, const 
 }
 
 int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *keys, size_t n,
-	    struct upt_error *err)
+	    enum upt_dialect dialect, struct upt_error *err)
 {
 	struct cli_arena ca;
 	struct upt_json *v;
@@ -149,7 +154,7 @@ int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *ke
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	rc = upt_json_parse(&v, &ca.a, (const uint8_t *)text, strlen(text), NULL, err);
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
-		rc = upt_privkey_keyid(ids[i], keys[i], UPT_DIALECT_TUF, err);
+		rc = upt_privkey_keyid(ids[i], keys[i], dialect, err);
 		upt_privkey_signer(&signers[i], keys[i], ids[i]);
 	}
 	cli_buf_init(out, cap + 1);
@@ -157,20 +162,30 @@ int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *ke
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	out->cap = cap;
 	if (rc == UPT_OK)
-		rc = upt_doc_sign((uint8_t *)out->p, cap, &len, v, signers, n, UPT_DIALECT_TUF,
-				  &ca.a, err);
+		rc = upt_doc_sign((uint8_t *)out->p, cap, &len, v, signers, n, dialect, &ca.a, err);
 	out->len = rc == UPT_OK ? len : 0;
 	cli_arena_dispose(&ca);
 	return rc;
 }
 
-int ws_key_object(struct cli_buf *b, struct upt_privkey *key, char *keyid, struct upt_error *err)
+int ws_header(struct cli_buf *b, enum upt_dialect dialect, const char *type, int64_t version,
+	      const char *expires)
+{
+	bool akt = dialect == UPT_DIALECT_AKTUALIZR;
+	return cli_buf_printf(b, "{\"_type\":\"%c%s\",%s\"version\":%lld,\"expires\":\"%s\"",
+			      akt ? type[0] - 'a' + 'A' : type[0], type + 1,
+			      akt ? "" : "\"spec_version\":\"1.0.31\",", (long long)version,
+			      expires);
+}
+
+int ws_key_object(struct cli_buf *b, struct upt_privkey *key, char *keyid, enum upt_dialect dialect,
+		  struct upt_error *err)
 {
 	char *pub = NULL;
 	size_t len = 0;
-	int rc = upt_privkey_keyid(keyid, key, UPT_DIALECT_TUF, err);
+	int rc = upt_privkey_keyid(keyid, key, dialect, err);
 	if (rc == UPT_OK)
-		rc = upt_privkey_public_json(&pub, &len, key, UPT_DIALECT_TUF, err);
+		rc = upt_privkey_public_json(&pub, &len, key, dialect, err);
 	if (rc == UPT_OK)
 		rc = cli_buf_printf(b, "\"%s\":%s", keyid, pub);
 	upt_free(pub);

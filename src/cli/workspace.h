@@ -12,6 +12,7 @@ struct ws {
 	char server[1024];
 	char token_file[WS_PATH_MAX];
 	char ca_file[WS_PATH_MAX]; /* the server's CA ("" for the system's) */
+	enum upt_dialect dialect;  /* of the metadata this workspace writes */
 	char token[512];
 };
 
@@ -25,8 +26,12 @@ int ws_http(const struct ws *w, const char *method, const char *api_path, const 
 	    struct upt_error *err);
 /* Sign JSON text `text` (a `signed` object) with keys, TUF dialect. */
 int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *keys, size_t n,
-	    struct upt_error *err);
+	    enum upt_dialect dialect, struct upt_error *err);
+/* {"_type":"Type","version":V,"expires":"W" (+ spec_version in TUF) */
+int ws_header(struct cli_buf *b, enum upt_dialect dialect, const char *type, int64_t version,
+	      const char *expires);
 /* Append "KEYID":{key object} of a private key's public half. */
-int ws_key_object(struct cli_buf *b, struct upt_privkey *key, char *keyid, struct upt_error *err);
+int ws_key_object(struct cli_buf *b, struct upt_privkey *key, char *keyid, enum upt_dialect dialect,
+		  struct upt_error *err);
 
 #endif
