@@ -628,11 +628,22 @@ static int cycle(const struct agent_config *c)
 			{
 				/* resumable: a partial download for the same image and
 				 * slot is continued with a Range request */
-				char part[AGENT_PATH + 8], want[128], have[128];
+				char part[AGENT_PATH + 16], dest[AGENT_PATH + 16], want[128],
+				    have[128];
+				struct stat st;
+				bool blockdev = stat(c->slot[to], &st) == 0 && S_ISBLK(st.st_mode);
 				int64_t at = 0;
 				upt_hex_encode(want, u->image->hashes.sha256, UPT_SHA256_LEN);
 				snprintf(want + 64, sizeof want - 64, " %c\n", to ? 'b' : 'a');
-				snprintf(part, sizeof part, "%s.part", c->slot[to]);
+				/* a file slot is replaced by rename; a block device gets the
+				 * verified image copied in from the state directory */
+				if (blockdev) {
+					state_path(part, sizeof part, c, "download.part");
+					state_path(dest, sizeof dest, c, "download.img");
+				} else {
+					snprintf(part, sizeof part, "%s.part", c->slot[to]);
+					snprintf(dest, sizeof dest, "%s", c->slot[to]);
+				}
 				if (read_small(c, "download.for", have, sizeof have) != 0 ||
 				    strcmp(have, want) != 0) {
 					unlink(part);
@@ -640,18 +651,25 @@ static int cycle(const struct agent_config *c)
 				}
 				if (rc == UPT_OK)
 					rc = host_http_resume_verified(
-					    url, part, c->slot[to], u->image->length,
-					    &u->image->hashes, &at, &err);
+					    url, part, dest, u->image->length, &u->image->hashes,
+					    &at, &err);
 				if (at > 0)
 					agent_log("resumed the download at %lld of %lld bytes",
 						  (long long)at, (long long)u->image->length);
+				if (rc == UPT_OK && blockdev) {
+					rc = host_copy_to_device(dest, c->slot[to], &err);
+					unlink(dest);
+				}
+				/* read it back: what is in the slot is what was verified */
+				if (rc == UPT_OK &&
+				    !(blockdev ? host_prefix_matches(c->slot[to], u->image->length,
+								     &u->image->hashes)
+					       : host_file_matches(c->slot[to], u->image->length,
+								   &u->image->hashes)))
+					rc = upt_error_set(&err, UPT_ERR_HASH_MISMATCH,
+							   "slot %c: read-back does not match",
+							   to ? 'b' : 'a');
 			}
-			/* read it back: what is in the slot is what was verified */
-			if (rc == UPT_OK &&
-			    !host_file_matches(c->slot[to], u->image->length, &u->image->hashes))
-				rc = upt_error_set(&err, UPT_ERR_HASH_MISMATCH,
-						   "slot %c: read-back does not match",
-						   to ? 'b' : 'a');
 			/* script: the verified image is handed to the installer */
 			if (rc == UPT_OK && strcmp(c->install, "script") == 0) {
 				int src = run_check(c, c->install_script, c->slot[0], "-",

@@ -645,7 +645,7 @@ out:
 	return rc;
 }
 
-bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes)
+static bool matches(const char *path, int64_t length, const struct upt_hashes *hashes, bool prefix)
 {
 	EVP_MD_CTX *h256 = EVP_MD_CTX_new(), *h512 = EVP_MD_CTX_new();
 	uint8_t buf[65536];
@@ -654,19 +654,76 @@ bool host_file_matches(const char *path, int64_t length, const struct upt_hashes
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && h256 && h512 && EVP_DigestInit_ex(h256, EVP_sha256(), NULL) == 1 &&
 	    EVP_DigestInit_ex(h512, EVP_sha512(), NULL) == 1) {
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof buf)) > 0 && total <= length) {
-			total += n;
-			EVP_DigestUpdate(h256, buf, (size_t)n);
-			EVP_DigestUpdate(h512, buf, (size_t)n);
+		ssize_t n = 1;
+		while (total <= length && n > 0) {
+			size_t want = sizeof buf;
+			if (prefix && (int64_t)want > length - total)
+				want = (size_t)(length - total);
+			if (want == 0)
+				break;
+			n = read(fd, buf, want);
+			if (n > 0) {
+				total += n;
+				EVP_DigestUpdate(h256, buf, (size_t)n);
+				EVP_DigestUpdate(h512, buf, (size_t)n);
+			}
 		}
-		ok = n == 0 && total == length && hashes_match(h256, h512, hashes);
+		/* a file must end there; a device holds the image at its start */
+		if (!prefix && n > 0 && total == length) {
+			uint8_t extra;
+			n = read(fd, &extra, 1);
+		}
+		ok = n >= 0 && total == length && hashes_match(h256, h512, hashes);
 	}
 	if (fd >= 0)
 		close(fd);
 	EVP_MD_CTX_free(h256);
 	EVP_MD_CTX_free(h512);
 	return ok;
+}
+
+bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes)
+{
+	return matches(path, length, hashes, false);
+}
+
+bool host_prefix_matches(const char *path, int64_t length, const struct upt_hashes *hashes)
+{
+	return matches(path, length, hashes, true);
+}
+
+int host_copy_to_device(const char *from, const char *device, struct upt_error *err)
+{
+	uint8_t buf[1 << 16];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = UPT_OK;
+	if (in < 0)
+		return upt_error_set(err, UPT_ERR_IO, "%s: %s", from, strerror(errno));
+	out = open(device, O_WRONLY | O_CLOEXEC);
+	if (out < 0) {
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", device, strerror(errno));
+		close(in);
+		return rc;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", from, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (write_all(out, buf, (size_t)n) != 0) {
+			rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", device, strerror(errno));
+			break;
+		}
+	}
+	if (rc == UPT_OK && fsync(out) != 0)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", device, strerror(errno));
+	close(out);
+	close(in);
+	return rc;
 }
 
 /* ---- the repository io -------------------------------------------------- */
