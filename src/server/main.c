@@ -21,7 +21,8 @@ static const char usage[] =
     "'key = value' lines ('#' starts a comment):\n"
     "  listen_address           IPv4 address to listen on (default 127.0.0.1)\n"
     "  port                     TCP port; 0 picks a free one (default 8080)\n"
-    "  database                 SQLite database file (required)\n"
+    "  database                 SQLite database file, or a PostgreSQL URI\n"
+    "                           (postgresql://user@host:port/db) (required)\n"
     "  data_dir                 directory for images (required)\n"
     "  admin_token              bearer token of the admin API, or\n"
     "  admin_token_file         a file holding it (one of the two is required)\n"
@@ -253,7 +254,10 @@ int main(int argc, char **argv)
 		rc = host_mkdirs(images, &err);
 	}
 	if (rc == UPT_OK)
-		rc = srv_store_sqlite_open(&store, cfg.database, &err);
+		rc = strncmp(cfg.database, "postgresql://", 13) == 0 ||
+			     strncmp(cfg.database, "postgres://", 11) == 0
+			 ? srv_store_pg_open(&store, cfg.database, &err)
+			 : srv_store_sqlite_open(&store, cfg.database, &err);
 	if (rc == UPT_OK)
 		rc = srv_repo_open(&repo, "image", false, store, &cfg, &err);
 	if (rc == UPT_OK)

@@ -132,6 +132,9 @@ struct srv_store {
 
 /* Open (creating and migrating) the SQLite store at `path`. */
 int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_error *err);
+/* Connect to (and migrate) a PostgreSQL database: a libpq connection URI
+ * (postgresql://...) or key=value string. */
+int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_error *err);
 
 void srv_meta_free(struct srv_meta *m);
 

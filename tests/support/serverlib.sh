@@ -5,10 +5,11 @@
 token=test-admin-token-0123456789
 server_pid=
 
-# start_server: a fresh server with its database and images in $work
+# start_server: a fresh server with its database and images in $work (or the
+# database in $UPTAKE_TEST_DATABASE, e.g. a PostgreSQL URI)
 start_server() {
-  printf 'database = %s/db\ndata_dir = %s/data\nport = 0\nrepo_http_port = 0\nadmin_token = %s\n' \
-    "$work" "$work" "$token" >"$work/server.conf"
+  printf 'database = %s\ndata_dir = %s/data\nport = 0\nrepo_http_port = 0\nadmin_token = %s\n' \
+    "${UPTAKE_TEST_DATABASE:-$work/db}" "$work" "$token" >"$work/server.conf"
   "$build/uptake-server" --config "$work/server.conf" --port-file "$work/port" \
     2>"$work/server.log" &
   server_pid=$!

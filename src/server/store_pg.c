@@ -1,0 +1,660 @@
+/* uptake-server: the PostgreSQL storage backend (libpq), for fleets that
+ * outgrow one machine. Same interface and schema as the SQLite backend;
+ * versioned migrations in table uptake_schema. One connection, serialised
+ * like the SQLite backend's (a pool is the next step). */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+struct pg_store {
+	struct srv_store base;
+	PGconn *db;
+	pthread_mutex_t lock;
+};
+
+#define P(x) ((struct pg_store *)(x))
+#define NOW  "(EXTRACT(EPOCH FROM now())::bigint)"
+
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE meta (repo TEXT NOT NULL, role TEXT NOT NULL, version BIGINT NOT NULL,"
+    " expires BIGINT NOT NULL, data BYTEA NOT NULL, created BIGINT NOT NULL DEFAULT " NOW ","
+    " PRIMARY KEY (repo, role, version));"
+    "CREATE TABLE images (name TEXT PRIMARY KEY, length BIGINT NOT NULL, sha256 TEXT NOT NULL,"
+    " sha512 TEXT NOT NULL, created BIGINT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE online_keys (repo TEXT NOT NULL, role TEXT NOT NULL, keyid TEXT NOT NULL,"
+    " pem TEXT NOT NULL, created BIGINT NOT NULL DEFAULT " NOW ", PRIMARY KEY (repo, role));",
+    /* 2 */
+    "CREATE TABLE devices (id TEXT PRIMARY KEY, created BIGINT NOT NULL DEFAULT " NOW ","
+    " last_manifest BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE ecus (device TEXT NOT NULL REFERENCES devices(id), serial TEXT NOT NULL,"
+    " hardware_id TEXT NOT NULL, keyid TEXT NOT NULL, public_key TEXT NOT NULL,"
+    " is_primary BIGINT NOT NULL, installed TEXT NOT NULL DEFAULT '',"
+    " installed_length BIGINT NOT NULL DEFAULT 0, installed_sha256 TEXT NOT NULL DEFAULT '',"
+    " report_counter BIGINT NOT NULL DEFAULT -1, reported_at BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (device, serial));"
+    "CREATE TABLE assignments (device TEXT NOT NULL, ecu_serial TEXT NOT NULL,"
+    " hardware_id TEXT NOT NULL, target TEXT NOT NULL, length BIGINT NOT NULL,"
+    " sha256 TEXT NOT NULL, sha512 TEXT NOT NULL, release_counter BIGINT NOT NULL,"
+    " created BIGINT NOT NULL DEFAULT " NOW ", PRIMARY KEY (device, ecu_serial),"
+    " FOREIGN KEY (device, ecu_serial) REFERENCES ecus);"
+    "CREATE TABLE manifests (device TEXT NOT NULL REFERENCES devices(id),"
+    " received BIGINT NOT NULL, body BYTEA NOT NULL);"
+    "CREATE INDEX manifests_device ON manifests(device, received);"
+    "CREATE TABLE alerts (device TEXT NOT NULL, at BIGINT NOT NULL DEFAULT " NOW ","
+    " kind TEXT NOT NULL, message TEXT NOT NULL);",
+    /* 3 */
+    "CREATE TABLE device_info (device TEXT NOT NULL REFERENCES devices(id), kind TEXT NOT NULL,"
+    " at BIGINT NOT NULL DEFAULT " NOW ", body BYTEA NOT NULL);"
+    "CREATE INDEX device_info_device ON device_info(device, kind, at);",
+    /* 4 */
+    "ALTER TABLE devices ADD COLUMN auto_update BIGINT NOT NULL DEFAULT 1;",
+};
+
+/* One statement. Parameters are text, except those marked 'b' in `kinds`
+ * (binary: bytea), whose lengths are in lens[]. */
+static PGresult *exec(struct pg_store *s, const char *sql, int n, const char *const *vals,
+		      const int *lens, const char *kinds, struct upt_error *err, int *code)
+{
+	int formats[16] = {0};
+	PGresult *res;
+	ExecStatusType st;
+	for (int i = 0; i < n && kinds; i++)
+		formats[i] = kinds[i] == 'b';
+	res = PQexecParams(s->db, sql, n, NULL, vals, lens, formats, 0);
+	st = PQresultStatus(res);
+	*code = UPT_OK;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		*code = state && strncmp(state, "23", 2) == 0 ? UPT_ERR_STATE : UPT_ERR_IO;
+		upt_error_set(err, *code, "postgresql: %.200s", PQresultErrorMessage(res));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int run(struct pg_store *s, const char *sql, int n, const char *const *vals,
+	       struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&s->lock);
+	r = exec(s, sql, n, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&s->lock);
+	PQclear(r);
+	return code;
+}
+
+static const char *num(char *buf, long long v)
+{
+	snprintf(buf, 24, "%lld", v);
+	return buf;
+}
+
+static int64_t col_i(PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void col_s(char *out, size_t cap, PGresult *r, int row, int col)
+{
+	snprintf(out, cap, "%s", PQgetvalue(r, row, col));
+}
+
+static int pg_begin(struct srv_store *b, struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "BEGIN", 0, NULL, NULL, NULL, err, &code);
+	PQclear(r);
+	if (code != UPT_OK)
+		pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+static int pg_commit(struct srv_store *b, struct upt_error *err)
+{
+	int code;
+	PGresult *r = exec(P(b), "COMMIT", 0, NULL, NULL, NULL, err, &code);
+	PQclear(r);
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+static void pg_rollback(struct srv_store *b)
+{
+	int code;
+	PQclear(exec(P(b), "ROLLBACK", 0, NULL, NULL, NULL, NULL, &code));
+	pthread_mutex_unlock(&P(b)->lock);
+}
+
+static int pg_meta_put(struct srv_store *b, const char *repo, const char *role, int64_t version,
+		       int64_t expires, const uint8_t *data, size_t len, struct upt_error *err)
+{
+	char v[24], e[24];
+	const char *vals[] = {repo, role, num(v, version), num(e, expires), (const char *)data};
+	int lens[] = {0, 0, 0, 0, (int)len}, code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "INSERT INTO meta (repo, role, version, expires, data) VALUES ($1,$2,$3,$4,$5)", 5,
+		 vals, lens, "ttttb", err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	PQclear(r);
+	if (code == UPT_ERR_STATE)
+		return upt_error_set(err, UPT_ERR_ROLLBACK, "%s %s version %lld exists", repo, role,
+				     (long long)version);
+	return code;
+}
+
+static int pg_meta_get(struct srv_store *b, const char *repo, const char *role, int64_t version,
+		       struct srv_meta *out, struct upt_error *err)
+{
+	char v[24];
+	const char *vals[] = {repo, role, num(v, version)};
+	int code;
+	PGresult *r;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 version > 0 ? "SELECT version, expires, data FROM meta WHERE repo=$1 AND role=$2 "
+			       "AND version=$3"
+			     : "SELECT version, expires, data FROM meta WHERE repo=$1 AND role=$2 "
+			       "ORDER BY version DESC LIMIT 1",
+		 version > 0 ? 3 : 2, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s %s: no such metadata", repo, role);
+	if (code == UPT_OK) {
+		size_t n = 0;
+		unsigned char *raw =
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 2), &n);
+		out->version = col_i(r, 0, 0);
+		out->expires = col_i(r, 0, 1);
+		if (!raw || !(out->data = malloc(n ? n : 1)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		else {
+			memcpy(out->data, raw, n);
+			out->len = n;
+		}
+		PQfreemem(raw);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_meta_roles(struct srv_store *b, const char *repo, char **out, struct upt_error *err)
+{
+	const char *vals[] = {repo};
+	size_t len = 0;
+	char *buf = NULL;
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT DISTINCT role FROM meta WHERE repo=$1 AND role NOT IN "
+		 "('root','targets','snapshot','timestamp') ORDER BY role",
+		 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK) {
+		for (int i = 0; i < PQntuples(r); i++)
+			len += strlen(PQgetvalue(r, i, 0)) + 1;
+		if (!(buf = malloc(len + 1)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		else {
+			size_t o = 0;
+			for (int i = 0; i < PQntuples(r); i++)
+				o += (size_t)snprintf(buf + o, len + 1 - o, "%s\n",
+						      PQgetvalue(r, i, 0));
+			buf[o] = 0;
+			*out = buf;
+		}
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_image_put(struct srv_store *b, const struct srv_image *img, struct upt_error *err)
+{
+	char l[24];
+	const char *vals[] = {img->name, num(l, img->length), img->sha256, img->sha512};
+	return run(
+	    P(b),
+	    "INSERT INTO images (name, length, sha256, sha512) VALUES ($1,$2,$3,$4) "
+	    "ON CONFLICT (name) DO UPDATE SET length=excluded.length, sha256=excluded.sha256, "
+	    "sha512=excluded.sha512",
+	    4, vals, err);
+}
+
+static int pg_image_get(struct srv_store *b, const char *name, struct srv_image *out,
+			struct upt_error *err)
+{
+	const char *vals[] = {name};
+	int code;
+	PGresult *r;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "SELECT name, length, sha256, sha512 FROM images WHERE name=$1", 1, vals,
+		 NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "image %s: not found", name);
+	if (code == UPT_OK) {
+		col_s(out->name, sizeof out->name, r, 0, 0);
+		out->length = col_i(r, 0, 1);
+		col_s(out->sha256, sizeof out->sha256, r, 0, 2);
+		col_s(out->sha512, sizeof out->sha512, r, 0, 3);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_key_put(struct srv_store *b, const char *repo, const char *role,
+		      const struct srv_key *k, struct upt_error *err)
+{
+	const char *vals[] = {repo, role, k->keyid, k->pem};
+	return run(P(b),
+		   "INSERT INTO online_keys (repo, role, keyid, pem) VALUES ($1,$2,$3,$4) "
+		   "ON CONFLICT (repo, role) DO UPDATE SET keyid=excluded.keyid, pem=excluded.pem",
+		   4, vals, err);
+}
+
+static int pg_key_get(struct srv_store *b, const char *repo, const char *role, struct srv_key *out,
+		      struct upt_error *err)
+{
+	const char *vals[] = {repo, role};
+	int code;
+	PGresult *r;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "SELECT keyid, pem FROM online_keys WHERE repo=$1 AND role=$2", 2, vals,
+		 NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s %s: no online key", repo, role);
+	if (code == UPT_OK) {
+		col_s(out->keyid, sizeof out->keyid, r, 0, 0);
+		if (!(out->pem = strdup(PQgetvalue(r, 0, 1))))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_key_del(struct srv_store *b, const char *repo, const char *role,
+		      struct upt_error *err)
+{
+	const char *vals[] = {repo, role};
+	return run(P(b), "DELETE FROM online_keys WHERE repo=$1 AND role=$2", 2, vals, err);
+}
+
+static int pg_device_add(struct srv_store *b, const char *id, struct upt_error *err)
+{
+	const char *vals[] = {id};
+	int code = run(P(b), "INSERT INTO devices (id) VALUES ($1)", 1, vals, err);
+	if (code == UPT_ERR_STATE)
+		upt_error_set(err, UPT_ERR_STATE, "device %s exists already", id);
+	return code;
+}
+
+#define DEVICE_COLS                                                                                \
+	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
+	"auto_update FROM devices"
+
+static void device_row(PGresult *r, int i, struct srv_device *d)
+{
+	memset(d, 0, sizeof *d);
+	col_s(d->id, sizeof d->id, r, i, 0);
+	d->created = col_i(r, i, 1);
+	d->last_manifest = col_i(r, i, 2);
+	d->n_ecus = (size_t)col_i(r, i, 3);
+	d->auto_update = col_i(r, i, 4) != 0;
+}
+
+static int pg_device_get(struct srv_store *b, const char *id, struct srv_device *out,
+			 struct upt_error *err)
+{
+	const char *vals[] = {id};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), DEVICE_COLS " WHERE id=$1", 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
+	if (code == UPT_OK)
+		device_row(r, 0, out);
+	PQclear(r);
+	return code;
+}
+
+static int pg_device_list(struct srv_store *b, struct srv_device **out, size_t *n,
+			  struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), DEVICE_COLS " ORDER BY id", 0, NULL, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++)
+			device_row(r, i, &(*out)[(*n)++]);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
+		       struct upt_error *err)
+{
+	const char *vals[] = {device};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "
+		 "installed_length, installed_sha256, report_counter, reported_at FROM ecus "
+		 "WHERE device=$1 ORDER BY is_primary DESC, serial",
+		 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			struct srv_ecu *e = &(*out)[(*n)++];
+			col_s(e->serial, sizeof e->serial, r, i, 0);
+			col_s(e->hardware_id, sizeof e->hardware_id, r, i, 1);
+			col_s(e->keyid, sizeof e->keyid, r, i, 2);
+			col_s(e->public_key, sizeof e->public_key, r, i, 3);
+			e->primary = col_i(r, i, 4) != 0;
+			col_s(e->installed, sizeof e->installed, r, i, 5);
+			e->installed_length = col_i(r, i, 6);
+			col_s(e->installed_sha256, sizeof e->installed_sha256, r, i, 7);
+			e->report_counter = col_i(r, i, 8);
+			e->reported_at = col_i(r, i, 9);
+		}
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_ecus_put(struct srv_store *b, const char *device, const struct srv_ecu *ecus,
+		       size_t n, struct upt_error *err)
+{
+	struct srv_ecu *have = NULL;
+	size_t n_have = 0;
+	int code = pg_begin(b, err);
+	if (code != UPT_OK)
+		return code;
+	code = pg_ecus_get(b, device, &have, &n_have, err);
+	free(have);
+	if (code == UPT_OK && n_have)
+		code =
+		    upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs registered already", device);
+	for (size_t i = 0; code == UPT_OK && i < n; i++) {
+		const char *vals[] = {
+		    device,        ecus[i].serial,     ecus[i].hardware_id,
+		    ecus[i].keyid, ecus[i].public_key, ecus[i].primary ? "1" : "0"};
+		code = run(P(b),
+			   "INSERT INTO ecus (device, serial, hardware_id, keyid, public_key, "
+			   "is_primary) VALUES ($1,$2,$3,$4,$5,$6)",
+			   6, vals, err);
+		if (code == UPT_ERR_STATE)
+			upt_error_set(err, UPT_ERR_FIELD_VALUE, "ECU %s listed twice",
+				      ecus[i].serial);
+	}
+	if (code == UPT_OK)
+		return pg_commit(b, err);
+	pg_rollback(b);
+	return code;
+}
+
+static int pg_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
+			 struct upt_error *err)
+{
+	char l[24], c[24], t[24];
+	const char *vals[] = {e->installed,
+			      num(l, e->installed_length),
+			      e->installed_sha256,
+			      num(c, e->report_counter),
+			      num(t, e->reported_at),
+			      device,
+			      e->serial};
+	return run(P(b),
+		   "UPDATE ecus SET installed=$1, installed_length=$2, installed_sha256=$3, "
+		   "report_counter=$4, reported_at=$5 WHERE device=$6 AND serial=$7",
+		   7, vals, err);
+}
+
+static int pg_assign_put(struct srv_store *b, const char *device, const struct srv_assignment *a,
+			 struct upt_error *err)
+{
+	char l[24], rc[24];
+	const char *vals[] = {device,
+			      a->ecu_serial,
+			      a->hardware_id,
+			      a->target,
+			      num(l, a->length),
+			      a->sha256,
+			      a->sha512,
+			      num(rc, a->release_counter)};
+	return run(
+	    P(b),
+	    "INSERT INTO assignments (device, ecu_serial, hardware_id, target, length, "
+	    "sha256, sha512, release_counter) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) "
+	    "ON CONFLICT (device, ecu_serial) DO UPDATE SET hardware_id=excluded.hardware_id, "
+	    "target=excluded.target, length=excluded.length, sha256=excluded.sha256, "
+	    "sha512=excluded.sha512, release_counter=excluded.release_counter, "
+	    "created=" NOW,
+	    8, vals, err);
+}
+
+static int pg_assign_list(struct srv_store *b, const char *device, struct srv_assignment **out,
+			  size_t *n, struct upt_error *err)
+{
+	const char *vals[] = {device};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter "
+		 "FROM assignments WHERE device=$1 ORDER BY ecu_serial",
+		 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			struct srv_assignment *a = &(*out)[(*n)++];
+			col_s(a->ecu_serial, sizeof a->ecu_serial, r, i, 0);
+			col_s(a->hardware_id, sizeof a->hardware_id, r, i, 1);
+			col_s(a->target, sizeof a->target, r, i, 2);
+			a->length = col_i(r, i, 3);
+			col_s(a->sha256, sizeof a->sha256, r, i, 4);
+			col_s(a->sha512, sizeof a->sha512, r, i, 5);
+			a->release_counter = col_i(r, i, 6);
+		}
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, bool auto_update,
+			   const uint8_t *data, size_t len, struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {device, num(t, at), (const char *)data};
+	int lens[] = {0, 0, (int)len}, code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "INSERT INTO manifests (device, received, body) VALUES ($1,$2,$3)", 3, vals,
+		 lens, "ttb", err, &code);
+	PQclear(r);
+	if (code == UPT_OK) {
+		const char *v2[] = {t, auto_update ? "1" : "0", device};
+		r = exec(P(b), "UPDATE devices SET last_manifest=$1, auto_update=$2 WHERE id=$3", 3,
+			 v2, NULL, NULL, err, &code);
+		PQclear(r);
+	}
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+static int pg_alert_add(struct srv_store *b, const char *device, const char *kind,
+			const char *message, struct upt_error *err)
+{
+	const char *vals[] = {device, kind, message};
+	return run(P(b), "INSERT INTO alerts (device, kind, message) VALUES ($1,$2,$3)", 3, vals,
+		   err);
+}
+
+static int pg_alert_count(struct srv_store *b, const char *device, int64_t *n,
+			  struct upt_error *err)
+{
+	const char *vals[] = {device};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "SELECT count(*) FROM alerts WHERE device=$1", 1, vals, NULL, NULL, err,
+		 &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*n = code == UPT_OK ? col_i(r, 0, 0) : 0;
+	PQclear(r);
+	return code;
+}
+
+static int pg_info_put(struct srv_store *b, const char *device, const char *kind,
+		       const uint8_t *data, size_t len, struct upt_error *err)
+{
+	const char *vals[] = {device, kind, (const char *)data};
+	int lens[] = {0, 0, (int)len}, code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "INSERT INTO device_info (device, kind, body) VALUES ($1,$2,$3)", 3, vals,
+		 lens, "ttb", err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	PQclear(r);
+	return code;
+}
+
+static void pg_close(struct srv_store *b)
+{
+	if (!b)
+		return;
+	PQfinish(P(b)->db);
+	pthread_mutex_destroy(&P(b)->lock);
+	free(b);
+}
+
+static const struct srv_store_ops pg_ops = {
+    .name = "postgresql",
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .meta_put = pg_meta_put,
+    .meta_get = pg_meta_get,
+    .meta_roles = pg_meta_roles,
+    .image_put = pg_image_put,
+    .image_get = pg_image_get,
+    .key_put = pg_key_put,
+    .key_get = pg_key_get,
+    .key_del = pg_key_del,
+    .device_add = pg_device_add,
+    .device_get = pg_device_get,
+    .device_list = pg_device_list,
+    .ecus_put = pg_ecus_put,
+    .ecus_get = pg_ecus_get,
+    .ecu_report = pg_ecu_report,
+    .assign_put = pg_assign_put,
+    .assign_list = pg_assign_list,
+    .manifest_put = pg_manifest_put,
+    .alert_add = pg_alert_add,
+    .alert_count = pg_alert_count,
+    .info_put = pg_info_put,
+    .close = pg_close,
+};
+
+static int migrate(struct pg_store *s, struct upt_error *err)
+{
+	int code, have = 0, n = (int)(sizeof migrations / sizeof migrations[0]);
+	PGresult *r = exec(s, "CREATE TABLE IF NOT EXISTS uptake_schema (version INTEGER NOT NULL)",
+			   0, NULL, NULL, NULL, err, &code);
+	PQclear(r);
+	if (code != UPT_OK)
+		return code;
+	r = exec(s, "SELECT coalesce(max(version), 0) FROM uptake_schema", 0, NULL, NULL, NULL, err,
+		 &code);
+	if (code == UPT_OK)
+		have = (int)col_i(r, 0, 0);
+	PQclear(r);
+	if (code == UPT_OK && have > n)
+		return upt_error_set(err, UPT_ERR_UNSUPPORTED,
+				     "postgresql: schema version %d is newer than this server",
+				     have);
+	for (int i = have; code == UPT_OK && i < n; i++) {
+		char v[24];
+		const char *vals[] = {num(v, i + 1)};
+		PQclear(exec(s, "BEGIN", 0, NULL, NULL, NULL, err, &code));
+		if (code == UPT_OK) {
+			/* a migration may hold several statements: no parameters */
+			PGresult *m = PQexec(s->db, migrations[i]);
+			if (PQresultStatus(m) != PGRES_COMMAND_OK)
+				code = upt_error_set(err, UPT_ERR_IO,
+						     "postgresql: migration %d: %.200s", i + 1,
+						     PQresultErrorMessage(m));
+			PQclear(m);
+		}
+		if (code == UPT_OK)
+			PQclear(exec(s, "INSERT INTO uptake_schema (version) VALUES ($1)", 1, vals,
+				     NULL, NULL, err, &code));
+		if (code == UPT_OK)
+			PQclear(exec(s, "COMMIT", 0, NULL, NULL, NULL, err, &code));
+		else {
+			int ignored;
+			PQclear(exec(s, "ROLLBACK", 0, NULL, NULL, NULL, NULL, &ignored));
+		}
+	}
+	return code;
+}
+
+int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_error *err)
+{
+	struct pg_store *s = calloc(1, sizeof *s);
+	pthread_mutexattr_t attr;
+	int rc;
+	if (!s)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	s->base.ops = &pg_ops;
+	s->db = PQconnectdb(conninfo);
+	if (PQstatus(s->db) != CONNECTION_OK) {
+		rc = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(s->db));
+		pg_close(&s->base);
+		return rc;
+	}
+	PQclear(PQexec(s->db, "SET client_min_messages = warning"));
+	rc = migrate(s, err);
+	if (rc != UPT_OK) {
+		pg_close(&s->base);
+		return rc;
+	}
+	*out = &s->base;
+	return UPT_OK;
+}
