@@ -43,6 +43,7 @@ struct bootenv {
 	bool upgrade_available;
 	int bootcount;
 	int boot_limit;
+	bool fell_back; /* set by the bootloader when it abandoned a slot */
 };
 /* The boot environment through the configured bootloader backend. */
 int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);

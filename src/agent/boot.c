@@ -57,6 +57,9 @@ static int uboot_load(struct bootenv *b, const struct agent_config *c, struct up
 	if ((v = libuboot_get_env(ctx, "bootcount")))
 		b->bootcount = (int)strtol(v, NULL, 10);
 	free(v);
+	if ((v = libuboot_get_env(ctx, "uptake_fell_back")))
+		b->fell_back = v[0] == '1';
+	free(v);
 	libuboot_close(ctx);
 	libuboot_exit(ctx);
 	return UPT_OK;
@@ -76,6 +79,7 @@ static int uboot_save(const struct bootenv *b, const struct agent_config *c, str
 	    libuboot_set_env(ctx, "upgrade_available", b->upgrade_available ? "1" : "0") < 0 ||
 	    libuboot_set_env(ctx, "bootcount", count) < 0 ||
 	    libuboot_set_env(ctx, "bootlimit", limit) < 0 ||
+	    libuboot_set_env(ctx, "uptake_fell_back", b->fell_back ? "1" : "0") < 0 ||
 	    /* the redundant copy makes the store power-safe */
 	    libuboot_env_store(ctx) < 0)
 		rc = upt_error_set(err, UPT_ERR_IO, "%s: cannot write the U-Boot environment",
@@ -151,6 +155,8 @@ static int grub_load(struct bootenv *b, const struct agent_config *c, struct upt
 		b->upgrade_available = v[0] == '1';
 	if ((v = grub_get(vars, "bootcount")))
 		b->bootcount = (int)strtol(v, NULL, 10);
+	if ((v = grub_get(vars, "uptake_fell_back")))
+		b->fell_back = v[0] == '1';
 	return UPT_OK;
 }
 
@@ -159,7 +165,7 @@ static int grub_load(struct bootenv *b, const struct agent_config *c, struct upt
 static int grub_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
 	static const char *const ours[] = {"uptake_slot", "uptake_prev", "upgrade_available",
-					   "bootcount", "bootlimit"};
+					   "bootcount",   "bootlimit",   "uptake_fell_back"};
 	char vars[GRUBENV_SIZE + 2], block[GRUBENV_SIZE];
 	size_t o;
 	int rc = grub_read(c, vars, sizeof vars, err);
@@ -167,9 +173,9 @@ static int grub_save(const struct bootenv *b, const struct agent_config *c, stru
 		return rc;
 	o = (size_t)snprintf(block, sizeof block,
 			     GRUBENV_HEADER "uptake_slot=%c\nuptake_prev=%c\nupgrade_available=%d\n"
-					    "bootcount=%d\nbootlimit=%d\n",
+					    "bootcount=%d\nbootlimit=%d\nuptake_fell_back=%d\n",
 			     b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available,
-			     b->bootcount, c->boot_limit);
+			     b->bootcount, c->boot_limit, b->fell_back);
 	for (const char *p = vars; *p; p += strlen(p) + 1) {
 		bool mine = false;
 		for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
@@ -226,6 +232,7 @@ int boot_power_on(const struct agent_config *c, struct upt_error *err)
 		b.active = b.active ? 0 : 1;
 		b.upgrade_available = false;
 		b.bootcount = 0;
+		b.fell_back = true;
 	} else {
 		agent_log("bootloader: trying slot %c (boot %d of %d)", b.active ? 'b' : 'a',
 			  b.bootcount, b.boot_limit);

@@ -227,6 +227,8 @@ int sim_load(struct bootenv *b, const struct agent_config *c, struct upt_error *
 			b->upgrade_available = eq[1] == '1';
 		else if (strcmp(p, "bootcount") == 0)
 			b->bootcount = (int)strtol(eq + 1, NULL, 10);
+		else if (strcmp(p, "uptake_fell_back") == 0)
+			b->fell_back = eq[1] == '1';
 	}
 	free(text);
 	return rc;
@@ -236,8 +238,10 @@ int sim_save(const struct bootenv *b, const struct agent_config *c, struct upt_e
 {
 	char path[AGENT_PATH + 16], text[160];
 	int n = snprintf(
-	    text, sizeof text, "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\n",
-	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount);
+	    text, sizeof text,
+	    "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\nuptake_fell_back=%d\n",
+	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount,
+	    b->fell_back);
 	bootenv_path(path, sizeof path, c);
 	return host_write_file(path, text, (size_t)n, err);
 }

@@ -501,26 +501,21 @@ static int cycle(const struct agent_config *c)
 	slot = ab ? b.active : 0;
 	slot_load(c, slot, &running);
 
-	/* the bootloader gave up on a slot that never booted far enough: the
-	 * slot the agent put on trial is neither active nor on trial any more */
-	{
-		char trial[8] = "";
-		if (read_small(c, "trial", trial, sizeof trial) == 0 &&
-		    (trial[0] == 'a' || trial[0] == 'b') && !b.upgrade_available &&
-		    b.active != (trial[0] == 'b')) {
-			struct slot_info dead;
-			slot_load(c, trial[0] == 'b', &dead);
-			agent_log("the bootloader fell back from slot %c (%s): boot count spent",
-				  trial[0], dead.name);
-			rc = remember_failed(c, dead.sha256, &err);
-			if (rc == UPT_OK)
-				rc = write_small(c, "trial", "-\n", &err);
-			if (rc != UPT_OK) {
-				agent_log("%s", err.msg);
-				return 1;
-			}
-		} else if (trial[0] && trial[0] != '-' && !b.upgrade_available) {
-			write_small(c, "trial", "-\n", &err); /* committed */
+	/* the bootloader gave up on a slot that never booted far enough (it
+	 * sets uptake_fell_back when it falls back): that image is not retried */
+	if (b.fell_back) {
+		struct slot_info dead;
+		int gone = b.active ? 0 : 1;
+		slot_load(c, gone, &dead);
+		agent_log("the bootloader fell back from slot %c (%s): boot count spent",
+			  gone ? 'b' : 'a', dead.name);
+		b.fell_back = false;
+		rc = remember_failed(c, dead.sha256, &err);
+		if (rc == UPT_OK)
+			rc = boot_save(&b, c, &err);
+		if (rc != UPT_OK) {
+			agent_log("%s", err.msg);
+			return 1;
 		}
 	}
 
@@ -530,8 +525,6 @@ static int cycle(const struct agent_config *c)
 			b.upgrade_available = false;
 			b.bootcount = 0;
 			rc = boot_save(&b, c, &err);
-			if (rc == UPT_OK)
-				rc = write_small(c, "trial", "-\n", &err);
 			agent_log("slot %c is good: %s committed", slot ? 'b' : 'a', running.name);
 		} else {
 			struct slot_info old;
@@ -545,8 +538,6 @@ static int cycle(const struct agent_config *c)
 			/* not tried again automatically: a new image is needed */
 			if (rc == UPT_OK)
 				rc = remember_failed(c, running.sha256, &err);
-			if (rc == UPT_OK)
-				rc = write_small(c, "trial", "-\n", &err);
 			if (rc == UPT_OK)
 				report(c, &old, "", &err);
 			return rc == UPT_OK ? EXIT_REBOOT : 1;
@@ -698,9 +689,8 @@ static int cycle(const struct agent_config *c)
 				b.active = to;
 				b.upgrade_available = true;
 				b.bootcount = 0;
-				rc = write_small(c, "trial", to ? "b\n" : "a\n", &err);
-				if (rc == UPT_OK)
-					rc = boot_save(&b, c, &err);
+				b.fell_back = false;
+				rc = boot_save(&b, c, &err);
 				if (rc == UPT_OK)
 					agent_log("bootloader set to try slot %c; reboot needed",
 						  to ? 'b' : 'a');
