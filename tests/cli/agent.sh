@@ -142,7 +142,7 @@ cycle d4/agent.conf && ok || { bad "d4 first cycle"; tail -5 agent.log; }
 publish v6 6.0 d4
 "$agent" --config d4/agent.conf once >>agent.log 2>&1 &
 apid=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   [ -s d4/b.img.part ] && [ "$(stat -c %s d4/b.img.part)" -gt 300000 ] && break
   sleep 0.05
 done
