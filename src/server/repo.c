@@ -91,6 +91,25 @@ int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct sr
 						    "next-targets"};
 		rc = load_key(r, next[i], &r->next_key[i], r->next_keyid[i], err);
 	}
+	/* sign in the dialect of the current root (TUF until there is one) */
+	r->dialect = UPT_DIALECT_TUF;
+	if (rc == UPT_OK) {
+		struct srv_meta m;
+		if (store->ops->meta_get(store, name, "root", 0, &m, NULL) == UPT_OK) {
+			size_t cap = 32 * m.len + 65536;
+			void *mem = malloc(cap);
+			struct upt_arena a;
+			struct upt_doc doc;
+			if (mem) {
+				upt_arena_init(&a, mem, cap);
+				if (upt_doc_parse(&doc, &a, m.data, m.len, 0, "root.json", NULL) ==
+				    UPT_OK)
+					r->dialect = doc.dialect;
+			}
+			free(mem);
+			srv_meta_free(&m);
+		}
+	}
 	return rc;
 }
 

@@ -66,5 +66,19 @@ cmp -s dev/image/root.json ws/metadata/root.json && ok || bad "device did not fo
 "$uptake" device show dev-1 --dir ws >show.json
 has show.json '"fw-1.0"'
 
+# a restarted server keeps signing (in the dialect of the stored roots)
+stop_server
+rm -f "$work/port"
+start_server || exit 1
+sed -i "s|\"server\":\"[^\"]*\"|\"server\":\"$url\"|" ws/uptake-workspace.json
+D=(--dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key)
+{ echo fw3; head -c 50000 /dev/urandom; } >fw3.bin
+q "$uptake" publish fw3.bin --dir ws --name fw --version 3.0 --hardware-id board-a
+q "$uptake" assign fw-3.0 --dir ws --ecu prim --device dev-1
+q "$device" "${D[@]}" update
+has out.txt "installed fw-3.0 on prim"
+curl -s "$repo_url/repo/timestamp.json" >ts2.json
+has ts2.json '"_type":"Timestamp"'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- server log"; tail -20 "$work/server.log"; false; }

@@ -230,5 +230,17 @@ api 200 POST repo/online-keys/rotate
 expect 3 "$uptake" key rotate root --dir ws --expires 2020-01-01T00:00:00Z
 grep -q "expired" err.txt && ok || bad "an expired root was not refused by name"
 
+# --- a restarted server picks up where it was
+stop_server
+rm -f "$work/port"
+start_server || exit 1
+sed -i "s|\"server\":\"[^\"]*\"|\"server\":\"$url\"|" ws/uptake-workspace.json
+D=(--dir dev --server "$url" --ca "$ca" --cert dev1.pem --key dev1.key)
+head -c 70000 /dev/urandom >fw13.bin
+q "$uptake" publish fw13.bin --dir ws --name fw --version 1.3 --hardware-id board-a --release-counter 5
+expect 0 "$uptake" assign fw-1.3 --dir ws --ecu prim-1 --device dev-1
+expect 0 "$device" "${D[@]}" update
+grep -q "installed fw-1.3 on prim-1" out.txt && ok || bad "no update after a server restart"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }
