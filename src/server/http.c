@@ -243,8 +243,21 @@ static enum MHD_Result get_metadata(struct srv_http *h, struct MHD_Connection *c
 	} else {
 		snprintf(role, sizeof role, "%.*s", (int)(n - 5), file);
 	}
-	if (h->repo->store->ops->meta_get(h->repo->store, repo, role, version, &m, &err) != UPT_OK)
+	if (h->repo->store->ops->meta_get(h->repo->store, repo, role, version, &m, &err) !=
+	    UPT_OK) {
+		/* N+1.root.json not found is how every client learns it has the
+		 * newest root: routine, not worth a warning */
+		if (err.code == UPT_ERR_NOT_FOUND && strcmp(role, "root") == 0 && version > 0) {
+			char body[160];
+			srv_log(SRV_LOG_DEBUG, "%s %s -> 404 (no newer root)", method, url);
+			snprintf(body, sizeof body,
+				 "{\"error\":{\"code\":\"UPT_ERR_NOT_FOUND\",\"message\":\"no such "
+				 "root version\"}}\n");
+			return send_buf(c, MHD_HTTP_NOT_FOUND, "application/json", body,
+					strlen(body));
+		}
 		return send_upt_error(c, method, url, &err);
+	}
 	ret = send_buf(c, MHD_HTTP_OK, "application/json", m.data, m.len);
 	srv_meta_free(&m);
 	srv_log(SRV_LOG_DEBUG, "%s %s -> 200", method, url);
