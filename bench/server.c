@@ -120,23 +120,14 @@ static void write_text(const char *path, const char *text)
 		exit(1);
 }
 
-static char *sign(const char *text, struct upt_privkey *key, const char *keyid)
+static char *sign(const char *text, struct upt_privkey *key)
 {
-	size_t cap = 2 * strlen(text) + 4096, len = 0;
-	unsigned char *mem = malloc(16 * strlen(text) + 65536);
-	char *out = malloc(cap + 1);
-	struct upt_arena a;
-	struct upt_json *v;
-	struct upt_signer s;
+	char *doc = NULL;
+	size_t len = 0;
 	struct upt_error err;
-	upt_arena_init(&a, mem, 16 * strlen(text) + 65536);
-	upt_privkey_signer(&s, key, keyid);
-	if (upt_json_parse(&v, &a, (const uint8_t *)text, strlen(text), NULL, &err) != UPT_OK ||
-	    upt_doc_sign((uint8_t *)out, cap, &len, v, &s, 1, UPT_DIALECT_TUF, &a, &err) != UPT_OK)
+	if (upt_privkey_sign_document(&doc, &len, text, &key, 1, UPT_DIALECT_TUF, &err) != UPT_OK)
 		exit(1);
-	out[len] = 0;
-	free(mem);
-	return out;
+	return doc;
 }
 
 static void setup_device(struct device *d, int i, CURL *admin)
@@ -192,13 +183,13 @@ static void setup_device(struct device *d, int i, CURL *admin)
 				 "{\"sha256\":\"%064d\"},\"length\":1},\"filepath\":\"image-%d\"},"
 				 "\"report_counter\":%d}",
 				 d->id, e, m, m, m + 1);
-			sr = sign(report, d->ecu[e], d->keyid[e]);
+			sr = sign(report, d->ecu[e]);
 			t += (size_t)snprintf(text + t, sizeof text - t, "%s\"%s-%d\":%s",
 					      e ? "," : "", d->id, e, sr);
 			free(sr);
 		}
 		snprintf(text + t, sizeof text - t, "}}");
-		d->manifests[m] = sign(text, d->ecu[0], d->keyid[0]);
+		d->manifests[m] = sign(text, d->ecu[0]);
 	}
 	(void)path;
 }

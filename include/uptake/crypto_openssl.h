@@ -57,6 +57,16 @@ UPT_NODISCARD UPT_API int upt_privkey_sign(struct upt_privkey *key, const uint8_
 					   size_t msg_len, uint8_t *sig, size_t cap,
 					   size_t *sig_len);
 
+/* Sign the JSON object text `signed_json` with `keys` (each under its key
+ * id in `dialect`) into a signed document {"signatures":[...],"signed":...}:
+ * NUL-terminated, upt_malloc'd into *out. */
+#define UPT_SIGN_MAX_KEYS 32
+UPT_NODISCARD UPT_API int upt_privkey_sign_document(char **out, size_t *out_len,
+						    const char *signed_json,
+						    struct upt_privkey *const *keys, size_t n,
+						    enum upt_dialect dialect,
+						    struct upt_error *err);
+
 /* Accepts NULL. */
 UPT_API void upt_privkey_free(struct upt_privkey *key);
 

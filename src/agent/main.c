@@ -346,32 +346,14 @@ static bool healthy(const struct agent_config *c, int slot, const struct slot_in
 
 /* ---- the signed report -------------------------------------------------- */
 
-static char *sign_json(const char *text, struct upt_privkey *key, const char *keyid)
+/* Sign JSON text with the ECU key (NULL when it cannot be signed). */
+static char *sign_json(const char *text, struct upt_privkey *key)
 {
-	size_t cap = 2 * strlen(text) + 4096, len = 0, acap = 16 * strlen(text) + 65536;
-	unsigned char *mem = malloc(acap);
-	char *out = malloc(cap + 1);
-	struct upt_arena a;
-	struct upt_json *v;
-	struct upt_signer s;
-	struct upt_error err;
-	if (!mem || !out) {
-		free(mem);
-		free(out);
-		return NULL;
-	}
-	upt_arena_init(&a, mem, acap);
-	upt_privkey_signer(&s, key, keyid);
-	if (upt_json_parse(&v, &a, (const uint8_t *)text, strlen(text), NULL, &err) != UPT_OK ||
-	    upt_doc_sign((uint8_t *)out, cap, &len, v, &s, 1, UPT_DIALECT_TUF, &a, &err) !=
-		UPT_OK) {
-		free(out);
-		out = NULL;
-	} else {
-		out[len] = 0;
-	}
-	free(mem);
-	return out;
+	char *doc = NULL;
+	size_t len = 0;
+	return upt_privkey_sign_document(&doc, &len, text, &key, 1, UPT_DIALECT_TUF, NULL) == UPT_OK
+		   ? doc
+		   : NULL;
 }
 
 static void json_escape(char *out, size_t cap, const char *in)
@@ -414,7 +396,7 @@ static int report(const struct agent_config *c, const struct slot_info *running,
 		     ? running->sha256
 		     : "0000000000000000000000000000000000000000000000000000000000000000",
 		 (long long)running->length, name, (long long)counter);
-	if (rc == UPT_OK && !(ecu = sign_json(text, key, keyid)))
+	if (rc == UPT_OK && !(ecu = sign_json(text, key)))
 		rc = upt_error_set(err, UPT_ERR_CRYPTO, "cannot sign the report");
 	if (rc == UPT_OK) {
 		char *m = malloc(strlen(ecu) + 512);
@@ -426,7 +408,7 @@ static int report(const struct agent_config *c, const struct slot_info *running,
 				 "\"primary_ecu_serial\":\"%s\"}",
 				 c->auto_update ? "true" : "false", c->primary_serial, ecu,
 				 c->primary_serial);
-			manifest = sign_json(m, key, keyid);
+			manifest = sign_json(m, key);
 			free(m);
 			if (!manifest)
 				rc = upt_error_set(err, UPT_ERR_CRYPTO, "cannot sign the manifest");

@@ -68,6 +68,9 @@ int cli_load_doc(struct upt_doc *doc, struct cli_arena *ca, const char *path,
 /* Check doc's `signed` with the parser of `role`. */
 int cli_parse_role(struct cli_arena *ca, const struct upt_doc *doc, enum upt_role role,
 		   struct upt_error *err);
+/* Append a tree as compact JSON text (upt_json_write: canonical, control
+ * characters escaped). */
+int cli_buf_put_json(struct cli_buf *b, const struct upt_json *v, struct upt_error *err);
 /* Write a tree as compact JSON text plus a newline, atomically ("-":
  * stdout). */
 int cli_write_json(const char *path, const struct upt_json *v, struct upt_error *err);

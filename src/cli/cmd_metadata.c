@@ -157,22 +157,6 @@ static int load_key(struct keyent *k, struct cli_arena *ca, const char *path,
 	return rc;
 }
 
-static int put_json_tree(struct cli_buf *b, const struct upt_json *v, struct upt_error *err)
-{
-	size_t len = 0;
-	int rc = upt_json_write(NULL, 0, &len, v, err);
-	char *tmp;
-	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
-		return rc;
-	if (!(tmp = upt_malloc(len + 1)))
-		return UPT_ERR_NOMEM;
-	rc = upt_json_write((uint8_t *)tmp, len, &len, v, err);
-	if (rc == UPT_OK)
-		rc = cli_buf_put(b, tmp, len);
-	upt_free(tmp);
-	return rc;
-}
-
 static int root_keys(struct cli_buf *b, struct keyent keys[4][MAX_ITEMS], const struct md_opts *o,
 		     struct upt_error *err)
 {
@@ -188,7 +172,7 @@ static int root_keys(struct cli_buf *b, struct keyent keys[4][MAX_ITEMS], const 
 				continue;
 			rc = cli_buf_printf(b, "%s\"%s\":", first ? "" : ",", keys[r][i].id);
 			if (rc == UPT_OK)
-				rc = put_json_tree(b, keys[r][i].obj, err);
+				rc = cli_buf_put_json(b, keys[r][i].obj, err);
 			first = false;
 		}
 	}

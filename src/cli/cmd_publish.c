@@ -61,22 +61,6 @@ static int hash_file(const char *path, int64_t *len, char *h256, char *h512, str
 	return rc;
 }
 
-static int put_value(struct cli_buf *b, const struct upt_json *v, struct upt_error *err)
-{
-	size_t len = 0;
-	char *tmp;
-	int rc = upt_json_write(NULL, 0, &len, v, err);
-	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
-		return rc;
-	if (!(tmp = upt_malloc(len + 1)))
-		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	rc = upt_json_write((uint8_t *)tmp, len, &len, v, err);
-	if (rc == UPT_OK)
-		rc = cli_buf_put(b, tmp, len);
-	upt_free(tmp);
-	return rc;
-}
-
 int cmd_publish(int argc, char **argv)
 {
 	static const struct option longs[] = {{"name", required_argument, NULL, 'n'},
@@ -179,7 +163,7 @@ int cmd_publish(int argc, char **argv)
 			rc = k ? cli_buf_json_str(&text, k)
 			       : upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
 			rc = rc ? rc : cli_buf_printf(&text, ":");
-			rc = rc ? rc : put_value(&text, t, &err);
+			rc = rc ? rc : cli_buf_put_json(&text, t, &err);
 			rc = rc ? rc : cli_buf_printf(&text, ",");
 		}
 	}
@@ -205,7 +189,7 @@ int cmd_publish(int argc, char **argv)
 		const struct upt_json *d = upt_json_get(doc.signed_json, "delegations");
 		if (rc == UPT_OK && d) {
 			rc = cli_buf_printf(&text, ",\"delegations\":");
-			rc = rc ? rc : put_value(&text, d, &err);
+			rc = rc ? rc : cli_buf_put_json(&text, d, &err);
 		}
 	}
 	rc = rc ? rc : cli_buf_printf(&text, "}");

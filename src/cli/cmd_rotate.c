@@ -113,22 +113,6 @@ static const struct repl *replaced(const struct repl *r, size_t n, const char *r
 	return NULL;
 }
 
-static int put_tree(struct cli_buf *out, const struct upt_json *v, struct upt_error *err)
-{
-	size_t len = 0;
-	char *tmp;
-	int rc = upt_json_write(NULL, 0, &len, v, err);
-	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
-		return rc;
-	if (!(tmp = upt_malloc(len + 1)))
-		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	rc = upt_json_write((uint8_t *)tmp, len, &len, v, err);
-	if (rc == UPT_OK)
-		rc = cli_buf_put(out, tmp, len);
-	upt_free(tmp);
-	return rc;
-}
-
 /* The next root: the current signed root with the replaced roles' key ids
  * swapped (same thresholds), unused key objects dropped, a new version and
  * expiry. */
@@ -169,7 +153,7 @@ static int next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_j
 		rc = cli_buf_printf(out, "%s\"%.*s\":", first ? "" : ",",
 				    (int)keys->items[i]->key_len, keys->items[i]->key);
 		if (rc == UPT_OK)
-			rc = put_tree(out, keys->items[i], err);
+			rc = cli_buf_put_json(out, keys->items[i], err);
 		first = false;
 	}
 	/* the new ones (a key listed for several roles once) */
@@ -411,11 +395,11 @@ int key_rotate(int argc, char **argv)
 		if (rc == UPT_OK)
 			rc = cli_buf_printf(&tt, ",\"targets\":");
 		if (rc == UPT_OK)
-			rc = tg ? put_tree(&tt, tg, &err) : cli_buf_printf(&tt, "{}");
+			rc = tg ? cli_buf_put_json(&tt, tg, &err) : cli_buf_printf(&tt, "{}");
 		if (rc == UPT_OK && dl) {
 			rc = cli_buf_printf(&tt, ",\"delegations\":");
 			if (rc == UPT_OK)
-				rc = put_tree(&tt, dl, &err);
+				rc = cli_buf_put_json(&tt, dl, &err);
 		}
 		if (rc == UPT_OK)
 			rc = cli_buf_printf(&tt, "}");

@@ -343,20 +343,32 @@ int cli_parse_role(struct cli_arena *ca, const struct upt_doc *doc, enum upt_rol
 	return upt_error_set(err, UPT_ERR_ARG, "unknown role");
 }
 
-int cli_write_json(const char *path, const struct upt_json *v, struct upt_error *err)
+int cli_buf_put_json(struct cli_buf *b, const struct upt_json *v, struct upt_error *err)
 {
 	size_t len = 0;
-	char *buf;
-	int rc = upt_json_write(NULL, 0, &len, v, err);
+	char *tmp;
+	int rc = upt_json_write(NULL, 0, &len, v, err); /* measures */
 	if (rc != UPT_OK && rc != UPT_ERR_NOMEM)
 		return rc;
-	if (!(buf = upt_malloc(len + 1)))
+	if (!(tmp = upt_malloc(len + 1)))
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	rc = upt_json_write((uint8_t *)buf, len, &len, v, err);
-	if (rc == UPT_OK) {
-		buf[len] = '\n';
-		rc = cli_write_file(path, buf, len + 1, 0644, false, err);
-	}
-	upt_free(buf);
+	rc = upt_json_write((uint8_t *)tmp, len, &len, v, err);
+	if (rc == UPT_OK)
+		rc = cli_buf_put(b, tmp, len);
+	upt_free(tmp);
+	return rc;
+}
+
+int cli_write_json(const char *path, const struct upt_json *v, struct upt_error *err)
+{
+	struct cli_buf b;
+	int rc;
+	cli_buf_init(&b, CLI_MAX_FILE);
+	rc = cli_buf_put_json(&b, v, err);
+	if (rc == UPT_OK)
+		rc = cli_buf_put(&b, "\n", 1);
+	if (rc == UPT_OK)
+		rc = cli_write_file(path, b.p, b.len, 0644, false, err);
+	cli_buf_free(&b);
 	return rc;
 }

@@ -142,29 +142,15 @@ int ws_http(const struct ws *w, const char *method, const char *api_path, const 
 int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *keys, size_t n,
 	    enum upt_dialect dialect, struct upt_error *err)
 {
-	struct cli_arena ca;
-	struct upt_json *v;
-	struct upt_signer signers[WS_MAX_KEYS];
-	char ids[WS_MAX_KEYS][UPT_KEYID_MAX + 1];
-	size_t cap = 2 * strlen(text) + 4096 + n * 1500, len = 0;
-	int rc;
-	if (n > WS_MAX_KEYS)
-		return upt_error_set(err, UPT_ERR_ARG, "too many keys");
-	if (cli_arena_init(&ca, 16 * strlen(text) + (1 << 20)) != UPT_OK)
-		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	rc = upt_json_parse(&v, &ca.a, (const uint8_t *)text, strlen(text), NULL, err);
-	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
-		rc = upt_privkey_keyid(ids[i], keys[i], dialect, err);
-		upt_privkey_signer(&signers[i], keys[i], ids[i]);
+	char *doc = NULL;
+	size_t len = 0;
+	int rc = upt_privkey_sign_document(&doc, &len, text, keys, n, dialect, err);
+	cli_buf_init(out, len + 1);
+	if (rc == UPT_OK) {
+		out->p = doc;
+		out->len = len;
+		out->cap = len + 1;
 	}
-	cli_buf_init(out, cap + 1);
-	if (rc == UPT_OK && !(out->p = upt_malloc(cap)))
-		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	out->cap = cap;
-	if (rc == UPT_OK)
-		rc = upt_doc_sign((uint8_t *)out->p, cap, &len, v, signers, n, dialect, &ca.a, err);
-	out->len = rc == UPT_OK ? len : 0;
-	cli_arena_dispose(&ca);
 	return rc;
 }
 

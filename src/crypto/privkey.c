@@ -9,6 +9,7 @@
 #include <uptake/alloc.h>
 #include <uptake/crypto_openssl.h>
 #include <uptake/encode.h>
+#include <uptake/json.h>
 
 #include "openssl_internal.h"
 
@@ -367,4 +368,48 @@ void upt_privkey_free(struct upt_privkey *key)
 		return;
 	EVP_PKEY_free(key->pkey);
 	upt_free(key);
+}
+
+int upt_privkey_sign_document(char **out, size_t *out_len, const char *signed_json,
+			      struct upt_privkey *const *keys, size_t n, enum upt_dialect dialect,
+			      struct upt_error *err)
+{
+	struct upt_signer signers[UPT_SIGN_MAX_KEYS];
+	char ids[UPT_SIGN_MAX_KEYS][UPT_KEYID_MAX + 1];
+	size_t tlen, acap, cap, len = 0;
+	unsigned char *mem;
+	char *buf;
+	struct upt_arena a;
+	struct upt_json *v;
+	int rc = UPT_OK;
+	if (!out || !out_len || !signed_json || !keys || n == 0 || n > UPT_SIGN_MAX_KEYS)
+		return upt_error_set(err, UPT_ERR_ARG, "sign: missing argument or too many keys");
+	tlen = strlen(signed_json);
+	if (tlen > ((size_t)1 << 28))
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "sign: document too large");
+	acap = 16 * tlen + 65536;
+	cap = 2 * tlen + 4096 + n * (UPT_SIG_MAX * 2 + 2 * UPT_KEYID_MAX + 64);
+	mem = upt_malloc(acap);
+	buf = upt_malloc(cap + 1);
+	if (!mem || !buf)
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "sign: out of memory");
+	if (rc == UPT_OK) {
+		upt_arena_init(&a, mem, acap);
+		rc = upt_json_parse(&v, &a, (const uint8_t *)signed_json, tlen, NULL, err);
+	}
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		rc = upt_privkey_keyid(ids[i], keys[i], dialect, err);
+		upt_privkey_signer(&signers[i], keys[i], ids[i]);
+	}
+	if (rc == UPT_OK)
+		rc = upt_doc_sign((uint8_t *)buf, cap, &len, v, signers, n, dialect, &a, err);
+	upt_free(mem);
+	if (rc != UPT_OK) {
+		upt_free(buf);
+		return rc;
+	}
+	buf[len] = 0;
+	*out = buf;
+	*out_len = len;
+	return UPT_OK;
 }

@@ -193,16 +193,23 @@ static unsigned status_of(int code)
 	}
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, const char *method, const char *url,
-				  unsigned status, int code, const char *msg)
+static enum MHD_Result send_error_at(enum srv_log_level level, struct MHD_Connection *c,
+				     const char *method, const char *url, unsigned status, int code,
+				     const char *msg)
 {
 	char esc[2 * UPT_ERROR_MSG_MAX + 64], body[3 * UPT_ERROR_MSG_MAX + 128];
 	json_escape(esc, sizeof esc, msg);
 	snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
 		 upt_err_name(code), esc);
-	srv_log(status >= 500 ? SRV_LOG_ERROR : SRV_LOG_WARN, "%s %s -> %u %s: %s", method, url,
-		status, upt_err_name(code), msg);
+	srv_log(level, "%s %s -> %u %s: %s", method, url, status, upt_err_name(code), msg);
 	return send_buf(c, status, "application/json", body, strlen(body));
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, const char *method, const char *url,
+				  unsigned status, int code, const char *msg)
+{
+	return send_error_at(status >= 500 ? SRV_LOG_ERROR : SRV_LOG_WARN, c, method, url, status,
+			     code, msg);
 }
 
 static enum MHD_Result send_upt_error(struct MHD_Connection *c, const char *method, const char *url,
@@ -247,15 +254,9 @@ static enum MHD_Result get_metadata(struct srv_http *h, struct MHD_Connection *c
 	    UPT_OK) {
 		/* N+1.root.json not found is how every client learns it has the
 		 * newest root: routine, not worth a warning */
-		if (err.code == UPT_ERR_NOT_FOUND && strcmp(role, "root") == 0 && version > 0) {
-			char body[160];
-			srv_log(SRV_LOG_DEBUG, "%s %s -> 404 (no newer root)", method, url);
-			snprintf(body, sizeof body,
-				 "{\"error\":{\"code\":\"UPT_ERR_NOT_FOUND\",\"message\":\"no such "
-				 "root version\"}}\n");
-			return send_buf(c, MHD_HTTP_NOT_FOUND, "application/json", body,
-					strlen(body));
-		}
+		if (err.code == UPT_ERR_NOT_FOUND && strcmp(role, "root") == 0 && version > 0)
+			return send_error_at(SRV_LOG_DEBUG, c, method, url, MHD_HTTP_NOT_FOUND,
+					     err.code, err.msg);
 		return send_upt_error(c, method, url, &err);
 	}
 	ret = send_buf(c, MHD_HTTP_OK, "application/json", m.data, m.len);

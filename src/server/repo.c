@@ -258,31 +258,10 @@ static void hex_sha256(char *out, const uint8_t *data, size_t len)
 static int sign_text(const char *text, struct upt_privkey *key, enum upt_dialect dialect,
 		     uint8_t **out, size_t *len, struct upt_error *err)
 {
-	struct work w;
-	struct upt_json *v;
-	struct upt_signer signer;
-	size_t cap = 2 * strlen(text) + 4096;
-	uint8_t *buf = malloc(cap);
-	int rc = buf ? work_init(&w, strlen(text), err)
-		     : upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	if (rc != UPT_OK) {
-		free(buf);
-		return rc;
-	}
-	char keyid[UPT_KEYID_MAX + 1];
-	rc = upt_json_parse(&v, &w.a, (const uint8_t *)text, strlen(text), NULL, err);
-	if (rc == UPT_OK)
-		rc = upt_privkey_keyid(keyid, key, dialect, err);
-	upt_privkey_signer(&signer, key, keyid);
-	if (rc == UPT_OK)
-		rc = upt_doc_sign(buf, cap, len, v, &signer, 1, dialect, &w.a, err);
-	work_free(&w);
-	if (rc != UPT_OK) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return UPT_OK;
+	char *doc = NULL;
+	int rc = upt_privkey_sign_document(&doc, len, text, &key, 1, dialect, err);
+	*out = (uint8_t *)doc;
+	return rc;
 }
 
 struct text {

@@ -176,25 +176,17 @@ void rg_key_free(struct rg_key *k)
 uint8_t *rg_sign(const char *signed_json, struct rg_key *const *keys, int n,
 		 enum upt_dialect dialect, size_t *len)
 {
-	size_t tlen = strlen(signed_json), acap = 64 * tlen + (1u << 20);
-	size_t cap = 2 * tlen + 4096 + (size_t)n * 1400;
-	unsigned char *mem = malloc(acap);
-	uint8_t *out = malloc(cap);
-	struct upt_signer signers[RG_MAX_KEYS * 2];
-	struct upt_arena a;
-	struct upt_json *v;
+	struct upt_privkey *k[RG_MAX_KEYS * 2];
 	struct upt_error err;
-	if (!mem || !out || n > RG_MAX_KEYS * 2)
-		die("sign: out of memory", NULL);
-	upt_arena_init(&a, mem, acap);
-	if (upt_json_parse(&v, &a, (const uint8_t *)signed_json, tlen, NULL, &err) != UPT_OK)
-		die("sign: parse", &err);
+	char *doc = NULL;
+	if (n > RG_MAX_KEYS * 2)
+		die("sign: too many keys", NULL);
 	for (int i = 0; i < n; i++)
-		upt_privkey_signer(&signers[i], keys[i]->priv, keys[i]->id);
-	if (upt_doc_sign(out, cap, len, v, signers, (size_t)n, dialect, &a, &err) != UPT_OK)
+		k[i] = keys[i]->priv;
+	if (upt_privkey_sign_document(&doc, len, signed_json, k, (size_t)n, dialect, &err) !=
+	    UPT_OK)
 		die("sign", &err);
-	free(mem);
-	return out;
+	return (uint8_t *)doc;
 }
 
 /* ---- the repository model ----------------------------------------------- */

@@ -285,28 +285,16 @@ static int cmd_update(struct dev *d)
 }
 
 /* Sign `text` with `key`; returns malloc'd JSON. */
-static char *sign(const char *text, struct upt_privkey *key, const char *keyid)
+static char *sign(const char *text, struct upt_privkey *key)
 {
-	size_t cap = 2 * strlen(text) + 4096, len = 0;
-	unsigned char *mem = malloc(16 * strlen(text) + 65536);
-	char *out = malloc(cap + 1);
-	struct upt_arena a;
-	struct upt_json *v;
-	struct upt_signer s;
+	char *doc = NULL;
+	size_t len = 0;
 	struct upt_error err;
-	if (!mem || !out)
-		exit(1);
-	upt_arena_init(&a, mem, 16 * strlen(text) + 65536);
-	upt_privkey_signer(&s, key, keyid);
-	if (upt_json_parse(&v, &a, (const uint8_t *)text, strlen(text), NULL, &err) != UPT_OK ||
-	    upt_doc_sign((uint8_t *)out, cap, &len, v, &s, 1, UPT_DIALECT_TUF, &a, &err) !=
-		UPT_OK) {
+	if (upt_privkey_sign_document(&doc, &len, text, &key, 1, UPT_DIALECT_TUF, &err) != UPT_OK) {
 		fprintf(stderr, "test_device: signing: %s\n", err.msg);
 		exit(1);
 	}
-	out[len] = 0;
-	free(mem);
-	return out;
+	return doc;
 }
 
 static int cmd_report(struct dev *d, int mode)
@@ -348,14 +336,14 @@ static int cmd_report(struct dev *d, int mode)
 					   "000000000",
 			    (long long)e->length, e->name[0] ? e->name : "none",
 			    (long long)e->counter);
-			signed_report = mode == 2 && i == d->n - 1 ? sign(report, wrong, wrong_id)
-								   : sign(report, e->key, e->keyid);
+			signed_report =
+			    mode == 2 && i == d->n - 1 ? sign(report, wrong) : sign(report, e->key);
 			o += (size_t)snprintf(text + o, sizeof text - o, "%s\"%s\":%s",
 					      i ? "," : "", e->serial, signed_report);
 			free(signed_report);
 		}
 		snprintf(text + o, sizeof text - o, "}}");
-		manifest = sign(text, d->ecus[0].key, d->ecus[0].keyid);
+		manifest = sign(text, d->ecus[0].key);
 		if (mode == 0) {
 			rc = host_write_file(path, manifest, strlen(manifest), &err);
 			if (rc == UPT_OK)
