@@ -9,11 +9,8 @@
 #include <stdint.h>
 #include <uptake/crypto_openssl.h>
 
+#include "log.h"
 #include "store.h"
-
-enum srv_log_level { SRV_LOG_ERROR = 0, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
-void srv_log(enum srv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-extern enum srv_log_level srv_log_threshold;
 
 struct srv_config {
 	char listen_address[64];
@@ -21,6 +18,7 @@ struct srv_config {
 	char database[1024];
 	char data_dir[1024];
 	char admin_token[256];
+	char admin_token_file[1024];
 	unsigned threads;
 	size_t max_metadata_bytes;
 	uint64_t max_image_bytes;
@@ -28,9 +26,15 @@ struct srv_config {
 	int repo_http_port;         /* -1: none; else plain HTTP for /repo/ only */
 	int64_t snapshot_lifetime;  /* seconds */
 	int64_t timestamp_lifetime; /* seconds */
+	enum srv_log_level log_level;
 };
 
+#define SRV_CONFIG_MAX (1 << 20)
+/* Read the configuration file `path` (and the admin token file it names). */
 int srv_config_load(struct srv_config *c, const char *path, struct upt_error *err);
+/* Parse configuration text (no I/O: the token file is only named). */
+int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *text, size_t len,
+		     struct upt_error *err);
 
 /* One repository whose root and targets are signed offline and whose
  * snapshot and timestamp the server signs with its online keys. */
