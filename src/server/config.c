@@ -51,6 +51,10 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	snprintf(c->tls_names, sizeof c->tls_names, "localhost,127.0.0.1");
 	c->timestamp_lifetime = 24 * 3600;
 	c->log_level = SRV_LOG_INFO;
+	c->max_connections = 4096;
+	c->max_connections_per_ip = 64;
+	c->header_timeout = 10;
+	c->idle_timeout = 60;
 	if (len > SRV_CONFIG_MAX)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: larger than %d bytes", path,
 				     SRV_CONFIG_MAX);
@@ -108,6 +112,16 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 				snprintf(c->admin_token_file, sizeof c->admin_token_file, "%s", v);
 		} else if (strcmp(k, "port") == 0)
 			bad = parse_u64(v, 0, 65535, &n) || !((c->port = (int)n), 1);
+		else if (strcmp(k, "max_connections") == 0)
+			bad = parse_u64(v, 16, 1u << 20, &n) ||
+			      !((c->max_connections = (unsigned)n), 1);
+		else if (strcmp(k, "max_connections_per_ip") == 0)
+			bad = parse_u64(v, 0, 1u << 20, &n) ||
+			      !((c->max_connections_per_ip = (unsigned)n), 1);
+		else if (strcmp(k, "header_timeout") == 0)
+			bad = parse_u64(v, 1, 3600, &n) || !((c->header_timeout = (unsigned)n), 1);
+		else if (strcmp(k, "idle_timeout") == 0)
+			bad = parse_u64(v, 1, 3600, &n) || !((c->idle_timeout = (unsigned)n), 1);
 		else if (strcmp(k, "threads") == 0)
 			bad = parse_u64(v, 1, 256, &n) || !((c->threads = (unsigned)n), 1);
 		else if (strcmp(k, "max_metadata_bytes") == 0)

@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../host/host.h"
-#include "server.h"
+#include "http.h"
 
 static const char usage[] =
     "usage: uptake-server --config FILE [--port-file FILE]\n\n"
@@ -43,6 +44,25 @@ static const char usage[] =
     "SIGTERM or SIGINT stops the server cleanly. Exit 0 after a clean stop,\n"
     "1 on a start-up error, 2 on a usage error.\n";
 
+/* Room for max_connections descriptors, within the hard limit. */
+static void raise_fd_limit(struct srv_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want) {
+		cfg->max_connections = rl.rlim_cur > 512 ? (unsigned)(rl.rlim_cur - 256) : 256;
+		srv_log(SRV_LOG_WARN, "open file limit %llu: at most %u connections",
+			(unsigned long long)rl.rlim_cur, cfg->max_connections);
+	}
+}
+
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -63,6 +83,7 @@ int main(int argc, char **argv)
 	struct srv_repo repo, director;
 	struct srv_http *http = NULL;
 	struct srv_ca ca = {0};
+	struct srv_ctx ctx = {&cfg, &repo, &director, NULL, &ca};
 	struct upt_error err = {0};
 	struct sigaction sa = {0};
 	char images[1100];
@@ -82,6 +103,7 @@ int main(int argc, char **argv)
 	rc = srv_config_load(&cfg, config, &err);
 	if (rc == UPT_OK) {
 		srv_log_threshold = cfg.log_level;
+		raise_fd_limit(&cfg);
 		snprintf(images, sizeof images, "%s/images", cfg.data_dir);
 		rc = host_mkdirs(images, &err);
 	}
@@ -90,6 +112,7 @@ int main(int argc, char **argv)
 			     strncmp(cfg.database, "postgres://", 11) == 0
 			 ? srv_store_pg_open(&store, cfg.database, &err)
 			 : srv_store_sqlite_open(&store, cfg.database, &err);
+	ctx.store = store;
 	if (rc == UPT_OK)
 		rc = srv_repo_open(&repo, "image", false, store, &cfg, &err);
 	if (rc == UPT_OK)
@@ -100,7 +123,7 @@ int main(int argc, char **argv)
 		rc = srv_ca_open(&ca, tls, cfg.tls_names, &err);
 	}
 	if (rc == UPT_OK)
-		rc = srv_http_start(&http, &cfg, &repo, &director, &ca, &err);
+		rc = srv_http_start(&http, &ctx, &err);
 	if (rc != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "%s: %s", upt_err_name(rc), err.msg);
 		if (store)

@@ -27,6 +27,12 @@ struct srv_config {
 	int64_t snapshot_lifetime;  /* seconds */
 	int64_t timestamp_lifetime; /* seconds */
 	enum srv_log_level log_level;
+	/* connections: how many at once, from one address (0: no limit); the
+	 * seconds a connection has to complete a request's headers (TLS
+	 * handshake included; trickled bytes do not extend it), and to send
+	 * any byte once in a request */
+	unsigned max_connections, max_connections_per_ip;
+	unsigned header_timeout, idle_timeout;
 };
 
 #define SRV_CONFIG_MAX (1 << 20)
@@ -123,15 +129,5 @@ int srv_ca_issue(struct srv_ca *ca, const char *device_id, const char *pubkey_pe
 int srv_ca_issue_p12(struct srv_ca *ca, const char *device_id, uint8_t **der, size_t *len,
 		     struct upt_error *err);
 void srv_ca_close(struct srv_ca *ca);
-
-/* The HTTP front end: HTTPS (client certificates requested and checked
- * against the CA) on cfg->port, and plain HTTP for the public Image
- * repository on cfg->repo_http_port when configured. */
-struct srv_http;
-int srv_http_start(struct srv_http **out, const struct srv_config *cfg, struct srv_repo *repo,
-		   struct srv_repo *director, struct srv_ca *ca, struct upt_error *err);
-int srv_http_port(const struct srv_http *h);
-int srv_http_repo_port(const struct srv_http *h);
-void srv_http_stop(struct srv_http *h);
 
 #endif

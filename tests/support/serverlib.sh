@@ -6,10 +6,13 @@ token=test-admin-token-0123456789
 server_pid=
 
 # start_server: a fresh server with its database and images in $work (or the
-# database in $UPTAKE_TEST_DATABASE, e.g. a PostgreSQL URI)
+# database in $UPTAKE_TEST_DATABASE, e.g. a PostgreSQL URI); more
+# configuration lines may come in $server_extra_conf
 start_server() {
   printf 'database = %s\ndata_dir = %s/data\nport = 0\nrepo_http_port = 0\nadmin_token = %s\n' \
     "${UPTAKE_TEST_DATABASE:-$work/db}" "$work" "$token" >"$work/server.conf"
+  [ -n "${server_extra_conf:-}" ] && printf '%s\n' "$server_extra_conf" >>"$work/server.conf"
+  rm -f "$work/port"
   "$build/uptake-server" --config "$work/server.conf" --port-file "$work/port" \
     2>"$work/server.log" &
   server_pid=$!

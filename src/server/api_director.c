@@ -1,0 +1,74 @@
+/* uptake-server: what devices call, over mutual TLS, in aktualizr's API.
+ * http.c has checked that the caller is a registered device (or, for
+ * provisioning, a fleet credential); q->caller is its id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static void ok_or_error(struct srv_resp *r, int rc, const struct upt_error *err)
+{
+	if (rc == UPT_OK)
+		srv_version_answer(r, 0);
+	else
+		srv_resp_upt_error(r, err);
+}
+
+/* The Director's root is shared; the other roles are the device's own. */
+void srv_h_director_metadata(const struct srv_req *q, struct srv_resp *r)
+{
+	const char *file = q->param[0];
+	struct upt_error err = {0};
+	char repo[300];
+	if (strcmp(file, "root.json") == 0 || strstr(file, ".root.json")) {
+		srv_serve_metadata(q, r, q->srv->director->name, file);
+		return;
+	}
+	if (srv_director_current(q->srv->director, q->caller, q->now, &err) != UPT_OK) {
+		srv_resp_upt_error(r, &err);
+		return;
+	}
+	snprintf(repo, sizeof repo, "director/%s", q->caller);
+	srv_serve_metadata(q, r, repo, file);
+}
+
+void srv_h_director_register(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	int rc = srv_dev_register(q->srv->store, q->caller, q->body, q->body_len, &err);
+	ok_or_error(r, rc, &err);
+}
+
+void srv_h_director_manifest(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	int rc = srv_dev_manifest(q->srv->store, q->caller, q->body, q->body_len, q->now, &err);
+	ok_or_error(r, rc, &err);
+}
+
+/* The other things aktualizr sends, kept as reported; the row's arg names
+ * the kind. */
+void srv_h_device_report(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	bool json = strcmp(q->info_kind, "config") != 0;
+	int rc =
+	    srv_dev_info(q->srv->store, q->caller, q->info_kind, json, q->body, q->body_len, &err);
+	ok_or_error(r, rc, &err);
+}
+
+void srv_h_device_provision(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	uint8_t *p12 = NULL;
+	size_t n = 0;
+	if (srv_dev_provision(q->srv->store, q->srv->ca, q->caller, q->body, q->body_len, &p12, &n,
+			      &err) != UPT_OK) {
+		srv_resp_upt_error(r, &err);
+		return;
+	}
+	srv_resp_bytes(r, 200, "application/x-pkcs12", NULL, 0);
+	r->body = p12; /* taken over */
+	r->len = n;
+}

@@ -1,0 +1,67 @@
+/* uptake-server: the route table. One row per endpoint: method, path
+ * pattern, who may call it, the body's kind and size limit, the handler.
+ * A new endpoint is one row here, one handler in its area's api_*.c and
+ * one entry in docs/openapi.yaml (tests/cli/openapi.sh checks that the
+ * table and the document list the same endpoints).
+ *
+ * Order matters only between rows whose patterns match the same path:
+ * the first row with the request's method wins. */
+#include "api.h"
+
+#define JSON SRV_BODY_JSON
+#define NONE SRV_BODY_NONE
+#define ROW(method, pattern, caller, body, limit, handler, arg)          \
+	{                                                                \
+		method, pattern, caller, body, limit, handler, arg, NULL \
+	}
+
+const struct srv_route srv_routes[] = {
+    /* public: the Image repository (also on the plain-HTTP listener) */
+    ROW("GET", "/health", SRV_PUBLIC, NONE, 0, srv_h_health, NULL),
+    ROW("GET", "/repo/targets/{name+}", SRV_PUBLIC, NONE, 0, srv_h_repo_image, NULL),
+    ROW("GET", "/repo/{file}", SRV_PUBLIC, NONE, 0, srv_h_repo_metadata, NULL),
+
+    /* devices over mutual TLS, in aktualizr's API */
+    ROW("POST", "/director/ecus", SRV_DEVICE, JSON, SRV_LIMIT_REGISTRATION, srv_h_director_register,
+	NULL),
+    ROW("PUT", "/director/manifest", SRV_DEVICE, JSON, SRV_LIMIT_MANIFEST, srv_h_director_manifest,
+	NULL),
+    ROW("GET", "/director/{file}", SRV_DEVICE, NONE, 0, srv_h_director_metadata, NULL),
+    ROW("PUT", "/core/installed", SRV_DEVICE, JSON, SRV_LIMIT_DEVICE_REPORT, srv_h_device_report,
+	"installed"),
+    ROW("PUT", "/system_info", SRV_DEVICE, JSON, SRV_LIMIT_DEVICE_REPORT, srv_h_device_report,
+	"system_info"),
+    ROW("PUT", "/system_info/network", SRV_DEVICE, JSON, SRV_LIMIT_DEVICE_REPORT,
+	srv_h_device_report, "network"),
+    ROW("POST", "/system_info/config", SRV_DEVICE, SRV_BODY_TEXT, SRV_LIMIT_DEVICE_REPORT,
+	srv_h_device_report, "config"),
+    ROW("POST", "/events", SRV_DEVICE, JSON, SRV_LIMIT_DEVICE_REPORT, srv_h_device_report,
+	"events"),
+    /* aktualizr's shared-credential provisioning */
+    ROW("POST", "/devices", SRV_FLEET, JSON, 64u << 10, srv_h_device_provision, NULL),
+
+    /* admin: keys and roots */
+    ROW("GET", "/api/v1/repo/online-keys", SRV_ADMIN, NONE, 0, srv_h_keys_online, "image"),
+    ROW("POST", "/api/v1/repo/online-keys/rotate", SRV_ADMIN, NONE, 0, srv_h_keys_rotate, "image"),
+    ROW("PUT", "/api/v1/repo/root", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_keys_put_root,
+	"image"),
+    ROW("GET", "/api/v1/director/online-keys", SRV_ADMIN, NONE, 0, srv_h_keys_online, "director"),
+    ROW("POST", "/api/v1/director/online-keys/rotate", SRV_ADMIN, NONE, 0, srv_h_keys_rotate,
+	"director"),
+    ROW("PUT", "/api/v1/director/root", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_keys_put_root,
+	"director"),
+    /* admin: the Image repository's offline-signed metadata and images */
+    ROW("PUT", "/api/v1/repo/metadata/{role+}", SRV_ADMIN, JSON, SRV_LIMIT_METADATA,
+	srv_h_repo_put_metadata, NULL),
+    {"PUT", "/api/v1/images/{name+}", SRV_ADMIN, SRV_BODY_UPLOAD, SRV_LIMIT_IMAGE,
+     srv_h_repo_put_image, NULL, srv_valid_image_name},
+    /* admin: devices and inventory */
+    ROW("GET", "/api/v1/devices", SRV_ADMIN, NONE, 0, srv_h_devices_list, NULL),
+    ROW("POST", "/api/v1/devices", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_devices_add, NULL),
+    ROW("GET", "/api/v1/devices/{id}", SRV_ADMIN, NONE, 0, srv_h_devices_show, NULL),
+    ROW("POST", "/api/v1/assign", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_assign, NULL),
+    ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,
+	NULL),
+};
+
+const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
