@@ -16,7 +16,8 @@
 #include "http.h"
 
 static const char usage[] =
-    "usage: uptake-server --config FILE [--port-file FILE]\n\n"
+    "usage: uptake-server --config FILE [--port-file FILE]\n"
+    "       uptake-server --routes\n\n"
     "Serves the Image repository (offline-signed root and targets, online-signed\n"
     "snapshot and timestamp) and its admin API. The configuration file holds\n"
     "'key = value' lines ('#' starts a comment):\n"
@@ -37,12 +38,39 @@ static const char usage[] =
     "                           localhost,127.0.0.1)\n"
     "  repo_http_port           also serve the public Image repository (only\n"
     "                           /repo/) over plain HTTP on this port (0: any)\n"
+    "  max_connections          open connections at most (default 4096)\n"
+    "  max_connections_per_ip   from one address (default 64; 0: no limit; set\n"
+    "                           0 behind a TCP load balancer)\n"
+    "  header_timeout           seconds a connection has to complete a request's\n"
+    "                           headers, TLS handshake included (default 10)\n"
+    "  idle_timeout             seconds without a byte in a request (default 60)\n"
     "Everything on `port` is HTTPS; the server makes its CA and certificate in\n"
     "data_dir/tls at first start (clients trust data_dir/tls/ca.pem).\n"
     "--port-file writes the HTTPS port, and the plain repository port on a second\n"
     "line (for tests with port 0).\n"
+    "--routes lists every endpoint: method, path, caller, body kind and limit.\n"
     "SIGTERM or SIGINT stops the server cleanly. Exit 0 after a clean stop,\n"
     "1 on a start-up error, 2 on a usage error.\n";
+
+/* --routes: the route table, one endpoint a line. */
+static void print_routes(void)
+{
+	static const char *const callers[] = {"public", "device", "fleet", "admin"};
+	static const char *const bodies[] = {"none", "json", "text", "upload"};
+	for (size_t i = 0; i < srv_n_routes; i++) {
+		const struct srv_route *r = &srv_routes[i];
+		char limit[32] = "-";
+		if (r->body != SRV_BODY_NONE)
+			snprintf(limit, sizeof limit, "%s",
+				 r->limit == SRV_LIMIT_METADATA ? "max_metadata_bytes"
+				 : r->limit == SRV_LIMIT_IMAGE  ? "max_image_bytes"
+								: "");
+		if (r->body != SRV_BODY_NONE && !limit[0])
+			snprintf(limit, sizeof limit, "%zu", r->limit);
+		printf("%s %s %s %s %s\n", r->method, r->pattern, callers[r->caller],
+		       bodies[r->body], limit);
+	}
+}
 
 /* Room for max_connections descriptors, within the hard limit. */
 static void raise_fd_limit(struct srv_config *cfg)
@@ -52,7 +80,8 @@ static void raise_fd_limit(struct srv_config *cfg)
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
 	if (rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -76,6 +105,7 @@ int main(int argc, char **argv)
 	static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
 					      {"port-file", required_argument, NULL, 'p'},
 					      {"help", no_argument, NULL, 'h'},
+					      {"routes", no_argument, NULL, 'r'},
 					      {NULL, 0, NULL, 0}};
 	const char *config = NULL, *port_file = NULL;
 	struct srv_config cfg;
@@ -95,6 +125,8 @@ int main(int argc, char **argv)
 			port_file = optarg;
 		else if (c == 'h')
 			return fputs(usage, stdout), 0;
+		else if (c == 'r')
+			return print_routes(), 0;
 		else
 			return fputs(usage, stderr), 2;
 	}

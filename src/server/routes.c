@@ -1,7 +1,7 @@
 /* uptake-server: the route table. One row per endpoint: method, path
  * pattern, who may call it, the body's kind and size limit, the handler.
  * A new endpoint is one row here, one handler in its area's api_*.c and
- * one entry in docs/openapi.yaml (tests/cli/openapi.sh checks that the
+ * one entry in docs/openapi.yaml (tests/interop/openapi.sh checks that the
  * table and the document list the same endpoints).
  *
  * Order matters only between rows whose patterns match the same path:

@@ -11,6 +11,7 @@
  *     report     send a manifest (report counter + 1)
  *     replay     send the last manifest again
  *     forge      send a manifest whose ECU report is signed by a wrong key
+ *     sign       write the next manifest to DIR/last-manifest.json, unsent
  * Exit 0 ok, 1 refused or failed (message on stderr), 2 usage. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -344,10 +345,17 @@ static int cmd_report(struct dev *d, int mode)
 		}
 		snprintf(text + o, sizeof text - o, "}}");
 		manifest = sign(text, d->ecus[0].key);
-		if (mode == 0) {
+		if (mode == 0 || mode == 3) {
 			rc = host_write_file(path, manifest, strlen(manifest), &err);
 			if (rc == UPT_OK)
 				rc = save_state(d, &err);
+		}
+		if (mode == 3) {
+			free(manifest);
+			if (rc != UPT_OK)
+				return fail("sign", &err);
+			printf("%s\n", path);
+			return 0;
 		}
 	}
 	if (rc == UPT_OK)
@@ -433,6 +441,8 @@ int main(int argc, char **argv)
 		rc = cmd_report(&d, 1);
 	else if (strcmp(cmd, "forge") == 0)
 		rc = cmd_report(&d, 2);
+	else if (strcmp(cmd, "sign") == 0)
+		rc = cmd_report(&d, 3);
 	else
 		rc = 2;
 	for (size_t i = 0; i < d.n; i++)

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# docs/openapi.yaml against the real server, with validators from the npm
+# registry: the document is valid OpenAPI 3.1; it lists exactly the
+# endpoints of the route table (uptake-server --routes), with the same
+# callers; and real answers of a running server, successes and refusals of
+# every endpoint, validate against the document's schemas.
+#   bash tests/interop/openapi.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+. "$here/../support/serverlib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
+
+# the validators, installed once per build directory from the lock file
+js=$build/interop-openapi
+if ! cmp -s "$here/openapi/package-lock.json" "$js/package-lock.json" 2>/dev/null ||
+  [ ! -d "$js/node_modules/ajv" ]; then
+  rm -rf "$js"
+  mkdir -p "$js"
+  cp "$here/openapi/package.json" "$here/openapi/package-lock.json" "$js/"
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; exit 1; }
+fi
+cp "$here/openapi/check.mjs" "$js/"
+
+cd "$work"
+uptake=$build/uptake
+device=$build/tests/test_device
+q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+n=0
+# call TEMPLATE METHOD PATH [curl args...]: one real answer, recorded
+call() {
+  local template=$1 method=$2 path=$3 status type
+  shift 3
+  n=$((n + 1))
+  status=$(curl -s --cacert "$ca" -o "answer.$n" -w '%{http_code} %{content_type}' \
+    -X "$method" "$@" "$url$path")
+  type=${status#* }
+  status=${status%% *}
+  /usr/bin/python3 -c '
+import json, os, sys
+m, t, s, ty, b = sys.argv[1:6]
+print(json.dumps({"method": m, "template": t, "status": int(s), "type": ty, "body": b,
+                  "size": os.path.getsize(b)}))' "$method" "$template" "$status" "$type" \
+    "$work/answer.$n" >>answers.jsonl
+}
+A=(-H "Authorization: Bearer $token")
+J=(-H "Content-Type: application/json")
+O=(-H "Content-Type: application/octet-stream")
+DEV=(--cert dev1.crt --key dev1.key)
+
+start_server || exit 1
+"$build/uptake-server" --routes >routes.txt || { echo "uptake-server --routes failed"; exit 1; }
+printf '%s\n' "$token" >token
+head -c 30000 /dev/urandom >fw1.bin
+
+# public
+call /health GET /health
+call '/repo/{file}' GET /repo/root.json # 404 before the first root
+call '/repo/targets/{name+}' GET /repo/targets/nothing.bin
+# keys and roots
+call /api/v1/repo/online-keys GET /api/v1/repo/online-keys "${A[@]}"
+call /api/v1/repo/online-keys GET /api/v1/repo/online-keys
+call /api/v1/director/online-keys GET '/api/v1/director/online-keys?dialect=aktualizr' "${A[@]}"
+call /api/v1/repo/root PUT /api/v1/repo/root "${A[@]}" "${J[@]}" --data-binary '{"signed":'
+call /api/v1/repo/root PUT /api/v1/repo/root "${A[@]}" "${O[@]}" --data-binary '{}'
+call /api/v1/director/root PUT /api/v1/director/root "${A[@]}" "${J[@]}" --data-binary '{}'
+q "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws
+call /api/v1/repo/root PUT /api/v1/repo/root "${A[@]}" "${J[@]}" --data-binary @ws/metadata/root.json
+call '/repo/{file}' GET /repo/root.json
+call '/repo/{file}' GET /repo/1.root.json
+call '/repo/{file}' GET /repo/2.root.json
+call '/repo/{file}' GET /repo/timestamp.json
+# images and targets
+call '/api/v1/images/{name+}' PUT /api/v1/images/boards/a/raw.bin "${A[@]}" "${O[@]}" --data-binary @fw1.bin
+call '/api/v1/images/{name+}' PUT /api/v1/images/boards/a/raw.bin "${A[@]}" "${J[@]}" --data-binary @fw1.bin
+call '/api/v1/images/{name+}' PUT '/api/v1/images/a/../b' "${A[@]}" "${O[@]}" --data-binary @fw1.bin --path-as-is
+call '/api/v1/repo/metadata/{role+}' PUT /api/v1/repo/metadata/targets "${A[@]}" "${J[@]}" --data-binary '[]'
+q "$uptake" publish fw1.bin --dir ws --name fw --version 1.0 --hardware-id board-a --release-counter 1
+call '/api/v1/repo/metadata/{role+}' PUT /api/v1/repo/metadata/targets "${A[@]}" "${J[@]}" \
+  --data-binary @ws/metadata/targets.json
+call '/repo/targets/{name+}' GET /repo/targets/fw-1.0 -H 'Range: bytes=0-99'
+call '/repo/targets/{name+}' GET /repo/targets/fw-1.0
+call '/repo/targets/{name+}' GET /repo/targets/fw-1.0 -H 'Range: bytes=999999-'
+call /api/v1/repo/online-keys/rotate POST /api/v1/repo/online-keys/rotate "${A[@]}"
+call /api/v1/director/online-keys/rotate POST /api/v1/director/online-keys/rotate "${A[@]}" \
+  --data-binary 'x'
+# devices
+call /api/v1/devices POST /api/v1/devices "${A[@]}" "${J[@]}" --data-binary '{"id":"bad/id"}'
+call /api/v1/devices POST /api/v1/devices "${A[@]}" "${J[@]}" --data-binary '{"id":"dev-9"}'
+q "$uptake" device add dev-1 --dir ws --out dev1
+call /api/v1/devices GET /api/v1/devices "${A[@]}"
+call '/api/v1/devices/{id}' GET /api/v1/devices/dev-1 "${A[@]}"
+call '/api/v1/devices/{id}' GET /api/v1/devices/ghost "${A[@]}"
+call /api/v1/fleet-credentials POST /api/v1/fleet-credentials "${A[@]}" "${J[@]}" --data-binary '{"name":"factory"}'
+call /api/v1/fleet-credentials POST /api/v1/fleet-credentials "${A[@]}" "${J[@]}" --data-binary '{}'
+/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+open("fleet.crt", "w").write(d["certificate"]); open("fleet.key", "w").write(d["key"])' "answer.$((n - 1))"
+# the device side
+call '/director/{file}' GET /director/targets.json
+call /director/ecus POST /director/ecus "${DEV[@]}" "${J[@]}" --data-binary '{"ecus":[]}'
+q "$device" --dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key \
+  --root-director ws/metadata/director-root.json --root-image ws/metadata/root.json \
+  --ecu prim-1:board-a init
+call /director/ecus POST /director/ecus "${DEV[@]}" -H 'Content-Type: text/plain' --data-binary '{}'
+call /api/v1/assign POST /api/v1/assign "${A[@]}" "${J[@]}" \
+  --data-binary '{"target":"fw-1.0","hardware_id":"board-a","devices":["dev-1"]}'
+call /api/v1/assign POST /api/v1/assign "${A[@]}" "${J[@]}" \
+  --data-binary '{"target":"nothing","hardware_id":"board-a","devices":["dev-1"]}'
+call '/director/{file}' GET /director/root.json "${DEV[@]}"
+call '/director/{file}' GET /director/targets.json "${DEV[@]}"
+call '/director/{file}' GET /director/timestamp.json "${DEV[@]}"
+call '/director/{file}' GET /director/9.root.json "${DEV[@]}"
+q "$device" --dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key update
+q "$device" --dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key sign
+call /director/manifest PUT /director/manifest "${DEV[@]}" "${J[@]}" --data-binary @dev/last-manifest.json
+call /director/manifest PUT /director/manifest "${DEV[@]}" "${J[@]}" --data-binary @dev/last-manifest.json
+call /director/manifest PUT /director/manifest --cert fleet.crt --key fleet.key "${J[@]}" --data-binary '{}'
+call '/api/v1/devices/{id}' GET /api/v1/devices/dev-1 "${A[@]}"
+call /core/installed PUT /core/installed "${DEV[@]}" "${J[@]}" --data-binary '[{"name":"busybox"}]'
+call /system_info PUT /system_info "${DEV[@]}" "${J[@]}" --data-binary '{"product":"board-a"}'
+call /system_info PUT /system_info "${DEV[@]}" "${J[@]}" --data-binary '{"product":'
+call /system_info/network PUT /system_info/network "${DEV[@]}" "${J[@]}" --data-binary '{"hostname":"d"}'
+call /system_info/config POST /system_info/config "${DEV[@]}" -H 'Content-Type: application/toml' \
+  --data-binary $'[uptane]\npolling_sec = 10'
+call /events POST /events "${DEV[@]}" "${J[@]}" --data-binary '[{"eventType":{"id":"DownloadComplete"}}]'
+call /events POST /events "${J[@]}" --data-binary '[]'
+call /devices POST /devices --cert fleet.crt --key fleet.key "${J[@]}" --data-binary '{"deviceId":"dev-5"}'
+call /devices POST /devices --cert fleet.crt --key fleet.key "${J[@]}" --data-binary '{"deviceId":"dev-5"}'
+call /devices POST /devices "${DEV[@]}" "${J[@]}" --data-binary '{"deviceId":"dev-6"}'
+call /health GET /health
+
+node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl
