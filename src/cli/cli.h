@@ -97,5 +97,7 @@ int key_rotate(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_assign(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_product(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -8,17 +8,28 @@
 #include <uptake/json.h>
 
 #include "../host/host.h"
+#include "cmd_lifecycle.h"
 #include "workspace.h"
 
 static const char device_usage[] =
-    "usage: uptake device add ID [--out PREFIX] [--public-key PEM] [--dir DIR]\n"
+    "usage: uptake device add ID [--out PREFIX] [--public-key PEM] [LIFECYCLE] [--dir DIR]\n"
+    "       uptake device set ID LIFECYCLE [--dir DIR]\n"
+    "       uptake device import FILE.csv [--dir DIR]\n"
     "       uptake device list [--dir DIR]\n"
     "       uptake device show ID [--dir DIR]\n\n"
+    "LIFECYCLE: [--product NAME] [--manufactured DATE] [--placed-on-market DATE]\n"
+    "           [--support-end DATE]   (DATE: YYYY-MM-DD; \"\" clears it)\n\n"
     "add registers device ID and gets its TLS client certificate from the server's\n"
     "CA: PREFIX.crt, PREFIX.key (0600, unless --public-key names the device's own\n"
     "public key) and PREFIX-ca.crt (default PREFIX: ID). list and show print the\n"
     "server's JSON: ECUs, what each verified manifest says is installed (by hash),\n"
-    "assignments, alerts. Exit 0 ok, 2 usage, 3 refusal.\n";
+    "assignments, alerts.\n"
+    "A unit's support end is by default its placing on the market plus its\n"
+    "product's support period; --support-end may set a later one, never an earlier.\n"
+    "set changes what it is given; import takes a factory's CSV records (a header\n"
+    "naming the columns device, product, manufactured, placed_on_market,\n"
+    "support_end; one row per unit) and changes nothing when any row is wrong,\n"
+    "naming its line. Exit 0 ok, 2 usage, 3 refusal.\n";
 
 static const char assign_usage[] =
     "usage: uptake assign TARGET --device ID (--ecu SERIAL | --hardware-id HWID)\n"
@@ -47,7 +58,7 @@ static int json_field(char **out, const char *json, const char *key, struct upt_
 }
 
 static int device_add(struct ws *w, const char *id, const char *prefix, const char *pubkey,
-		      struct upt_error *err)
+		      const struct cli_lifecycle *l, struct upt_error *err)
 {
 	struct cli_buf body;
 	char *resp = NULL, *pem = NULL, *cert = NULL, *key = NULL, *ca = NULL, path[4096];
@@ -65,6 +76,8 @@ static int device_add(struct ws *w, const char *id, const char *prefix, const ch
 		if (rc == UPT_OK)
 			rc = cli_buf_json_str(&body, pem);
 	}
+	if (rc == UPT_OK)
+		rc = lifecycle_members(&body, l, false);
 	if (rc == UPT_OK)
 		rc = cli_buf_printf(&body, "}");
 	if (rc == UPT_OK)
@@ -105,17 +118,31 @@ int cmd_device(int argc, char **argv)
 	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
 					      {"out", required_argument, NULL, 'o'},
 					      {"public-key", required_argument, NULL, 'k'},
+					      {"product", required_argument, NULL, 'P'},
+					      {"manufactured", required_argument, NULL, 'M'},
+					      {"placed-on-market", required_argument, NULL, 'K'},
+					      {"support-end", required_argument, NULL, 'E'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *dir = ".", *out = NULL, *pubkey = NULL, *sub, *id = NULL;
 	struct ws w;
 	struct upt_error err = {0};
+	struct cli_lifecycle l = {0};
 	char *resp = NULL, api[512];
+	bool lifecycle;
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
+		else if (c == 'P')
+			l.product = optarg;
+		else if (c == 'M')
+			l.manufactured = optarg;
+		else if (c == 'K')
+			l.placed_on_market = optarg;
+		else if (c == 'E')
+			l.support_end = optarg;
 		else if (c == 'o')
 			out = optarg;
 		else if (c == 'k')
@@ -130,15 +157,23 @@ int cmd_device(int argc, char **argv)
 	sub = argv[optind++];
 	if (optind < argc)
 		id = argv[optind++];
+	lifecycle = l.product || l.manufactured || l.placed_on_market || l.support_end;
 	if (optind != argc || (strcmp(sub, "list") == 0) != !id ||
-	    (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show")) ||
-	    (id && (strlen(id) > 127 || strchr(id, '/'))))
+	    (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
+	     strcmp(sub, "set") && strcmp(sub, "import")) ||
+	    (strcmp(sub, "set") == 0 && !lifecycle) ||
+	    (lifecycle && strcmp(sub, "set") && strcmp(sub, "add")) ||
+	    (strcmp(sub, "import") && id && (strlen(id) > 127 || strchr(id, '/'))))
 		return fputs(device_usage, stderr), CLI_USAGE;
 	rc = ws_load(&w, dir, &err);
 	if (rc == UPT_OK)
 		rc = host_init(&err);
 	if (rc == UPT_OK && strcmp(sub, "add") == 0)
-		rc = device_add(&w, id, out ? out : id, pubkey, &err);
+		rc = device_add(&w, id, out ? out : id, pubkey, &l, &err);
+	else if (rc == UPT_OK && strcmp(sub, "set") == 0)
+		rc = lifecycle_set(&w, id, &l, &err);
+	else if (rc == UPT_OK && strcmp(sub, "import") == 0)
+		rc = lifecycle_import(&w, id, &err);
 	else if (rc == UPT_OK) {
 		char q[400];
 		if (id && host_url_quote(q, sizeof q, id, false) != UPT_OK)

@@ -12,8 +12,10 @@ static const struct cli_cmd commands[] = {
     {"inspect", cmd_inspect, "show what a metadata file says, without trusting it"},
     {"init", cmd_init, "create a workspace bound to an uptake server (keys, first root)"},
     {"publish", cmd_publish, "sign and upload an image to the Image repository"},
-    {"device", cmd_device, "add devices (TLS certificates), list them, show one"},
+    {"device", cmd_device, "add devices (TLS certificates), their lifecycle, list, show"},
     {"assign", cmd_assign, "assign an image to ECUs of devices (the Director)"},
+    {"product", cmd_product, "products and their CRA support periods"},
+    {"report", cmd_report, "fleet reports from signed evidence (support)"},
 };
 
 static void usage(FILE *f)

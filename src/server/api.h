@@ -163,6 +163,15 @@ void srv_h_devices_show(const struct srv_req *q, struct srv_resp *r);
 void srv_h_assign(const struct srv_req *q, struct srv_resp *r);
 void srv_h_fleet_credential(const struct srv_req *q, struct srv_resp *r);
 
+/* api_compliance.c: CRA evidence (admin) */
+void srv_h_products_list(const struct srv_req *q, struct srv_resp *r);
+void srv_h_products_add(const struct srv_req *q, struct srv_resp *r);
+void srv_h_products_show(const struct srv_req *q, struct srv_resp *r);
+void srv_h_products_set(const struct srv_req *q, struct srv_resp *r);
+void srv_h_device_lifecycle(const struct srv_req *q, struct srv_resp *r);
+void srv_h_lifecycle_import(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_support(const struct srv_req *q, struct srv_resp *r);
+
 /* Shared by handlers: serve repository `repo`'s FILE (ROLE.json or
  * N.ROLE.json); answer {"version":N}. */
 void srv_serve_metadata(const struct srv_req *q, struct srv_resp *r, const char *repo,

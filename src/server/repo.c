@@ -12,6 +12,7 @@
 #include <uptake/json.h>
 #include <uptake/metadata.h>
 
+#include "lifecycle.h"
 #include "server.h"
 
 #define SPEC_VERSION "1.0.31"
@@ -690,6 +691,28 @@ static int tjson(struct text *t, const char *s)
 	return rc == UPT_OK ? tprintf(t, "\"") : rc;
 }
 
+/* The device's CRA support end, signed with its targets so that it can
+ * tell its user (signed.custom: TUF and aktualizr clients keep and ignore
+ * it). Nothing when the device has no product or market date yet. */
+static int support_custom(struct srv_repo *r, struct text *t, const char *device)
+{
+	struct srv_device d;
+	struct srv_product p;
+	char end[11];
+	bool has_p;
+	int rc;
+	if (r->store->ops->device_get(r->store, device, &d, NULL) != UPT_OK)
+		return UPT_OK;
+	has_p = d.product[0] && r->store->ops->product_get(r->store, d.product, &p, NULL) == UPT_OK;
+	srv_support_end(&d, has_p ? &p : NULL, end);
+	if (!end[0])
+		return UPT_OK;
+	rc = tprintf(t, ",\"custom\":{\"product\":");
+	rc = rc ? rc : tjson(t, d.product);
+	rc = rc ? rc : tprintf(t, ",\"support_end\":\"%s\"}", end);
+	return rc;
+}
+
 static int director_targets(struct srv_repo *r, const char *repo, const char *device, int64_t now,
 			    struct upt_error *err)
 {
@@ -737,7 +760,9 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 			      "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},\"length\":%lld}",
 			      as[i].sha256, as[i].sha512, (long long)as[i].length);
 	}
-	rc = rc ? rc : tprintf(&t, "}}");
+	rc = rc ? rc : tprintf(&t, "}");
+	rc = rc ? rc : support_custom(r, &t, device);
+	rc = rc ? rc : tprintf(&t, "}");
 	if (rc == UPT_OK)
 		rc = sign_text(t.s, r->targets_key, r->dialect, &doc, &len, err);
 	if (rc == UPT_OK)

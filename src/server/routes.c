@@ -60,6 +60,15 @@ const struct srv_route srv_routes[] = {
     ROW("POST", "/api/v1/devices", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_devices_add, NULL),
     ROW("GET", "/api/v1/devices/{id}", SRV_ADMIN, NONE, 0, srv_h_devices_show, NULL),
     ROW("POST", "/api/v1/assign", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_assign, NULL),
+    ROW("PATCH", "/api/v1/devices/{id}", SRV_ADMIN, JSON, 64u << 10, srv_h_device_lifecycle, NULL),
+    ROW("POST", "/api/v1/device-lifecycle", SRV_ADMIN, JSON, SRV_LIMIT_METADATA,
+	srv_h_lifecycle_import, NULL),
+    /* admin: CRA evidence */
+    ROW("GET", "/api/v1/products", SRV_ADMIN, NONE, 0, srv_h_products_list, NULL),
+    ROW("POST", "/api/v1/products", SRV_ADMIN, JSON, 64u << 10, srv_h_products_add, NULL),
+    ROW("GET", "/api/v1/products/{name}", SRV_ADMIN, NONE, 0, srv_h_products_show, NULL),
+    ROW("PUT", "/api/v1/products/{name}", SRV_ADMIN, JSON, 64u << 10, srv_h_products_set, NULL),
+    ROW("GET", "/api/v1/reports/support", SRV_ADMIN, NONE, 0, srv_h_report_support, NULL),
     ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,
 	NULL),
 };

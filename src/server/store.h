@@ -67,6 +67,19 @@ struct srv_device {
 	int64_t last_manifest; /* 0: never */
 	bool auto_update;      /* as the last verified manifest says (CRA opt-out) */
 	size_t n_ecus;
+	/* CRA lifecycle ("" when not set): dates are YYYY-MM-DD (UTC);
+	 * support_end is a per-unit end later than the product's default */
+	char product[128];
+	char manufactured[11], placed_on_market[11], support_end[11];
+};
+
+/* A product: what the CRA's support period is set for (years, at least 5). */
+struct srv_product {
+	char name[128];
+	char hardware_ids[1024]; /* comma-separated */
+	int64_t support_years;
+	char contact[256]; /* vulnerability contact (mail or URL) */
+	int64_t created;
 };
 
 struct srv_store_ops {
@@ -123,6 +136,18 @@ struct srv_store_ops {
 	 * network, configuration, events, installed packages), kept as sent. */
 	int (*info_put)(struct srv_store *s, const char *device, const char *kind,
 			const uint8_t *data, size_t len, struct upt_error *err);
+	/* Products: create (UPT_ERR_STATE when it exists) or update
+	 * (UPT_ERR_NOT_FOUND when it does not). */
+	int (*product_put)(struct srv_store *s, const struct srv_product *p, bool create,
+			   struct upt_error *err);
+	int (*product_get)(struct srv_store *s, const char *name, struct srv_product *out,
+			   struct upt_error *err);
+	int (*product_list)(struct srv_store *s, struct srv_product **out, size_t *n,
+			    struct upt_error *err);
+	/* A device's product and dates (NULL or "" clears a date). */
+	int (*device_lifecycle)(struct srv_store *s, const char *id, const char *product,
+				const char *manufactured, const char *placed_on_market,
+				const char *support_end, struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 

@@ -53,6 +53,14 @@ static const char *const migrations[] = {
     "CREATE INDEX device_info_device ON device_info(device, kind, at);",
     /* 4 */
     "ALTER TABLE devices ADD COLUMN auto_update BIGINT NOT NULL DEFAULT 1;",
+    /* 5 */
+    "CREATE TABLE products (name TEXT PRIMARY KEY, hardware_ids TEXT NOT NULL,"
+    " support_years BIGINT NOT NULL, contact TEXT NOT NULL,"
+    " created BIGINT NOT NULL DEFAULT " NOW ");"
+    "ALTER TABLE devices ADD COLUMN product TEXT REFERENCES products(name);"
+    "ALTER TABLE devices ADD COLUMN manufactured TEXT;"
+    "ALTER TABLE devices ADD COLUMN placed_on_market TEXT;"
+    "ALTER TABLE devices ADD COLUMN support_end TEXT;",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -305,7 +313,8 @@ static int pg_device_add(struct srv_store *b, const char *id, struct upt_error *
 
 #define DEVICE_COLS                                                                                \
 	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
-	"auto_update FROM devices"
+	"auto_update, coalesce(product, ''), coalesce(manufactured, ''), "                         \
+	"coalesce(placed_on_market, ''), coalesce(support_end, '') FROM devices"
 
 static void device_row(PGresult *r, int i, struct srv_device *d)
 {
@@ -315,6 +324,10 @@ static void device_row(PGresult *r, int i, struct srv_device *d)
 	d->last_manifest = col_i(r, i, 2);
 	d->n_ecus = (size_t)col_i(r, i, 3);
 	d->auto_update = col_i(r, i, 4) != 0;
+	col_s(d->product, sizeof d->product, r, i, 5);
+	col_s(d->manufactured, sizeof d->manufactured, r, i, 6);
+	col_s(d->placed_on_market, sizeof d->placed_on_market, r, i, 7);
+	col_s(d->support_end, sizeof d->support_end, r, i, 8);
 }
 
 static int pg_device_get(struct srv_store *b, const char *id, struct srv_device *out,
@@ -551,6 +564,104 @@ static int pg_info_put(struct srv_store *b, const char *device, const char *kind
 	return code;
 }
 
+static int pg_product_put(struct srv_store *b, const struct srv_product *p, bool create,
+			  struct upt_error *err)
+{
+	char years[24];
+	const char *vals[] = {p->name, p->hardware_ids, num(years, p->support_years), p->contact};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 create ? "INSERT INTO products (name, hardware_ids, support_years, contact) "
+			  "VALUES ($1,$2,$3,$4)"
+			: "UPDATE products SET hardware_ids=$2, support_years=$3, contact=$4 "
+			  "WHERE name=$1",
+		 4, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_ERR_STATE && create)
+		upt_error_set(err, UPT_ERR_STATE, "product %s exists already", p->name);
+	else if (code == UPT_OK && !create && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", p->name);
+	PQclear(r);
+	return code;
+}
+
+#define PRODUCT_COLS "SELECT name, hardware_ids, support_years, contact, created FROM products"
+
+static void product_row(PGresult *r, int i, struct srv_product *p)
+{
+	memset(p, 0, sizeof *p);
+	col_s(p->name, sizeof p->name, r, i, 0);
+	col_s(p->hardware_ids, sizeof p->hardware_ids, r, i, 1);
+	p->support_years = col_i(r, i, 2);
+	col_s(p->contact, sizeof p->contact, r, i, 3);
+	p->created = col_i(r, i, 4);
+}
+
+static int pg_product_get(struct srv_store *b, const char *name, struct srv_product *out,
+			  struct upt_error *err)
+{
+	const char *vals[] = {name};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), PRODUCT_COLS " WHERE name=$1", 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", name);
+	if (code == UPT_OK)
+		product_row(r, 0, out);
+	PQclear(r);
+	return code;
+}
+
+static int pg_product_list(struct srv_store *b, struct srv_product **out, size_t *n,
+			   struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), PRODUCT_COLS " ORDER BY name", 0, NULL, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++)
+			product_row(r, i, &(*out)[i]);
+		if (code == UPT_OK)
+			*n = (size_t)PQntuples(r);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_device_lifecycle(struct srv_store *b, const char *id, const char *product,
+			       const char *manufactured, const char *placed_on_market,
+			       const char *support_end, struct upt_error *err)
+{
+	const char *vals[] = {id, product, manufactured, placed_on_market, support_end};
+	int code;
+	PGresult *r;
+	for (int i = 1; i < 5; i++)
+		if (vals[i] && !vals[i][0])
+			vals[i] = NULL; /* SQL NULL */
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "UPDATE devices SET product=$2, manufactured=$3, placed_on_market=$4, "
+		 "support_end=$5 WHERE id=$1",
+		 5, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_ERR_STATE)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", product);
+	else if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
+	PQclear(r);
+	return code;
+}
+
 static void pg_close(struct srv_store *b)
 {
 	if (!b)
@@ -585,6 +696,10 @@ static const struct srv_store_ops pg_ops = {
     .alert_add = pg_alert_add,
     .alert_count = pg_alert_count,
     .info_put = pg_info_put,
+    .product_put = pg_product_put,
+    .product_get = pg_product_get,
+    .product_list = pg_product_list,
+    .device_lifecycle = pg_device_lifecycle,
     .close = pg_close,
 };
 

@@ -60,6 +60,14 @@ static const char *const migrations[] = {
     "CREATE INDEX device_info_device ON device_info(device, kind, at);",
     /* 4: the update policy each device reports (automatic updates opted out?) */
     "ALTER TABLE devices ADD COLUMN auto_update INTEGER NOT NULL DEFAULT 1;",
+    /* 5: products and each unit's CRA lifecycle */
+    "CREATE TABLE products ("
+    " name TEXT PRIMARY KEY, hardware_ids TEXT NOT NULL, support_years INTEGER NOT NULL,"
+    " contact TEXT NOT NULL, created INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+    "ALTER TABLE devices ADD COLUMN product TEXT REFERENCES products(name);"
+    "ALTER TABLE devices ADD COLUMN manufactured TEXT;"
+    "ALTER TABLE devices ADD COLUMN placed_on_market TEXT;"
+    "ALTER TABLE devices ADD COLUMN support_end TEXT;",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -387,6 +395,12 @@ static int sq_device_add(struct srv_store *b, const char *id, struct upt_error *
 	return rc;
 }
 
+static void text_col(char *out, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
 static void device_row(sqlite3_stmt *st, struct srv_device *d)
 {
 	memset(d, 0, sizeof *d);
@@ -395,11 +409,15 @@ static void device_row(sqlite3_stmt *st, struct srv_device *d)
 	d->last_manifest = sqlite3_column_int64(st, 2);
 	d->auto_update = sqlite3_column_int(st, 4) != 0;
 	d->n_ecus = (size_t)sqlite3_column_int64(st, 3);
+	text_col(d->product, sizeof d->product, st, 5);
+	text_col(d->manufactured, sizeof d->manufactured, st, 6);
+	text_col(d->placed_on_market, sizeof d->placed_on_market, st, 7);
+	text_col(d->support_end, sizeof d->support_end, st, 8);
 }
 
 #define DEVICE_COLS                                                                                \
 	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
-	"auto_update "                                                                             \
+	"auto_update, product, manufactured, placed_on_market, support_end "                       \
 	"FROM devices"
 
 static int sq_device_get(struct srv_store *b, const char *id, struct srv_device *out,
@@ -676,6 +694,126 @@ static int sq_key_del(struct srv_store *b, const char *repo, const char *role,
 	return run(S(b), "DELETE FROM online_keys WHERE repo=? AND role=?", "tt", v, err);
 }
 
+static int sq_product_put(struct srv_store *b, const struct srv_product *p, bool create,
+			  struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *v[] = {p->name, p->hardware_ids, &p->support_years, p->contact};
+	int rc;
+	if (create) {
+		rc = run(s,
+			 "INSERT INTO products (name, hardware_ids, support_years, contact) "
+			 "VALUES (?,?,?,?)",
+			 "ttit", v, err);
+		if (rc == UPT_ERR_STATE)
+			upt_error_set(err, UPT_ERR_STATE, "product %s exists already", p->name);
+		return rc;
+	}
+	{
+		sqlite3_stmt *st;
+		pthread_mutex_lock(&s->lock);
+		rc = prepare(s, &st,
+			     "UPDATE products SET hardware_ids=?, support_years=?, contact=? "
+			     "WHERE name=?",
+			     err);
+		if (rc == UPT_OK) {
+			sqlite3_bind_text(st, 1, p->hardware_ids, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, p->support_years);
+			sqlite3_bind_text(st, 3, p->contact, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, p->name, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = db_fail(s, err, "write");
+			else if (sqlite3_changes(s->db) == 0)
+				rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown",
+						   p->name);
+			sqlite3_finalize(st);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return rc;
+}
+
+static void product_row(sqlite3_stmt *st, void *v)
+{
+	struct srv_product *p = v;
+	memset(p, 0, sizeof *p);
+	text_col(p->name, sizeof p->name, st, 0);
+	text_col(p->hardware_ids, sizeof p->hardware_ids, st, 1);
+	p->support_years = sqlite3_column_int64(st, 2);
+	text_col(p->contact, sizeof p->contact, st, 3);
+	p->created = sqlite3_column_int64(st, 4);
+}
+
+#define PRODUCT_COLS "SELECT name, hardware_ids, support_years, contact, created FROM products"
+
+static int sq_product_get(struct srv_store *b, const char *name, struct srv_product *out,
+			  struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, PRODUCT_COLS " WHERE name=?", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			product_row(st, out);
+		else
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", name);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_product_list(struct srv_store *b, struct srv_product **out, size_t *n,
+			   struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, PRODUCT_COLS " ORDER BY name", err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, product_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_device_lifecycle(struct srv_store *b, const char *id, const char *product,
+			       const char *manufactured, const char *placed_on_market,
+			       const char *support_end, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	const char *v[] = {product, manufactured, placed_on_market, support_end, id};
+	int rc, step;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "UPDATE devices SET product=?, manufactured=?, placed_on_market=?, "
+		     "support_end=? WHERE id=?",
+		     err);
+	if (rc == UPT_OK) {
+		for (int i = 0; i < 5; i++)
+			if (v[i] && v[i][0])
+				sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, i + 1);
+		step = sqlite3_step(st);
+		if (step == SQLITE_CONSTRAINT)
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", product);
+		else if (step != SQLITE_DONE)
+			rc = db_fail(s, err, "write");
+		else if (sqlite3_changes(s->db) == 0)
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void sq_close(struct srv_store *b)
 {
 	struct sqlite_store *s = S(b);
@@ -711,6 +849,10 @@ static const struct srv_store_ops sqlite_ops = {
     .alert_add = sq_alert_add,
     .alert_count = sq_alert_count,
     .info_put = sq_info_put,
+    .product_put = sq_product_put,
+    .product_get = sq_product_get,
+    .product_list = sq_product_list,
+    .device_lifecycle = sq_device_lifecycle,
     .close = sq_close,
 };
 

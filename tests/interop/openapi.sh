@@ -130,6 +130,25 @@ call /events POST /events "${J[@]}" --data-binary '[]'
 call /devices POST /devices --cert fleet.crt --key fleet.key "${J[@]}" --data-binary '{"deviceId":"dev-5"}'
 call /devices POST /devices --cert fleet.crt --key fleet.key "${J[@]}" --data-binary '{"deviceId":"dev-5"}'
 call /devices POST /devices "${DEV[@]}" "${J[@]}" --data-binary '{"deviceId":"dev-6"}'
+# CRA lifecycle
+call /api/v1/products POST /api/v1/products "${A[@]}" "${J[@]}" \
+  --data-binary '{"name":"gw","hardware_ids":["board-a"],"support_years":5,"contact":"psirt@example.com"}'
+call /api/v1/products POST /api/v1/products "${A[@]}" "${J[@]}" \
+  --data-binary '{"name":"gw2","hardware_ids":["board-a"],"support_years":3,"contact":"x"}'
+call /api/v1/products GET /api/v1/products "${A[@]}"
+call '/api/v1/products/{name}' GET /api/v1/products/gw "${A[@]}"
+call '/api/v1/products/{name}' GET /api/v1/products/none "${A[@]}"
+call '/api/v1/products/{name}' PUT /api/v1/products/gw "${A[@]}" "${J[@]}" --data-binary '{"support_years":6}'
+call '/api/v1/products/{name}' PUT /api/v1/products/gw "${A[@]}" "${J[@]}" --data-binary '{"support_years":5}'
+call '/api/v1/devices/{id}' PATCH /api/v1/devices/dev-1 "${A[@]}" "${J[@]}" \
+  --data-binary '{"product":"gw","manufactured":"2025-01-01","placed_on_market":"2025-02-01"}'
+call '/api/v1/devices/{id}' PATCH /api/v1/devices/dev-1 "${A[@]}" "${J[@]}" --data-binary '{"support_end":"2026-01-01"}'
+call /api/v1/device-lifecycle POST /api/v1/device-lifecycle "${A[@]}" "${J[@]}" \
+  --data-binary '[{"device":"dev-9","product":"gw","manufactured":"2025-01-01"}]'
+call /api/v1/device-lifecycle POST /api/v1/device-lifecycle "${A[@]}" "${J[@]}" \
+  --data-binary '[{"device":"dev-9","colour":"red"}]'
+call /api/v1/reports/support GET '/api/v1/reports/support?within=30&at=2026-06-01' "${A[@]}"
+call /api/v1/reports/support GET '/api/v1/reports/support?at=yesterday' "${A[@]}"
 call /health GET /health
 
 node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl
