@@ -1,6 +1,9 @@
 /* uptake CLI: a strict CSV reader. */
 #include "csv.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 void csv_init(struct csv *c, const char *text, size_t len)
 {
 	c->p = text;
@@ -21,6 +24,34 @@ static int field_char(struct csv_record *r, size_t *k, char ch, const struct csv
 				     CSV_MAX_FIELD);
 	r->field[r->n][(*k)++] = ch;
 	return UPT_OK;
+}
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF). */
+static bool utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t len = c < 0x80             ? 1
+			     : (c & 0xe0) == 0xc0 ? 2
+			     : (c & 0xf0) == 0xe0 ? 3
+			     : (c & 0xf8) == 0xf0 ? 4
+						  : 0;
+		uint32_t cp;
+		if (!len || i + len > n || (len == 2 && c < 0xc2))
+			return false;
+		cp = len == 1 ? c : c & (0x7f >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
 }
 
 /* One field, up to the comma or line end after it. */
@@ -66,6 +97,9 @@ static int field(struct csv *c, struct csv_record *r, struct upt_error *err)
 				return rc;
 		}
 	}
+	if (!utf8((const unsigned char *)r->field[r->n], k))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "line %zu: field %zu is not UTF-8",
+				     c->line, r->n + 1);
 	r->field[r->n++][k] = 0;
 	return UPT_OK;
 }

@@ -71,7 +71,10 @@ void srv_date_format(int64_t days, char out[11])
 	int64_t y;
 	unsigned m, d;
 	civil_from_days(days, &y, &m, &d);
-	y = y < 0 ? 0 : y % 10000;
+	if (y > 9999) /* the calendar ends where the date format does */
+		y = 9999, m = 12, d = 31;
+	if (y < 0)
+		y = 0;
 	out[0] = (char)('0' + y / 1000);
 	out[1] = (char)('0' + y / 100 % 10);
 	out[2] = (char)('0' + y / 10 % 10);
