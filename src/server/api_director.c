@@ -25,6 +25,21 @@ void srv_h_director_metadata(const struct srv_req *q, struct srv_resp *r)
 		srv_serve_metadata(q, r, q->srv->director->name, file);
 		return;
 	}
+	/* the current versions: from memory while nothing changed */
+	if (strcmp(file, "targets.json") == 0 || strcmp(file, "snapshot.json") == 0 ||
+	    strcmp(file, "timestamp.json") == 0) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		if (srv_director_get(q->srv->director, q->caller, file, q->now, &data, &len,
+				     &err) != UPT_OK) {
+			srv_resp_upt_error(r, &err);
+			return;
+		}
+		srv_resp_json(r, NULL);
+		r->body = data; /* taken over */
+		r->len = len;
+		return;
+	}
 	if (srv_director_current(q->srv->director, q->caller, q->now, &err) != UPT_OK) {
 		srv_resp_upt_error(r, &err);
 		return;

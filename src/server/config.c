@@ -55,6 +55,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	c->max_connections_per_ip = 64;
 	c->header_timeout = 10;
 	c->idle_timeout = 60;
+	c->director_cache_ms = 2000;
 	if (len > SRV_CONFIG_MAX)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: larger than %d bytes", path,
 				     SRV_CONFIG_MAX);
@@ -122,6 +123,9 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			bad = parse_u64(v, 1, 3600, &n) || !((c->header_timeout = (unsigned)n), 1);
 		else if (strcmp(k, "idle_timeout") == 0)
 			bad = parse_u64(v, 1, 3600, &n) || !((c->idle_timeout = (unsigned)n), 1);
+		else if (strcmp(k, "director_cache_ms") == 0)
+			bad = parse_u64(v, 0, 3600000, &n) ||
+			      !((c->director_cache_ms = (int64_t)n), 1);
 		else if (strcmp(k, "threads") == 0)
 			bad = parse_u64(v, 1, 256, &n) || !((c->threads = (unsigned)n), 1);
 		else if (strcmp(k, "max_metadata_bytes") == 0)

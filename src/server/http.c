@@ -18,6 +18,8 @@
 #define _GNU_SOURCE
 #include "http.h"
 
+#include "cache.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -54,9 +56,10 @@ struct srv_http {
 	struct MHD_Daemon *d, *plain;
 	const struct srv_ctx *ctx;
 	struct listener tls_side, plain_side;
-	pthread_mutex_t lock; /* the connection list */
-	struct conn head;     /* list sentinel */
-	unsigned n_conns;     /* open and not cut */
+	pthread_mutex_t lock;    /* the connection list */
+	struct conn head;        /* list sentinel */
+	unsigned n_conns;        /* open and not cut */
+	struct srv_cache *known; /* devices found in the store (never removed) */
 	pthread_t reaper;
 	bool reaper_started;
 	volatile bool stopping;
@@ -419,8 +422,12 @@ static enum verdict authenticate(struct srv_http *h, struct MHD_Connection *c, s
 		return strncmp(q->caller, "fleet:", 6) == 0
 			   ? ACCEPT
 			   : refuse(f, 403, UPT_ERR_ARG, "provisioning needs a fleet credential");
+	/* devices are never removed: once found, a device is known */
+	if (srv_cache_has(h->known, q->caller, 0))
+		return ACCEPT;
 	if (st->ops->device_get(st, q->caller, &d, &err) != UPT_OK)
 		return refuse(f, 403, UPT_ERR_NOT_FOUND, "unknown device");
+	srv_cache_put(h->known, q->caller, (const uint8_t *)"", 0, INT64_MAX, 0);
 	return ACCEPT;
 }
 
@@ -714,6 +721,10 @@ int srv_http_start(struct srv_http **out, const struct srv_ctx *ctx, struct upt_
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	h->ctx = ctx;
 	h->head.next = h->head.prev = &h->head;
+	if (!(h->known = srv_cache_new(4u << 20, 0))) {
+		free(h);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	remove_orphan_uploads(cfg);
 	h->d = start(h, &h->tls_side, cfg->port, true);
@@ -762,5 +773,6 @@ void srv_http_stop(struct srv_http *h)
 	if (h->plain)
 		MHD_stop_daemon(h->plain);
 	pthread_mutex_destroy(&h->lock);
+	srv_cache_free(h->known);
 	free(h);
 }

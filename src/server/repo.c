@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uptake/alloc.h>
 #include <uptake/encode.h>
 #include <uptake/json.h>
 #include <uptake/metadata.h>
 
+#include "cache.h"
 #include "lifecycle.h"
 #include "server.h"
 
@@ -82,6 +84,8 @@ int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct sr
 	r->store = store;
 	r->cfg = cfg;
 	pthread_mutex_init(&r->lock, NULL);
+	if (director && !(r->cache = srv_cache_new(3u << 20, 1u << 20)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	rc = load_key(r, "snapshot", &r->snapshot_key, r->snapshot_keyid, err);
 	if (rc == UPT_OK)
 		rc = load_key(r, "timestamp", &r->timestamp_key, r->timestamp_keyid, err);
@@ -186,6 +190,8 @@ void srv_repo_close(struct srv_repo *r)
 	upt_privkey_free(r->targets_key);
 	for (int i = 0; i < 3; i++)
 		upt_privkey_free(r->next_key[i]);
+	srv_cache_free(r->cache);
+	r->cache = NULL;
 	pthread_mutex_destroy(&r->lock);
 }
 
@@ -779,6 +785,32 @@ static void device_repo(char *out, size_t cap, const char *device)
 	snprintf(out, cap, "director/%s", device);
 }
 
+/* ---- the Director's per-device metadata, cached ----------------------------
+ * An unchanged poll is answered from memory: no database, no lock shared
+ * with other devices. An entry lives until the device's metadata would be
+ * signed anew (half its lifetime left) and at most director_cache_ms (so
+ * that a change made by another server process shows within that time);
+ * this process drops it at once when it signs the device anew. */
+
+static const char *const cached_files[] = {"targets.json", "snapshot.json", "timestamp.json"};
+static const char *const cached_roles[] = {"targets", "snapshot", "timestamp"};
+
+static void cache_key(char *out, size_t cap, const char *device, const char *file)
+{
+	snprintf(out, cap, "%s\n%s", device, file);
+}
+
+static void cache_drop(struct srv_repo *r, const char *device)
+{
+	char key[400];
+	if (!r->cache)
+		return;
+	for (int i = 0; i < 3; i++) {
+		cache_key(key, sizeof key, device, cached_files[i]);
+		srv_cache_drop(r->cache, key);
+	}
+}
+
 int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, struct upt_error *err)
 {
 	char repo[200];
@@ -795,6 +827,8 @@ int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, st
 		else
 			r->store->ops->rollback(r->store);
 	}
+	__atomic_add_fetch(&r->generation, 1, __ATOMIC_RELEASE);
+	cache_drop(r, device);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
@@ -831,8 +865,64 @@ int srv_director_current(struct srv_repo *r, const char *device, int64_t now, st
 			else
 				r->store->ops->rollback(r->store);
 		}
+		__atomic_add_fetch(&r->generation, 1, __ATOMIC_RELEASE);
+		cache_drop(r, device);
 	}
 	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int srv_director_get(struct srv_repo *r, const char *device, const char *file, int64_t now,
+		     uint8_t **data, size_t *len, struct upt_error *err)
+{
+	char key[400], repo[200];
+	int64_t t = mono_ms(), until = t + r->cfg->director_cache_ms;
+	struct srv_meta m[3] = {{0}};
+	uint64_t gen;
+	int rc, want = -1;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(file, cached_files[i]) == 0)
+			want = i;
+	if (want < 0)
+		return upt_error_set(err, UPT_ERR_NOT_FOUND, "no such file");
+	cache_key(key, sizeof key, device, file);
+	if (r->cache && srv_cache_get(r->cache, key, t, data, len))
+		return UPT_OK;
+	/* a signing that happens while this reads must not be hidden by what
+	 * this puts into the cache afterwards */
+	gen = __atomic_load_n(&r->generation, __ATOMIC_ACQUIRE);
+	rc = srv_director_current(r, device, now, err);
+	device_repo(repo, sizeof repo, device);
+	for (int i = 0; rc == UPT_OK && i < 3; i++)
+		rc = r->store->ops->meta_get(r->store, repo, cached_roles[i], 0, &m[i], err);
+	if (rc == UPT_OK && r->cache && r->cfg->director_cache_ms > 0 &&
+	    __atomic_load_n(&r->generation, __ATOMIC_ACQUIRE) == gen) {
+		/* until the soonest re-signing srv_director_current would do */
+		int64_t ends[3] = {m[0].expires - r->cfg->snapshot_lifetime / 2,
+				   m[1].expires - r->cfg->snapshot_lifetime / 2,
+				   m[2].expires - r->cfg->timestamp_lifetime / 2};
+		for (int i = 0; i < 3; i++)
+			if ((ends[i] - now) * 1000 + t < until)
+				until = (ends[i] - now) * 1000 + t;
+		for (int i = 0; i < 3; i++) {
+			cache_key(key, sizeof key, device, cached_files[i]);
+			srv_cache_put(r->cache, key, m[i].data, m[i].len, until, t);
+		}
+	}
+	if (rc == UPT_OK) {
+		*data = m[want].data;
+		*len = m[want].len;
+		m[want].data = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		srv_meta_free(&m[i]);
 	return rc;
 }
 

@@ -33,6 +33,7 @@ struct srv_config {
 	 * any byte once in a request */
 	unsigned max_connections, max_connections_per_ip;
 	unsigned header_timeout, idle_timeout;
+	int64_t director_cache_ms; /* how long a device's metadata is answered from memory */
 };
 
 #define SRV_CONFIG_MAX (1 << 20)
@@ -44,6 +45,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *text
 
 /* One repository whose root and targets are signed offline and whose
  * snapshot and timestamp the server signs with its online keys. */
+struct srv_cache;
 struct srv_repo {
 	const char *name; /* "image" */
 	struct srv_store *store;
@@ -57,7 +59,9 @@ struct srv_repo {
 	 * (index: 0 snapshot, 1 timestamp, 2 targets) */
 	struct upt_privkey *next_key[3];
 	char next_keyid[3][UPT_KEYID_MAX + 1];
-	pthread_mutex_t lock; /* serialises metadata changes */
+	pthread_mutex_t lock;    /* serialises metadata changes */
+	struct srv_cache *cache; /* Director: each device's current metadata */
+	uint64_t generation;     /* signings so far (atomic) */
 };
 
 int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct srv_store *store,
@@ -85,6 +89,11 @@ int srv_director_publish(struct srv_repo *r, const char *device, int64_t now,
  * re-signed when expiry nears). */
 int srv_director_current(struct srv_repo *r, const char *device, int64_t now,
 			 struct upt_error *err);
+/* Director: the device's current targets.json, snapshot.json or
+ * timestamp.json (malloc'd), signed anew first when due; answered from
+ * memory while nothing changed. */
+int srv_director_get(struct srv_repo *r, const char *device, const char *file, int64_t now,
+		     uint8_t **data, size_t *len, struct upt_error *err);
 /* Sign new snapshot and timestamp versions when they near expiry. */
 int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *err);
 

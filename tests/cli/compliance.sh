@@ -142,6 +142,18 @@ for s in doc["signatures"]:
 sys.exit(0 if good >= role["threshold"] else 1)
 PY
 
+# polls are answered from memory, and a change shows at once
+ts() { curl -s --cacert "$ca" --cert dev1.crt --key dev1.key "$url/director/timestamp.json" |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["signed"]["version"])'; }
+v1=$(ts)
+[ "$(ts)" = "$v1" ] && ok || bad "an unchanged poll changed the timestamp"
+expect 0 "$uptake" device set dev-1 "${W[@]}" --support-end 2033-01-01
+v2=$(ts)
+[ "$v2" -gt "$v1" ] && ok || bad "the timestamp did not move after a change: $v1 -> $v2"
+curl -s --cacert "$ca" --cert dev1.crt --key dev1.key "$url/director/targets.json" >targets.json
+[ "$(jq_ targets.json 'd["signed"]["custom"]["support_end"]')" = 2033-01-01 ] && ok ||
+  bad "a cached targets.json after a change"
+
 # --- a factory's CSV: all or nothing, the bad line named
 for d in 3 4 5; do q "$uptake" device add "dev-$d" "${W[@]}" --out "dev$d"; done
 cat >bad.csv <<'CSV'
@@ -181,7 +193,7 @@ head -1 out.txt | grep -q '^device,product,manufactured,placed_on_market,support
   bad "csv header: $(head -1 out.txt)"
 [ "$(grep -c '^dev-' out.txt)" = 6 ] && ok || bad "csv rows: $(cat out.txt)"
 "$uptake" report support "${W[@]}" --json >report.json
-[ "$(jq_ report.json '[p["last_obligation_ends"] for p in d["products"] if p["name"]=="gateway"][0]')" = 2032-03-01 ] &&
+[ "$(jq_ report.json '[p["last_obligation_ends"] for p in d["products"] if p["name"]=="gateway"][0]')" = 2033-01-01 ] &&
   ok || bad "gateway's last obligation: $(cat report.json)"
 [ "$(jq_ report.json '[p["last_obligation_ends"] for p in d["products"] if p["name"]=="sensor"][0]')" = 2034-01-01 ] &&
   ok || bad "sensor's last obligation"
