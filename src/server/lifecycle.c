@@ -60,7 +60,7 @@ int srv_date_parse(const char *s, int64_t *days)
 		y = y * 10 + (s[i] - '0');
 	m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
 	d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
+	if (y < 1970 || y > 9899 || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
 		return UPT_ERR_FIELD_VALUE;
 	*days = days_from_civil(y, m, d);
 	return UPT_OK;

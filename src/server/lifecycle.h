@@ -17,7 +17,8 @@
 #define SRV_SUPPORT_YEARS_MIN 5
 #define SRV_SUPPORT_YEARS_MAX 50
 
-/* "YYYY-MM-DD" (a real calendar day, 1970-9999) -> days since 1970-01-01. */
+/* "YYYY-MM-DD" (a real calendar day, 1970-9899: a century of room for
+ * support periods) -> days since 1970-01-01. */
 int srv_date_parse(const char *s, int64_t *days);
 /* days since 1970-01-01 -> "YYYY-MM-DD". */
 void srv_date_format(int64_t days, char out[11]);
