@@ -137,6 +137,14 @@ void srv_resp_json(struct srv_resp *r, char *json)
 	r->len = json ? strlen(json) : 0;
 }
 
+void srv_resp_result(struct srv_resp *r, int rc, char *json, const struct upt_error *err)
+{
+	if (rc == UPT_OK)
+		srv_resp_json(r, json);
+	else
+		srv_resp_upt_error(r, err);
+}
+
 void srv_resp_bytes(struct srv_resp *r, unsigned status, const char *type, const void *data,
 		    size_t len)
 {

@@ -128,6 +128,8 @@ void srv_resp_init(struct srv_resp *r);
 void srv_resp_dispose(struct srv_resp *r);
 /* 200 with a JSON body taken over (malloc'd, NUL-terminated). */
 void srv_resp_json(struct srv_resp *r, char *json);
+/* The answer of a request function: its JSON on UPT_OK, else its error. */
+void srv_resp_result(struct srv_resp *r, int rc, char *json, const struct upt_error *err);
 /* A copy of `len` bytes with a status and type. */
 void srv_resp_bytes(struct srv_resp *r, unsigned status, const char *type, const void *data,
 		    size_t len);

@@ -6,20 +6,12 @@
 #include "api.h"
 #include "lifecycle.h"
 
-static void json_or_error(struct srv_resp *r, int rc, char *json, const struct upt_error *err)
-{
-	if (rc == UPT_OK)
-		srv_resp_json(r, json);
-	else
-		srv_resp_upt_error(r, err);
-}
-
 void srv_h_products_list(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_admin_product_list(q->srv->store, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_products_add(const struct srv_req *q, struct srv_resp *r)
@@ -27,7 +19,7 @@ void srv_h_products_add(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_admin_product_add(q->srv->store, q->body, q->body_len, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_products_show(const struct srv_req *q, struct srv_resp *r)
@@ -35,7 +27,7 @@ void srv_h_products_show(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_admin_product_show(q->srv->store, q->param[0], &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_products_set(const struct srv_req *q, struct srv_resp *r)
@@ -44,7 +36,7 @@ void srv_h_products_set(const struct srv_req *q, struct srv_resp *r)
 	char *json = NULL;
 	int rc = srv_admin_product_set(q->srv->store, q->srv->director, q->param[0], q->body,
 				       q->body_len, q->now, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_device_lifecycle(const struct srv_req *q, struct srv_resp *r)
@@ -53,7 +45,7 @@ void srv_h_device_lifecycle(const struct srv_req *q, struct srv_resp *r)
 	char *json = NULL;
 	int rc = srv_admin_device_lifecycle(q->srv->store, q->srv->director, q->param[0], q->body,
 					    q->body_len, q->now, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_lifecycle_import(const struct srv_req *q, struct srv_resp *r)
@@ -62,7 +54,7 @@ void srv_h_lifecycle_import(const struct srv_req *q, struct srv_resp *r)
 	char *json = NULL;
 	int rc = srv_admin_lifecycle_import(q->srv->store, q->srv->director, q->body, q->body_len,
 					    q->now, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 /* ?at=YYYY-MM-DD (default today) &within=DAYS (default 90) */
@@ -86,5 +78,5 @@ void srv_h_report_support(const struct srv_req *q, struct srv_resp *r)
 		}
 	}
 	rc = srv_report_support(q->srv->store, day, days, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }

@@ -5,14 +5,6 @@
 #include "api.h"
 #include "lifecycle.h"
 
-static void json_or_error(struct srv_resp *r, int rc, char *json, const struct upt_error *err)
-{
-	if (rc == UPT_OK)
-		srv_resp_json(r, json);
-	else
-		srv_resp_upt_error(r, err);
-}
-
 /* {"id":..., "public_key":...} and optionally the unit's lifecycle
  * (product, manufactured, placed_on_market, support_end), checked before
  * the device is added. */
@@ -47,7 +39,7 @@ void srv_h_devices_add(const struct srv_req *q, struct srv_resp *r)
 		}
 	}
 	free(mem);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_devices_list(const struct srv_req *q, struct srv_resp *r)
@@ -55,7 +47,7 @@ void srv_h_devices_list(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_admin_device_list(q->srv->store, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_devices_show(const struct srv_req *q, struct srv_resp *r)
@@ -63,7 +55,7 @@ void srv_h_devices_show(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_admin_device_show(q->srv->store, q->param[0], &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_assign(const struct srv_req *q, struct srv_resp *r)
@@ -72,7 +64,7 @@ void srv_h_assign(const struct srv_req *q, struct srv_resp *r)
 	char *json = NULL;
 	int rc = srv_admin_assign(q->srv->repo, q->srv->director, q->body, q->body_len, q->now,
 				  &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_fleet_credential(const struct srv_req *q, struct srv_resp *r)
@@ -80,5 +72,5 @@ void srv_h_fleet_credential(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_admin_fleet_credential(q->srv->ca, q->body, q->body_len, &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }

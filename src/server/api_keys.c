@@ -17,20 +17,12 @@ static enum upt_dialect dialect_arg(const struct srv_req *q)
 	return d && strcmp(d, "aktualizr") == 0 ? UPT_DIALECT_AKTUALIZR : UPT_DIALECT_TUF;
 }
 
-static void json_or_error(struct srv_resp *r, int rc, char *json, const struct upt_error *err)
-{
-	if (rc == UPT_OK)
-		srv_resp_json(r, json);
-	else
-		srv_resp_upt_error(r, err);
-}
-
 void srv_h_keys_online(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_repo_online_keys(repo_of(q), dialect_arg(q), &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 void srv_h_keys_rotate(const struct srv_req *q, struct srv_resp *r)
@@ -38,7 +30,7 @@ void srv_h_keys_rotate(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_repo_rotate_online(repo_of(q), dialect_arg(q), &json, &err);
-	json_or_error(r, rc, json, &err);
+	srv_resp_result(r, rc, json, &err);
 }
 
 static int resign_devices(const struct srv_req *q, struct upt_error *err)
