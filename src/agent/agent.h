@@ -30,6 +30,11 @@ struct agent_config {
 	bool auto_update;
 	int64_t postpone_until;    /* auto updates wait until then (0: no wait) */
 	int64_t max_download_rate; /* bytes per second, 0: no limit */
+	/* every request's total deadline: deadline_base seconds plus the bytes
+	 * it may carry (a metadata file's bound, an image's trusted length)
+	 * at min_download_rate bytes per second */
+	int deadline_base;
+	int64_t min_download_rate;
 };
 
 int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err);

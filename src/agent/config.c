@@ -69,6 +69,8 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 	c->interval = 3600;
 	c->jitter = 600;
 	c->auto_update = true;
+	c->deadline_base = 60;
+	c->min_download_rate = 4096;
 	rc = host_read_file(path, 1 << 20, &text, &len, err);
 	for (char *p = (char *)text, *nl; rc == UPT_OK && p && *p; p = nl ? nl + 1 : NULL) {
 		char *k, *v, *eq, *hash;
@@ -133,6 +135,14 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 			int r = 0;
 			ok = set_int(&r, v, 0, 1 << 30);
 			c->max_download_rate = r;
+		}
+		else if (strcmp(k, "deadline_base") == 0) ok =
+		    set_int(&c->deadline_base, v, 1, 86400);
+		else if (strcmp(k, "min_download_rate") == 0)
+		{
+			int r = 0;
+			ok = set_int(&r, v, 1, 1 << 30);
+			c->min_download_rate = r;
 		}
 		else
 		{

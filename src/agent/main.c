@@ -34,6 +34,9 @@
 
 #define ARENA_SIZE  ((size_t)64 << 20)
 #define EXIT_REBOOT 3
+/* the server's answer to a registration, a manifest or provisioning (a
+ * PKCS#12 bundle): small, and bounded so that its deadline is short */
+#define REPLY_MAX ((size_t)64 << 10)
 
 static const char usage[] =
     "usage: uptake-agent --config FILE [once|boot]\n\n"
@@ -149,7 +152,7 @@ static int request(const struct agent_config *c, const char *method, const char 
 	rq.content_type = "application/json";
 	rq.body = body;
 	rq.body_len = strlen(body);
-	rc = host_http_request(&rq, 1 << 20, &resp, &rl, &status, err);
+	rc = host_http_request(&rq, REPLY_MAX, &resp, &rl, &status, err);
 	if (rc == UPT_OK && (status < 200 || status > 299))
 		rc = upt_error_set(err, UPT_ERR_IO, "%s %s: HTTP %lld: %.150s", method, path,
 				   (long long)status, resp ? resp : "");
@@ -191,7 +194,7 @@ static int provision_tls(const struct agent_config *c, struct upt_error *err)
 	rq.cert_file = c->fleet_cert;
 	rq.key_file = c->fleet_key;
 	host_set_tls(c->ca, NULL, NULL);
-	rc = host_http_request(&rq, 1 << 20, &resp, &rl, &status, err);
+	rc = host_http_request(&rq, REPLY_MAX, &resp, &rl, &status, err);
 	host_set_tls(c->ca, c->cert, c->key);
 	if (rc == UPT_OK && status != 200)
 		rc = upt_error_set(err, UPT_ERR_IO, "provisioning: HTTP %lld: %.150s",
@@ -692,8 +695,10 @@ static int cycle(const struct agent_config *c)
 		 * itself after the reboot) */
 		{
 			struct upt_error rerr = {0};
+			/* a failed or stalled report never holds up the install: the
+			 * slot is switched already, and the next cycle reports */
 			if (report(c, &running, attack, &rerr) != UPT_OK)
-				agent_log("report failed: %s", rerr.msg);
+				agent_log("report failed (sent again next cycle): %s", rerr.msg);
 		}
 		if (rc != UPT_OK)
 			return 1;
@@ -741,6 +746,7 @@ int main(int argc, char **argv)
 	}
 	host_set_tls(cfg.ca, cfg.cert, cfg.key);
 	host_set_rate_limit(cfg.max_download_rate);
+	host_set_deadline(cfg.deadline_base, cfg.min_download_rate);
 	if (cmd)
 		return cycle(&cfg);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
