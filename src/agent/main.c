@@ -154,7 +154,7 @@ static int request(const struct agent_config *c, const char *method, const char 
 	rq.body_len = strlen(body);
 	rc = host_http_request(&rq, REPLY_MAX, &resp, &rl, &status, err);
 	if (rc == UPT_OK && (status < 200 || status > 299))
-		rc = upt_error_set(err, UPT_ERR_IO, "%s %s: HTTP %lld: %.150s", method, path,
+		rc = upt_error_set(err, UPT_ERR_IO, "%s %s: HTTP %lld: %.200s", method, path,
 				   (long long)status, resp ? resp : "");
 	free(resp);
 	return rc;
@@ -197,7 +197,7 @@ static int provision_tls(const struct agent_config *c, struct upt_error *err)
 	rc = host_http_request(&rq, REPLY_MAX, &resp, &rl, &status, err);
 	host_set_tls(c->ca, c->cert, c->key);
 	if (rc == UPT_OK && status != 200)
-		rc = upt_error_set(err, UPT_ERR_IO, "provisioning: HTTP %lld: %.150s",
+		rc = upt_error_set(err, UPT_ERR_IO, "provisioning: HTTP %lld: %.200s",
 				   (long long)status, resp);
 	p = (const unsigned char *)resp;
 	if (rc == UPT_OK && (!(p12 = d2i_PKCS12(NULL, &p, (long)rl)) ||

@@ -6,6 +6,7 @@
 # Every request has a total deadline (deadline_base + bytes / min_download_rate):
 # the agent fails within it with a clear error, and a stalled report does
 # not stop the switch to the verified slot; the next cycle reports it.
+# Also: the agent's error carries the server's reason for a refusal.
 #   bash tests/cli/agent_deadline.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -120,6 +121,13 @@ once 120
 [ "$rc" -eq 0 ] && ok || { bad "cycle after the reboot: exit $rc"; cat run.log; }
 grep -q "slot b is good" run.log && ok || bad "slot b not committed"
 [ "$(running)" = "fw-1.0" ] && ok || bad "after the reboot the server sees $(running), not fw-1.0"
+
+# --- a refusal carries the server's reason: a report counter the server
+# has seen already is answered 409 with why
+echo 0 >d1/state/counter
+once 120
+grep -qE "HTTP 409: .*report.counter 1 " run.log && ok ||
+  { bad "the agent did not print the server's reason"; cat run.log; }
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- agent log"; tail -30 agent.log; echo "--- relay log"; tail relay.log relay.err; false; }
