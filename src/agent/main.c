@@ -5,6 +5,7 @@
  *
  *   uptake-agent --config FILE            run: a cycle every interval (+ jitter)
  *   uptake-agent --config FILE once       one cycle
+ *   uptake-agent check ...                one verification, nothing installed (check.c)
  *   uptake-agent --config FILE boot       the simulated bootloader's power-on
  *
  * Exit codes: 0 done, 1 failed (see stderr), 2 usage or configuration,
@@ -22,7 +23,8 @@
 #include "agent.h"
 
 static const char usage[] =
-    "usage: uptake-agent --config FILE [once|boot]\n\n"
+    "usage: uptake-agent --config FILE [once|boot]\n"
+    "       uptake-agent check --director URL --image-repo URL ... (check --help)\n\n"
     "Without a command: a cycle now and then every `interval` seconds (plus up to\n"
     "`jitter`), automatic updates on unless `auto_update = false`. once: one\n"
     "cycle. boot: the simulated bootloader's power-on (counts tries of a new slot,\n"
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
 	struct upt_error err = {0};
 	const char *config = NULL, *cmd = NULL;
 	int c, rc;
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return agent_check_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (c == 'c')
 			config = optarg;
