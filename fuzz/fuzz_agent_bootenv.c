@@ -38,10 +38,18 @@ static uint32_t crc32_of(const uint8_t *p, size_t n)
 	return ~crc;
 }
 
+static char dir[64], env[128];
+static struct agent_config c;
+
+static void remove_files(void)
+{
+	unlink(env);
+	unlink(c.uboot_config);
+	rmdir(dir);
+}
+
 static void uboot(const uint8_t *data, size_t size)
 {
-	static char dir[64], env[128];
-	static struct agent_config c;
 	static uint8_t image[UBOOT_ENV_SIZE];
 	struct bootenv b;
 	struct upt_error err = {0};
@@ -59,6 +67,7 @@ static void uboot(const uint8_t *data, size_t size)
 			abort();
 		fprintf(f, "%s 0x0 0x%x\n", env, UBOOT_ENV_SIZE);
 		fclose(f);
+		atexit(remove_files);
 	}
 	memset(image, 0, sizeof image);
 	if (size > sizeof image - 4)
