@@ -9,6 +9,7 @@
  *   health.c     health checks and the install script
  *   report.c     the signed version manifest
  *   cycle.c      one update cycle
+ *   json_out.c   JSON that leaves the agent, through libuptake's writer
  *   check.c      `uptake-agent check`: one verification, nothing installed
  * Every parser of bytes from outside (the configuration, the boot
  * environments, the state files, the PKCS#12 answer) has a parse-from-bytes
@@ -164,6 +165,20 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 /* ---- one cycle (cycle.c) ------------------------------------------------- */
 /* 0 done, 1 failed, EXIT_REBOOT a reboot is needed. */
 int agent_cycle(const struct agent_config *c);
+
+/* ---- JSON out (json_out.c) ---------------------------------------------- */
+/* Fill node `v` (member `key` of an object, or NULL) and return it. An
+ * object's items must come in bytewise key order. A NULL string is null. */
+struct upt_json;
+struct upt_json *agent_json_str(struct upt_json *v, const char *key, const char *s);
+struct upt_json *agent_json_int(struct upt_json *v, const char *key, int64_t i);
+struct upt_json *agent_json_bool(struct upt_json *v, const char *key, bool b);
+struct upt_json *agent_json_obj(struct upt_json *v, const char *key, struct upt_json **items,
+				size_t n);
+struct upt_json *agent_json_arr(struct upt_json *v, const char *key, struct upt_json **items,
+				size_t n);
+/* The tree as JSON text (libuptake's writer), malloc'd and NUL-terminated. */
+int agent_json_text(char **out, const struct upt_json *v, struct upt_error *err);
 
 /* ---- check (check.c) ----------------------------------------------------- */
 int agent_check_main(int argc, char **argv);

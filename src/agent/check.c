@@ -85,35 +85,7 @@ static void locate(struct check_result *r)
 	r->role[n] = 0;
 }
 
-/* ---- output: a JSON line through libuptake's writer ---------------------- */
-
-static struct upt_json *jstr(struct upt_json *v, const char *key, const char *s)
-{
-	memset(v, 0, sizeof *v);
-	v->key = key;
-	v->key_len = strlen(key);
-	if (s) {
-		v->type = UPT_JSON_STRING;
-		v->str = s;
-		v->len = strlen(s);
-	}
-	return v;
-}
-
-static struct upt_json *jint(struct upt_json *v, const char *key, int64_t i)
-{
-	jstr(v, key, NULL);
-	v->type = UPT_JSON_INT;
-	v->i = i;
-	return v;
-}
-
-static struct upt_json *jbool(struct upt_json *v, const char *key, bool b)
-{
-	jstr(v, key, NULL);
-	v->type = b ? UPT_JSON_TRUE : UPT_JSON_FALSE;
-	return v;
-}
+/* ---- output: a JSON line (json_out.c) ------------------------------------ */
 
 /* Messages carry text from outside: only printable ASCII goes out. */
 static void ascii(char *s)
@@ -125,10 +97,9 @@ static void ascii(char *s)
 
 static int print_json(struct check_result *r, const char *ecu)
 {
-	struct upt_json items[8], *ptrs[8], obj = {0};
-	char sha[65] = "", name[300] = "";
-	uint8_t text[2048];
-	size_t n = 0, len = 0;
+	struct upt_json items[8], *ptrs[8], obj;
+	char sha[65] = "", name[300] = "", *text = NULL;
+	size_t n = 0;
 	struct upt_error e;
 	if (r->target) {
 		snprintf(name, sizeof name, "%s", r->target->name);
@@ -139,33 +110,30 @@ static int print_json(struct check_result *r, const char *ecu)
 	/* keys in bytewise order, as the writer expects of an object */
 	if (r->ok) {
 		if (r->downloaded[0])
-			ptrs[n] = jstr(&items[n], "downloaded", r->downloaded), n++;
-		ptrs[n] = jstr(&items[n], "ecu", ecu), n++;
+			ptrs[n] = agent_json_str(&items[n], "downloaded", r->downloaded), n++;
+		ptrs[n] = agent_json_str(&items[n], "ecu", ecu), n++;
 		if (r->target)
-			ptrs[n] = jint(&items[n], "length", r->target->length), n++;
-		ptrs[n] = jbool(&items[n], "ok", true), n++;
+			ptrs[n] = agent_json_int(&items[n], "length", r->target->length), n++;
+		ptrs[n] = agent_json_bool(&items[n], "ok", true), n++;
 		if (r->target && sha[0])
-			ptrs[n] = jstr(&items[n], "sha256", sha), n++;
-		ptrs[n] = jstr(&items[n], "target", r->target ? name : NULL), n++;
+			ptrs[n] = agent_json_str(&items[n], "sha256", sha), n++;
+		ptrs[n] = agent_json_str(&items[n], "target", r->target ? name : NULL), n++;
 	} else {
 		ascii(r->err.msg);
-		ptrs[n] = jstr(&items[n], "code", upt_err_name(r->err.code)), n++;
-		ptrs[n] = jstr(&items[n], "message", r->err.msg), n++;
-		ptrs[n] = jbool(&items[n], "ok", false), n++;
-		ptrs[n] = jstr(&items[n], "repository", r->repository), n++;
-		ptrs[n] = jstr(&items[n], "role", r->role[0] ? r->role : NULL), n++;
+		ptrs[n] = agent_json_str(&items[n], "code", upt_err_name(r->err.code)), n++;
+		ptrs[n] = agent_json_str(&items[n], "message", r->err.msg), n++;
+		ptrs[n] = agent_json_bool(&items[n], "ok", false), n++;
+		ptrs[n] = agent_json_str(&items[n], "repository", r->repository), n++;
+		ptrs[n] = agent_json_str(&items[n], "role", r->role[0] ? r->role : NULL), n++;
 		if (r->target)
-			ptrs[n] = jstr(&items[n], "target", name), n++;
+			ptrs[n] = agent_json_str(&items[n], "target", name), n++;
 	}
-	obj.type = UPT_JSON_OBJECT;
-	obj.items = ptrs;
-	obj.n = n;
-	if (upt_json_write(text, sizeof text - 1, &len, &obj, &e) != UPT_OK) {
+	if (agent_json_text(&text, agent_json_obj(&obj, NULL, ptrs, n), &e) != UPT_OK) {
 		fprintf(stderr, "uptake-agent check: %s\n", e.msg);
 		return -1;
 	}
-	text[len] = 0;
-	printf("%s\n", (char *)text);
+	printf("%s\n", text);
+	free(text);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uptake/alloc.h>
 #include <uptake/crypto_openssl.h>
+#include <uptake/json.h>
 
 #include "../host/host.h"
 #include "agent.h"
@@ -92,7 +93,8 @@ int agent_p12_parse(const uint8_t *der, size_t len, const char *device_id, char 
  * once: afterwards the device's own certificate is used. */
 static int provision_tls(const struct agent_config *c, struct upt_error *err)
 {
-	char url[700], body[300], *resp = NULL, *kd = NULL, *cd = NULL;
+	char url[700], *body = NULL, *resp = NULL, *kd = NULL, *cd = NULL;
+	struct upt_json v[2], doc, *items[2];
 	struct host_request rq = {0};
 	size_t rl = 0, kl = 0, cl = 0;
 	long status = 0;
@@ -104,7 +106,11 @@ static int provision_tls(const struct agent_config *c, struct upt_error *err)
 		    err, UPT_ERR_NOT_FOUND,
 		    "%s: no device certificate, and no fleet credential to get one", c->cert);
 	snprintf(url, sizeof url, "%s/devices", c->server);
-	snprintf(body, sizeof body, "{\"deviceId\":\"%s\",\"ttl\":36000}", c->device_id);
+	items[0] = agent_json_str(&v[0], "deviceId", c->device_id);
+	items[1] = agent_json_int(&v[1], "ttl", 36000);
+	rc = agent_json_text(&body, agent_json_obj(&doc, NULL, items, 2), err);
+	if (rc != UPT_OK)
+		return rc;
 	rq.method = "POST";
 	rq.url = url;
 	rq.content_type = "application/json";
@@ -135,6 +141,7 @@ static int provision_tls(const struct agent_config *c, struct upt_error *err)
 		upt_free_secret(kd, kl);
 	free(cd);
 	free(resp);
+	free(body);
 	return rc;
 }
 
@@ -190,9 +197,34 @@ static int copy_roots(const struct agent_config *c, struct upt_error *err)
 	return rc;
 }
 
+/* POST /director/ecus: the primary and its ECUs (here: itself), with the
+ * ECU's public key as a key object. */
+static int registration(char **out, const struct agent_config *c, const char *pub, size_t pl,
+			struct upt_error *err)
+{
+	struct upt_json v[5], top, ecu, arr, *items[2], *ecu_items[3], *ecus[1], *key = NULL;
+	struct upt_arena a;
+	uint8_t mem[16384];
+	int rc;
+	upt_arena_init(&a, mem, sizeof mem);
+	rc = upt_json_parse(&key, &a, (const uint8_t *)pub, pl, NULL, err);
+	if (rc != UPT_OK)
+		return rc;
+	key->key = "clientKey";
+	key->key_len = strlen(key->key);
+	/* keys in bytewise order: capitals first */
+	ecu_items[0] = key;
+	ecu_items[1] = agent_json_str(&v[0], "ecu_serial", c->primary_serial);
+	ecu_items[2] = agent_json_str(&v[1], "hardware_identifier", c->hardware_id);
+	ecus[0] = agent_json_obj(&ecu, NULL, ecu_items, 3);
+	items[0] = agent_json_arr(&arr, "ecus", ecus, 1);
+	items[1] = agent_json_str(&v[2], "primary_ecu_serial", c->primary_serial);
+	return agent_json_text(out, agent_json_obj(&top, NULL, items, 2), err);
+}
+
 int agent_provision(const struct agent_config *c, struct upt_error *err)
 {
-	char flag[8], keyid[UPT_KEYID_MAX + 1], *pub = NULL, body[4096];
+	char flag[8], keyid[UPT_KEYID_MAX + 1], *pub = NULL, *body = NULL;
 	struct upt_privkey *key = NULL;
 	size_t pl = 0;
 	int rc;
@@ -209,18 +241,16 @@ int agent_provision(const struct agent_config *c, struct upt_error *err)
 		rc = state_ecu_key(c, &key, keyid, err);
 	if (rc == UPT_OK)
 		rc = upt_privkey_public_json(&pub, &pl, key, UPT_DIALECT_TUF, err);
-	if (rc == UPT_OK) {
-		snprintf(body, sizeof body,
-			 "{\"primary_ecu_serial\":\"%s\",\"ecus\":[{\"ecu_serial\":\"%s\","
-			 "\"hardware_identifier\":\"%s\",\"clientKey\":%s}]}",
-			 c->primary_serial, c->primary_serial, c->hardware_id, pub);
+	if (rc == UPT_OK)
+		rc = registration(&body, c, pub, pl, err);
+	if (rc == UPT_OK)
 		rc = agent_request(c, "POST", "/director/ecus", body, err);
-	}
 	if (rc == UPT_OK)
 		rc = state_write(c, "registered", "1\n", err);
 	if (rc == UPT_OK)
 		agent_log("provisioned: ECU %s (%s) registered", c->primary_serial, c->hardware_id);
 	upt_free(pub);
+	free(body);
 	upt_privkey_free(key);
 	return rc;
 }
