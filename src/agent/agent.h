@@ -108,8 +108,8 @@ struct slot_info {
 #define STATE_SMALL_MAX 8192 /* every small state file is at most this long */
 
 void state_path(char *out, size_t cap, const struct agent_config *c, const char *name);
-/* Read state_dir/name (at most cap - 1 bytes, NUL-terminated): 0, or -1
- * when it is missing or too long. */
+/* Read state_dir/name (at most cap - 1 bytes, NUL-terminated): 0, -1
+ * when it is missing, -2 when it is too long or cannot be read. */
 int state_read(const struct agent_config *c, const char *name, char *out, size_t cap);
 int state_write(const struct agent_config *c, const char *name, const char *text,
 		struct upt_error *err);

@@ -82,10 +82,15 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	int rc = state_ecu_key(c, &key, keyid, err);
 	/* a counter file that does not parse is not guessed at: a counter too
 	 * low would be refused as a replay, one too high skips ahead */
-	if (rc == UPT_OK && state_read(c, "counter", counter_text, sizeof counter_text) == 0) {
-		rc = state_parse_counter(&counter, (const uint8_t *)counter_text,
-					 strlen(counter_text), err);
-		if (rc != UPT_OK)
+	if (rc == UPT_OK) {
+		int got = state_read(c, "counter", counter_text, sizeof counter_text);
+		if (got == -2)
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "%s/counter: too long or unreadable", c->state_dir);
+		else if (got == 0)
+			rc = state_parse_counter(&counter, (const uint8_t *)counter_text,
+						 strlen(counter_text), err);
+		if (rc != UPT_OK && got == 0)
 			upt_error_prefix(err, c->state_dir);
 	}
 	counter++;

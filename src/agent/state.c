@@ -30,7 +30,7 @@ int state_read(const struct agent_config *c, const char *name, char *out, size_t
 	state_path(path, sizeof path, c, name);
 	out[0] = 0;
 	if (host_read_file(path, cap - 1, &t, &len, &e) != UPT_OK)
-		return -1;
+		return e.code == UPT_ERR_NOT_FOUND ? -1 : -2;
 	memcpy(out, t, len);
 	out[len] = 0;
 	free(t);
