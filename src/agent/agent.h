@@ -1,12 +1,32 @@
-/* uptake-agent: the update client on a device's primary computer. */
+/* uptake-agent: the update client on a device's primary computer. One
+ * module per concern:
+ *   log.c        the log line
+ *   config.c     the configuration file
+ *   boot.c       the boot environment (U-Boot, GRUB, simulated)
+ *   state.c      the files in state_dir (slot records, report counter...)
+ *   request.c    requests to the server (registration, manifests)
+ *   provision.c  first start: roots, ECU key, registration, fleet credential
+ *   health.c     health checks and the install script
+ *   report.c     the signed version manifest
+ *   cycle.c      one update cycle
+ *   json_out.c   JSON that leaves the agent, through libuptake's writer
+ *   check.c      `uptake-agent check`: one verification, nothing installed
+ * Every parser of bytes from outside (the configuration, the boot
+ * environments, the state files, the PKCS#12 answer) has a parse-from-bytes
+ * entry point, fuzzed in fuzz/fuzz_agent_*.c. */
 #ifndef UPTAKE_AGENT_H
 #define UPTAKE_AGENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uptake/common.h>
 
-#define AGENT_PATH 1024
+#define AGENT_PATH  1024
+#define EXIT_REBOOT 3
+/* the server's answer to a registration, a manifest or provisioning (a
+ * PKCS#12 bundle): small, and bounded so that its deadline is short */
+#define AGENT_REPLY_MAX ((size_t)64 << 10)
 
 struct agent_config {
 	char server[512];
@@ -30,11 +50,24 @@ struct agent_config {
 	bool auto_update;
 	int64_t postpone_until;    /* auto updates wait until then (0: no wait) */
 	int64_t max_download_rate; /* bytes per second, 0: no limit */
+	/* every request's total deadline: deadline_base seconds plus the bytes
+	 * it may carry (a metadata file's bound, an image's trusted length)
+	 * at min_download_rate bytes per second */
+	int deadline_base;
+	int64_t min_download_rate;
 };
 
+#define AGENT_CONFIG_MAX ((size_t)1 << 20)
+
+/* Parse the configuration text `data` (`name` is for messages): every
+ * line `key = value` or a comment; unknown keys, bad values and a NUL byte
+ * are refused with the line. *c is valid only on UPT_OK. */
+int agent_config_parse(struct agent_config *c, const char *name, const uint8_t *data, size_t len,
+		       struct upt_error *err);
 int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err);
 
-/* The simulated bootloader: U-Boot's boot-count semantics in a file
+/* ---- boot environment (boot.c) -------------------------------------------
+ * The simulated bootloader: U-Boot's boot-count semantics in a file
  * (state_dir/bootenv). A new slot is tried boot_limit times; if it is not
  * committed by then, the next boot falls back to the previous slot. */
 struct bootenv {
@@ -45,13 +78,110 @@ struct bootenv {
 	int boot_limit;
 	bool fell_back; /* set by the bootloader when it abandoned a slot */
 };
+#define BOOTENV_COUNT_MAX 100000 /* a bootcount above this is not believed */
+/* One variable of the boot environment: ours are checked strictly (a slot
+ * is "a" or "b", a flag "0" or "1", a count decimal), others are ignored.
+ * `sim`: the simulated file's names (active, previous) instead of the
+ * bootloaders' (uptake_slot, uptake_prev). */
+int bootenv_set(struct bootenv *b, bool sim, const char *key, const char *value,
+		struct upt_error *err);
+/* The simulated environment file: "key=value" lines, our keys only. */
+int bootenv_parse_sim(struct bootenv *b, const uint8_t *data, size_t len, struct upt_error *err);
+/* A GRUB environment block: the header line, "key=value" lines and '#'
+ * lines; `vars` gets the variables as NUL-separated "k=v" strings (ending
+ * in an empty one), at most `cap` bytes. */
+int bootenv_parse_grub(char *vars, size_t cap, const uint8_t *data, size_t len, const char *name,
+		       struct upt_error *err);
+int bootenv_from_grub_vars(struct bootenv *b, const char *vars, struct upt_error *err);
 /* The boot environment through the configured bootloader backend. */
 int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);
 int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);
-int sim_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err);
-int sim_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);
 /* Power-on: count the try, fall back when the count is spent. */
 int boot_power_on(const struct agent_config *c, struct upt_error *err);
+
+/* ---- state_dir (state.c) ------------------------------------------------- */
+struct slot_info {
+	char name[256];
+	int64_t length;
+	char sha256[65];
+};
+#define STATE_SMALL_MAX 8192 /* every small state file is at most this long */
+
+void state_path(char *out, size_t cap, const struct agent_config *c, const char *name);
+/* Read state_dir/name (at most cap - 1 bytes, NUL-terminated): 0, -1
+ * when it is missing, -2 when it is too long or cannot be read. */
+int state_read(const struct agent_config *c, const char *name, char *out, size_t cap);
+int state_write(const struct agent_config *c, const char *name, const char *text,
+		struct upt_error *err);
+/* A slot record: "NAME LENGTH SHA256\n" (the name may hold spaces, no
+ * control bytes; the length decimal; the sha256 64 lower-case hex). */
+int state_parse_slot(struct slot_info *s, const uint8_t *data, size_t len, struct upt_error *err);
+int state_format_slot(char *out, size_t cap, const struct slot_info *s, struct upt_error *err);
+/* What slot `slot` holds (empty when it has no valid record). */
+void state_slot_load(const struct agent_config *c, int slot, struct slot_info *s);
+int state_slot_save(const struct agent_config *c, int slot, const struct slot_info *s,
+		    struct upt_error *err);
+/* The report counter: 1 to 19 decimal digits and a newline, below INT64_MAX. */
+int state_parse_counter(int64_t *counter, const uint8_t *data, size_t len, struct upt_error *err);
+/* The failed-images list: one sha256 per line. Is `sha256` in it? */
+bool state_list_has(const uint8_t *data, size_t len, const char *sha256);
+bool state_failed_before(const struct agent_config *c, const char *sha256);
+int state_remember_failed(const struct agent_config *c, const char *sha256, struct upt_error *err);
+/* The ECU key (state_dir/ecu-key.pem) and its key id. */
+struct upt_privkey;
+int state_ecu_key(const struct agent_config *c, struct upt_privkey **key, char *keyid,
+		  struct upt_error *err);
+
+/* ---- requests to the server (request.c) ---------------------------------- */
+/* METHOD server/PATH with a JSON body; a status outside 2xx is UPT_ERR_IO
+ * with the status and the server's reason. */
+int agent_request(const struct agent_config *c, const char *method, const char *path,
+		  const char *body, struct upt_error *err);
+
+/* ---- provisioning (provision.c) ------------------------------------------ */
+/* The answer of shared-credential provisioning: a PKCS#12 bundle (DER, no
+ * password) of this device's key and certificate. The certificate must be
+ * for that key, and its common name `device_id` (when not NULL). On UPT_OK
+ * *key_pem and *cert_pem are malloc'd PEM (the key wiped by the caller). */
+int agent_p12_parse(const uint8_t *der, size_t len, const char *device_id, char **key_pem,
+		    size_t *key_len, char **cert_pem, size_t *cert_len, struct upt_error *err);
+/* First start: trusted roots, an ECU key made here (never sent), and the
+ * ECU registered with the Director. Idempotent across restarts. */
+int agent_provision(const struct agent_config *c, struct upt_error *err);
+
+/* ---- health checks and programs (health.c) ------------------------------- */
+/* Run `exe` with UPTAKE_SLOT, UPTAKE_SLOT_PATH and UPTAKE_IMAGE, at most
+ * health_timeout seconds: its exit status, or -1. */
+int agent_run(const struct agent_config *c, const char *exe, const char *slot_path,
+	      const char *slot_name, const char *image);
+/* Every executable in health_dir, in name order, must exit 0. */
+bool agent_healthy(const struct agent_config *c, int slot, const struct slot_info *s);
+
+/* ---- the signed report (report.c) ---------------------------------------- */
+/* Report what the running slot holds, with `attack` (may be NULL). */
+int agent_report(const struct agent_config *c, const struct slot_info *running, const char *attack,
+		 struct upt_error *err);
+
+/* ---- one cycle (cycle.c) ------------------------------------------------- */
+/* 0 done, 1 failed, EXIT_REBOOT a reboot is needed. */
+int agent_cycle(const struct agent_config *c);
+
+/* ---- JSON out (json_out.c) ---------------------------------------------- */
+/* Fill node `v` (member `key` of an object, or NULL) and return it. An
+ * object's items must come in bytewise key order. A NULL string is null. */
+struct upt_json;
+struct upt_json *agent_json_str(struct upt_json *v, const char *key, const char *s);
+struct upt_json *agent_json_int(struct upt_json *v, const char *key, int64_t i);
+struct upt_json *agent_json_bool(struct upt_json *v, const char *key, bool b);
+struct upt_json *agent_json_obj(struct upt_json *v, const char *key, struct upt_json **items,
+				size_t n);
+struct upt_json *agent_json_arr(struct upt_json *v, const char *key, struct upt_json **items,
+				size_t n);
+/* The tree as JSON text (libuptake's writer), malloc'd and NUL-terminated. */
+int agent_json_text(char **out, const struct upt_json *v, struct upt_error *err);
+
+/* ---- check (check.c) ----------------------------------------------------- */
+int agent_check_main(int argc, char **argv);
 
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -8,7 +8,11 @@
  * U-Boot (through libubootenv, fw_env.config) counts boots itself when
  * upgrade_available=1 and runs altbootcmd past bootlimit; GRUB does the
  * same with the script in dist/grub.cfg.d/uptake.cfg over grubenv. The
- * simulated bootloader (config.c) keeps the same semantics in a file. */
+ * simulated bootloader keeps the same semantics in state_dir/bootenv.
+ *
+ * What the environment says is checked strictly: a bad value of one of our
+ * variables is an error naming it, never a guess. */
+#include <errno.h>
 #include <stddef.h> /* libuboot.h needs size_t */
 #include <stdio.h>
 
@@ -19,19 +23,83 @@
 #include "../host/host.h"
 #include "agent.h"
 
+/* ---- the variables ------------------------------------------------------ */
+
+static bool parse_slot(int *out, const char *v)
+{
+	if ((v[0] != 'a' && v[0] != 'b') || v[1])
+		return false;
+	*out = v[0] == 'b';
+	return true;
+}
+
+static bool parse_flag(bool *out, const char *v)
+{
+	if ((v[0] != '0' && v[0] != '1') || v[1])
+		return false;
+	*out = v[0] == '1';
+	return true;
+}
+
+static bool parse_count(int *out, const char *v)
+{
+	long n = 0;
+	if (!*v)
+		return false;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		n = n * 10 + (*p - '0');
+		if (n > BOOTENV_COUNT_MAX)
+			return false;
+	}
+	*out = (int)n;
+	return true;
+}
+
+int bootenv_set(struct bootenv *b, bool sim, const char *key, const char *value,
+		struct upt_error *err)
+{
+	bool ok, known = true;
+	if (strcmp(key, sim ? "active" : "uptake_slot") == 0)
+		ok = parse_slot(&b->active, value);
+	else if (strcmp(key, sim ? "previous" : "uptake_prev") == 0)
+		ok = parse_slot(&b->previous, value);
+	else if (strcmp(key, "upgrade_available") == 0)
+		ok = parse_flag(&b->upgrade_available, value);
+	else if (strcmp(key, "bootcount") == 0)
+		ok = parse_count(&b->bootcount, value);
+	else if (strcmp(key, "uptake_fell_back") == 0)
+		ok = parse_flag(&b->fell_back, value);
+	else
+		ok = true, known = false;
+	if (!ok)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "boot environment: %s: bad value '%.40s'", key, value);
+	if (!known && sim)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "boot environment: unknown variable '%.40s'", key);
+	return UPT_OK;
+}
+
 /* ---- U-Boot, libubootenv ------------------------------------------------ */
 
 static int uboot_open(struct uboot_ctx **ctx, const struct agent_config *c, struct upt_error *err)
 {
-	if (libuboot_initialize(ctx, NULL) < 0)
+	*ctx = NULL;
+	if (libuboot_initialize(ctx, NULL) < 0) {
+		*ctx = NULL;
 		return upt_error_set(err, UPT_ERR_NOMEM, "libubootenv: cannot initialise");
+	}
 	if (libuboot_read_config(*ctx, c->uboot_config) < 0) {
 		libuboot_exit(*ctx);
+		*ctx = NULL;
 		return upt_error_set(err, UPT_ERR_IO, "%s: not a usable fw_env.config",
 				     c->uboot_config);
 	}
 	if (libuboot_open(*ctx) < 0) {
 		libuboot_exit(*ctx);
+		*ctx = NULL;
 		return upt_error_set(err, UPT_ERR_IO, "%s: cannot open the U-Boot environment",
 				     c->uboot_config);
 	}
@@ -40,29 +108,23 @@ static int uboot_open(struct uboot_ctx **ctx, const struct agent_config *c, stru
 
 static int uboot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
+	static const char *const ours[] = {"uptake_slot", "uptake_prev", "upgrade_available",
+					   "bootcount", "uptake_fell_back"};
 	struct uboot_ctx *ctx;
-	char *v;
 	int rc = uboot_open(&ctx, c, err);
+	for (size_t i = 0; rc == UPT_OK && i < sizeof ours / sizeof ours[0]; i++) {
+		char *v = libuboot_get_env(ctx, ours[i]);
+		if (v)
+			rc = bootenv_set(b, false, ours[i], v, err);
+		free(v);
+	}
 	if (rc != UPT_OK)
-		return rc;
-	if ((v = libuboot_get_env(ctx, "uptake_slot")))
-		b->active = v[0] == 'b';
-	free(v);
-	if ((v = libuboot_get_env(ctx, "uptake_prev")))
-		b->previous = v[0] == 'b';
-	free(v);
-	if ((v = libuboot_get_env(ctx, "upgrade_available")))
-		b->upgrade_available = v[0] == '1';
-	free(v);
-	if ((v = libuboot_get_env(ctx, "bootcount")))
-		b->bootcount = (int)strtol(v, NULL, 10);
-	free(v);
-	if ((v = libuboot_get_env(ctx, "uptake_fell_back")))
-		b->fell_back = v[0] == '1';
-	free(v);
-	libuboot_close(ctx);
-	libuboot_exit(ctx);
-	return UPT_OK;
+		upt_error_prefix(err, c->uboot_config);
+	if (ctx) {
+		libuboot_close(ctx);
+		libuboot_exit(ctx);
+	}
+	return rc;
 }
 
 static int uboot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
@@ -94,70 +156,77 @@ static int uboot_save(const struct bootenv *b, const struct agent_config *c, str
 #define GRUBENV_SIZE   1024
 #define GRUBENV_HEADER "# GRUB Environment Block\n"
 
-/* Every variable of the block, NUL-separated "k=v" pairs, in `vars`. */
-static int grub_read(const struct agent_config *c, char *vars, size_t cap, struct upt_error *err)
+int bootenv_parse_grub(char *vars, size_t cap, const uint8_t *data, size_t len, const char *name,
+		       struct upt_error *err)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, o = 0;
-	int rc = host_read_file(c->grub_env, 64 * 1024, &data, &len, err);
-	vars[0] = 0;
-	if (rc == UPT_ERR_NOT_FOUND)
-		return UPT_OK;
-	if (rc != UPT_OK)
-		return rc;
-	if (len < strlen(GRUBENV_HEADER) || memcmp(data, GRUBENV_HEADER, strlen(GRUBENV_HEADER))) {
-		free(data);
+	const size_t hl = strlen(GRUBENV_HEADER);
+	size_t o = 0;
+	if (cap < 2)
+		return upt_error_set(err, UPT_ERR_ARG, "%s: no room", name);
+	vars[0] = vars[1] = 0;
+	if (len < hl || memcmp(data, GRUBENV_HEADER, hl) != 0 || memchr(data, 0, len))
 		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: not a GRUB environment block",
-				     c->grub_env);
-	}
+				     name);
 	/* "k=v" lines; other "#" lines are comments; the padding ends it */
-	for (char *p = (char *)data + strlen(GRUBENV_HEADER), *nl;
-	     p < (char *)data + len && (nl = memchr(p, '\n', (size_t)((char *)data + len - p)));
-	     p = nl + 1) {
+	for (const uint8_t *p = data + hl, *end = data + len, *nl;
+	     p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
 		size_t n = (size_t)(nl - p);
-		if (*p == '#' || !memchr(p, '=', n))
+		if (*p == '#' || n == 0)
 			continue;
-		if (o + n + 2 > cap) {
-			free(data);
+		if (!memchr(p, '=', n) || *p == '=')
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s: a line that is not key=value", name);
+		if (o + n + 2 > cap)
 			return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: too many variables",
-					     c->grub_env);
-		}
+					     name);
 		memcpy(vars + o, p, n);
 		vars[o + n] = 0;
 		o += n + 1;
 		vars[o] = 0;
 	}
-	free(data);
 	return UPT_OK;
 }
 
-static const char *grub_get(const char *vars, const char *key)
+/* Every variable of the block (none when the file is missing). */
+static int grub_read(const struct agent_config *c, char *vars, size_t cap, struct upt_error *err)
 {
-	size_t kl = strlen(key);
-	for (const char *p = vars; *p; p += strlen(p) + 1)
-		if (strncmp(p, key, kl) == 0 && p[kl] == '=')
-			return p + kl + 1;
-	return NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = host_read_file(c->grub_env, 64 * 1024, &data, &len, err);
+	vars[0] = 0;
+	if (rc == UPT_ERR_NOT_FOUND)
+		return UPT_OK;
+	if (rc == UPT_OK)
+		rc = bootenv_parse_grub(vars, cap, data, len, c->grub_env, err);
+	free(data);
+	return rc;
+}
+
+int bootenv_from_grub_vars(struct bootenv *b, const char *vars, struct upt_error *err)
+{
+	int rc = UPT_OK;
+	for (const char *p = vars; rc == UPT_OK && *p; p += strlen(p) + 1) {
+		char key[64];
+		const char *eq = strchr(p, '=');
+		size_t kl = eq ? (size_t)(eq - p) : 0;
+		if (!eq || kl >= sizeof key)
+			continue; /* not ours: ours are short */
+		memcpy(key, p, kl);
+		key[kl] = 0;
+		rc = bootenv_set(b, false, key, eq + 1, err);
+	}
+	return rc;
 }
 
 static int grub_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
-	char vars[GRUBENV_SIZE + 2];
-	const char *v;
+	char vars[GRUBENV_SIZE * 64 + 2];
 	int rc = grub_read(c, vars, sizeof vars, err);
-	if (rc != UPT_OK)
-		return rc;
-	if ((v = grub_get(vars, "uptake_slot")))
-		b->active = v[0] == 'b';
-	if ((v = grub_get(vars, "uptake_prev")))
-		b->previous = v[0] == 'b';
-	if ((v = grub_get(vars, "upgrade_available")))
-		b->upgrade_available = v[0] == '1';
-	if ((v = grub_get(vars, "bootcount")))
-		b->bootcount = (int)strtol(v, NULL, 10);
-	if ((v = grub_get(vars, "uptake_fell_back")))
-		b->fell_back = v[0] == '1';
-	return UPT_OK;
+	if (rc == UPT_OK)
+		rc = bootenv_from_grub_vars(b, vars, err);
+	if (rc != UPT_OK && c->grub_env[0])
+		upt_error_prefix(err, c->grub_env);
+	return rc;
 }
 
 /* Rewrite the block: our variables set, every other one kept, padded with
@@ -166,7 +235,7 @@ static int grub_save(const struct bootenv *b, const struct agent_config *c, stru
 {
 	static const char *const ours[] = {"uptake_slot", "uptake_prev", "upgrade_available",
 					   "bootcount",   "bootlimit",   "uptake_fell_back"};
-	char vars[GRUBENV_SIZE + 2], block[GRUBENV_SIZE];
+	char vars[GRUBENV_SIZE * 64 + 2], block[GRUBENV_SIZE];
 	size_t o;
 	int rc = grub_read(c, vars, sizeof vars, err);
 	if (rc != UPT_OK)
@@ -190,6 +259,69 @@ static int grub_save(const struct bootenv *b, const struct agent_config *c, stru
 	}
 	memset(block + o, '#', sizeof block - o);
 	return host_write_file(c->grub_env, block, sizeof block, err);
+}
+
+/* ---- the simulated bootloader: state_dir/bootenv -------------------------- */
+
+int bootenv_parse_sim(struct bootenv *b, const uint8_t *data, size_t len, struct upt_error *err)
+{
+	size_t line = 0;
+	for (const uint8_t *p = data, *end = data + len, *nl; p < end; p = nl + 1) {
+		char key[32], value[32];
+		const uint8_t *eq;
+		int rc;
+		line++;
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "bootenv: line %zu: no end of line", line);
+		eq = memchr(p, '=', (size_t)(nl - p));
+		if (!eq || eq == p || (size_t)(eq - p) >= sizeof key ||
+		    (size_t)(nl - eq - 1) >= sizeof value || memchr(p, 0, (size_t)(nl - p)))
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "bootenv: line %zu: not key=value", line);
+		memcpy(key, p, (size_t)(eq - p));
+		key[eq - p] = 0;
+		memcpy(value, eq + 1, (size_t)(nl - eq - 1));
+		value[nl - eq - 1] = 0;
+		if ((rc = bootenv_set(b, true, key, value, err)) != UPT_OK)
+			return rc;
+	}
+	return UPT_OK;
+}
+
+static void sim_path(char *out, size_t cap, const struct agent_config *c)
+{
+	snprintf(out, cap, "%s/bootenv", c->state_dir);
+}
+
+static int sim_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+{
+	char path[AGENT_PATH + 16];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc;
+	sim_path(path, sizeof path, c);
+	rc = host_read_file(path, 4096, &text, &len, err);
+	if (rc == UPT_ERR_NOT_FOUND)
+		return UPT_OK; /* factory state: slot a, committed */
+	if (rc == UPT_OK)
+		rc = bootenv_parse_sim(b, text, len, err);
+	if (rc != UPT_OK)
+		upt_error_prefix(err, path);
+	free(text);
+	return rc;
+}
+
+static int sim_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+{
+	char path[AGENT_PATH + 16], text[160];
+	int n = snprintf(
+	    text, sizeof text,
+	    "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\nuptake_fell_back=%d\n",
+	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount,
+	    b->fell_back);
+	sim_path(path, sizeof path, c);
+	return host_write_file(path, text, (size_t)n, err);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

@@ -1,7 +1,6 @@
-/* uptake-agent: configuration file and the simulated bootloader. */
+/* uptake-agent: the configuration file (`key = value` lines). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +8,6 @@
 
 #include "../host/host.h"
 #include "agent.h"
-
-void agent_log(const char *fmt, ...)
-{
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	va_list ap;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s uptake-agent: ", when);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static char *trim(char *s)
 {
@@ -56,11 +40,8 @@ static bool set_int(int *dst, const char *v, long min, long max)
 	return true;
 }
 
-int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err)
+static void defaults(struct agent_config *c)
 {
-	uint8_t *text = NULL;
-	size_t len = 0;
-	int rc, line = 0;
 	memset(c, 0, sizeof *c);
 	snprintf(c->install, sizeof c->install, "ab");
 	snprintf(c->bootloader, sizeof c->bootloader, "sim");
@@ -69,8 +50,14 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 	c->interval = 3600;
 	c->jitter = 600;
 	c->auto_update = true;
-	rc = host_read_file(path, 1 << 20, &text, &len, err);
-	for (char *p = (char *)text, *nl; rc == UPT_OK && p && *p; p = nl ? nl + 1 : NULL) {
+	c->deadline_base = 60;
+	c->min_download_rate = 4096;
+}
+
+static int parse_lines(struct agent_config *c, const char *path, char *text, struct upt_error *err)
+{
+	int rc = UPT_OK, line = 0;
+	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
 		char *k, *v, *eq, *hash;
 		bool ok = true;
 		nl = strchr(p, '\n');
@@ -134,6 +121,14 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 			ok = set_int(&r, v, 0, 1 << 30);
 			c->max_download_rate = r;
 		}
+		else if (strcmp(k, "deadline_base") == 0) ok =
+		    set_int(&c->deadline_base, v, 1, 86400);
+		else if (strcmp(k, "min_download_rate") == 0)
+		{
+			int r = 0;
+			ok = set_int(&r, v, 1, 1 << 30);
+			c->min_download_rate = r;
+		}
 		else
 		{
 			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s:%d: unknown key '%s'",
@@ -147,9 +142,23 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 			break;
 		}
 	}
-	free(text);
-	if (rc != UPT_OK)
-		return rc;
+	return rc;
+}
+
+/* Text the agent puts into JSON and URLs as it is: no quote, backslash or
+ * control byte. */
+static bool plain(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+/* What the lines left: every required key, one install and one
+ * bootloader backend with what they need. */
+static int check(struct agent_config *c, const char *path, struct upt_error *err)
+{
 	if (!c->server[0] || !c->ca[0] || !c->cert[0] || !c->key[0] || !c->state_dir[0] ||
 	    !c->director_root[0] || !c->image_root[0] || !c->primary_serial[0] ||
 	    !c->hardware_id[0])
@@ -157,6 +166,13 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 				     "%s: server, ca, cert, key, state_dir, director_root, "
 				     "image_root, primary_serial and hardware_id are required",
 				     path);
+	if (!plain(c->primary_serial) || !plain(c->hardware_id) || !plain(c->device_id) ||
+	    !plain(c->server))
+		return upt_error_set(
+		    err, UPT_ERR_FIELD_VALUE,
+		    "%s: server, primary_serial, hardware_id and device_id may not "
+		    "hold quotes, backslashes or control characters",
+		    path);
 	if (strcmp(c->install, "script") == 0 && c->install_script[0] &&
 	    strlen(c->state_dir) + 12 < sizeof c->slot[0]) {
 		size_t n = strlen(c->state_dir);
@@ -192,56 +208,37 @@ int agent_config_load(struct agent_config *c, const char *path, struct upt_error
 	return UPT_OK;
 }
 
-/* ---- the simulated bootloader ------------------------------------------- */
-
-static void bootenv_path(char *out, size_t cap, const struct agent_config *c)
+int agent_config_parse(struct agent_config *c, const char *name, const uint8_t *data, size_t len,
+		       struct upt_error *err)
 {
-	snprintf(out, cap, "%s/bootenv", c->state_dir);
-}
-
-int sim_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
-{
-	char path[AGENT_PATH + 16];
-	uint8_t *text = NULL;
-	size_t len = 0;
+	char *text;
 	int rc;
-	memset(b, 0, sizeof *b);
-	b->boot_limit = c->boot_limit;
-	bootenv_path(path, sizeof path, c);
-	rc = host_read_file(path, 4096, &text, &len, err);
-	if (rc == UPT_ERR_NOT_FOUND)
-		return UPT_OK; /* factory state: slot a, committed */
-	for (char *p = (char *)text, *nl; rc == UPT_OK && p && *p; p = nl ? nl + 1 : NULL) {
-		char *eq;
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		if (!(eq = strchr(p, '=')))
-			continue;
-		*eq = 0;
-		if (strcmp(p, "active") == 0)
-			b->active = eq[1] == 'b';
-		else if (strcmp(p, "previous") == 0)
-			b->previous = eq[1] == 'b';
-		else if (strcmp(p, "upgrade_available") == 0)
-			b->upgrade_available = eq[1] == '1';
-		else if (strcmp(p, "bootcount") == 0)
-			b->bootcount = (int)strtol(eq + 1, NULL, 10);
-		else if (strcmp(p, "uptake_fell_back") == 0)
-			b->fell_back = eq[1] == '1';
-	}
+	defaults(c);
+	if (len > AGENT_CONFIG_MAX)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: more than %zu bytes", name,
+				     AGENT_CONFIG_MAX);
+	if (len && memchr(data, 0, len))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: a NUL byte", name);
+	if (!(text = malloc(len + 1)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "%s: out of memory", name);
+	memcpy(text, data, len);
+	text[len] = 0;
+	rc = parse_lines(c, name, text, err);
 	free(text);
+	if (rc == UPT_OK)
+		rc = check(c, name, err);
+	if (rc != UPT_OK)
+		defaults(c);
 	return rc;
 }
 
-int sim_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
+int agent_config_load(struct agent_config *c, const char *path, struct upt_error *err)
 {
-	char path[AGENT_PATH + 16], text[160];
-	int n = snprintf(
-	    text, sizeof text,
-	    "active=%c\nprevious=%c\nupgrade_available=%d\nbootcount=%d\nuptake_fell_back=%d\n",
-	    b->active ? 'b' : 'a', b->previous ? 'b' : 'a', b->upgrade_available, b->bootcount,
-	    b->fell_back);
-	bootenv_path(path, sizeof path, c);
-	return host_write_file(path, text, (size_t)n, err);
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc = host_read_file(path, AGENT_CONFIG_MAX, &text, &len, err);
+	if (rc == UPT_OK)
+		rc = agent_config_parse(c, path, text, len, err);
+	free(text);
+	return rc;
 }

@@ -1,5 +1,6 @@
 /* uptake core: error reports with a tiny formatter (core has no stdio). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <uptake/common.h>
 
@@ -50,43 +51,108 @@ static void put_text(struct out *o, const char *s, size_t n)
 		put_char(o, ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i]);
 }
 
+/* A conversion: '%' ['.' (digits | '*')] ['l' | "ll" | 'z'] one of s d u c %.
+ * A precision bounds how much of a string is read (it need not end in NUL
+ * within it); a negative '*' precision reads nothing. */
+struct spec {
+	bool has_prec, star;
+	size_t prec;
+	char len; /* 0, 'l' (long), 'L' (long long) or 'z' (size_t) */
+	char conv;
+};
+
+#define PREC_MAX ((size_t)1 << 20) /* more than any message holds */
+
+static const char *parse_spec(const char *p, struct spec *s)
+{
+	memset(s, 0, sizeof *s);
+	if (*p == '.') {
+		s->has_prec = true;
+		p++;
+		if (*p == '*') {
+			s->star = true;
+			p++;
+		} else {
+			while (*p >= '0' && *p <= '9') {
+				if (s->prec < PREC_MAX)
+					s->prec = s->prec * 10 + (size_t)(*p - '0');
+				p++;
+			}
+			if (s->prec > PREC_MAX)
+				s->prec = PREC_MAX;
+		}
+	}
+	if (p[0] == 'l' && p[1] == 'l') {
+		s->len = 'L';
+		p += 2;
+	} else if (*p == 'l' || *p == 'z') {
+		s->len = *p++;
+	}
+	s->conv = *p;
+	return p;
+}
+
+/* Output one conversion, taking its arguments; false when it is not one
+ * this formatter knows (its arguments cannot be taken then). */
+static bool convert(struct out *o, const struct spec *s, va_list *ap)
+{
+	if (s->conv == 's') {
+		size_t n = s->prec;
+		const char *str;
+		if (s->len != 0)
+			return false; /* %ls: wide strings are not read */
+		if (s->star) {
+			int w = va_arg(*ap, int);
+			n = w < 0 ? 0 : (size_t)w;
+		}
+		str = va_arg(*ap, const char *);
+		str = str ? str : "(null)";
+		put_text(o, str, s->has_prec ? n : strlen(str));
+		return true;
+	}
+	if (s->has_prec)
+		return false;
+	if (s->conv == 'd' && s->len != 'z') {
+		long long v = s->len == 'L'   ? va_arg(*ap, long long)
+			      : s->len == 'l' ? va_arg(*ap, long)
+					      : va_arg(*ap, int);
+		put_int(o, v);
+	} else if (s->conv == 'u') {
+		unsigned long long v = s->len == 'L'   ? va_arg(*ap, unsigned long long)
+				       : s->len == 'l' ? va_arg(*ap, unsigned long)
+				       : s->len == 'z' ? va_arg(*ap, size_t)
+						       : va_arg(*ap, unsigned);
+		put_uint(o, v);
+	} else if (s->conv == 'c' && s->len == 0) {
+		put_char(o, (char)va_arg(*ap, int));
+	} else if (s->conv == '%' && s->len == 0) {
+		put_char(o, '%');
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static void format(struct out *o, const char *fmt, va_list ap)
 {
+	va_list args;
+	bool lost = false; /* after an unknown conversion no argument is taken */
+	va_copy(args, ap);
 	for (const char *p = fmt; *p; p++) {
+		struct spec s;
 		if (*p != '%') {
 			put_char(o, *p);
 			continue;
 		}
-		p++;
-		if (*p == 's') {
-			const char *s = va_arg(ap, const char *);
-			s = s ? s : "(null)";
-			put_text(o, s, strlen(s));
-		} else if (p[0] == '.' && p[1] == '*' && p[2] == 's') {
-			int n = va_arg(ap, int);
-			const char *s = va_arg(ap, const char *);
-			put_text(o, s ? s : "", n < 0 ? 0 : (size_t)n);
-			p += 2;
-		} else if (*p == 'd') {
-			put_int(o, va_arg(ap, int));
-		} else if (*p == 'u') {
-			put_uint(o, va_arg(ap, unsigned));
-		} else if (p[0] == 'z' && p[1] == 'u') {
-			put_uint(o, va_arg(ap, size_t));
-			p++;
-		} else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'd') {
-			put_int(o, va_arg(ap, long long));
-			p += 2;
-		} else if (*p == 'c') {
-			put_char(o, (char)va_arg(ap, int));
-		} else if (*p == '%') {
-			put_char(o, '%');
-		} else {
+		p = parse_spec(p + 1, &s);
+		if (lost || !convert(o, &s, &args)) {
+			lost = true;
 			put_char(o, '?');
-			if (!*p)
-				break;
 		}
+		if (!*p)
+			break;
 	}
+	va_end(args);
 }
 
 void upt_error_clear(struct upt_error *err)

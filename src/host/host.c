@@ -176,11 +176,50 @@ int host_url_quote(char *out, size_t cap, const char *in, bool keep_slash)
 /* ---- HTTP --------------------------------------------------------------- */
 
 static const char *tls_ca, *tls_cert, *tls_key;
-static int64_t rate_limit;
+static int64_t rate_limit, deadline_base, deadline_rate;
+
+#define DEADLINE_MAX (30L * 86400L) /* no request is given more than 30 days */
 
 void host_set_rate_limit(int64_t bytes_per_second)
 {
 	rate_limit = bytes_per_second > 0 ? bytes_per_second : 0;
+}
+
+void host_set_deadline(int64_t base_seconds, int64_t min_bytes_per_second)
+{
+	deadline_base = base_seconds > 0 ? base_seconds : 0;
+	deadline_rate = min_bytes_per_second > 0 ? min_bytes_per_second : 0;
+}
+
+long host_deadline_for(uint64_t bytes)
+{
+	int64_t rate = deadline_rate;
+	uint64_t t;
+	if (!deadline_base || !rate)
+		return 0;
+	/* a rate limit below the minimum rate stretches the deadline with it */
+	if (rate_limit && rate_limit < rate)
+		rate = rate_limit;
+	t = (uint64_t)deadline_base + bytes / (uint64_t)rate + 1;
+	return t > (uint64_t)DEADLINE_MAX ? DEADLINE_MAX : (long)t;
+}
+
+/* The request's total deadline, when the process has one. */
+static void apply_deadline(CURL *c, long seconds)
+{
+	if (seconds > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, seconds);
+}
+
+/* Did the transfer stop because its deadline passed (and not, say, for
+ * the low-speed limit, which curl reports with the same code)? */
+static bool past_deadline(CURL *c, CURLcode cc, long seconds)
+{
+	curl_off_t us = 0;
+	if (cc != CURLE_OPERATION_TIMEDOUT || seconds <= 0)
+		return false;
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
+	return us >= (curl_off_t)seconds * 1000000 - 500000;
 }
 
 void host_set_tls(const char *ca_file, const char *cert_file, const char *key_file)
@@ -233,7 +272,8 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 {
 	struct get_state g = {max, 0, sink, ctx, UPT_OK};
 	char errbuf[CURL_ERROR_SIZE] = "";
-	long status = 0;
+	long status = 0, deadline = host_deadline_for(max);
+	bool late;
 	CURLcode cc;
 	CURL *c = curl_easy_init();
 	if (!c)
@@ -253,8 +293,10 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate_limit);
 	if (max < (size_t)LONG_MAX)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	apply_deadline(c, deadline);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	late = past_deadline(c, cc, deadline);
 	curl_easy_cleanup(c);
 	if (status == 404 || status == 403)
 		return upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: HTTP %lld", url,
@@ -264,6 +306,10 @@ int host_http_get(const char *url, size_t max, host_sink sink, void *ctx, struct
 				     "%s: more than %zu bytes (endless data?)", url, max);
 	if (g.rc != UPT_OK)
 		return upt_error_set(err, g.rc, "%s: could not keep the data", url);
+	if (late)
+		return upt_error_set(err, UPT_ERR_IO,
+				     "%s: deadline of %lld s passed after %zu of at most %zu bytes",
+				     url, (long long)deadline, g.got, max);
 	if (cc != CURLE_OK)
 		return upt_error_set(err, UPT_ERR_IO, "%s: %s", url,
 				     errbuf[0] ? errbuf : curl_easy_strerror(cc));
@@ -362,6 +408,7 @@ int host_http_request(const struct host_request *rq, size_t max, char **resp, si
 	struct curl_slist *hdr = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "", line[600];
 	int last = -1, rc = UPT_OK;
+	long deadline;
 	CURLcode cc;
 	CURL *c = curl_easy_init();
 	*status = 0;
@@ -376,6 +423,9 @@ int host_http_request(const struct host_request *rq, size_t max, char **resp, si
 		}
 		up.len = (size_t)st.st_size;
 	}
+	/* the deadline covers what may go up and what may come back */
+	deadline = host_deadline_for((uint64_t)up.len + max);
+	apply_deadline(c, deadline);
 	curl_easy_setopt(c, CURLOPT_URL, rq->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -417,6 +467,10 @@ int host_http_request(const struct host_request *rq, size_t max, char **resp, si
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	if (g.rc == UPT_ERR_TOO_LARGE)
 		rc = upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: response too large", rq->url);
+	else if (past_deadline(c, cc, deadline))
+		rc = upt_error_set(err, UPT_ERR_IO,
+				   "%s %s: no complete answer within its deadline of %lld s",
+				   rq->method, rq->url, (long long)deadline);
 	else if (cc != CURLE_OK)
 		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", rq->url,
 				   errbuf[0] ? errbuf : curl_easy_strerror(cc));
@@ -542,6 +596,8 @@ int host_http_resume_verified(const char *url, const char *part, const char *pat
 	uint8_t buf[65536];
 	struct stat st;
 	CURLcode cc = CURLE_OK;
+	long deadline = 0;
+	bool late = false;
 	int rc = UPT_OK;
 	*resumed_at = 0;
 	if (!s.h256 || !s.h512 || EVP_DigestInit_ex(s.h256, EVP_sha256(), NULL) != 1 ||
@@ -592,8 +648,12 @@ int host_http_resume_verified(const char *url, const char *part, const char *pat
 			curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate_limit);
 		if (s.have > 0)
 			curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s.have);
+		/* sized by what is still missing of the trusted length */
+		deadline = host_deadline_for((uint64_t)(length - s.have));
+		apply_deadline(c, deadline);
 		cc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s.status);
+		late = past_deadline(c, cc, deadline);
 		curl_easy_cleanup(c);
 	}
 	if (s.have > length || (cc == CURLE_WRITE_ERROR && s.have >= length)) {
@@ -617,7 +677,13 @@ int host_http_resume_verified(const char *url, const char *part, const char *pat
 			if (ftruncate(s.fd, 0) != 0)
 				rc =
 				    upt_error_set(err, UPT_ERR_IO, "%s: %s", part, strerror(errno));
-		} else
+		} else if (late)
+			rc = upt_error_set(err, UPT_ERR_IO,
+					   "%s: deadline of %lld s passed at %lld of %lld bytes "
+					   "(kept, resumed next time)",
+					   url, (long long)deadline, (long long)s.have,
+					   (long long)length);
+		else
 			rc = upt_error_set(err, UPT_ERR_IO,
 					   "%s: interrupted at %lld of %lld bytes (%s)", url,
 					   (long long)s.have, (long long)length,

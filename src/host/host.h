@@ -70,6 +70,17 @@ int host_http_resume_verified(const char *url, const char *part, const char *pat
 /* Limit every download of this process to `bytes_per_second` (0: none). */
 void host_set_rate_limit(int64_t bytes_per_second);
 
+/* A total deadline for every request of this process: a request that may
+ * carry N bytes (the bound of its response, the trusted length of an
+ * image still to come, plus what it uploads) must be done within
+ * base_seconds + N / min_bytes_per_second seconds (at the rate limit
+ * instead, when that is lower), at most 30 days; otherwise it is cut and
+ * fails with UPT_ERR_IO ("deadline of N s passed"). 0: no deadline (the
+ * connect and low-speed timeouts still apply). */
+void host_set_deadline(int64_t base_seconds, int64_t min_bytes_per_second);
+/* The deadline in seconds for a request of `bytes` (0: none). */
+long host_deadline_for(uint64_t bytes);
+
 /* Does the file at `path` have exactly this length and these hashes? */
 bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes);
 /* Do the first `length` bytes (of a block device, say) have these hashes? */

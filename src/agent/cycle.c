@@ -1,0 +1,310 @@
+/* uptake-agent: one update cycle. A new slot on trial proves itself first
+ * (health checks, or back to the previous slot); then Uptane full
+ * verification of both repositories; an update is downloaded (resumable,
+ * verified while it streams) into the inactive slot, read back, and the
+ * bootloader switched to try it; last, the signed report of what runs now.
+ * The report never holds up the install: it comes after the switch, and a
+ * failed one is sent again next cycle. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uptake/crypto_openssl.h>
+#include <uptake/encode.h>
+#include <uptake/uptane.h>
+
+#include "../host/host.h"
+#include "agent.h"
+
+#define ARENA_SIZE ((size_t)64 << 20)
+
+struct cycle {
+	const struct agent_config *c;
+	struct upt_error err;
+	struct bootenv b;
+	struct slot_info running;
+	int slot;
+	bool ab;
+	char attack[300];
+};
+
+static bool attack_class(int code)
+{
+	switch (code) {
+	case UPT_ERR_IO:
+	case UPT_ERR_NOMEM:
+	case UPT_ERR_NOT_FOUND:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* The bootloader gave up on a slot that never booted far enough (it sets
+ * uptake_fell_back when it falls back): that image is not retried. */
+static int after_fallback(struct cycle *y)
+{
+	struct slot_info dead;
+	int gone = y->b.active ? 0 : 1;
+	state_slot_load(y->c, gone, &dead);
+	agent_log("the bootloader fell back from slot %c (%s): boot count spent", gone ? 'b' : 'a',
+		  dead.name);
+	y->b.fell_back = false;
+	if (state_remember_failed(y->c, dead.sha256, &y->err) != UPT_OK ||
+	    boot_save(&y->b, y->c, &y->err) != UPT_OK)
+		return -1;
+	return 0;
+}
+
+/* A new slot on trial proves itself before anything else: 0 committed,
+ * EXIT_REBOOT when it failed and the previous slot is restored, 1 error. */
+static int trial(struct cycle *y)
+{
+	const struct agent_config *c = y->c;
+	struct slot_info old;
+	int rc;
+	if (agent_healthy(c, y->slot, &y->running)) {
+		y->b.upgrade_available = false;
+		y->b.bootcount = 0;
+		agent_log("slot %c is good: %s committed", y->slot ? 'b' : 'a', y->running.name);
+		return boot_save(&y->b, c, &y->err) == UPT_OK ? 0 : 1;
+	}
+	state_slot_load(c, y->b.previous, &old);
+	agent_log("slot %c failed its health checks: back to slot %c (%s)", y->slot ? 'b' : 'a',
+		  y->b.previous ? 'b' : 'a', old.name);
+	y->b.active = y->b.previous;
+	y->b.upgrade_available = false;
+	y->b.bootcount = 0;
+	rc = boot_save(&y->b, c, &y->err);
+	/* not tried again automatically: a new image is needed */
+	if (rc == UPT_OK)
+		rc = state_remember_failed(c, y->running.sha256, &y->err);
+	if (rc == UPT_OK) {
+		struct upt_error rerr = {0};
+		if (agent_report(c, &old, "", &rerr) != UPT_OK)
+			agent_log("report failed (sent again next cycle): %s", rerr.msg);
+	}
+	return rc == UPT_OK ? EXIT_REBOOT : 1;
+}
+
+/* Download the verified image into slot `to`: resumable (a partial
+ * download for the same image and slot is continued with Range), and read
+ * back: what is in the slot is what was verified. */
+static int download(struct cycle *y, const struct upt_target *image, int to)
+{
+	const struct agent_config *c = y->c;
+	char url[1600], q[1024], part[AGENT_PATH + 16], dest[AGENT_PATH + 16], want[128], have[128];
+	struct stat st;
+	bool blockdev = stat(c->slot[to], &st) == 0 && S_ISBLK(st.st_mode);
+	int64_t at = 0;
+	int rc = UPT_OK;
+	if (host_url_quote(q, sizeof q, image->name, true) != UPT_OK)
+		return upt_error_set(&y->err, UPT_ERR_TOO_LARGE, "image name too long");
+	snprintf(url, sizeof url, "%s/repo/targets/%s", c->server, q);
+	upt_hex_encode(want, image->hashes.sha256, UPT_SHA256_LEN);
+	snprintf(want + 64, sizeof want - 64, " %c\n", to ? 'b' : 'a');
+	/* a file slot is replaced by rename; a block device gets the verified
+	 * image copied in from the state directory */
+	if (blockdev) {
+		state_path(part, sizeof part, c, "download.part");
+		state_path(dest, sizeof dest, c, "download.img");
+	} else {
+		snprintf(part, sizeof part, "%s.part", c->slot[to]);
+		snprintf(dest, sizeof dest, "%s", c->slot[to]);
+	}
+	if (state_read(c, "download.for", have, sizeof have) != 0 || strcmp(have, want) != 0) {
+		unlink(part);
+		rc = state_write(c, "download.for", want, &y->err);
+	}
+	if (rc == UPT_OK)
+		rc = host_http_resume_verified(url, part, dest, image->length, &image->hashes, &at,
+					       &y->err);
+	if (at > 0)
+		agent_log("resumed the download at %lld of %lld bytes", (long long)at,
+			  (long long)image->length);
+	if (rc == UPT_OK && blockdev) {
+		rc = host_copy_to_device(dest, c->slot[to], &y->err);
+		unlink(dest);
+	}
+	if (rc == UPT_OK &&
+	    !(blockdev ? host_prefix_matches(c->slot[to], image->length, &image->hashes)
+		       : host_file_matches(c->slot[to], image->length, &image->hashes)))
+		rc = upt_error_set(&y->err, UPT_ERR_HASH_MISMATCH,
+				   "slot %c: read-back does not match", to ? 'b' : 'a');
+	return rc;
+}
+
+/* Install a verified update: into the slot, through the script when that
+ * is the backend, then the slot record and the boot switch. */
+static int install(struct cycle *y, const struct upt_update *u)
+{
+	const struct agent_config *c = y->c;
+	struct slot_info target;
+	int to = y->ab ? 1 - y->slot : 0;
+	char h[65];
+	int rc;
+	upt_hex_encode(h, u->image->hashes.sha256, UPT_SHA256_LEN);
+	agent_log("installing %s into slot %c", u->image->name, to ? 'b' : 'a');
+	rc = download(y, u->image, to);
+	/* script: the verified image is handed to the installer */
+	if (rc == UPT_OK && strcmp(c->install, "script") == 0) {
+		int src = agent_run(c, c->install_script, c->slot[0], "-", u->image->name);
+		if (src != 0) {
+			struct upt_error ferr;
+			rc = upt_error_set(&y->err, UPT_ERR_IO, "install script exited %d", src);
+			if (state_remember_failed(c, h, &ferr) != UPT_OK)
+				agent_log("%s", ferr.msg);
+		}
+	}
+	if (rc == UPT_OK) {
+		memset(&target, 0, sizeof target);
+		snprintf(target.name, sizeof target.name, "%s", u->image->name);
+		target.length = u->image->length;
+		memcpy(target.sha256, h, sizeof target.sha256);
+		rc = state_slot_save(c, to, &target, &y->err);
+	}
+	if (rc == UPT_OK && y->ab) {
+		y->b.previous = y->slot;
+		y->b.active = to;
+		y->b.upgrade_available = true;
+		y->b.bootcount = 0;
+		y->b.fell_back = false;
+		rc = boot_save(&y->b, c, &y->err);
+		if (rc == UPT_OK)
+			agent_log("bootloader set to try slot %c; reboot needed", to ? 'b' : 'a');
+	}
+	if (rc != UPT_OK) {
+		agent_log("install failed: %s", y->err.msg);
+		/* bytes that do not match signed metadata: reported */
+		if (rc == UPT_ERR_HASH_MISMATCH || rc == UPT_ERR_TOO_LARGE)
+			snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(rc),
+				 y->err.msg);
+	} else if (!y->ab) {
+		y->running = target;
+	}
+	return rc;
+}
+
+/* Which verified update to install (NULL: none, or not now). */
+static const struct upt_update *choose(struct cycle *y, const struct upt_verified *v)
+{
+	const struct agent_config *c = y->c;
+	const struct upt_update *u = NULL;
+	for (size_t i = 0; i < v->n_updates; i++) {
+		char h[65];
+		if (v->updates[i].installed)
+			continue;
+		upt_hex_encode(h, v->updates[i].image->hashes.sha256, UPT_SHA256_LEN);
+		if (state_failed_before(c, h)) {
+			agent_log("not installing %s again: it failed its health checks",
+				  v->updates[i].image->name);
+			continue;
+		}
+		u = &v->updates[i];
+	}
+	if (u && (!c->auto_update || (int64_t)time(NULL) < c->postpone_until)) {
+		agent_log("update %s available; not installed: %s", u->director->name,
+			  c->auto_update ? "postponed" : "automatic updates are off");
+		u = NULL;
+	}
+	return u;
+}
+
+/* Uptane full verification against the server's Director and Image
+ * repository, then the install of what it hands out: 0, 1 or EXIT_REBOOT. */
+static int verify_and_install(struct cycle *y, void *dm, void *im)
+{
+	const struct agent_config *c = y->c;
+	struct host_repo_io dh = {NULL, NULL, 0}, ih = {NULL, NULL, 0};
+	struct upt_repo_io dio, iio;
+	struct upt_repo dr, ir;
+	struct upt_arena da, ia;
+	struct upt_ecu ecu = {0};
+	struct upt_device dev = {&ecu, 1};
+	struct upt_verified v;
+	char durl[600], iurl[600], ddir[AGENT_PATH + 16], idir[AGENT_PATH + 16];
+	const struct upt_update *u = NULL;
+	int rc;
+	snprintf(durl, sizeof durl, "%s/director", c->server);
+	snprintf(iurl, sizeof iurl, "%s/repo", c->server);
+	state_path(ddir, sizeof ddir, c, "director");
+	state_path(idir, sizeof idir, c, "image");
+	dh.base_url = durl;
+	dh.dir = ddir;
+	ih.base_url = iurl;
+	ih.dir = idir;
+	host_repo_io(&dio, &dh);
+	host_repo_io(&iio, &ih);
+	upt_arena_init(&da, dm, ARENA_SIZE);
+	upt_arena_init(&ia, im, ARENA_SIZE);
+	upt_repo_init(&dr, "director", &dio, upt_openssl_crypto(), &da, NULL);
+	upt_repo_init(&ir, "image repository", &iio, upt_openssl_crypto(), &ia, NULL);
+	ecu.serial = c->primary_serial;
+	ecu.hardware_id = c->hardware_id;
+	if (y->running.name[0]) {
+		size_t got = 0;
+		ecu.has_installed = true;
+		ecu.installed_length = y->running.length;
+		ecu.installed_hashes.has_sha256 =
+		    upt_hex_decode(ecu.installed_hashes.sha256, UPT_SHA256_LEN, &got,
+				   y->running.sha256, 64) == UPT_OK;
+	}
+	rc = upt_uptane_full_verify(&dr, &ir, &dev, (int64_t)time(NULL), &v, &y->err);
+	if (rc != UPT_OK) {
+		agent_log("verification failed: %s: %s", upt_err_name(rc), y->err.msg);
+		if (attack_class(rc))
+			snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(rc),
+				 y->err.msg);
+	}
+	if (rc == UPT_OK && (u = choose(y, &v)))
+		rc = install(y, u);
+	if (rc != UPT_OK)
+		return 1;
+	return u && y->ab ? EXIT_REBOOT : 0;
+}
+
+int agent_cycle(const struct agent_config *c)
+{
+	struct cycle y = {.c = c};
+	void *dm, *im;
+	int rc;
+	y.ab = strcmp(c->install, "ab") == 0;
+	rc = agent_provision(c, &y.err);
+	if (rc == UPT_OK)
+		rc = boot_load(&y.b, c, &y.err);
+	if (rc != UPT_OK) {
+		agent_log("%s: %s", upt_err_name(rc), y.err.msg);
+		return 1;
+	}
+	y.slot = y.ab ? y.b.active : 0;
+	state_slot_load(c, y.slot, &y.running);
+	if (y.b.fell_back && after_fallback(&y) != 0) {
+		agent_log("%s", y.err.msg);
+		return 1;
+	}
+	if (y.b.upgrade_available) {
+		rc = trial(&y);
+		if (rc == 1)
+			agent_log("%s", y.err.msg);
+		if (rc != 0)
+			return rc;
+	}
+	dm = malloc(ARENA_SIZE);
+	im = malloc(ARENA_SIZE);
+	rc = dm && im ? verify_and_install(&y, dm, im) : 1;
+	free(dm);
+	free(im);
+	/* the report: what runs now (the old slot until the new one proves
+	 * itself after the reboot). A failed or stalled report never holds up
+	 * the install: the slot is switched already, and the next cycle
+	 * reports again */
+	{
+		struct upt_error rerr = {0};
+		if (agent_report(c, &y.running, y.attack, &rerr) != UPT_OK)
+			agent_log("report failed (sent again next cycle): %s", rerr.msg);
+	}
+	return rc;
+}
