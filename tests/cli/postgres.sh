@@ -11,9 +11,11 @@ work=$(mktemp -d)
 trap 'stop_postgres; rm -rf "$work"' EXIT
 start_postgres || exit 1
 fail=0
-for t in publish director aktualizr_dialect agent compliance manifest_race; do
+for t in publish director aktualizr_dialect agent compliance manifest_race manifest_storage; do
   create_database "$t" || { echo "createdb $t failed"; exit 1; }
-  if UPTAKE_TEST_DATABASE="$pg_uri_base/$t" bash "$here/$t.sh" "$build" >"$work/$t.log" 2>&1; then
+  if UPTAKE_TEST_DATABASE="$pg_uri_base/$t" \
+    UPTAKE_TEST_PSQL="$pg_bin/psql -h 127.0.0.1 -p $pg_port -U uptake -d $t -Atc" \
+    bash "$here/$t.sh" "$build" >"$work/$t.log" 2>&1; then
     echo "ok   $t on PostgreSQL: $(tail -1 "$work/$t.log")"
   else
     echo "FAIL $t on PostgreSQL"
