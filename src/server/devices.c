@@ -1,6 +1,7 @@
 /* uptake-server: devices, their ECUs, assignments and signed manifests.
  * Pure request logic (no HTTP): each function takes the request body and
  * returns an upt_err code, a message, and for reads a JSON answer. */
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,16 +369,20 @@ static int install_store(struct srv_store *st, struct work *w, const char *devic
 			 const struct upt_manifest *m, int64_t now, struct upt_error *err)
 {
 	struct srv_install_report ir = {0};
-	const uint8_t *text = NULL;
+	const struct upt_json *v = upt_json_get(m->doc.signed_json, "installation_report");
 	size_t len = 0;
 	char *copy;
-	int rc = upt_json_canonical_arena(
-	    &text, &len, &w->a, upt_json_get(m->doc.signed_json, "installation_report"), err);
-	if (rc != UPT_OK)
-		return rc;
+	int rc;
+	(void)w;
+	/* compact JSON with control characters escaped: valid in any answer */
+	rc = upt_json_write(NULL, 0, &len, v, NULL); /* measures */
 	if (!(copy = malloc(len + 1)))
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	memcpy(copy, text, len);
+	rc = upt_json_write((uint8_t *)copy, len + 1, &len, v, err);
+	if (rc != UPT_OK) {
+		free(copy);
+		return rc;
+	}
 	copy[len] = 0;
 	ir.at = now;
 	snprintf(ir.correlation_id, sizeof ir.correlation_id, "%s", m->installation.correlation_id);
@@ -651,6 +656,10 @@ static void put_ecu(struct out *o, const struct srv_ecu *e)
 		    (long long)e->installed_length, e->installed_sha256,
 		    (long long)e->report_counter, (long long)e->reported_at);
 	}
+	/* how its last report was judged: fresh, cached or no_counter */
+	if (e->report_status[0])
+		put(o, ",\"last_report\":{\"status\":\"%s\",\"at\":%lld}", e->report_status,
+		    (long long)e->seen_at);
 	put(o, "}");
 }
 
@@ -685,12 +694,97 @@ int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *e
 	return finish(&o, resp, err);
 }
 
+/* The events a device sent for one correlation id (aktualizr's form:
+ * [{"id", "deviceTime", "eventType": {"id", "version"}, "event":
+ * {"correlationId", "ecu", "success"}}]), from its kept event uploads. */
+static void put_events(struct out *o, char **bodies, size_t n, const char *cid)
+{
+	bool first = true;
+	put(o, ",\"events\":[");
+	for (size_t i = 0; cid[0] && i < n; i++) {
+		struct work w;
+		struct upt_json *v;
+		size_t len = strlen(bodies[i]);
+		if (work_init(&w, len, NULL) != UPT_OK)
+			break;
+		if (upt_json_parse(&v, &w.a, (const uint8_t *)bodies[i], len, NULL, NULL) ==
+			UPT_OK &&
+		    v->type == UPT_JSON_ARRAY)
+			for (size_t k = 0; k < v->n; k++) {
+				const struct upt_json *ev = upt_json_get(v->items[k], "event"),
+						      *type =
+							  upt_json_get(v->items[k], "eventType"),
+						      *ok = upt_json_get(ev, "success");
+				const char *c = json_str(ev, "correlationId"),
+					   *id = json_str(type, "id"), *ecu = json_str(ev, "ecu"),
+					   *when = json_str(v->items[k], "deviceTime");
+				if (!c || strcmp(c, cid) != 0 || !id)
+					continue;
+				put(o, "%s{\"type\":", first ? "" : ",");
+				put_str(o, id);
+				if (ecu) {
+					put(o, ",\"ecu\":");
+					put_str(o, ecu);
+				}
+				if (when) {
+					put(o, ",\"device_time\":");
+					put_str(o, when);
+				}
+				if (ok && (ok->type == UPT_JSON_TRUE || ok->type == UPT_JSON_FALSE))
+					put(o, ",\"success\":%s",
+					    ok->type == UPT_JSON_TRUE ? "true" : "false");
+				put(o, "}");
+				first = false;
+			}
+		free(w.mem);
+	}
+	put(o, "]");
+}
+
+static void put_install(struct out *o, const struct srv_install_report *r)
+{
+	put(o, "{\"at\":%lld,\"correlation_id\":", (long long)r->at);
+	put_str(o, r->correlation_id);
+	put(o, ",\"success\":%s,\"report\":%s}", r->success ? "true" : "false", r->report);
+}
+
+static void put_assignments(struct out *o, const struct srv_assignment *a, size_t na,
+			    const struct srv_ecu *e, size_t ne, const struct srv_install_report *ir,
+			    size_t nir, char **events, size_t nev)
+{
+	put(o, "],\"assignments\":[");
+	for (size_t j = 0; j < na; j++) {
+		bool installed = false;
+		put(o, "%s{\"ecu\":", j ? "," : "");
+		put_str(o, a[j].ecu_serial);
+		put(o, ",\"target\":");
+		put_str(o, a[j].target);
+		for (size_t k = 0; k < ne; k++)
+			installed |= strcmp(e[k].serial, a[j].ecu_serial) == 0 &&
+				     strcmp(e[k].installed_sha256, a[j].sha256) == 0;
+		put(o, ",\"sha256\":\"%s\",\"installed\":%s,\"correlation_id\":", a[j].sha256,
+		    installed ? "true" : "false");
+		put_str(o, a[j].correlation_id);
+		/* the device's signed statement of how it went, newest first */
+		for (size_t k = 0; a[j].correlation_id[0] && k < nir; k++)
+			if (strcmp(ir[k].correlation_id, a[j].correlation_id) == 0) {
+				put(o, ",\"installation_report\":");
+				put_install(o, &ir[k]);
+				break;
+			}
+		put_events(o, events, nev, a[j].correlation_id);
+		put(o, "}");
+	}
+}
+
 int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, struct upt_error *err)
 {
 	struct srv_device d;
 	struct srv_ecu *e = NULL;
 	struct srv_assignment *a = NULL;
-	size_t ne = 0, na = 0;
+	struct srv_install_report *ir = NULL;
+	char **events = NULL;
+	size_t ne = 0, na = 0, nir = 0, nev = 0;
 	int64_t alerts = 0;
 	struct out o = {0};
 	int rc = st->ops->device_get(st, id, &d, err);
@@ -700,6 +794,10 @@ int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, str
 		rc = st->ops->assign_list(st, id, &a, &na, err);
 	if (rc == UPT_OK)
 		rc = st->ops->alert_count(st, id, &alerts, err);
+	if (rc == UPT_OK)
+		rc = st->ops->install_list(st, id, &ir, &nir, err);
+	if (rc == UPT_OK)
+		rc = st->ops->info_list(st, id, "events", &events, &nev, err);
 	if (rc == UPT_OK) {
 		put(&o, "{\"id\":");
 		put_str(&o, d.id);
@@ -713,22 +811,17 @@ int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, str
 				put(&o, ",");
 			put_ecu(&o, &e[j]);
 		}
-		put(&o, "],\"assignments\":[");
-		for (size_t j = 0; j < na; j++) {
-			put(&o, "%s{\"ecu\":", j ? "," : "");
-			put_str(&o, a[j].ecu_serial);
-			put(&o, ",\"target\":");
-			put_str(&o, a[j].target);
-			bool installed = false;
-			for (size_t k = 0; k < ne; k++)
-				installed |= strcmp(e[k].serial, a[j].ecu_serial) == 0 &&
-					     strcmp(e[k].installed_sha256, a[j].sha256) == 0;
-			put(&o, ",\"sha256\":\"%s\",\"installed\":%s}", a[j].sha256,
-			    installed ? "true" : "false");
+		put_assignments(&o, a, na, e, ne, ir, nir, events, nev);
+		put(&o, "],\"installation_reports\":[");
+		for (size_t j = 0; j < nir && j < 10; j++) {
+			put(&o, "%s", j ? "," : "");
+			put_install(&o, &ir[j]);
 		}
 		put(&o, "]}\n");
 		rc = finish(&o, resp, err);
 	}
+	srv_install_reports_free(ir, nir);
+	srv_blobs_free(events, nev);
 	free(e);
 	free(a);
 	return rc;
@@ -794,10 +887,26 @@ static int assign_check(const struct srv_ecu *e, const struct upt_target *t, str
 	return UPT_OK;
 }
 
+/* A new correlation id: urn:uptake:assignment:UUID (random, version 4). */
+static int correlation_id(char *out, size_t cap, struct upt_error *err)
+{
+	uint8_t b[16];
+	char hex[33];
+	if (RAND_bytes(b, sizeof b) != 1)
+		return upt_error_set(err, UPT_ERR_CRYPTO, "no random bytes for a correlation id");
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	upt_hex_encode(hex, b, sizeof b);
+	snprintf(out, cap, "urn:uptake:assignment:%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+		 hex + 12, hex + 16, hex + 20);
+	return UPT_OK;
+}
+
 static int assign_one(struct srv_store *st, const char *device, const struct srv_ecu *e,
-		      const struct upt_target *t, struct upt_error *err)
+		      const struct upt_target *t, const char *cid, struct upt_error *err)
 {
 	struct srv_assignment a = {0};
+	snprintf(a.correlation_id, sizeof a.correlation_id, "%s", cid);
 	snprintf(a.ecu_serial, sizeof a.ecu_serial, "%s", e->serial);
 	snprintf(a.hardware_id, sizeof a.hardware_id, "%s", e->hardware_id);
 	snprintf(a.target, sizeof a.target, "%s", t->name);
@@ -842,12 +951,16 @@ int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const ui
 			const struct upt_json *d = devs->items[i];
 			struct srv_ecu *e = NULL;
 			size_t n = 0, matched = 0;
+			char cid[64] = "";
 			if (d->type != UPT_JSON_STRING || !valid_id(d->str, 127)) {
 				rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
 						   "assign: devices[%zu]: bad id", i);
 				break;
 			}
 			rc = st->ops->ecus_get(st, d->str, &e, &n, err);
+			/* one correlation id per assignment request and device */
+			if (rc == UPT_OK && pass == 1)
+				rc = correlation_id(cid, sizeof cid, err);
 			if (rc == UPT_OK && n == 0)
 				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
 						   "device %s: unknown or no ECUs registered",
@@ -860,7 +973,7 @@ int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const ui
 				if (pass == 0)
 					rc = assign_check(&e[j], t, err);
 				else
-					rc = assign_one(st, d->str, &e[j], t, err);
+					rc = assign_one(st, d->str, &e[j], t, cid, err);
 			}
 			if (rc == UPT_OK && ecu && !matched)
 				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
