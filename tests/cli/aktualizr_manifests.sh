@@ -31,7 +31,11 @@ dev() { # METHOD PATH FILE [TYPE]: prints the HTTP status, answer in body.txt
 }
 sql() {
   if [ -n "${UPTAKE_TEST_PSQL:-}" ]; then $UPTAKE_TEST_PSQL "$1"; else
-    /usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/db" "$1"
+    /usr/bin/python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+r = c.execute(sys.argv[2]).fetchone()
+c.commit()
+print(r[0] if r else "")' "$work/db" "$1"
   fi
 }
 sha() { sha256sum "$1" | cut -c1-64; }
