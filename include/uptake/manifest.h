@@ -6,7 +6,18 @@
  *       "ecu_serial": SERIAL,
  *       "installed_image": {"filepath": NAME,
  *                           "fileinfo": {"hashes": {...}, "length": N}},
- *       "attacks_detected": "", "report_counter": N, ...}}}}}
+ *       "attacks_detected": "", "report_counter": N, ...}}},
+ *     "installation_report": {...}}}
+ *
+ * report_counter is an integer or, as aktualizr writes it, a string of
+ * 1-19 decimal digits (no sign, space or leading zeros; within int64); it
+ * may be absent (aktualizr-secondary writes none). installation_report
+ * (optional) is aktualizr's, parsed strictly:
+ *
+ *   {"content_type": "application/vnd.com.here.otac.installationReport.v1",
+ *    "report": {"correlation_id": S, "raw_report": S,
+ *               "result": {"success": B, "code": S, "description": S},
+ *               "items": [{"ecu": SERIAL, "result": {...}}, ...]}}
  *
  * Parsing checks the shape; upt_doc_signed_by() checks a signature by a
  * given ECU key. Unknown fields are covered by the signatures and ignored.
@@ -31,14 +42,39 @@ struct upt_ecu_report {
 	struct upt_doc doc; /* the report's own signed envelope */
 };
 
+#define UPT_MANIFEST_MAX_ECUS        256
+#define UPT_INSTALLATION_REPORT_TYPE "application/vnd.com.here.otac.installationReport.v1"
+#define UPT_CORRELATION_ID_MAX       256
+#define UPT_INSTALL_CODE_MAX         256
+#define UPT_INSTALL_TEXT_MAX         8192
+
+struct upt_install_result {
+	bool success;
+	const char *code;
+	const char *description;
+};
+
+struct upt_install_item {
+	const char *ecu;
+	struct upt_install_result result;
+};
+
+struct upt_installation_report {
+	const char *correlation_id;
+	struct upt_install_result result;
+	const char *raw_report;
+	struct upt_install_item *items;
+	size_t n_items;
+};
+
 struct upt_manifest {
 	const char *primary_serial;
 	struct upt_ecu_report *reports;
 	size_t n_reports;
+	bool has_installation_report;
+	struct upt_installation_report installation;
 	struct upt_doc doc;
 };
-
-#define UPT_MANIFEST_MAX_ECUS 256
 
 /* Parse a manifest of at most max_len bytes (0: the JSON default). Each
  * report's key in ecu_version_manifests must equal its ecu_serial. */

@@ -1,9 +1,52 @@
 /* uptake: vehicle version manifests and ECU version reports. */
+#include <stdint.h>
 #include <string.h>
 #include <uptake/json.h>
 #include <uptake/manifest.h>
 
 #include "fields.h"
+
+/* report_counter: an integer, or (as aktualizr writes it) a string of 1-19
+ * decimal digits without sign, space or leading zeros, within int64. */
+static int report_counter(struct upt_ecu_report *r, struct upt_fctx *f, const struct upt_json *s)
+{
+	const struct upt_json *v = upt_json_get(s, "report_counter");
+	size_t mark;
+	int64_t n = 0;
+	int rc = UPT_OK;
+	if (!v)
+		return UPT_OK;
+	mark = upt_path_push(&f->path, "report_counter", 14);
+	if (v->type == UPT_JSON_INT) {
+		n = v->i;
+		if (n < 0)
+			rc = upt_field_error(f, UPT_ERR_FIELD_VALUE, "must not be negative");
+	} else if (v->type == UPT_JSON_STRING) {
+		if (v->len == 0 || v->len > 19 || (v->str[0] == '0' && v->len > 1))
+			rc = upt_field_error(f, UPT_ERR_FIELD_VALUE,
+					     "must be 1-19 decimal digits without leading zeros");
+		for (size_t i = 0; rc == UPT_OK && i < v->len; i++) {
+			int d = v->str[i] - '0';
+			if (d < 0 || d > 9)
+				rc = upt_field_error(f, UPT_ERR_FIELD_VALUE,
+						     "must be decimal digits only (no sign or "
+						     "space)");
+			else if (n > (INT64_MAX - d) / 10)
+				rc = upt_field_error(f, UPT_ERR_FIELD_VALUE, "above int64");
+			else
+				n = 10 * n + d;
+		}
+	} else {
+		rc = upt_field_error(f, UPT_ERR_FIELD_TYPE,
+				     "must be an integer or a string of decimal digits");
+	}
+	upt_path_pop(&f->path, mark);
+	if (rc == UPT_OK) {
+		r->has_report_counter = true;
+		r->report_counter = n;
+	}
+	return rc;
+}
 
 static int report_parse(struct upt_ecu_report *r, struct upt_fctx *f, const struct upt_json *env,
 			const char *serial_key)
@@ -31,8 +74,125 @@ static int report_parse(struct upt_ecu_report *r, struct upt_fctx *f, const stru
 	if (rc == UPT_OK && !r->attacks_detected)
 		r->attacks_detected = "";
 	if (rc == UPT_OK)
-		rc = upt_field_int(&r->report_counter, f, s, "report_counter", 0, false,
-				   &r->has_report_counter);
+		rc = report_counter(r, f, s);
+	return rc;
+}
+
+/* Only the named members may be present in `obj`. */
+static int only_fields(struct upt_fctx *f, const struct upt_json *obj, const char *const *names)
+{
+	for (size_t i = 0; i < obj->n; i++) {
+		const struct upt_json *m = obj->items[i];
+		bool known = false;
+		for (size_t j = 0; names[j] && !known; j++)
+			known = strlen(names[j]) == m->key_len &&
+				memcmp(names[j], m->key, m->key_len) == 0;
+		if (!known) {
+			size_t mark = upt_path_push(&f->path, m->key, m->key_len);
+			int rc = upt_field_error(f, UPT_ERR_FIELD_VALUE, "unknown field");
+			upt_path_pop(&f->path, mark);
+			return rc;
+		}
+	}
+	return UPT_OK;
+}
+
+/* A string member of at most max bytes. */
+static int bounded_str(const char **out, struct upt_fctx *f, const struct upt_json *obj,
+		       const char *key, size_t max)
+{
+	int rc = upt_field_str(out, f, obj, key, true);
+	if (rc == UPT_OK && strlen(*out) > max) {
+		size_t mark = upt_path_push(&f->path, key, strlen(key));
+		rc = upt_field_error(f, UPT_ERR_TOO_LARGE, "too long");
+		upt_path_pop(&f->path, mark);
+	}
+	return rc;
+}
+
+/* {"success": bool, "code": str, "description": str} */
+static int install_result(struct upt_install_result *out, struct upt_fctx *f,
+			  const struct upt_json *obj, const char *key)
+{
+	static const char *const names[] = {"success", "code", "description", NULL};
+	const struct upt_json *v;
+	size_t mark;
+	int rc = upt_field_get(&v, f, obj, key, UPT_JSON_OBJECT, true);
+	if (rc != UPT_OK)
+		return rc;
+	mark = upt_path_push(&f->path, key, strlen(key));
+	rc = only_fields(f, v, names);
+	if (rc == UPT_OK)
+		rc = upt_field_bool(&out->success, f, v, "success", true);
+	if (rc == UPT_OK)
+		rc = bounded_str(&out->code, f, v, "code", UPT_INSTALL_CODE_MAX);
+	if (rc == UPT_OK)
+		rc = bounded_str(&out->description, f, v, "description", UPT_INSTALL_TEXT_MAX);
+	upt_path_pop(&f->path, mark);
+	return rc;
+}
+
+/* aktualizr's installation_report: {"content_type": TYPE, "report":
+ * {"correlation_id", "result", "raw_report", "items": [{"ecu", "result"}]}}.
+ * Strict: nothing else, nothing missing. */
+static int installation_parse(struct upt_installation_report *out, struct upt_fctx *f,
+			      const struct upt_json *ir)
+{
+	static const char *const outer[] = {"content_type", "report", NULL};
+	static const char *const inner[] = {"correlation_id", "result", "raw_report", "items",
+					    NULL};
+	static const char *const item_names[] = {"ecu", "result", NULL};
+	const struct upt_json *rep, *items;
+	const char *type = NULL;
+	size_t mark = upt_path_push(&f->path, "installation_report", 19), mark2;
+	int rc = only_fields(f, ir, outer);
+	if (rc == UPT_OK)
+		rc = upt_field_str(&type, f, ir, "content_type", true);
+	if (rc == UPT_OK && strcmp(type, UPT_INSTALLATION_REPORT_TYPE) != 0)
+		rc = upt_field_error(f, UPT_ERR_UNSUPPORTED,
+				     "content_type: not " UPT_INSTALLATION_REPORT_TYPE);
+	if (rc == UPT_OK)
+		rc = upt_field_get(&rep, f, ir, "report", UPT_JSON_OBJECT, true);
+	if (rc != UPT_OK) {
+		upt_path_pop(&f->path, mark);
+		return rc;
+	}
+	mark2 = upt_path_push(&f->path, "report", 6);
+	rc = only_fields(f, rep, inner);
+	if (rc == UPT_OK)
+		rc = bounded_str(&out->correlation_id, f, rep, "correlation_id",
+				 UPT_CORRELATION_ID_MAX);
+	if (rc == UPT_OK)
+		rc = install_result(&out->result, f, rep, "result");
+	if (rc == UPT_OK)
+		rc = bounded_str(&out->raw_report, f, rep, "raw_report", UPT_INSTALL_TEXT_MAX);
+	if (rc == UPT_OK)
+		rc = upt_field_get(&items, f, rep, "items", UPT_JSON_ARRAY, true);
+	if (rc == UPT_OK && items->n > UPT_MANIFEST_MAX_ECUS)
+		rc = upt_field_error(f, UPT_ERR_TOO_LARGE, "items: too many");
+	if (rc == UPT_OK &&
+	    !(out->items = upt_arena_calloc(f->a, items->n ? items->n : 1, sizeof *out->items)))
+		rc = upt_field_error(f, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < items->n; i++) {
+		const struct upt_json *it = items->items[i];
+		size_t m3 = upt_path_push(&f->path, "items", 5);
+		upt_path_push_index(&f->path, i);
+		if (it->type != UPT_JSON_OBJECT)
+			rc = upt_field_error(f, UPT_ERR_FIELD_TYPE, "must be an object");
+		if (rc == UPT_OK)
+			rc = only_fields(f, it, item_names);
+		if (rc == UPT_OK)
+			rc = bounded_str(&out->items[i].ecu, f, it, "ecu", UPT_CORRELATION_ID_MAX);
+		if (rc == UPT_OK)
+			rc = install_result(&out->items[i].result, f, it, "result");
+		for (size_t j = 0; rc == UPT_OK && j < i; j++)
+			if (strcmp(out->items[j].ecu, out->items[i].ecu) == 0)
+				rc = upt_field_error(f, UPT_ERR_FIELD_VALUE, "ecu listed twice");
+		upt_path_pop(&f->path, m3);
+		out->n_items = i + 1;
+	}
+	upt_path_pop(&f->path, mark2);
+	upt_path_pop(&f->path, mark);
 	return rc;
 }
 
@@ -75,6 +235,15 @@ int upt_manifest_parse(struct upt_manifest *out, struct upt_arena *a, const uint
 			 : upt_field_error(&f, UPT_ERR_NOMEM, "out of memory");
 		upt_path_pop(&f.path, mark);
 		out->n_reports = i + 1;
+	}
+	if (rc == UPT_OK) {
+		const struct upt_json *ir;
+		rc = upt_field_get(&ir, &f, out->doc.signed_json, "installation_report",
+				   UPT_JSON_OBJECT, false);
+		if (rc == UPT_OK && ir) {
+			out->has_installation_report = true;
+			rc = installation_parse(&out->installation, &f, ir);
+		}
 	}
 	return rc;
 }

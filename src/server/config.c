@@ -56,6 +56,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	c->header_timeout = 10;
 	c->idle_timeout = 60;
 	c->director_cache_ms = 2000;
+	c->policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	if (len > SRV_CONFIG_MAX)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: larger than %d bytes", path,
 				     SRV_CONFIG_MAX);
@@ -139,6 +140,24 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 		else if (strcmp(k, "timestamp_lifetime_hours") == 0)
 			bad = parse_u64(v, 1, 24 * 3650, &n) ||
 			      !((c->timestamp_lifetime = (int64_t)n * 3600), 1);
+		else if (strcmp(k, "device_report_history") == 0)
+			bad = parse_u64(v, 1, 100000, &n) ||
+			      !((c->policy.report_history = (int64_t)n), 1);
+		else if (strcmp(k, "manifest_history") == 0)
+			bad = parse_u64(v, 1, 10000000, &n) ||
+			      !((c->policy.manifest_history = (int64_t)n), 1);
+		else if (strcmp(k, "manifest_history_days") == 0)
+			bad = parse_u64(v, 0, 36500, &n) ||
+			      !((c->policy.manifest_max_age = (int64_t)n * 86400), 1);
+		else if (strcmp(k, "alert_history") == 0)
+			bad = parse_u64(v, 1, 10000000, &n) ||
+			      !((c->policy.alert_history = (int64_t)n), 1);
+		else if (strcmp(k, "manifest_bytes_per_ecu") == 0)
+			bad = parse_u64(v, 1024, 1u << 20, &n) ||
+			      !((c->policy.manifest_bytes_per_ecu = (size_t)n), 1);
+		else if (strcmp(k, "max_device_report_bytes") == 0)
+			bad = parse_u64(v, 1024, 64u << 20, &n) ||
+			      !((c->policy.report_max_bytes = (size_t)n), 1);
 		else if (strcmp(k, "log_level") == 0) {
 			int l = srv_log_level_parse(v);
 			bad = l < 0;

@@ -1,6 +1,7 @@
 /* uptake-server: devices, their ECUs, assignments and signed manifests.
  * Pure request logic (no HTTP): each function takes the request body and
  * returns an upt_err code, a message, and for reads a JSON answer. */
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,104 +196,289 @@ static int ecu_key(struct work *w, const struct srv_ecu *e, struct upt_key *k,
 	return rc == UPT_OK ? upt_key_parse(k, &w->a, e->keyid, v, upt_openssl_crypto(), err) : rc;
 }
 
+/* How one ECU's report in a manifest is judged. */
+enum verdict {
+	V_REFUSED,  /* unknown ECU, bad signature: alert, nothing stored */
+	V_FRESH,    /* counter above the stored one: new state */
+	V_NEW,      /* no counter, content never seen: new state */
+	V_CACHED,   /* the ECU's last accepted report again: unchanged */
+	V_REPLAYED, /* an older report again: alert, nothing stored */
+};
+
+struct judged {
+	const struct upt_ecu_report *r;
+	struct srv_ecu *e; /* NULL: not registered */
+	char digest[65];   /* sha256 of the report's canonical signed part */
+	enum verdict v;
+	struct upt_error why; /* for V_REFUSED and V_REPLAYED */
+};
+
+/* The largest manifest a device with n registered ECUs needs. */
+static size_t manifest_bound(const struct srv_policy *p, size_t n)
+{
+	return p->manifest_base_bytes + n * p->manifest_bytes_per_ecu;
+}
+
+static struct srv_ecu *ecu_find(struct srv_ecu *ecus, size_t n, const char *serial)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ecus[i].serial, serial) == 0)
+			return &ecus[i];
+	return NULL;
+}
+
+static void report_digest(char *out, const struct upt_doc *doc)
+{
+	uint8_t d[UPT_SHA512_LEN];
+	const struct upt_crypto *c = upt_openssl_crypto();
+	if (c->hash(c->ctx, UPT_HASH_SHA256, doc->canonical, doc->canonical_len, d) != UPT_OK)
+		memset(d, 0, sizeof d);
+	upt_hex_encode(out, d, UPT_SHA256_LEN);
+}
+
+/* Signature checks (no store access): the primary signs the manifest and
+ * its own report, which must carry a counter; every other report is
+ * verified by its own ECU's key, a failure refusing that report only. */
+static int manifest_verify(struct work *w, const struct upt_manifest *m, struct srv_ecu *ecus,
+			   size_t n, struct judged *j, size_t *primary_at, struct upt_error *err)
+{
+	struct srv_ecu *primary = NULL;
+	struct upt_key k;
+	int rc = UPT_OK;
+	for (size_t i = 0; i < n; i++)
+		if (ecus[i].primary)
+			primary = &ecus[i];
+	if (!primary || strcmp(primary->serial, m->primary_serial) != 0)
+		return upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
+				     "manifest: primary %s is not this device's primary",
+				     m->primary_serial);
+	rc = ecu_key(w, primary, &k, err);
+	if (rc == UPT_OK)
+		rc = upt_doc_signed_by(&m->doc, &k, upt_openssl_crypto(), err);
+	*primary_at = m->n_reports;
+	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++) {
+		struct upt_error e2 = {0};
+		j[i].r = &m->reports[i];
+		j[i].e = ecu_find(ecus, n, m->reports[i].ecu_serial);
+		j[i].v = V_FRESH;
+		report_digest(j[i].digest, &m->reports[i].doc);
+		if (j[i].e == primary)
+			*primary_at = i;
+		if (!j[i].e) {
+			j[i].v = V_REFUSED;
+			upt_error_set(&j[i].why, UPT_ERR_UNKNOWN_ECU,
+				      "manifest: ECU %s is not registered for this device",
+				      m->reports[i].ecu_serial);
+			continue;
+		}
+		if (ecu_key(w, j[i].e, &k, &e2) != UPT_OK ||
+		    upt_doc_signed_by(&m->reports[i].doc, &k, upt_openssl_crypto(), &e2) !=
+			UPT_OK) {
+			char where[160];
+			snprintf(where, sizeof where, "manifest: ECU %s", j[i].e->serial);
+			j[i].v = V_REFUSED;
+			j[i].why = e2;
+			upt_error_prefix(&j[i].why, where);
+		}
+	}
+	if (rc != UPT_OK)
+		return rc;
+	if (*primary_at == m->n_reports)
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "manifest: no report of the primary ECU %s (a manifest must "
+				     "carry the primary's own report)",
+				     primary->serial);
+	if (j[*primary_at].v == V_REFUSED)
+		return upt_error_set(err, j[*primary_at].why.code, "%s", j[*primary_at].why.msg);
+	if (!m->reports[*primary_at].has_report_counter)
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "manifest: ECU %s: report_counter missing (the primary's "
+				     "report must carry one: it is the manifest's freshness)",
+				     primary->serial);
+	for (size_t i = 0; m->has_installation_report && i < m->installation.n_items; i++)
+		if (!ecu_find(ecus, n, m->installation.items[i].ecu))
+			return upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
+					     "manifest: installation_report names ECU %s, which "
+					     "is not registered for this device",
+					     m->installation.items[i].ecu);
+	return UPT_OK;
+}
+
+/* Inside the transaction, against the counters and digests read there:
+ * fresh, new, cached or replayed. */
+static int judge(struct srv_store *st, const char *device, struct judged *jd, bool primary,
+		 struct upt_error *err)
+{
+	const struct upt_ecu_report *r = jd->r;
+	const struct srv_ecu *e = jd->e;
+	bool seen = false;
+	int rc = UPT_OK;
+	if (jd->v == V_REFUSED)
+		return UPT_OK;
+	if (r->has_report_counter && r->report_counter > e->report_counter)
+		jd->v = V_FRESH;
+	else if (!primary && strcmp(jd->digest, e->report_digest) == 0)
+		jd->v = V_CACHED;
+	else if (r->has_report_counter)
+		jd->v = V_REPLAYED;
+	else if ((rc = st->ops->report_seen(st, device, e->serial, jd->digest, &seen, err)) ==
+		 UPT_OK)
+		jd->v = seen ? V_REPLAYED : V_NEW;
+	if (jd->v == V_REPLAYED && r->has_report_counter)
+		upt_error_set(&jd->why, UPT_ERR_ROLLBACK,
+			      "manifest: ECU %s: report counter %lld not above %lld (replayed "
+			      "report?)",
+			      e->serial, (long long)r->report_counter,
+			      (long long)e->report_counter);
+	else if (jd->v == V_REPLAYED)
+		upt_error_set(&jd->why, UPT_ERR_ROLLBACK,
+			      "manifest: ECU %s: an older report without a counter sent again "
+			      "(replayed report?)",
+			      e->serial);
+	return rc;
+}
+
+static int report_write(struct srv_store *st, const char *device, struct judged *jd, int64_t now,
+			struct upt_error *err)
+{
+	struct srv_ecu e = *jd->e;
+	const struct upt_ecu_report *r = jd->r;
+	e.seen_at = now;
+	if (jd->v == V_CACHED) {
+		snprintf(e.report_status, sizeof e.report_status, "cached");
+		return st->ops->ecu_report(st, device, &e, false, err);
+	}
+	snprintf(e.installed, sizeof e.installed, "%s", r->filepath);
+	e.installed_length = r->length;
+	if (r->hashes.has_sha256)
+		upt_hex_encode(e.installed_sha256, r->hashes.sha256, UPT_SHA256_LEN);
+	else
+		e.installed_sha256[0] = 0;
+	if (jd->v == V_FRESH)
+		e.report_counter = r->report_counter;
+	e.reported_at = now;
+	snprintf(e.report_status, sizeof e.report_status, "%s",
+		 jd->v == V_FRESH ? "fresh" : "no_counter");
+	snprintf(e.report_digest, sizeof e.report_digest, "%s", jd->digest);
+	/* the guard makes the counter check and the write one step */
+	return st->ops->ecu_report(st, device, &e, jd->v == V_FRESH, err);
+}
+
+/* The installation report as stored: its canonical JSON. */
+static int install_store(struct srv_store *st, struct work *w, const char *device,
+			 const struct upt_manifest *m, int64_t now, struct upt_error *err)
+{
+	struct srv_install_report ir = {0};
+	const struct upt_json *v = upt_json_get(m->doc.signed_json, "installation_report");
+	size_t len = 0;
+	char *copy;
+	int rc;
+	(void)w;
+	/* compact JSON with control characters escaped: valid in any answer */
+	rc = upt_json_write(NULL, 0, &len, v, NULL); /* measures */
+	if (!(copy = malloc(len + 1)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_write((uint8_t *)copy, len + 1, &len, v, err);
+	if (rc != UPT_OK) {
+		free(copy);
+		return rc;
+	}
+	copy[len] = 0;
+	ir.at = now;
+	snprintf(ir.correlation_id, sizeof ir.correlation_id, "%s", m->installation.correlation_id);
+	ir.success = m->installation.result.success;
+	ir.report = copy;
+	rc = st->ops->install_put(st, device, &ir, err);
+	free(copy);
+	return rc;
+}
+
+/* One transaction: the ECUs are read (and locked) inside it, so the
+ * counter check and the write are one step for concurrent manifests. */
+static int manifest_commit(struct srv_store *st, struct work *w, const char *device,
+			   const struct upt_manifest *m, const uint8_t *body, size_t len,
+			   struct judged *j, size_t primary_at, int64_t now, struct upt_error *err)
+{
+	struct srv_ecu *fresh = NULL;
+	size_t n = 0;
+	const struct upt_json *au = upt_json_get(m->doc.signed_json, "auto_update");
+	int rc = st->ops->begin(st, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = st->ops->ecus_lock(st, device, &fresh, &n, err);
+	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++) {
+		if (j[i].v == V_REFUSED)
+			continue;
+		if (!(j[i].e = ecu_find(fresh, n, j[i].r->ecu_serial)))
+			rc = upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs changed", device);
+		else
+			rc = judge(st, device, &j[i], i == primary_at, err);
+	}
+	if (rc == UPT_OK && j[primary_at].v != V_FRESH)
+		rc = upt_error_set(err, UPT_ERR_ROLLBACK, "%s", j[primary_at].why.msg);
+	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++)
+		if (j[i].v != V_REFUSED && j[i].v != V_REPLAYED)
+			rc = report_write(st, device, &j[i], now, err);
+	if (rc == UPT_OK)
+		rc = st->ops->manifest_put(st, device, now, !au || au->type != UPT_JSON_FALSE, body,
+					   len, err);
+	if (rc == UPT_OK && m->has_installation_report)
+		rc = install_store(st, w, device, m, now, err);
+	if (rc == UPT_OK)
+		rc = st->ops->commit(st, err);
+	else
+		st->ops->rollback(st);
+	free(fresh);
+	return rc;
+}
+
 /* Check a manifest against the device's registered ECUs; on success the
- * reports become the device's inventory. */
+ * reports become the device's inventory. The primary's report decides
+ * whether the manifest is accepted; each other ECU's report is judged on
+ * its own, a refused one raising its own alert. */
 static int manifest_check(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
 			  int64_t now, struct upt_error *err)
 {
-	struct work w;
+	struct work w = {0};
 	struct upt_manifest m;
 	struct srv_ecu *ecus = NULL;
-	size_t n = 0;
-	const struct srv_ecu *primary = NULL;
-	struct upt_key k;
-	int rc = work_init(&w, len, err);
-	if (rc != UPT_OK)
-		return rc;
-	rc = upt_manifest_parse(&m, &w.a, body, len, 0, err);
-	if (rc == UPT_OK)
-		rc = st->ops->ecus_get(st, device, &ecus, &n, err);
+	struct judged *j = NULL;
+	size_t n = 0, primary_at = 0, bound = 0;
+	int rc = st->ops->ecus_get(st, device, &ecus, &n, err);
 	if (rc == UPT_OK && n == 0)
 		rc = upt_error_set(err, UPT_ERR_STATE, "device %s has not registered its ECUs",
 				   device);
-	for (size_t i = 0; rc == UPT_OK && i < n; i++)
-		if (ecus[i].primary)
-			primary = &ecus[i];
-	if (rc == UPT_OK && (!primary || strcmp(primary->serial, m.primary_serial) != 0))
-		rc = upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
-				   "manifest: primary %s is not this device's primary",
-				   m.primary_serial);
-	/* the primary signs the manifest */
+	if (rc == UPT_OK && len > (bound = manifest_bound(&st->policy, n)))
+		rc = upt_error_set(err, UPT_ERR_TOO_LARGE,
+				   "manifest: %zu bytes, more than the %zu a device with %zu "
+				   "registered ECUs may send",
+				   len, bound, n);
 	if (rc == UPT_OK)
-		rc = ecu_key(&w, primary, &k, err);
+		rc = work_init(&w, len, err);
 	if (rc == UPT_OK)
-		rc = upt_doc_signed_by(&m.doc, &k, upt_openssl_crypto(), err);
-	/* each ECU signs its own report, with a counter that only goes up */
+		rc = upt_manifest_parse(&m, &w.a, body, len, bound, err);
+	if (rc == UPT_OK && !(j = calloc(m.n_reports ? m.n_reports : 1, sizeof *j)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK)
+		rc = manifest_verify(&w, &m, ecus, n, j, &primary_at, err);
+	if (rc == UPT_OK)
+		rc = manifest_commit(st, &w, device, &m, body, len, j, primary_at, now, err);
 	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++) {
 		const struct upt_ecu_report *r = &m.reports[i];
-		struct srv_ecu *e = NULL;
-		for (size_t j = 0; j < n; j++)
-			if (strcmp(ecus[j].serial, r->ecu_serial) == 0)
-				e = &ecus[j];
-		if (!e) {
-			rc = upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
-					   "manifest: ECU %s is not registered for this device",
-					   r->ecu_serial);
-			break;
-		}
-		rc = ecu_key(&w, e, &k, err);
-		if (rc == UPT_OK) {
-			rc = upt_doc_signed_by(&r->doc, &k, upt_openssl_crypto(), err);
-			if (rc != UPT_OK)
-				upt_error_prefix(err, r->ecu_serial);
-		}
-		if (rc == UPT_OK && !r->has_report_counter)
-			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
-					   "manifest: ECU %s: report_counter missing", e->serial);
-		if (rc == UPT_OK && r->report_counter <= e->report_counter)
-			rc = upt_error_set(err, UPT_ERR_ROLLBACK,
-					   "manifest: ECU %s: report counter %lld not above %lld "
-					   "(replayed report?)",
-					   e->serial, (long long)r->report_counter,
-					   (long long)e->report_counter);
-		if (rc == UPT_OK) {
-			snprintf(e->installed, sizeof e->installed, "%s", r->filepath);
-			e->installed_length = r->length;
-			if (r->hashes.has_sha256)
-				upt_hex_encode(e->installed_sha256, r->hashes.sha256,
-					       UPT_SHA256_LEN);
-			else
-				e->installed_sha256[0] = 0;
-			e->report_counter = r->report_counter;
-			e->reported_at = now;
-		}
-	}
-	if (rc == UPT_OK)
-		rc = st->ops->begin(st, err);
-	if (rc == UPT_OK) {
-		for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++)
-			for (size_t j = 0; rc == UPT_OK && j < n; j++)
-				if (strcmp(ecus[j].serial, m.reports[i].ecu_serial) == 0)
-					rc = st->ops->ecu_report(st, device, &ecus[j], err);
-		if (rc == UPT_OK)
-			rc = st->ops->manifest_put(
-			    st, device, now,
-			    !upt_json_get(m.doc.signed_json, "auto_update") ||
-				upt_json_get(m.doc.signed_json, "auto_update")->type !=
-				    UPT_JSON_FALSE,
-			    body, len, err);
-		if (rc == UPT_OK)
-			rc = st->ops->commit(st, err);
-		else
-			st->ops->rollback(st);
-	}
-	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++)
-		if (m.reports[i].attacks_detected[0]) {
+		if (j[i].v == V_REFUSED || j[i].v == V_REPLAYED) {
+			srv_log(SRV_LOG_WARN, "device %s: report refused: %s", device,
+				j[i].why.msg);
+			st->ops->alert_add(
+			    st, device, j[i].v == V_REFUSED ? "report-refused" : "report-replayed",
+			    j[i].why.msg, NULL);
+		} else if (r->attacks_detected[0] && j[i].v != V_CACHED) {
 			srv_log(SRV_LOG_WARN, "device %s: ECU %s reports an attack: %s", device,
-				m.reports[i].ecu_serial, m.reports[i].attacks_detected);
-			st->ops->alert_add(st, device, "attack-reported",
-					   m.reports[i].attacks_detected, NULL);
+				r->ecu_serial, r->attacks_detected);
+			st->ops->alert_add(st, device, "attack-reported", r->attacks_detected,
+					   NULL);
 		}
+	}
+	free(j);
 	free(ecus);
 	free(w.mem);
 	return rc;
@@ -316,6 +502,10 @@ int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *bo
 int srv_dev_info(struct srv_store *st, const char *device, const char *kind, bool json,
 		 const uint8_t *body, size_t len, struct upt_error *err)
 {
+	if (len > st->policy.report_max_bytes)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE,
+				     "%s: %zu bytes, more than the %zu kept", kind, len,
+				     st->policy.report_max_bytes);
 	if (json) {
 		struct work w;
 		struct upt_json *v;
@@ -466,6 +656,10 @@ static void put_ecu(struct out *o, const struct srv_ecu *e)
 		    (long long)e->installed_length, e->installed_sha256,
 		    (long long)e->report_counter, (long long)e->reported_at);
 	}
+	/* how its last report was judged: fresh, cached or no_counter */
+	if (e->report_status[0])
+		put(o, ",\"last_report\":{\"status\":\"%s\",\"at\":%lld}", e->report_status,
+		    (long long)e->seen_at);
 	put(o, "}");
 }
 
@@ -500,12 +694,97 @@ int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *e
 	return finish(&o, resp, err);
 }
 
+/* The events a device sent for one correlation id (aktualizr's form:
+ * [{"id", "deviceTime", "eventType": {"id", "version"}, "event":
+ * {"correlationId", "ecu", "success"}}]), from its kept event uploads. */
+static void put_events(struct out *o, char **bodies, size_t n, const char *cid)
+{
+	bool first = true;
+	put(o, ",\"events\":[");
+	for (size_t i = 0; cid[0] && i < n; i++) {
+		struct work w;
+		struct upt_json *v;
+		size_t len = strlen(bodies[i]);
+		if (work_init(&w, len, NULL) != UPT_OK)
+			break;
+		if (upt_json_parse(&v, &w.a, (const uint8_t *)bodies[i], len, NULL, NULL) ==
+			UPT_OK &&
+		    v->type == UPT_JSON_ARRAY)
+			for (size_t k = 0; k < v->n; k++) {
+				const struct upt_json *ev = upt_json_get(v->items[k], "event"),
+						      *type =
+							  upt_json_get(v->items[k], "eventType"),
+						      *ok = upt_json_get(ev, "success");
+				const char *c = json_str(ev, "correlationId"),
+					   *id = json_str(type, "id"), *ecu = json_str(ev, "ecu"),
+					   *when = json_str(v->items[k], "deviceTime");
+				if (!c || strcmp(c, cid) != 0 || !id)
+					continue;
+				put(o, "%s{\"type\":", first ? "" : ",");
+				put_str(o, id);
+				if (ecu) {
+					put(o, ",\"ecu\":");
+					put_str(o, ecu);
+				}
+				if (when) {
+					put(o, ",\"device_time\":");
+					put_str(o, when);
+				}
+				if (ok && (ok->type == UPT_JSON_TRUE || ok->type == UPT_JSON_FALSE))
+					put(o, ",\"success\":%s",
+					    ok->type == UPT_JSON_TRUE ? "true" : "false");
+				put(o, "}");
+				first = false;
+			}
+		free(w.mem);
+	}
+	put(o, "]");
+}
+
+static void put_install(struct out *o, const struct srv_install_report *r)
+{
+	put(o, "{\"at\":%lld,\"correlation_id\":", (long long)r->at);
+	put_str(o, r->correlation_id);
+	put(o, ",\"success\":%s,\"report\":%s}", r->success ? "true" : "false", r->report);
+}
+
+static void put_assignments(struct out *o, const struct srv_assignment *a, size_t na,
+			    const struct srv_ecu *e, size_t ne, const struct srv_install_report *ir,
+			    size_t nir, char **events, size_t nev)
+{
+	put(o, "],\"assignments\":[");
+	for (size_t j = 0; j < na; j++) {
+		bool installed = false;
+		put(o, "%s{\"ecu\":", j ? "," : "");
+		put_str(o, a[j].ecu_serial);
+		put(o, ",\"target\":");
+		put_str(o, a[j].target);
+		for (size_t k = 0; k < ne; k++)
+			installed |= strcmp(e[k].serial, a[j].ecu_serial) == 0 &&
+				     strcmp(e[k].installed_sha256, a[j].sha256) == 0;
+		put(o, ",\"sha256\":\"%s\",\"installed\":%s,\"correlation_id\":", a[j].sha256,
+		    installed ? "true" : "false");
+		put_str(o, a[j].correlation_id);
+		/* the device's signed statement of how it went, newest first */
+		for (size_t k = 0; a[j].correlation_id[0] && k < nir; k++)
+			if (strcmp(ir[k].correlation_id, a[j].correlation_id) == 0) {
+				put(o, ",\"installation_report\":");
+				put_install(o, &ir[k]);
+				break;
+			}
+		put_events(o, events, nev, a[j].correlation_id);
+		put(o, "}");
+	}
+}
+
 int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, struct upt_error *err)
 {
 	struct srv_device d;
 	struct srv_ecu *e = NULL;
 	struct srv_assignment *a = NULL;
-	size_t ne = 0, na = 0;
+	struct srv_install_report *ir = NULL;
+	char **events = NULL;
+	size_t ne = 0, na = 0, nir = 0, nev = 0;
 	int64_t alerts = 0;
 	struct out o = {0};
 	int rc = st->ops->device_get(st, id, &d, err);
@@ -515,6 +794,10 @@ int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, str
 		rc = st->ops->assign_list(st, id, &a, &na, err);
 	if (rc == UPT_OK)
 		rc = st->ops->alert_count(st, id, &alerts, err);
+	if (rc == UPT_OK)
+		rc = st->ops->install_list(st, id, &ir, &nir, err);
+	if (rc == UPT_OK)
+		rc = st->ops->info_list(st, id, "events", &events, &nev, err);
 	if (rc == UPT_OK) {
 		put(&o, "{\"id\":");
 		put_str(&o, d.id);
@@ -528,22 +811,17 @@ int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, str
 				put(&o, ",");
 			put_ecu(&o, &e[j]);
 		}
-		put(&o, "],\"assignments\":[");
-		for (size_t j = 0; j < na; j++) {
-			put(&o, "%s{\"ecu\":", j ? "," : "");
-			put_str(&o, a[j].ecu_serial);
-			put(&o, ",\"target\":");
-			put_str(&o, a[j].target);
-			bool installed = false;
-			for (size_t k = 0; k < ne; k++)
-				installed |= strcmp(e[k].serial, a[j].ecu_serial) == 0 &&
-					     strcmp(e[k].installed_sha256, a[j].sha256) == 0;
-			put(&o, ",\"sha256\":\"%s\",\"installed\":%s}", a[j].sha256,
-			    installed ? "true" : "false");
+		put_assignments(&o, a, na, e, ne, ir, nir, events, nev);
+		put(&o, "],\"installation_reports\":[");
+		for (size_t j = 0; j < nir && j < 10; j++) {
+			put(&o, "%s", j ? "," : "");
+			put_install(&o, &ir[j]);
 		}
 		put(&o, "]}\n");
 		rc = finish(&o, resp, err);
 	}
+	srv_install_reports_free(ir, nir);
+	srv_blobs_free(events, nev);
 	free(e);
 	free(a);
 	return rc;
@@ -609,10 +887,26 @@ static int assign_check(const struct srv_ecu *e, const struct upt_target *t, str
 	return UPT_OK;
 }
 
+/* A new correlation id: urn:uptake:assignment:UUID (random, version 4). */
+static int correlation_id(char *out, size_t cap, struct upt_error *err)
+{
+	uint8_t b[16];
+	char hex[33];
+	if (RAND_bytes(b, sizeof b) != 1)
+		return upt_error_set(err, UPT_ERR_CRYPTO, "no random bytes for a correlation id");
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	upt_hex_encode(hex, b, sizeof b);
+	snprintf(out, cap, "urn:uptake:assignment:%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+		 hex + 12, hex + 16, hex + 20);
+	return UPT_OK;
+}
+
 static int assign_one(struct srv_store *st, const char *device, const struct srv_ecu *e,
-		      const struct upt_target *t, struct upt_error *err)
+		      const struct upt_target *t, const char *cid, struct upt_error *err)
 {
 	struct srv_assignment a = {0};
+	snprintf(a.correlation_id, sizeof a.correlation_id, "%s", cid);
 	snprintf(a.ecu_serial, sizeof a.ecu_serial, "%s", e->serial);
 	snprintf(a.hardware_id, sizeof a.hardware_id, "%s", e->hardware_id);
 	snprintf(a.target, sizeof a.target, "%s", t->name);
@@ -657,12 +951,16 @@ int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const ui
 			const struct upt_json *d = devs->items[i];
 			struct srv_ecu *e = NULL;
 			size_t n = 0, matched = 0;
+			char cid[64] = "";
 			if (d->type != UPT_JSON_STRING || !valid_id(d->str, 127)) {
 				rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
 						   "assign: devices[%zu]: bad id", i);
 				break;
 			}
 			rc = st->ops->ecus_get(st, d->str, &e, &n, err);
+			/* one correlation id per assignment request and device */
+			if (rc == UPT_OK && pass == 1)
+				rc = correlation_id(cid, sizeof cid, err);
 			if (rc == UPT_OK && n == 0)
 				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
 						   "device %s: unknown or no ECUs registered",
@@ -675,7 +973,7 @@ int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const ui
 				if (pass == 0)
 					rc = assign_check(&e[j], t, err);
 				else
-					rc = assign_one(st, d->str, &e[j], t, err);
+					rc = assign_one(st, d->str, &e[j], t, cid, err);
 			}
 			if (rc == UPT_OK && ecu && !matched)
 				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,

@@ -44,6 +44,19 @@ static const char usage[] =
     "  header_timeout           seconds a connection has to complete a request's\n"
     "                           headers, TLS handshake included (default 10)\n"
     "  idle_timeout             seconds without a byte in a request (default 60)\n"
+    "What is kept of each device (older rows are deleted as new ones come):\n"
+    "  manifest_history         newest verified manifests kept per device, and\n"
+    "                           ECU reports per ECU and installation reports per\n"
+    "                           device (default 200)\n"
+    "  manifest_history_days    also delete manifests older than this, keeping\n"
+    "                           the newest (default 0: no age limit)\n"
+    "  device_report_history    newest uploads kept of each report kind\n"
+    "                           (system_info, network, config, installed,\n"
+    "                           events) per device (default 20)\n"
+    "  alert_history            newest alerts kept per device (default 1000)\n"
+    "  manifest_bytes_per_ecu   a manifest may be 16384 bytes plus this much per\n"
+    "                           registered ECU (default 16384; larger: 413)\n"
+    "  max_device_report_bytes  largest report upload stored (default 65536)\n"
     "Everything on `port` is HTTPS; the server makes its CA and certificate in\n"
     "data_dir/tls at first start (clients trust data_dir/tls/ca.pem).\n"
     "--port-file writes the HTTPS port, and the plain repository port on a second\n"
@@ -145,8 +158,10 @@ int main(int argc, char **argv)
 			 ? srv_store_pg_open(&store, cfg.database, &err)
 			 : srv_store_sqlite_open(&store, cfg.database, &err);
 	ctx.store = store;
-	if (rc == UPT_OK)
+	if (rc == UPT_OK) {
+		store->policy = cfg.policy;
 		rc = srv_repo_open(&repo, "image", false, store, &cfg, &err);
+	}
 	if (rc == UPT_OK)
 		rc = srv_repo_open(&director, "director", true, store, &cfg, &err);
 	if (rc == UPT_OK) {

@@ -700,23 +700,34 @@ static int tjson(struct text *t, const char *s)
 /* The device's CRA support end, signed with its targets so that it can
  * tell its user (signed.custom: TUF and aktualizr clients keep and ignore
  * it). Nothing when the device has no product or market date yet. */
-static int support_custom(struct srv_repo *r, struct text *t, const char *device)
+/* The targets' own custom: the correlation id aktualizr reports with, and
+ * the device's product and support end. */
+static int targets_custom(struct srv_repo *r, struct text *t, const char *device, const char *cid)
 {
 	struct srv_device d;
 	struct srv_product p;
-	char end[11];
-	bool has_p;
-	int rc;
-	if (r->store->ops->device_get(r->store, device, &d, NULL) != UPT_OK)
+	char end[11] = "";
+	bool has_p, first = true;
+	int rc = UPT_OK;
+	if (r->store->ops->device_get(r->store, device, &d, NULL) == UPT_OK) {
+		has_p = d.product[0] &&
+			r->store->ops->product_get(r->store, d.product, &p, NULL) == UPT_OK;
+		srv_support_end(&d, has_p ? &p : NULL, end);
+	}
+	if (!end[0] && !cid[0])
 		return UPT_OK;
-	has_p = d.product[0] && r->store->ops->product_get(r->store, d.product, &p, NULL) == UPT_OK;
-	srv_support_end(&d, has_p ? &p : NULL, end);
-	if (!end[0])
-		return UPT_OK;
-	rc = tprintf(t, ",\"custom\":{\"product\":");
-	rc = rc ? rc : tjson(t, d.product);
-	rc = rc ? rc : tprintf(t, ",\"support_end\":\"%s\"}", end);
-	return rc;
+	rc = tprintf(t, ",\"custom\":{");
+	if (rc == UPT_OK && cid[0]) {
+		rc = tprintf(t, "\"correlationId\":");
+		rc = rc ? rc : tjson(t, cid);
+		first = false;
+	}
+	if (rc == UPT_OK && end[0]) {
+		rc = tprintf(t, "%s\"product\":", first ? "" : ",");
+		rc = rc ? rc : tjson(t, d.product);
+		rc = rc ? rc : tprintf(t, ",\"support_end\":\"%s\"", end);
+	}
+	return rc ? rc : tprintf(t, "}");
 }
 
 static int director_targets(struct srv_repo *r, const char *repo, const char *device, int64_t now,
@@ -757,6 +768,10 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 			first = false;
 		}
 		rc = rc ? rc : tprintf(&t, "}");
+		if (rc == UPT_OK && as[i].correlation_id[0]) {
+			rc = tprintf(&t, ",\"correlationId\":");
+			rc = rc ? rc : tjson(&t, as[i].correlation_id);
+		}
 		if (rc == UPT_OK && as[i].release_counter >= 0)
 			rc = tprintf(&t, ",\"releaseCounter\":%lld",
 				     (long long)as[i].release_counter);
@@ -767,7 +782,15 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 			      as[i].sha256, as[i].sha512, (long long)as[i].length);
 	}
 	rc = rc ? rc : tprintf(&t, "}");
-	rc = rc ? rc : support_custom(r, &t, device);
+	/* aktualizr reads one correlation id per targets: the newest assignment's */
+	{
+		const struct srv_assignment *newest = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (as[i].correlation_id[0] &&
+			    (!newest || as[i].created >= newest->created))
+				newest = &as[i];
+		rc = rc ? rc : targets_custom(r, &t, device, newest ? newest->correlation_id : "");
+	}
 	rc = rc ? rc : tprintf(&t, "}");
 	if (rc == UPT_OK)
 		rc = sign_text(t.s, r->targets_key, r->dialect, &doc, &len, err);

@@ -34,6 +34,7 @@ struct srv_config {
 	unsigned max_connections, max_connections_per_ip;
 	unsigned header_timeout, idle_timeout;
 	int64_t director_cache_ms; /* how long a device's metadata is answered from memory */
+	struct srv_policy policy;  /* what is kept of each device (store.h) */
 };
 
 #define SRV_CONFIG_MAX (1 << 20)

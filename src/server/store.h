@@ -1,6 +1,7 @@
 /* uptake-server: the storage interface. Every backend (SQLite now,
  * PostgreSQL next) implements these operations; nothing outside a backend
- * sees SQL or a backend's types. Each call is atomic on its own; a
+ * sees SQL or a backend's types. Writes of device data apply
+ * `policy` (what is kept of each device) in the same step. Each call is atomic on its own; a
  * sequence of calls that must be atomic runs between begin and commit.
  * Errors are upt_err codes with a message in `err`. */
 #ifndef UPTAKE_SERVER_STORE_H
@@ -47,7 +48,13 @@ struct srv_ecu {
 	int64_t installed_length;
 	char installed_sha256[65];
 	int64_t report_counter; /* last accepted; -1 before the first */
-	int64_t reported_at;
+	int64_t reported_at;    /* when the installed state last changed */
+	/* how its last report was judged: "fresh" (counter raised), "cached"
+	 * (the last accepted report again), "no_counter" (new content without
+	 * a counter); "" before the first */
+	char report_status[16];
+	char report_digest[65]; /* sha256 of the last accepted report's signed part */
+	int64_t seen_at;        /* last report of any status */
 };
 
 /* An image assigned to an ECU (copied from the Image repository). */
@@ -59,7 +66,38 @@ struct srv_assignment {
 	char sha256[65];
 	char sha512[129];
 	int64_t release_counter; /* -1: none */
+	char correlation_id[64]; /* one per assignment request and device */
+	int64_t created;
 };
+
+/* A primary's signed statement of how an install went (aktualizr's
+ * installation_report), as a JSON object text (malloc'd). */
+struct srv_install_report {
+	int64_t at;
+	char correlation_id[257];
+	bool success;
+	char *report;
+};
+
+/* What the store keeps of each device, and how large a device's uploads may
+ * be: set by the server from its configuration before serving. */
+struct srv_policy {
+	int64_t report_history;        /* newest N of each device report kind */
+	int64_t manifest_history;      /* newest N manifests per device (and ECU
+					* reports per ECU, installation reports) */
+	int64_t manifest_max_age;      /* seconds; 0: no age limit (the newest stays) */
+	int64_t alert_history;         /* newest N alerts per device */
+	size_t manifest_base_bytes;    /* a manifest may be this ... */
+	size_t manifest_bytes_per_ecu; /* ... plus this per registered ECU */
+	size_t report_max_bytes;       /* one system_info, events, ... upload */
+};
+
+#define SRV_POLICY_DEFAULT                                                            \
+	{                                                                             \
+		.report_history = 20, .manifest_history = 200, .manifest_max_age = 0, \
+		.alert_history = 1000, .manifest_base_bytes = 16384,                  \
+		.manifest_bytes_per_ecu = 16384, .report_max_bytes = 65536,           \
+	}
 
 struct srv_device {
 	char id[128];
@@ -117,13 +155,33 @@ struct srv_store_ops {
 			size_t n, struct upt_error *err);
 	int (*ecus_get)(struct srv_store *s, const char *device, struct srv_ecu **out, size_t *n,
 			struct upt_error *err);
-	/* What a verified report says an ECU runs. */
+	/* Inside begin/commit: the device's ECUs, locked against concurrent
+	 * reports until commit (the counter check and the write are one step). */
+	int (*ecus_lock)(struct srv_store *s, const char *device, struct srv_ecu **out, size_t *n,
+			 struct upt_error *err);
+	/* What a verified report says an ECU runs, and its judgement. With
+	 * `raise_counter`, only when e->report_counter is above the stored one
+	 * (else UPT_ERR_ROLLBACK, nothing written). A new report (status not
+	 * "cached") is added to the ECU's report history. */
 	int (*ecu_report)(struct srv_store *s, const char *device, const struct srv_ecu *e,
-			  struct upt_error *err);
+			  bool raise_counter, struct upt_error *err);
+	/* Whether the ECU's report history holds a report with this digest. */
+	int (*report_seen)(struct srv_store *s, const char *device, const char *serial,
+			   const char *digest, bool *seen, struct upt_error *err);
 	int (*assign_put)(struct srv_store *s, const char *device, const struct srv_assignment *a,
 			  struct upt_error *err);
 	int (*assign_list)(struct srv_store *s, const char *device, struct srv_assignment **out,
 			   size_t *n, struct upt_error *err);
+	/* A primary's installation report, joined to an assignment by its
+	 * correlation id; newest first. */
+	int (*install_put)(struct srv_store *s, const char *device,
+			   const struct srv_install_report *r, struct upt_error *err);
+	int (*install_list)(struct srv_store *s, const char *device,
+			    struct srv_install_report **out, size_t *n, struct upt_error *err);
+	/* The bodies of the device's kept reports of `kind`, newest first
+	 * (each malloc'd, NUL-terminated; free with srv_blobs_free). */
+	int (*info_list)(struct srv_store *s, const char *device, const char *kind, char ***out,
+			 size_t *n, struct upt_error *err);
 	/* A verified manifest, kept as received. */
 	int (*manifest_put)(struct srv_store *s, const char *device, int64_t at, bool auto_update,
 			    const uint8_t *data, size_t len, struct upt_error *err);
@@ -153,6 +211,7 @@ struct srv_store_ops {
 
 struct srv_store {
 	const struct srv_store_ops *ops;
+	struct srv_policy policy;
 };
 
 /* Open (creating and migrating) the SQLite store at `path`. */
@@ -162,5 +221,7 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_error *err);
 
 void srv_meta_free(struct srv_meta *m);
+void srv_blobs_free(char **b, size_t n);
+void srv_install_reports_free(struct srv_install_report *r, size_t n);
 
 #endif

@@ -61,6 +61,23 @@ static const char *const migrations[] = {
     "ALTER TABLE devices ADD COLUMN manufactured TEXT;"
     "ALTER TABLE devices ADD COLUMN placed_on_market TEXT;"
     "ALTER TABLE devices ADD COLUMN support_end TEXT;",
+    /* 6 */
+    "ALTER TABLE ecus ADD COLUMN report_status TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ecus ADD COLUMN report_digest TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ecus ADD COLUMN seen_at BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE ecu_reports (id BIGSERIAL PRIMARY KEY, device TEXT NOT NULL,"
+    " serial TEXT NOT NULL, at BIGINT NOT NULL, report_counter BIGINT NOT NULL,"
+    " digest TEXT NOT NULL, FOREIGN KEY (device, serial) REFERENCES ecus);"
+    "CREATE INDEX ecu_reports_ecu ON ecu_reports(device, serial, digest);"
+    "ALTER TABLE assignments ADD COLUMN correlation_id TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE installation_reports (id BIGSERIAL PRIMARY KEY,"
+    " device TEXT NOT NULL REFERENCES devices(id), at BIGINT NOT NULL,"
+    " correlation_id TEXT NOT NULL, success BIGINT NOT NULL, report TEXT NOT NULL);"
+    "CREATE INDEX installation_reports_device ON installation_reports(device);"
+    "ALTER TABLE manifests ADD COLUMN id BIGSERIAL;"
+    "ALTER TABLE device_info ADD COLUMN id BIGSERIAL;"
+    "ALTER TABLE alerts ADD COLUMN id BIGSERIAL;"
+    "CREATE INDEX alerts_device ON alerts(device);",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -367,18 +384,19 @@ static int pg_device_list(struct srv_store *b, struct srv_device **out, size_t *
 	return code;
 }
 
-static int pg_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
-		       struct upt_error *err)
+#define ECU_COLS                                                                           \
+	"SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "           \
+	"installed_length, installed_sha256, report_counter, reported_at, report_status, " \
+	"report_digest, seen_at FROM ecus WHERE device=$1 ORDER BY is_primary DESC, serial"
+
+static int ecus_query(struct srv_store *b, const char *sql, const char *device,
+		      struct srv_ecu **out, size_t *n, struct upt_error *err)
 {
 	const char *vals[] = {device};
 	int code;
 	PGresult *r;
 	pthread_mutex_lock(&P(b)->lock);
-	r = exec(P(b),
-		 "SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "
-		 "installed_length, installed_sha256, report_counter, reported_at FROM ecus "
-		 "WHERE device=$1 ORDER BY is_primary DESC, serial",
-		 1, vals, NULL, NULL, err, &code);
+	r = exec(P(b), sql, 1, vals, NULL, NULL, err, &code);
 	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
 	*n = 0;
@@ -397,10 +415,27 @@ static int pg_ecus_get(struct srv_store *b, const char *device, struct srv_ecu *
 			col_s(e->installed_sha256, sizeof e->installed_sha256, r, i, 7);
 			e->report_counter = col_i(r, i, 8);
 			e->reported_at = col_i(r, i, 9);
+			col_s(e->report_status, sizeof e->report_status, r, i, 10);
+			col_s(e->report_digest, sizeof e->report_digest, r, i, 11);
+			e->seen_at = col_i(r, i, 12);
 		}
 	}
 	PQclear(r);
 	return code;
+}
+
+static int pg_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
+		       struct upt_error *err)
+{
+	return ecus_query(b, ECU_COLS, device, out, n, err);
+}
+
+/* Row locks on the device's ECUs until commit: concurrent reports of the
+ * same device (from any server process) wait here. */
+static int pg_ecus_lock(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
+			struct upt_error *err)
+{
+	return ecus_query(b, ECU_COLS " FOR UPDATE", device, out, n, err);
 }
 
 static int pg_ecus_put(struct srv_store *b, const char *device, const struct srv_ecu *ecus,
@@ -434,21 +469,86 @@ static int pg_ecus_put(struct srv_store *b, const char *device, const struct srv
 	return code;
 }
 
-static int pg_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
-			 struct upt_error *err)
+/* Keep the newest `keep` rows of `table` whose col1 (and col2, when not
+ * NULL) equal v1 (v2). */
+static int keep_newest(struct pg_store *s, const char *table, const char *col1, const char *v1,
+		       const char *col2, const char *v2, int64_t keep, struct upt_error *err)
 {
-	char l[24], c[24], t[24];
+	char where[128], sql[640], k[24];
+	const char *vals[] = {v1, col2 ? v2 : num(k, keep), num(k, keep)};
+	int code;
+	if (keep <= 0)
+		return UPT_OK;
+	snprintf(where, sizeof where, "%s=$1%s%s%s", col1, col2 ? " AND " : "", col2 ? col2 : "",
+		 col2 ? "=$2" : "");
+	snprintf(sql, sizeof sql,
+		 "DELETE FROM %s WHERE %s AND id < (SELECT min(id) FROM (SELECT id FROM %s "
+		 "WHERE %s ORDER BY id DESC LIMIT $%d) k)",
+		 table, where, table, where, col2 ? 3 : 2);
+	PQclear(exec(s, sql, col2 ? 3 : 2, vals, NULL, NULL, err, &code));
+	return code;
+}
+
+static int pg_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
+			 bool raise_counter, struct upt_error *err)
+{
+	char l[24], c[24], t[24], sa[24];
 	const char *vals[] = {e->installed,
 			      num(l, e->installed_length),
 			      e->installed_sha256,
 			      num(c, e->report_counter),
 			      num(t, e->reported_at),
+			      e->report_status,
+			      e->report_digest,
+			      num(sa, e->seen_at),
 			      device,
 			      e->serial};
-	return run(P(b),
-		   "UPDATE ecus SET installed=$1, installed_length=$2, installed_sha256=$3, "
-		   "report_counter=$4, reported_at=$5 WHERE device=$6 AND serial=$7",
-		   7, vals, err);
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 raise_counter
+		     ? "UPDATE ecus SET installed=$1, installed_length=$2, installed_sha256=$3, "
+		       "report_counter=$4, reported_at=$5, report_status=$6, report_digest=$7, "
+		       "seen_at=$8 WHERE device=$9 AND serial=$10 AND report_counter < $4"
+		     : "UPDATE ecus SET installed=$1, installed_length=$2, installed_sha256=$3, "
+		       "report_counter=$4, reported_at=$5, report_status=$6, report_digest=$7, "
+		       "seen_at=$8 WHERE device=$9 AND serial=$10",
+		 10, vals, NULL, NULL, err, &code);
+	if (code == UPT_OK && strcmp(PQcmdTuples(r), "1") != 0)
+		code = upt_error_set(err, raise_counter ? UPT_ERR_ROLLBACK : UPT_ERR_NOT_FOUND,
+				     "ECU %s: report counter %lld is not above the stored one "
+				     "(replayed report?)",
+				     e->serial, (long long)e->report_counter);
+	PQclear(r);
+	if (code == UPT_OK && strcmp(e->report_status, "cached") != 0) {
+		const char *h[] = {device, e->serial, sa, c, e->report_digest};
+		PQclear(exec(P(b),
+			     "INSERT INTO ecu_reports (device, serial, at, report_counter, digest) "
+			     "VALUES ($1,$2,$3,$4,$5)",
+			     5, h, NULL, NULL, err, &code));
+		if (code == UPT_OK)
+			code = keep_newest(P(b), "ecu_reports", "device", device, "serial",
+					   e->serial, b->policy.manifest_history, err);
+	}
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+static int pg_report_seen(struct srv_store *b, const char *device, const char *serial,
+			  const char *digest, bool *seen, struct upt_error *err)
+{
+	const char *vals[] = {device, serial, digest};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT 1 FROM ecu_reports WHERE device=$1 AND serial=$2 AND digest=$3 LIMIT 1", 3,
+		 vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*seen = code == UPT_OK && PQntuples(r) > 0;
+	PQclear(r);
+	return code;
 }
 
 static int pg_assign_put(struct srv_store *b, const char *device, const struct srv_assignment *a,
@@ -462,16 +562,18 @@ static int pg_assign_put(struct srv_store *b, const char *device, const struct s
 			      num(l, a->length),
 			      a->sha256,
 			      a->sha512,
-			      num(rc, a->release_counter)};
+			      num(rc, a->release_counter),
+			      a->correlation_id};
 	return run(
 	    P(b),
 	    "INSERT INTO assignments (device, ecu_serial, hardware_id, target, length, "
-	    "sha256, sha512, release_counter) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) "
+	    "sha256, sha512, release_counter, correlation_id) "
+	    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
 	    "ON CONFLICT (device, ecu_serial) DO UPDATE SET hardware_id=excluded.hardware_id, "
 	    "target=excluded.target, length=excluded.length, sha256=excluded.sha256, "
 	    "sha512=excluded.sha512, release_counter=excluded.release_counter, "
-	    "created=" NOW,
-	    8, vals, err);
+	    "correlation_id=excluded.correlation_id, created=" NOW,
+	    9, vals, err);
 }
 
 static int pg_assign_list(struct srv_store *b, const char *device, struct srv_assignment **out,
@@ -482,8 +584,8 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 	PGresult *r;
 	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b),
-		 "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter "
-		 "FROM assignments WHERE device=$1 ORDER BY ecu_serial",
+		 "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter, "
+		 "correlation_id, created FROM assignments WHERE device=$1 ORDER BY ecu_serial",
 		 1, vals, NULL, NULL, err, &code);
 	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
@@ -500,6 +602,8 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 			col_s(a->sha256, sizeof a->sha256, r, i, 4);
 			col_s(a->sha512, sizeof a->sha512, r, i, 5);
 			a->release_counter = col_i(r, i, 6);
+			col_s(a->correlation_id, sizeof a->correlation_id, r, i, 7);
+			a->created = col_i(r, i, 8);
 		}
 	}
 	PQclear(r);
@@ -523,6 +627,17 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 			 v2, NULL, NULL, err, &code);
 		PQclear(r);
 	}
+	if (code == UPT_OK)
+		code = keep_newest(P(b), "manifests", "device", device, NULL, NULL,
+				   b->policy.manifest_history, err);
+	if (code == UPT_OK && b->policy.manifest_max_age > 0) {
+		char before[24];
+		const char *v3[] = {device, num(before, at - b->policy.manifest_max_age)};
+		PQclear(exec(P(b),
+			     "DELETE FROM manifests WHERE device=$1 AND received < $2 AND id < "
+			     "(SELECT max(id) FROM manifests WHERE device=$1)",
+			     2, v3, NULL, NULL, err, &code));
+	}
 	pthread_mutex_unlock(&P(b)->lock);
 	return code;
 }
@@ -531,8 +646,15 @@ static int pg_alert_add(struct srv_store *b, const char *device, const char *kin
 			const char *message, struct upt_error *err)
 {
 	const char *vals[] = {device, kind, message};
-	return run(P(b), "INSERT INTO alerts (device, kind, message) VALUES ($1,$2,$3)", 3, vals,
-		   err);
+	int code;
+	pthread_mutex_lock(&P(b)->lock);
+	PQclear(exec(P(b), "INSERT INTO alerts (device, kind, message) VALUES ($1,$2,$3)", 3, vals,
+		     NULL, NULL, err, &code));
+	if (code == UPT_OK)
+		code = keep_newest(P(b), "alerts", "device", device, NULL, NULL,
+				   b->policy.alert_history, err);
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
 }
 
 static int pg_alert_count(struct srv_store *b, const char *device, int64_t *n,
@@ -559,8 +681,103 @@ static int pg_info_put(struct srv_store *b, const char *device, const char *kind
 	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b), "INSERT INTO device_info (device, kind, body) VALUES ($1,$2,$3)", 3, vals,
 		 lens, "ttb", err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	PQclear(r);
+	if (code == UPT_OK)
+		code = keep_newest(P(b), "device_info", "device", device, "kind", kind,
+				   b->policy.report_history, err);
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+static int pg_info_list(struct srv_store *b, const char *device, const char *kind, char ***out,
+			size_t *n, struct upt_error *err)
+{
+	const char *vals[] = {device, kind};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "SELECT body FROM device_info WHERE device=$1 AND kind=$2 ORDER BY id DESC",
+		 2, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		size_t len = 0;
+		unsigned char *raw =
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 0), &len);
+		char *body = raw ? malloc(len + 1) : NULL;
+		if (body) {
+			memcpy(body, raw, len);
+			body[len] = 0;
+			(*out)[(*n)++] = body;
+		} else
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		PQfreemem(raw);
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_blobs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return code;
+}
+
+static int pg_install_put(struct srv_store *b, const char *device,
+			  const struct srv_install_report *ir, struct upt_error *err)
+{
+	char at[24];
+	const char *vals[] = {device, num(at, ir->at), ir->correlation_id, ir->success ? "1" : "0",
+			      ir->report};
+	int code;
+	pthread_mutex_lock(&P(b)->lock);
+	PQclear(exec(P(b),
+		     "INSERT INTO installation_reports (device, at, correlation_id, success, "
+		     "report) VALUES ($1,$2,$3,$4,$5)",
+		     5, vals, NULL, NULL, err, &code));
+	if (code == UPT_OK)
+		code = keep_newest(P(b), "installation_reports", "device", device, NULL, NULL,
+				   b->policy.manifest_history, err);
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+static int pg_install_list(struct srv_store *b, const char *device, struct srv_install_report **out,
+			   size_t *n, struct upt_error *err)
+{
+	const char *vals[] = {device};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT at, correlation_id, success, report FROM installation_reports "
+		 "WHERE device=$1 ORDER BY id DESC",
+		 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_install_report *ir = &(*out)[i];
+		ir->at = col_i(r, i, 0);
+		col_s(ir->correlation_id, sizeof ir->correlation_id, r, i, 1);
+		ir->success = col_i(r, i, 2) != 0;
+		if (!(ir->report = strdup(PQgetvalue(r, i, 3))))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		else
+			(*n)++;
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_install_reports_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
 	return code;
 }
 
@@ -689,7 +906,12 @@ static const struct srv_store_ops pg_ops = {
     .device_list = pg_device_list,
     .ecus_put = pg_ecus_put,
     .ecus_get = pg_ecus_get,
+    .ecus_lock = pg_ecus_lock,
     .ecu_report = pg_ecu_report,
+    .report_seen = pg_report_seen,
+    .install_put = pg_install_put,
+    .install_list = pg_install_list,
+    .info_list = pg_info_list,
     .assign_put = pg_assign_put,
     .assign_list = pg_assign_list,
     .manifest_put = pg_manifest_put,
@@ -758,6 +980,7 @@ int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_e
 	pthread_mutex_init(&s->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	s->base.ops = &pg_ops;
+	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	s->db = PQconnectdb(conninfo);
 	if (PQstatus(s->db) != CONNECTION_OK) {
 		rc = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(s->db));

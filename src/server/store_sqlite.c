@@ -68,6 +68,22 @@ static const char *const migrations[] = {
     "ALTER TABLE devices ADD COLUMN manufactured TEXT;"
     "ALTER TABLE devices ADD COLUMN placed_on_market TEXT;"
     "ALTER TABLE devices ADD COLUMN support_end TEXT;",
+    /* 6: per-ECU report judgement and history, correlation ids,
+     * installation reports; indexes for the retention policy */
+    "ALTER TABLE ecus ADD COLUMN report_status TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ecus ADD COLUMN report_digest TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ecus ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE ecu_reports ("
+    " device TEXT NOT NULL, serial TEXT NOT NULL, at INTEGER NOT NULL,"
+    " report_counter INTEGER NOT NULL, digest TEXT NOT NULL,"
+    " FOREIGN KEY (device, serial) REFERENCES ecus);"
+    "CREATE INDEX ecu_reports_ecu ON ecu_reports(device, serial, digest);"
+    "ALTER TABLE assignments ADD COLUMN correlation_id TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE installation_reports ("
+    " device TEXT NOT NULL REFERENCES devices(id), at INTEGER NOT NULL,"
+    " correlation_id TEXT NOT NULL, success INTEGER NOT NULL, report TEXT NOT NULL);"
+    "CREATE INDEX installation_reports_device ON installation_reports(device);"
+    "CREATE INDEX alerts_device ON alerts(device);",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -501,6 +517,9 @@ static void ecu_row(sqlite3_stmt *st, void *p)
 	snprintf(e->installed_sha256, sizeof e->installed_sha256, "%s", sqlite3_column_text(st, 7));
 	e->report_counter = sqlite3_column_int64(st, 8);
 	e->reported_at = sqlite3_column_int64(st, 9);
+	snprintf(e->report_status, sizeof e->report_status, "%s", sqlite3_column_text(st, 10));
+	snprintf(e->report_digest, sizeof e->report_digest, "%s", sqlite3_column_text(st, 11));
+	e->seen_at = sqlite3_column_int64(st, 12);
 }
 
 static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
@@ -512,7 +531,8 @@ static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu *
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s, &st,
 		     "SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "
-		     "installed_length, installed_sha256, report_counter, reported_at FROM ecus "
+		     "installed_length, installed_sha256, report_counter, reported_at, "
+		     "report_status, report_digest, seen_at FROM ecus "
 		     "WHERE device=? ORDER BY is_primary DESC, serial",
 		     err);
 	if (rc == UPT_OK) {
@@ -555,31 +575,110 @@ static int sq_ecus_put(struct srv_store *b, const char *device, const struct srv
 	return rc;
 }
 
-static int sq_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
-			 struct upt_error *err)
+/* Inside begin/commit, BEGIN IMMEDIATE holds the database's write lock
+ * (across processes too): what is read here stays true until commit. */
+static int sq_ecus_lock(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
+			struct upt_error *err)
 {
+	return sq_ecus_get(b, device, out, n, err);
+}
+
+/* Keep the newest `keep` rows of `table` whose `col1` (and `col2`, when
+ * not NULL) equal v1 (v2). */
+static int keep_newest(struct sqlite_store *s, const char *table, const char *col1, const char *v1,
+		       const char *col2, const char *v2, int64_t keep, struct upt_error *err)
+{
+	char where[128], sql[640];
+	if (keep <= 0)
+		return UPT_OK;
+	snprintf(where, sizeof where, "%s=?%s%s%s", col1, col2 ? " AND " : "", col2 ? col2 : "",
+		 col2 ? "=?" : "");
+	snprintf(sql, sizeof sql,
+		 "DELETE FROM %s WHERE %s AND rowid < (SELECT min(rowid) FROM (SELECT rowid "
+		 "FROM %s WHERE %s ORDER BY rowid DESC LIMIT ?))",
+		 table, where, table, where);
+	if (!col2)
+		return run(s, sql, "tti", (const void *[]){v1, v1, &keep}, err);
+	return run(s, sql, "tttti", (const void *[]){v1, v2, v1, v2, &keep}, err);
+}
+
+static int sq_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
+			 bool raise_counter, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
 	const void *v[] = {e->installed,       &e->installed_length, e->installed_sha256,
-			   &e->report_counter, &e->reported_at,      device,
-			   e->serial};
-	return run(S(b),
-		   "UPDATE ecus SET installed=?, installed_length=?, installed_sha256=?, "
-		   "report_counter=?, reported_at=? WHERE device=? AND serial=?",
-		   "titiitt", v, err);
+			   &e->report_counter, &e->reported_at,      e->report_status,
+			   e->report_digest,   &e->seen_at,          device,
+			   e->serial,          &e->report_counter};
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = run(s,
+		 raise_counter
+		     ? "UPDATE ecus SET installed=?, installed_length=?, installed_sha256=?, "
+		       "report_counter=?, reported_at=?, report_status=?, report_digest=?, "
+		       "seen_at=? WHERE device=? AND serial=? AND report_counter < ?"
+		     : "UPDATE ecus SET installed=?, installed_length=?, installed_sha256=?, "
+		       "report_counter=?, reported_at=?, report_status=?, report_digest=?, "
+		       "seen_at=? WHERE device=? AND serial=?",
+		 raise_counter ? "titiittitti" : "titiittitt", v, err);
+	if (rc == UPT_OK && sqlite3_changes(s->db) != 1)
+		rc = upt_error_set(err, raise_counter ? UPT_ERR_ROLLBACK : UPT_ERR_NOT_FOUND,
+				   "ECU %s: report counter %lld is not above the stored one "
+				   "(replayed report?)",
+				   e->serial, (long long)e->report_counter);
+	if (rc == UPT_OK && strcmp(e->report_status, "cached") != 0) {
+		const void *h[] = {device, e->serial, &e->seen_at, &e->report_counter,
+				   e->report_digest};
+		rc = run(s,
+			 "INSERT INTO ecu_reports (device, serial, at, report_counter, digest) "
+			 "VALUES (?,?,?,?,?)",
+			 "ttiit", h, err);
+		if (rc == UPT_OK)
+			rc = keep_newest(s, "ecu_reports", "device", device, "serial", e->serial,
+					 b->policy.manifest_history, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_report_seen(struct srv_store *b, const char *device, const char *serial,
+			  const char *digest, bool *seen, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*seen = false;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT 1 FROM ecu_reports WHERE device=? AND serial=? AND digest=? LIMIT 1",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+		*seen = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 static int sq_assign_put(struct srv_store *b, const char *device, const struct srv_assignment *a,
 			 struct upt_error *err)
 {
-	const void *v[] = {device,     a->ecu_serial, a->hardware_id, a->target,
-			   &a->length, a->sha256,     a->sha512,      &a->release_counter};
+	const void *v[] = {device,    a->ecu_serial,       a->hardware_id,
+			   a->target, &a->length,          a->sha256,
+			   a->sha512, &a->release_counter, a->correlation_id};
 	return run(
 	    S(b),
 	    "INSERT INTO assignments (device, ecu_serial, hardware_id, target, length, sha256, "
-	    "sha512, release_counter) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(device, ecu_serial) "
+	    "sha512, release_counter, correlation_id) VALUES (?,?,?,?,?,?,?,?,?) "
+	    "ON CONFLICT(device, ecu_serial) "
 	    "DO UPDATE SET hardware_id=excluded.hardware_id, target=excluded.target, "
 	    "length=excluded.length, sha256=excluded.sha256, sha512=excluded.sha512, "
-	    "release_counter=excluded.release_counter, created=strftime('%s','now')",
-	    "ttttitti", v, err);
+	    "release_counter=excluded.release_counter, correlation_id=excluded.correlation_id, "
+	    "created=strftime('%s','now')",
+	    "ttttittit", v, err);
 }
 
 static void assign_row(sqlite3_stmt *st, void *p)
@@ -593,6 +692,8 @@ static void assign_row(sqlite3_stmt *st, void *p)
 	snprintf(a->sha256, sizeof a->sha256, "%s", sqlite3_column_text(st, 4));
 	snprintf(a->sha512, sizeof a->sha512, "%s", sqlite3_column_text(st, 5));
 	a->release_counter = sqlite3_column_int64(st, 6);
+	snprintf(a->correlation_id, sizeof a->correlation_id, "%s", sqlite3_column_text(st, 7));
+	a->created = sqlite3_column_int64(st, 8);
 }
 
 static int sq_assign_list(struct srv_store *b, const char *device, struct srv_assignment **out,
@@ -604,8 +705,8 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(
 	    s, &st,
-	    "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter "
-	    "FROM assignments WHERE device=? ORDER BY ecu_serial",
+	    "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter, "
+	    "correlation_id, created FROM assignments WHERE device=? ORDER BY ecu_serial",
 	    err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -638,6 +739,17 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 		rc = run(s, "UPDATE devices SET last_manifest=?, auto_update=? WHERE id=?", "iit",
 			 v, err);
 	}
+	if (rc == UPT_OK)
+		rc = keep_newest(s, "manifests", "device", device, NULL, NULL,
+				 b->policy.manifest_history, err);
+	if (rc == UPT_OK && b->policy.manifest_max_age > 0) {
+		int64_t before = at - b->policy.manifest_max_age;
+		const void *v[] = {device, &before, device};
+		rc = run(s,
+			 "DELETE FROM manifests WHERE device=? AND received < ? AND rowid < "
+			 "(SELECT max(rowid) FROM manifests WHERE device=?)",
+			 "tit", v, err);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -645,9 +757,16 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 static int sq_alert_add(struct srv_store *b, const char *device, const char *kind,
 			const char *message, struct upt_error *err)
 {
+	struct sqlite_store *s = S(b);
 	const void *v[] = {device, kind, message};
-	return run(S(b), "INSERT INTO alerts (device, kind, message) VALUES (?,?,?)", "ttt", v,
-		   err);
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = run(s, "INSERT INTO alerts (device, kind, message) VALUES (?,?,?)", "ttt", v, err);
+	if (rc == UPT_OK)
+		rc = keep_newest(s, "alerts", "device", device, NULL, NULL, b->policy.alert_history,
+				 err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
@@ -683,7 +802,128 @@ static int sq_info_put(struct srv_store *b, const char *device, const char *kind
 			rc = db_fail(s, err, "device info insert");
 		sqlite3_finalize(st);
 	}
+	if (rc == UPT_OK)
+		rc = keep_newest(s, "device_info", "device", device, "kind", kind,
+				 b->policy.report_history, err);
 	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_info_list(struct srv_store *b, const char *device, const char *kind, char ***out,
+			size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT body FROM device_info WHERE device=? AND kind=? ORDER BY rowid DESC",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+			size_t len = (size_t)sqlite3_column_bytes(st, 0);
+			char *body = malloc(len + 1);
+			if (*n == cap) {
+				char **more =
+				    realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof *more);
+				if (more)
+					*out = more;
+				else
+					cap = *n;
+			}
+			if (!body || *n == cap) {
+				free(body);
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (len)
+				memcpy(body, sqlite3_column_blob(st, 0), len);
+			body[len] = 0;
+			(*out)[(*n)++] = body;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		srv_blobs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_install_put(struct srv_store *b, const char *device,
+			  const struct srv_install_report *r, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	int64_t ok = r->success;
+	const void *v[] = {device, &r->at, r->correlation_id, &ok, r->report};
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = run(s,
+		 "INSERT INTO installation_reports (device, at, correlation_id, success, report) "
+		 "VALUES (?,?,?,?,?)",
+		 "titit", v, err);
+	if (rc == UPT_OK)
+		rc = keep_newest(s, "installation_reports", "device", device, NULL, NULL,
+				 b->policy.manifest_history, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_install_list(struct srv_store *b, const char *device, struct srv_install_report **out,
+			   size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT at, correlation_id, success, report FROM installation_reports "
+		     "WHERE device=? ORDER BY rowid DESC",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+			struct srv_install_report *r;
+			if (*n == cap) {
+				struct srv_install_report *more =
+				    realloc(*out, (cap ? 2 * cap : 8) * sizeof *more);
+				if (!more) {
+					rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+					break;
+				}
+				*out = more;
+				cap = cap ? 2 * cap : 8;
+			}
+			r = &(*out)[*n];
+			memset(r, 0, sizeof *r);
+			r->at = sqlite3_column_int64(st, 0);
+			snprintf(r->correlation_id, sizeof r->correlation_id, "%s",
+				 sqlite3_column_text(st, 1));
+			r->success = sqlite3_column_int(st, 2) != 0;
+			if (!(r->report = strdup((const char *)sqlite3_column_text(st, 3)))) {
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			(*n)++;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		srv_install_reports_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -842,7 +1082,12 @@ static const struct srv_store_ops sqlite_ops = {
     .device_list = sq_device_list,
     .ecus_put = sq_ecus_put,
     .ecus_get = sq_ecus_get,
+    .ecus_lock = sq_ecus_lock,
     .ecu_report = sq_ecu_report,
+    .report_seen = sq_report_seen,
+    .install_put = sq_install_put,
+    .install_list = sq_install_list,
+    .info_list = sq_info_list,
     .assign_put = sq_assign_put,
     .assign_list = sq_assign_list,
     .manifest_put = sq_manifest_put,
@@ -868,6 +1113,7 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_mutex_init(&s->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	s->base.ops = &sqlite_ops;
+	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -893,4 +1139,18 @@ void srv_meta_free(struct srv_meta *m)
 {
 	free(m->data);
 	m->data = NULL;
+}
+
+void srv_blobs_free(char **b, size_t n)
+{
+	for (size_t i = 0; b && i < n; i++)
+		free(b[i]);
+	free(b);
+}
+
+void srv_install_reports_free(struct srv_install_report *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		free(r[i].report);
+	free(r);
 }

@@ -131,7 +131,7 @@ cp body.txt inventory.before
 expect 1 "$device" "${D[@]}" replay
 grep -q "UPT_ERR_ROLLBACK" err.txt && ok || bad "replayed manifest not refused as a replay"
 expect 1 "$device" "${D[@]}" forge
-grep -q "UPT_ERR_THRESHOLD" err.txt && ok || bad "forged report not refused for its signature"
+grep -q "UPT_ERR_THRESHOLD" err.txt && ok || bad "forged primary report not refused for its signature"
 api 200 GET devices/dev-1
 [ "$(jget 'd["alerts"]')" = 2 ] && ok || bad "refusals not recorded as alerts: $(jget 'd["alerts"]')"
 /usr/bin/python3 -c '
@@ -139,6 +139,18 @@ import json, sys
 a, b = json.load(open("inventory.before")), json.load(open("body.txt"))
 a.pop("alerts"); b.pop("alerts")
 sys.exit(a != b)' && ok || bad "a refused manifest changed the inventory"
+# a forged secondary report next to a valid primary report: the manifest is
+# accepted, that report alone refused (its own alert, its ECU unchanged)
+expect 0 "$device" "${D[@]}" forge-secondary
+api 200 GET devices/dev-1
+[ "$(jget 'd["alerts"]')" = 3 ] && ok || bad "forged secondary report raised no alert"
+/usr/bin/python3 -c '
+import json, sys
+a, b = json.load(open("inventory.before")), json.load(open("body.txt"))
+sa, sb = a["ecus"][1], b["ecus"][1]
+pa, pb = a["ecus"][0], b["ecus"][0]
+sys.exit(not (sa == sb and pb["report_counter"] > pa["report_counter"]))' && ok ||
+  bad "a forged secondary report changed its ECU, or the primary report was dropped"
 got=$(curl -s --cacert "$ca" --cert dev1.pem --key dev1.key -o body.txt -w '%{http_code}' \
   -X PUT -H "Content-Type: application/json" --data-binary '{"signed":' "$url/director/manifest")
 [ "$got" = 400 ] && ok || bad "malformed manifest: HTTP $got"

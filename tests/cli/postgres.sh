@@ -11,9 +11,11 @@ work=$(mktemp -d)
 trap 'stop_postgres; rm -rf "$work"' EXIT
 start_postgres || exit 1
 fail=0
-for t in publish director aktualizr_dialect agent compliance; do
+for t in publish director aktualizr_dialect agent compliance manifest_race manifest_storage manifest_reports aktualizr_manifests; do
   create_database "$t" || { echo "createdb $t failed"; exit 1; }
-  if UPTAKE_TEST_DATABASE="$pg_uri_base/$t" bash "$here/$t.sh" "$build" >"$work/$t.log" 2>&1; then
+  if UPTAKE_TEST_DATABASE="$pg_uri_base/$t" \
+    UPTAKE_TEST_PSQL="$pg_bin/psql -h 127.0.0.1 -p $pg_port -U uptake -d $t -Atc" \
+    bash "$here/$t.sh" "$build" >"$work/$t.log" 2>&1; then
     echo "ok   $t on PostgreSQL: $(tail -1 "$work/$t.log")"
   else
     echo "FAIL $t on PostgreSQL"
@@ -23,5 +25,5 @@ for t in publish director aktualizr_dialect agent compliance; do
 done
 # the schema is PostgreSQL's own, migrated
 pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U uptake -d director -Atc \
-  "SELECT max(version) FROM uptake_schema" | grep -qx 5 || { echo "FAIL: schema version"; fail=1; }
+  "SELECT max(version) FROM uptake_schema" | grep -qx 6 || { echo "FAIL: schema version"; fail=1; }
 [ "$fail" -eq 0 ]

@@ -10,8 +10,13 @@
  *     update     verify and install what is assigned; prints each install
  *     report     send a manifest (report counter + 1)
  *     replay     send the last manifest again
- *     forge      send a manifest whose ECU report is signed by a wrong key
- *     sign       write the next manifest to DIR/last-manifest.json, unsent
+ *     forge      send a manifest whose primary's report is signed by a wrong key
+ *     forge-secondary  the same for the last ECU's report (the others valid)
+ *     sign [FILE]  write the next manifest to DIR/last-manifest.json (and FILE),
+ *                unsent; prints the path
+ *                [--counter N: every report's counter is N] [--omit SERIAL:
+ *                leave that ECU's report out; "all": no reports]
+ *   (report and sign: --auto-update true|false puts auto_update in the manifest)
  * Exit 0 ok, 1 refused or failed (message on stderr), 2 usage. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -44,6 +49,9 @@ struct ecu {
 
 struct dev {
 	const char *dir, *server, *ca, *cert, *key;
+	const char *out, *omit;  /* sign */
+	long long counter;       /* sign: > 0 sets every report's counter */
+	const char *auto_update; /* "true"/"false": the manifest says so */
 	struct ecu ecus[MAX_ECUS];
 	size_t n;
 };
@@ -315,7 +323,7 @@ static int cmd_report(struct dev *d, int mode)
 		rc = host_read_file(path, 1 << 20, &old, &len, &err);
 		manifest = (char *)old;
 	} else {
-		if (mode == 2 &&
+		if ((mode == 2 || mode == 3) &&
 		    (upt_privkey_generate(&wrong, UPT_KEY_ED25519, &err) != UPT_OK ||
 		     upt_privkey_keyid(wrong_id, wrong, UPT_DIALECT_TUF, &err) != UPT_OK))
 			return fail("forge", &err);
@@ -325,7 +333,10 @@ static int cmd_report(struct dev *d, int mode)
 		for (size_t i = 0; i < d->n; i++) {
 			struct ecu *e = &d->ecus[i];
 			char report[4096], *signed_report;
-			e->counter++;
+			if (d->omit &&
+			    (strcmp(d->omit, "all") == 0 || strcmp(d->omit, e->serial) == 0))
+				continue;
+			e->counter = d->counter > 0 ? d->counter : e->counter + 1;
 			snprintf(
 			    report, sizeof report,
 			    "{\"attacks_detected\":\"\",\"ecu_serial\":\"%s\",\"installed_image\":"
@@ -337,26 +348,32 @@ static int cmd_report(struct dev *d, int mode)
 					   "000000000",
 			    (long long)e->length, e->name[0] ? e->name : "none",
 			    (long long)e->counter);
-			signed_report =
-			    mode == 2 && i == d->n - 1 ? sign(report, wrong) : sign(report, e->key);
+			signed_report = (mode == 2 && i == 0) || (mode == 3 && i == d->n - 1)
+					    ? sign(report, wrong)
+					    : sign(report, e->key);
 			o += (size_t)snprintf(text + o, sizeof text - o, "%s\"%s\":%s",
-					      i ? "," : "", e->serial, signed_report);
+					      text[o - 1] == '{' ? "" : ",", e->serial,
+					      signed_report);
 			free(signed_report);
 		}
-		snprintf(text + o, sizeof text - o, "}}");
+		snprintf(text + o, sizeof text - o, "}%s%s}",
+			 d->auto_update ? ",\"auto_update\":" : "",
+			 d->auto_update ? d->auto_update : "");
 		manifest = sign(text, d->ecus[0].key);
-		if (mode == 0 || mode == 3) {
+		if (mode == 0 || mode == 3 || mode == 4) {
 			rc = host_write_file(path, manifest, strlen(manifest), &err);
 			if (rc == UPT_OK)
 				rc = save_state(d, &err);
 		}
-		if (mode == 3) {
-			free(manifest);
-			if (rc != UPT_OK)
-				return fail("sign", &err);
-			printf("%s\n", path);
-			return 0;
-		}
+	}
+	if (rc == UPT_OK && mode == 4 && d->out)
+		rc = host_write_file(d->out, manifest, strlen(manifest), &err);
+	if (mode == 4) {
+		free(manifest);
+		if (rc != UPT_OK)
+			return fail("sign", &err);
+		printf("%s\n", d->out ? d->out : path);
+		return 0;
 	}
 	if (rc == UPT_OK)
 		rc = request(d, "PUT", "/director/manifest", manifest, &status, &resp, &err);
@@ -382,6 +399,9 @@ int main(int argc, char **argv)
 					      {"ecu", required_argument, NULL, 'e'},
 					      {"root-director", required_argument, NULL, 'r'},
 					      {"root-image", required_argument, NULL, 'i'},
+					      {"counter", required_argument, NULL, 'n'},
+					      {"omit", required_argument, NULL, 'o'},
+					      {"auto-update", required_argument, NULL, 'u'},
 					      {NULL, 0, NULL, 0}};
 	struct dev d = {0};
 	char *ecu_specs[MAX_ECUS];
@@ -409,6 +429,17 @@ int main(int argc, char **argv)
 		case 'r':
 			root_dir = optarg;
 			break;
+		case 'n':
+			d.counter = strtoll(optarg, NULL, 10);
+			break;
+		case 'o':
+			d.omit = optarg;
+			break;
+		case 'u':
+			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
+				return 2;
+			d.auto_update = optarg;
+			break;
 		case 'i':
 			root_img = optarg;
 			break;
@@ -421,7 +452,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || !d.dir || !d.server || !d.ca || !d.cert || !d.key)
+	if (optind == argc - 2 && strcmp(argv[optind], "sign") == 0)
+		d.out = argv[argc - 1];
+	else if (optind != argc - 1)
+		return fprintf(stderr, "test_device: usage: see the source\n"), 2;
+	if (!d.dir || !d.server || !d.ca || !d.cert || !d.key)
 		return fprintf(stderr, "test_device: usage: see the source\n"), 2;
 	cmd = argv[optind];
 	if ((rc = host_init(&err)) != UPT_OK)
@@ -441,8 +476,10 @@ int main(int argc, char **argv)
 		rc = cmd_report(&d, 1);
 	else if (strcmp(cmd, "forge") == 0)
 		rc = cmd_report(&d, 2);
-	else if (strcmp(cmd, "sign") == 0)
+	else if (strcmp(cmd, "forge-secondary") == 0)
 		rc = cmd_report(&d, 3);
+	else if (strcmp(cmd, "sign") == 0)
+		rc = cmd_report(&d, 4);
 	else
 		rc = 2;
 	for (size_t i = 0; i < d.n; i++)
