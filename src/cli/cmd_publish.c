@@ -2,7 +2,7 @@
  * (sha256, sha512), writes the next targets version with the new target,
  * signs it offline with the workspace's targets key, uploads the image,
  * then the metadata; the workspace keeps the metadata only once the server
- * has accepted it. */
+ * has accepted it, and first reconciles with the server (reconcile.c). */
 #include <getopt.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include <uptake/json.h>
 
 #include "../host/host.h"
-#include "workspace.h"
+#include "reconcile.h"
 
 static const char usage[] =
     "usage: uptake publish IMAGE --name NAME --version VERSION --hardware-id HWID\n"
@@ -134,6 +134,8 @@ int cmd_publish(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = host_init(&err);
 	if (rc == UPT_OK)
+		rc = ws_reconcile(&w, "publish", pass_env, &err);
+	if (rc == UPT_OK)
 		rc = hash_file(image, &length, h256, h512, &err);
 	if (rc == UPT_OK)
 		rc = cli_arena_init(&ca, CLI_ARENA_SIZE);
@@ -208,12 +210,8 @@ int cmd_publish(int argc, char **argv)
 		resp = NULL;
 	}
 	if (rc == UPT_OK)
-		rc = ws_http(&w, "PUT", "repo/metadata/targets", "application/json", out.p, out.len,
-			     NULL, false, &resp, &err);
-	snprintf(path, sizeof path, "%s/metadata/targets.json", dir);
-	if (rc == UPT_OK)
-		rc = cli_write_file(path, out.p, out.len, 0644, false, &err);
-	free(resp);
+		rc = ws_put_signed(&w, "repo/metadata/targets", "targets.json", out.p, out.len,
+				   &err);
 	cli_buf_free(&text);
 	cli_buf_free(&out);
 	upt_privkey_free(key);

@@ -6,6 +6,8 @@
  *   keys/targets.pem        the offline targets key
  *   metadata/root.json      the newest root the server accepted
  *   metadata/targets.json   the newest targets the server accepted
+ *   metadata/director-root.json  the newest Director root the server accepted
+ *   metadata/pending/FILE   a signed upload under way (see reconcile.c)
  */
 #define _GNU_SOURCE
 #include "workspace.h"
@@ -105,38 +107,151 @@ int ws_save(const struct ws *w, struct upt_error *err)
 	return rc;
 }
 
-int ws_http(const struct ws *w, const char *method, const char *api_path, const char *type,
-	    const void *body, size_t len, const char *body_path, bool progress, char **resp,
-	    struct upt_error *err)
+int ws_http_status(const struct ws *w, const char *method, const char *path, const char *token,
+		   const char *type, const void *body, size_t len, const char *body_path,
+		   bool progress, long *status, char **resp, size_t *resp_len,
+		   struct upt_error *err)
 {
 	char url[WS_PATH_MAX + 256];
-	struct host_request rq = {method,    url,      w->token,
+	struct host_request rq = {method,    url,      token,
 				  type,      body,     len,
 				  body_path, progress, w->ca_file[0] ? w->ca_file : NULL,
 				  NULL,      NULL};
 	size_t rl = 0;
-	long status = 0;
-	int rc;
 	*resp = NULL;
-	if ((size_t)snprintf(url, sizeof url, "%s/api/v1/%s", w->server, api_path) >= sizeof url)
+	*status = 0;
+	if ((size_t)snprintf(url, sizeof url, "%s/%s", w->server, path) >= sizeof url)
 		return upt_error_set(err, UPT_ERR_ARG, "URL too long");
-	rc = host_http_request(&rq, 1 << 20, resp, &rl, &status, err);
-	if (rc != UPT_OK)
-		return rc;
-	if (status < 200 || status > 299) {
-		/* the server's JSON error names the check; pass it on */
-		size_t n = strlen(*resp);
-		while (n && ((*resp)[n - 1] == '\n' || (*resp)[n - 1] == '\r'))
-			(*resp)[--n] = 0;
-		if (n > 180)
-			(*resp)[180] = 0;
-		rc = upt_error_set(err, UPT_ERR_IO, "%s %s: HTTP %lld: %s", method, api_path,
-				   (long long)status, *resp);
+	return host_http_request(&rq, CLI_MAX_FILE, resp, resp_len ? resp_len : &rl, status, err);
+}
+
+/* A non-2xx answer: the server's JSON error names the check; pass it on. */
+static int refusal(const char *method, const char *api_path, long status, char *resp,
+		   struct upt_error *err)
+{
+	size_t n = strlen(resp);
+	while (n && (resp[n - 1] == '\n' || resp[n - 1] == '\r'))
+		resp[--n] = 0;
+	if (n > 180)
+		resp[180] = 0;
+	return upt_error_set(err, UPT_ERR_IO, "%s %s: HTTP %lld: %s", method, api_path,
+			     (long long)status, resp);
+}
+
+static int admin_call(const struct ws *w, const char *method, const char *api_path,
+		      const char *type, const void *body, size_t len, const char *body_path,
+		      bool progress, long *status, char **resp, struct upt_error *err)
+{
+	char path[WS_PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "api/v1/%s", api_path) >= sizeof path)
+		return upt_error_set(err, UPT_ERR_ARG, "URL too long");
+	return ws_http_status(w, method, path, w->token, type, body, len, body_path, progress,
+			      status, resp, NULL, err);
+}
+
+int ws_http(const struct ws *w, const char *method, const char *api_path, const char *type,
+	    const void *body, size_t len, const char *body_path, bool progress, char **resp,
+	    struct upt_error *err)
+{
+	long status = 0;
+	int rc = admin_call(w, method, api_path, type, body, len, body_path, progress, &status,
+			    resp, err);
+	if (rc == UPT_OK && (status < 200 || status > 299)) {
+		rc = refusal(method, api_path, status, *resp, err);
 		free(*resp);
 		*resp = NULL;
-		return rc;
+	}
+	return rc;
+}
+
+int ws_fetch_public(const struct ws *w, const char *file, char **out, size_t *len,
+		    struct upt_error *err)
+{
+	char path[WS_PATH_MAX];
+	long status = 0;
+	int rc;
+	*out = NULL;
+	if ((size_t)snprintf(path, sizeof path, "repo/%s", file) >= sizeof path)
+		return upt_error_set(err, UPT_ERR_ARG, "URL too long");
+	rc = ws_http_status(w, "GET", path, NULL, NULL, NULL, 0, NULL, false, &status, out, len,
+			    err);
+	if (rc == UPT_OK && status != 200) {
+		free(*out);
+		*out = NULL;
+		rc = status == 404
+			 ? upt_error_set(err, UPT_ERR_NOT_FOUND, "%s: not on the server", file)
+			 : upt_error_set(err, UPT_ERR_IO, "GET /repo/%s: HTTP %lld", file,
+					 (long long)status);
+	}
+	return rc;
+}
+
+int ws_load_keys(struct upt_privkey **keys, size_t *n, const struct ws *w, const char *prefix,
+		 const char *pass_env, struct upt_error *err)
+{
+	char path[WS_PATH_MAX + 64];
+	*n = 0;
+	for (size_t i = 1; i <= WS_MAX_KEYS; i++) {
+		int rc;
+		snprintf(path, sizeof path, "%s/keys/%s-%zu.pem", w->dir, prefix, i);
+		if (access(path, F_OK) != 0)
+			break;
+		rc = cli_load_privkey(&keys[*n], path, pass_env, err);
+		if (rc != UPT_OK) {
+			ws_free_keys(keys, n);
+			return rc;
+		}
+		(*n)++;
 	}
 	return UPT_OK;
+}
+
+void ws_free_keys(struct upt_privkey **keys, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		upt_privkey_free(keys[i]);
+		keys[i] = NULL;
+	}
+	*n = 0;
+}
+
+int ws_put_signed(const struct ws *w, const char *api_path, const char *file, const char *data,
+		  size_t len, struct upt_error *err)
+{
+	char pending[WS_PATH_MAX + 64], final[WS_PATH_MAX + 64], *resp = NULL;
+	long status = 0;
+	bool refused;
+	int rc = UPT_OK;
+	if ((size_t)snprintf(pending, sizeof pending, "%s/metadata/pending", w->dir) >=
+		sizeof pending ||
+	    (size_t)snprintf(final, sizeof final, "%s/metadata/%s", w->dir, file) >= sizeof final)
+		return upt_error_set(err, UPT_ERR_ARG, "workspace path too long");
+	rc = host_mkdirs(pending, err);
+	if (rc == UPT_OK) {
+		snprintf(pending, sizeof pending, "%s/metadata/pending/%s", w->dir, file);
+		rc = cli_write_file(pending, data, len, 0644, false, err);
+	}
+	if (rc == UPT_OK)
+		rc = admin_call(w, "PUT", api_path, "application/json", data, len, NULL, false,
+				&status, &resp, err);
+	refused = rc == UPT_OK && (status < 200 || status > 299);
+	if (refused)
+		rc = refusal("PUT", api_path, status, resp, err);
+	free(resp);
+	if (rc == UPT_OK)
+		rc = cli_write_file(final, data, len, 0644, false, err);
+	/* accepted and recorded, or refused by the server: nothing under way.
+	 * A transport failure keeps it: the server may have taken it. */
+	if (rc == UPT_OK || refused)
+		unlink(pending);
+	return rc;
+}
+
+bool ws_pending(const struct ws *w, const char *file)
+{
+	char path[WS_PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/metadata/pending/%s", w->dir, file);
+	return access(path, F_OK) == 0;
 }
 
 int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *keys, size_t n,

@@ -24,6 +24,29 @@ int ws_save(const struct ws *w, struct upt_error *err);
 int ws_http(const struct ws *w, const char *method, const char *api_path, const char *type,
 	    const void *body, size_t len, const char *body_path, bool progress, char **resp,
 	    struct upt_error *err);
+/* A request to w->server's PATH (no leading slash) with `token` (NULL:
+ * none); any status is returned in *status, the body in *resp (malloc'd). */
+int ws_http_status(const struct ws *w, const char *method, const char *path, const char *token,
+		   const char *type, const void *body, size_t len, const char *body_path,
+		   bool progress, long *status, char **resp, size_t *resp_len,
+		   struct upt_error *err);
+/* GET w->server/repo/FILE (the public Image repository); UPT_ERR_NOT_FOUND
+ * on 404. *out is malloc'd. */
+int ws_fetch_public(const struct ws *w, const char *file, char **out, size_t *len,
+		    struct upt_error *err);
+/* Load keys/PREFIX-1.pem, PREFIX-2.pem... (as many as exist, at most
+ * WS_MAX_KEYS); *n may be 0. */
+int ws_load_keys(struct upt_privkey **keys, size_t *n, const struct ws *w, const char *prefix,
+		 const char *pass_env, struct upt_error *err);
+void ws_free_keys(struct upt_privkey **keys, size_t *n);
+/* Upload signed metadata (PUT api/v1/API_PATH) and record it as
+ * metadata/FILE once the server has accepted it. The document is kept in
+ * metadata/pending/FILE while the upload is under way, so a reply lost to
+ * a kill or a cut connection leaves what was sent (ws_reconcile). */
+int ws_put_signed(const struct ws *w, const char *api_path, const char *file, const char *data,
+		  size_t len, struct upt_error *err);
+/* Is an upload of metadata/FILE under way (its outcome unknown)? */
+bool ws_pending(const struct ws *w, const char *file);
 /* Sign JSON text `text` (a `signed` object) with keys, TUF dialect. */
 int ws_sign(struct cli_buf *out, const char *text, struct upt_privkey *const *keys, size_t n,
 	    enum upt_dialect dialect, struct upt_error *err);
