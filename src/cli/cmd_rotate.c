@@ -109,7 +109,7 @@ static const struct repl *replaced(const struct repl *r, size_t n, const char *r
 /* The next root: the current signed root with the replaced roles' key ids
  * swapped (same thresholds), unused key objects dropped, a new version and
  * expiry. */
-static int next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_json *signed_root,
+int rotate_next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_json *signed_root,
 		     int64_t version, int64_t expires, const struct repl *rp, size_t n_rp,
 		     struct upt_error *err)
 {
@@ -319,9 +319,12 @@ int key_rotate(int argc, char **argv)
 			rc = repl_from_keys(&rp[0], role, &fresh, doc.dialect, &err);
 		n_rp = rc == UPT_OK ? 1 : 0;
 	}
+	if (rc == UPT_OK && cur.c.version >= INT64_MAX - 1)
+		rc = upt_error_set(&err, UPT_ERR_VERSION, "%s: version %lld has no successor",
+				   root_file, (long long)cur.c.version);
 	if (rc == UPT_OK)
-		rc = next_root(&text, doc.dialect, doc.signed_json, cur.c.version + 1, expires, rp,
-			       n_rp, &err);
+		rc = rotate_next_root(&text, doc.dialect, doc.signed_json, cur.c.version + 1,
+				      expires, rp, n_rp, &err);
 	/* signed by the current root keys, and for root by the new ones */
 	for (size_t i = 0; i < old.n; i++)
 		signers.k[signers.n++] = old.k[i];

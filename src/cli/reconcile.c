@@ -455,7 +455,7 @@ static bool holds_version(struct recon *r, const char *resp, int64_t v)
 	const struct upt_json *e, *code, *msg;
 	char want[64];
 	size_t n = strlen(resp), wl;
-	char *copy = upt_arena_alloc(&r->ca.a, n + 1);
+	char *copy = v < INT64_MAX ? upt_arena_alloc(&r->ca.a, n + 1) : NULL;
 	if (!copy)
 		return false;
 	memcpy(copy, resp, n + 1);
@@ -583,6 +583,9 @@ int ws_resign_targets(const struct ws *w, struct upt_privkey *key, int64_t expir
 		rc = upt_targets_parse(&t, &ca.a, &td, upt_openssl_crypto(), err);
 	tg = rc == UPT_OK ? upt_json_get(td.signed_json, "targets") : NULL;
 	dl = rc == UPT_OK ? upt_json_get(td.signed_json, "delegations") : NULL;
+	if (rc == UPT_OK && t.c.version >= INT64_MAX - 1)
+		rc = upt_error_set(err, UPT_ERR_VERSION, "targets: version %lld has no successor",
+				   (long long)t.c.version);
 	if (rc == UPT_OK)
 		rc = upt_time_format(when, sizeof when, expires);
 	if (rc == UPT_OK)

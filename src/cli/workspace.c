@@ -27,53 +27,112 @@ int ws_path(char *out, size_t cap, const struct ws *w, const char *rel)
 	return (size_t)snprintf(out, cap, "%s/%s", w->dir, rel) < cap ? UPT_OK : UPT_ERR_TOO_LARGE;
 }
 
-int ws_load(struct ws *w, const char *dir, struct upt_error *err)
+/* A string field copied into out[cap]: no NUL or control characters
+ * (they would cut or bend a path, URL or header). */
+static int string_field(char *out, size_t cap, const struct upt_json *v, const char *name,
+			const char *file, struct upt_error *err)
 {
+	if (!v || v->type != UPT_JSON_STRING || v->len == 0 || v->len >= cap)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s: %s must be a string of 1-%zu bytes", file, name, cap - 1);
+	for (size_t i = 0; i < v->len; i++)
+		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f)
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s: %s: control character at byte %zu", file, name,
+					     i);
+	memcpy(out, v->str, v->len);
+	out[v->len] = 0;
+	return UPT_OK;
+}
+
+int ws_parse(struct ws *w, const char *name, const uint8_t *data, size_t len, struct upt_error *err)
+{
+	static const char *const known[] = {"server", "token_file", "ca_file", "dialect"};
 	struct cli_arena ca;
 	struct upt_json *v;
-	const struct upt_json *server, *token_file, *ca_file;
+	const struct upt_json *dialect;
+	int rc;
+	if (cli_arena_init(&ca, 16 * len + 65536) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_parse(&v, &ca.a, data, len, NULL, err);
+	if (rc != UPT_OK)
+		upt_error_prefix(err, name);
+	else if (v->type != UPT_JSON_OBJECT)
+		rc = upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s: must be an object", name);
+	for (size_t i = 0; rc == UPT_OK && i < v->n; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+			ok |= v->items[i]->key_len == strlen(known[k]) &&
+			      memcmp(v->items[i]->key, known[k], v->items[i]->key_len) == 0;
+		if (!ok)
+			rc = upt_error_set(
+			    err, UPT_ERR_FIELD_VALUE, "%s: unknown field \"%.*s\"", name,
+			    (int)(v->items[i]->key_len > 64 ? 64 : v->items[i]->key_len),
+			    v->items[i]->key);
+	}
+	if (rc == UPT_OK)
+		rc = string_field(w->server, sizeof w->server, upt_json_get(v, "server"), "server",
+				  name, err);
+	if (rc == UPT_OK && strncmp(w->server, "https://", 8) != 0 &&
+	    strncmp(w->server, "http://", 7) != 0)
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: server must be an http(s) URL",
+				   name);
+	if (rc == UPT_OK)
+		rc = string_field(w->token_file, sizeof w->token_file,
+				  upt_json_get(v, "token_file"), "token_file", name, err);
+	if (rc == UPT_OK && upt_json_get(v, "ca_file"))
+		rc = string_field(w->ca_file, sizeof w->ca_file, upt_json_get(v, "ca_file"),
+				  "ca_file", name, err);
+	dialect = rc == UPT_OK ? upt_json_get(v, "dialect") : NULL;
+	w->dialect = UPT_DIALECT_TUF;
+	if (dialect && upt_json_is_str(dialect, "aktualizr"))
+		w->dialect = UPT_DIALECT_AKTUALIZR;
+	else if (dialect && !upt_json_is_str(dialect, "tuf"))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "%s: dialect must be \"tuf\" or \"aktualizr\"", name);
+	cli_arena_dispose(&ca);
+	return rc;
+}
+
+int ws_parse_token(struct ws *w, const char *name, const char *data, size_t len,
+		   struct upt_error *err)
+{
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+		len--;
+	if (len == 0 || len >= sizeof w->token)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: the token must be 1-%zu bytes",
+				     name, sizeof w->token - 1);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)data[i] <= 0x20 || data[i] == 0x7f)
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s: the token has a space or control character at "
+					     "byte %zu",
+					     name, i);
+	memcpy(w->token, data, len);
+	w->token[len] = 0;
+	return UPT_OK;
+}
+
+int ws_load(struct ws *w, const char *dir, struct upt_error *err)
+{
 	char path[WS_PATH_MAX];
-	char *tok = NULL;
-	size_t tl = 0;
+	char *text = NULL, *tok = NULL;
+	size_t len = 0, tl = 0;
 	int rc;
 	memset(w, 0, sizeof *w);
 	snprintf(w->dir, sizeof w->dir, "%s", dir);
 	if (ws_path(path, sizeof path, w, "uptake-workspace.json") != UPT_OK)
 		return upt_error_set(err, UPT_ERR_ARG, "workspace path too long");
-	if (cli_arena_init(&ca, 1 << 20) != UPT_OK)
-		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	rc = cli_load_json(&v, &ca, path, err);
-	server = rc == UPT_OK ? upt_json_get(v, "server") : NULL;
-	token_file = rc == UPT_OK ? upt_json_get(v, "token_file") : NULL;
-	ca_file = rc == UPT_OK ? upt_json_get(v, "ca_file") : NULL;
-	w->dialect = rc == UPT_OK && upt_json_is_str(upt_json_get(v, "dialect"), "aktualizr")
-			 ? UPT_DIALECT_AKTUALIZR
-			 : UPT_DIALECT_TUF;
-	if (rc == UPT_OK && ca_file &&
-	    (ca_file->type != UPT_JSON_STRING || ca_file->len >= sizeof w->ca_file))
-		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: ca_file must be a path", path);
-	else if (rc == UPT_OK && ca_file)
-		snprintf(w->ca_file, sizeof w->ca_file, "%.*s", (int)ca_file->len, ca_file->str);
-	if (rc == UPT_OK &&
-	    (!server || server->type != UPT_JSON_STRING || !token_file ||
-	     token_file->type != UPT_JSON_STRING || server->len >= sizeof w->server ||
-	     token_file->len >= sizeof w->token_file))
-		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
-				   "%s: needs string fields server and token_file", path);
-	if (rc == UPT_OK) {
-		snprintf(w->server, sizeof w->server, "%.*s", (int)server->len, server->str);
-		snprintf(w->token_file, sizeof w->token_file, "%.*s", (int)token_file->len,
-			 token_file->str);
-	}
-	cli_arena_dispose(&ca);
+	rc = cli_read_file(path, 65536, &text, &len, err);
 	if (rc == UPT_OK)
-		rc = cli_read_file(w->token_file, sizeof w->token - 1, &tok, &tl, err);
-	if (rc == UPT_OK) {
-		while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r' || tok[tl - 1] == ' '))
-			tok[--tl] = 0;
-		snprintf(w->token, sizeof w->token, "%s", tok);
+		rc = ws_parse(w, path, (const uint8_t *)text, len, err);
+	upt_free(text);
+	if (rc == UPT_OK)
+		rc = cli_read_file(w->token_file, sizeof w->token + 64, &tok, &tl, err);
+	if (rc == UPT_OK)
+		rc = ws_parse_token(w, w->token_file, tok, tl, err);
+	if (tok)
 		upt_free_secret(tok, tl);
-	}
 	return rc;
 }
 

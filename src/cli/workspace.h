@@ -17,6 +17,15 @@ struct ws {
 };
 
 int ws_path(char *out, size_t cap, const struct ws *w, const char *rel);
+/* uptake-workspace.json from bytes: {"server": http(s) URL, "token_file":
+ * PATH, "ca_file": PATH (optional), "dialect": "tuf"|"aktualizr"
+ * (optional)}; unknown fields, NUL and control characters are refused. */
+int ws_parse(struct ws *w, const char *name, const uint8_t *data, size_t len,
+	     struct upt_error *err);
+/* The admin token file's text (trailing newline allowed; no spaces or
+ * control characters inside). */
+int ws_parse_token(struct ws *w, const char *name, const char *data, size_t len,
+		   struct upt_error *err);
 int ws_load(struct ws *w, const char *dir, struct upt_error *err);
 int ws_save(const struct ws *w, struct upt_error *err);
 /* An admin API call; a non-2xx answer is an error carrying the server's
@@ -56,5 +65,28 @@ int ws_header(struct cli_buf *b, enum upt_dialect dialect, const char *type, int
 /* Append "KEYID":{key object} of a private key's public half. */
 int ws_key_object(struct cli_buf *b, struct upt_privkey *key, char *keyid, enum upt_dialect dialect,
 		  struct upt_error *err);
+
+/* uptake publish: the next targets version (JSON text of `signed`): every
+ * entry of the current targets but one of the same name, the new target,
+ * the delegations as they were. */
+struct publish_target {
+	const char *target, *name, *version;
+	const char **hwids;
+	size_t n_hw;
+	int64_t counter; /* -1: none */
+	int64_t length;
+	const char *sha256, *sha512;
+	int64_t expires;
+};
+int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
+			 const struct upt_targets *cur, const struct publish_target *pt,
+			 struct upt_error *err);
+
+/* uptake key rotate: the next root (JSON text of `signed`) from the
+ * current one, with the roles in `rp` (NULL when n_rp is 0) given new keys. */
+struct repl;
+int rotate_next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_json *signed_root,
+		     int64_t version, int64_t expires, const struct repl *rp, size_t n_rp,
+		     struct upt_error *err);
 
 #endif

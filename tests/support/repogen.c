@@ -1,6 +1,8 @@
 /* uptake tests: in-memory repository generator and device store. */
 #include "repogen.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,26 @@ void rg_key_new(struct rg_key *k, enum upt_key_type type, enum upt_dialect diale
 		die("key", &err);
 }
 
+void rg_key_from_seed(struct rg_key *k, const uint8_t seed[32], enum upt_dialect dialect)
+{
+	struct upt_error err = {0};
+	EVP_PKEY *p = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long n = 0;
+	size_t len;
+	memset(k, 0, sizeof *k);
+	if (!p || !bio || PEM_write_bio_PrivateKey(bio, p, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(bio, &pem)) <= 0)
+		die("seeded key", NULL);
+	if (upt_privkey_load_pem(&k->priv, pem, (size_t)n, NULL, &err) != UPT_OK ||
+	    upt_privkey_keyid(k->id, k->priv, dialect, &err) != UPT_OK ||
+	    upt_privkey_public_json(&k->pub_json, &len, k->priv, dialect, &err) != UPT_OK)
+		die("seeded key", &err);
+	BIO_free(bio);
+	EVP_PKEY_free(p);
+}
+
 void rg_key_free(struct rg_key *k)
 {
 	upt_privkey_free(k->priv);
@@ -214,6 +236,23 @@ void rg_repo_init(struct rg_repo *r, const char *label, int64_t expires)
 		r->roles[i].version = 1;
 		r->roles[i].expires = expires;
 	}
+}
+
+void rg_repo_reseed(struct rg_repo *r, uint8_t seed)
+{
+	for (int i = 0; i < r->n_own_keys; i++) {
+		uint8_t raw[32] = {seed, (uint8_t)i, 0x75, 0x70, 0x74, 0x61, 0x6b, 0x65};
+		rg_key_free(&r->own_keys[i]);
+		rg_key_from_seed(&r->own_keys[i], raw, r->dialect);
+	}
+}
+
+void rg_repo_init_seeded(struct rg_repo *r, const char *label, int64_t expires,
+			 enum upt_dialect dialect, uint8_t seed)
+{
+	rg_repo_init(r, label, expires);
+	r->dialect = dialect;
+	rg_repo_reseed(r, seed);
 }
 
 void rg_repo_free(struct rg_repo *r)
