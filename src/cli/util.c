@@ -413,9 +413,11 @@ int cli_pubkey_parse(struct cli_pubkey *k, struct cli_arena *ca, const char *nam
 		memcpy(copy, data, len);
 		rc = upt_json_parse(&v, &ca->a, copy, len, NULL, err);
 	}
-	if (rc == UPT_OK)
-		rc = upt_key_parse(&key, &ca->a, "new", v, upt_openssl_crypto(), err);
 	is_tuf = rc == UPT_OK && upt_json_get(v, "scheme") != NULL;
+	if (rc == UPT_OK)
+		rc = upt_key_parse_dialect(&key, &ca->a, "new", v,
+					   is_tuf ? UPT_DIALECT_TUF : UPT_DIALECT_AKTUALIZR,
+					   upt_openssl_crypto(), err);
 	if (rc == UPT_OK && is_tuf != (dialect == UPT_DIALECT_TUF)) {
 		char *c2;
 		rc = upt_pubkey_json(&text, &tl, &key, dialect, err);

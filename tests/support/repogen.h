@@ -97,6 +97,13 @@ struct rg_repo {
 	bool consistent_snapshot;
 	bool snapshot_hashes; /* snapshot meta carries length and hashes */
 	bool no_snapshot;     /* root and targets only (aktualizr's Director) */
+	bool root_two_roles;  /* the root defines only root and targets */
+	/* serve targets, delegated roles and snapshot pretty-printed, their
+	 * hashes in the referencing metadata over the canonical form (kept in
+	 * `canonical`), their lengths over the bytes served: a server built
+	 * for aktualizr */
+	bool pretty;
+	struct rg_files canonical;
 	const char *spec_version;
 	struct rg_target targets[RG_MAX_TARGETS];
 	int n_targets;
