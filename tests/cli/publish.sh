@@ -75,19 +75,5 @@ cmp -s out/fw-1.0 fw1.bin && cmp -s out/fw-2.0 fw2.bin && ok || bad "downloads d
 expect 1 "$client" --metadata-dir meta --metadata-url "$repo_url/repo" --target-name "fw-3.0" \
   --target-base-url "$repo_url/repo/targets" --target-dir out download
 
-# RSA keys (key objects longer than 512 bytes) in both dialects: init,
-# publish, a targets and a Director root rotation
-for d in tuf aktualizr; do
-  stop_server
-  rm -rf "$work/data" "$work/db" "$work/port"
-  start_server || exit 1
-  expect 0 "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir "rsa-$d" \
-    --type rsa --dialect "$d"
-  expect 0 "$uptake" publish fw1.bin --dir "rsa-$d" --name fw --version 1.0 --hardware-id board-a
-  expect 0 "$uptake" key rotate targets --dir "rsa-$d"
-  expect 0 "$uptake" key rotate root --dir "rsa-$d" --director
-  grep -q "RSA\|rsa" "rsa-$d/metadata/root.json" && ok || bad "no RSA key in the $d root"
-done
-
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- server log"; tail -40 "$work/server.log"; false; }
