@@ -204,6 +204,23 @@ static void test_pem_roundtrip(void)
 		CHECK_EQ_INT(upt_privkey_load_pem(&k, "garbage", 7, NULL, &err), UPT_ERR_DECODE);
 		CHECK(k == NULL);
 	}
+	{
+		/* a P-256 key whose embedded public point is not its private
+		 * key's (found by fuzz_cli_keyfile): it would sign what its own
+		 * key object never verifies */
+		static const char bad[] =
+		    "-----BEGIN PRIVATE KEY-----\n"
+		    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg47rZxGlljYjgkcqu\n"
+		    "+JKsOpdQsgEfce4pTqOLDYxY9lihRANCAAQDR6cEhktNzTXtDJP7tykJR3JmRg9j\n"
+		    "Tsar+kCJrvthAECaTIrN+0wx4xoVMuN5bJ7/xzAfDW8/jf/8tQcXtib2\n"
+		    "-----END PRIVATE KEY-----\n";
+		struct upt_privkey *k = NULL;
+		struct upt_error err;
+		CHECK_EQ_INT(upt_privkey_load_pem(&k, bad, sizeof bad - 1, NULL, &err),
+			     UPT_ERR_KEY);
+		CHECK(k == NULL);
+		CHECK(strstr(err.msg, "does not match") != NULL);
+	}
 }
 
 static void test_public_json_forms(void)

@@ -19,6 +19,48 @@ static int parse_key(const char *keyid, const char *text, struct upt_key *k, str
 	return upt_key_parse(k, &arena, keyid, v, upt_openssl_crypto(), err);
 }
 
+static int parse_key_dialect(const char *text, enum upt_dialect d, struct upt_key *k,
+			     struct upt_error *err)
+{
+	struct upt_json *v;
+	upt_arena_init(&arena, mem, sizeof mem);
+	if (upt_json_parse(&v, &arena, (const uint8_t *)text, strlen(text), NULL, err) != UPT_OK)
+		return -1000;
+	return upt_key_parse_dialect(k, &arena, "ab", v, d, upt_openssl_crypto(), err);
+}
+
+/* aktualizr's test vectors spell Ed25519 keys in lower case without a
+ * scheme: read in the aktualizr dialect only. */
+static void test_scheme_by_dialect(void)
+{
+	static const char *const no_scheme = "{\"keytype\":\"ed25519\",\"keyval\":{\"public\":"
+					     "\"" ED "\"}}";
+	struct upt_key k;
+	struct upt_error err;
+	CHECK_EQ_INT(parse_key_dialect(no_scheme, UPT_DIALECT_AKTUALIZR, &k, &err), UPT_OK);
+	CHECK(k.type == UPT_KEY_ED25519 && k.scheme == UPT_SCHEME_ED25519 && k.pub_len == 32);
+	CHECK_EQ_INT(parse_key_dialect(no_scheme, UPT_DIALECT_TUF, &k, &err), UPT_ERR_KEY);
+	CHECK(strstr(err.msg, "scheme") != NULL);
+	CHECK_EQ_INT(parse_key("ab", no_scheme, &k, &err), UPT_ERR_KEY); /* upt_key_parse: TUF */
+	/* a scheme, when given, must still be the keytype's */
+	CHECK_EQ_INT(parse_key_dialect("{\"keytype\":\"ed25519\",\"scheme\":\"rsassa-pss-sha256\","
+				       "\"keyval\":{\"public\":\"" ED "\"}}",
+				       UPT_DIALECT_AKTUALIZR, &k, &err),
+		     UPT_ERR_KEY);
+	/* only Ed25519: lower-case rsa and ecdsa keep requiring their scheme */
+	CHECK_EQ_INT(parse_key_dialect("{\"keytype\":\"rsa\",\"keyval\":{\"public\":\"x\"}}",
+				       UPT_DIALECT_AKTUALIZR, &k, &err),
+		     UPT_ERR_KEY);
+	CHECK(strstr(err.msg, "scheme") != NULL);
+	CHECK_EQ_INT(parse_key_dialect("{\"keytype\":\"ecdsa\",\"keyval\":{\"public\":\"x\"}}",
+				       UPT_DIALECT_AKTUALIZR, &k, &err),
+		     UPT_ERR_KEY);
+	/* the public value is checked as strictly */
+	CHECK_EQ_INT(parse_key_dialect("{\"keytype\":\"ed25519\",\"keyval\":{\"public\":\"00\"}}",
+				       UPT_DIALECT_AKTUALIZR, &k, &err),
+		     UPT_ERR_KEY);
+}
+
 static void test_accepted_spellings(void)
 {
 	struct upt_key k;
@@ -144,5 +186,6 @@ int main(void)
 	RUN(test_accepted_spellings);
 	RUN(test_rejected);
 	RUN(test_keyid_and_verify);
+	RUN(test_scheme_by_dialect);
 	TEST_MAIN_END();
 }

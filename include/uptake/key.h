@@ -7,6 +7,8 @@
  *   {"keytype":"rsa","scheme":"rsassa-pss-sha256","keyval":{"public":PEM}}
  *   {"keytype":"ED25519","keyval":{"public":HEX64}}     (aktualizr)
  *   {"keytype":"RSA","keyval":{"public":PEM}}           (aktualizr)
+ * and, in aktualizr-dialect metadata only (upt_key_parse_dialect),
+ *   {"keytype":"ed25519","keyval":{"public":HEX64}}     (no scheme)
  * Anything else is rejected with UPT_ERR_KEY.
  */
 #ifndef UPTAKE_KEY_H
@@ -19,6 +21,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The two metadata dialects (see uptake/metadata.h). */
+enum upt_dialect {
+	UPT_DIALECT_TUF = 1,       /* TUF 1.0: "_type":"root", hex signatures */
+	UPT_DIALECT_AKTUALIZR = 2, /* "_type":"Root", base64 signatures */
+};
 
 /* Key IDs are at most this many characters (SHA-256 hex is 64). */
 #define UPT_KEYID_MAX 64
@@ -37,6 +45,16 @@ struct upt_key {
 UPT_NODISCARD UPT_API int upt_key_parse(struct upt_key *out, struct upt_arena *a, const char *keyid,
 					const struct upt_json *obj, const struct upt_crypto *crypto,
 					struct upt_error *err);
+
+/* The same for a key object listed by metadata of `dialect`
+ * `dialect`: the aktualizr dialect also takes a lower-case
+ * ed25519 key without "scheme"; the TUF dialect keeps requiring it.
+ * upt_key_parse is this with the TUF dialect. */
+UPT_NODISCARD UPT_API int upt_key_parse_dialect(struct upt_key *out, struct upt_arena *a,
+						const char *keyid, const struct upt_json *obj,
+						enum upt_dialect dialect,
+						const struct upt_crypto *crypto,
+						struct upt_error *err);
 
 /* The TUF key id of a key object: lower-case hex SHA-256 of its canonical
  * JSON. out holds UPT_KEYID_MAX + 1 bytes. */

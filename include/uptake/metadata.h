@@ -30,11 +30,6 @@ enum upt_role {
 	UPT_ROLE_TIMESTAMP = 4,
 };
 
-enum upt_dialect {
-	UPT_DIALECT_TUF = 1,       /* TUF 1.0: "_type":"root", hex signatures */
-	UPT_DIALECT_AKTUALIZR = 2, /* "_type":"Root", base64 signatures */
-};
-
 /* Highest spec_version major understood. */
 #define UPT_SPEC_MAJOR 1
 /* Default bounds on what a role may contain. */
@@ -95,7 +90,10 @@ struct upt_root {
 	bool consistent_snapshot;
 	struct upt_key *keys; /* sorted by keyid */
 	size_t n_keys;
-	struct upt_role_keys roles[4]; /* indexed by enum upt_role - 1 */
+	/* indexed by enum upt_role - 1. An aktualizr-dialect root may define
+	 * only root and targets (aktualizr's Director): then the snapshot and
+	 * timestamp entries have threshold 0 and sign nothing. */
+	struct upt_role_keys roles[4];
 };
 
 struct upt_ecu_target {

@@ -42,6 +42,7 @@ int cli_buf_put(struct cli_buf *b, const void *data, size_t len);
 int cli_buf_printf(struct cli_buf *b, const char *fmt, ...) UPT_PRINTF(2, 3);
 /* Append a JSON string literal (quoted, escaped). */
 int cli_buf_json_str(struct cli_buf *b, const char *s);
+int cli_buf_json_strn(struct cli_buf *b, const char *s, size_t n);
 
 /* Read a regular file (at most `max` bytes) through one descriptor. The
  * buffer is NUL-terminated; free with upt_free. */
@@ -77,6 +78,16 @@ int cli_write_json(const char *path, const struct upt_json *v, struct upt_error 
 /* Load a private key; the passphrase comes from the environment variable
  * named by `pass_env` (may be NULL). */
 int cli_load_privkey(struct upt_privkey **out, const char *path, const char *pass_env,
+		     struct upt_error *err);
+
+/* A public key object (a key file given on the command line) in the
+ * dialect of the metadata it goes into, and its key id. */
+struct cli_pubkey {
+	char id[UPT_KEYID_MAX + 1];
+	const struct upt_json *obj;
+};
+int cli_pubkey_parse(struct cli_pubkey *k, struct cli_arena *ca, const char *name,
+		     const uint8_t *data, size_t len, enum upt_dialect dialect,
 		     struct upt_error *err);
 
 /* "2030-01-01T00:00:00Z", "now", or "+Nd" (days from now). */

@@ -118,47 +118,22 @@ static int header(struct cli_buf *b, const struct md_opts *o)
 
 /* ---- root ---------------------------------------------------------------- */
 
-struct keyent {
-	char id[UPT_KEYID_MAX + 1];
-	const struct upt_json *obj;
-};
-
 /* Load a public key file and write it in the dialect of the metadata being
- * made (a key object without "scheme" is in the aktualizr spelling). Key ids
- * are computed from the key object as written. */
-static int load_key(struct keyent *k, struct cli_arena *ca, const char *path,
+ * made. */
+static int load_key(struct cli_pubkey *k, struct cli_arena *ca, const char *path,
 		    enum upt_dialect dialect, struct upt_error *err)
 {
-	struct upt_json *v;
-	struct upt_key key;
-	char *text = NULL, *copy;
+	char *text = NULL;
 	size_t len = 0;
-	bool is_tuf;
-	int rc = cli_load_json(&v, ca, path, err);
+	int rc = cli_read_file(path, 1 << 20, &text, &len, err);
 	if (rc == UPT_OK)
-		rc = upt_key_parse(&key, &ca->a, "new", v, upt_openssl_crypto(), err);
-	is_tuf = rc == UPT_OK && upt_json_get(v, "scheme") != NULL;
-	if (rc == UPT_OK && is_tuf != (dialect == UPT_DIALECT_TUF)) {
-		rc = upt_pubkey_json(&text, &len, &key, dialect, err);
-		copy = rc == UPT_OK ? upt_arena_alloc(&ca->a, len + 1) : NULL;
-		if (rc == UPT_OK && !copy)
-			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-		if (rc == UPT_OK) {
-			memcpy(copy, text, len + 1);
-			rc = upt_json_parse(&v, &ca->a, (const uint8_t *)copy, len, NULL, err);
-		}
-		upt_free(text);
-	}
-	if (rc == UPT_OK)
-		rc = upt_key_compute_keyid(k->id, v, &ca->a, upt_openssl_crypto(), err);
-	if (rc != UPT_OK && rc != UPT_ERR_IO)
-		upt_error_prefix(err, path);
-	k->obj = v;
+		rc = cli_pubkey_parse(k, ca, path, (const uint8_t *)text, len, dialect, err);
+	upt_free(text);
 	return rc;
 }
 
-static int root_keys(struct cli_buf *b, struct keyent keys[4][MAX_ITEMS], const struct md_opts *o,
-		     struct upt_error *err)
+static int root_keys(struct cli_buf *b, struct cli_pubkey keys[4][MAX_ITEMS],
+		     const struct md_opts *o, struct upt_error *err)
 {
 	int rc = cli_buf_printf(b, ",\"keys\":{");
 	bool first = true;
@@ -179,7 +154,8 @@ static int root_keys(struct cli_buf *b, struct keyent keys[4][MAX_ITEMS], const 
 	return rc == UPT_OK ? cli_buf_put(b, "}", 1) : rc;
 }
 
-static int root_roles(struct cli_buf *b, struct keyent keys[4][MAX_ITEMS], const struct md_opts *o)
+static int root_roles(struct cli_buf *b, struct cli_pubkey keys[4][MAX_ITEMS],
+		      const struct md_opts *o)
 {
 	static const char *const names[4] = {"root", "targets", "snapshot", "timestamp"};
 	int rc = cli_buf_printf(b, ",\"roles\":{");
@@ -197,7 +173,7 @@ static int root_roles(struct cli_buf *b, struct keyent keys[4][MAX_ITEMS], const
 static int build_root(struct cli_buf *b, struct cli_arena *ca, const struct md_opts *o,
 		      struct upt_error *err)
 {
-	static struct keyent keys[4][MAX_ITEMS];
+	static struct cli_pubkey keys[4][MAX_ITEMS];
 	int rc = UPT_OK;
 	for (int r = 0; r < 4; r++)
 		if (!o->n_role_keys[r])

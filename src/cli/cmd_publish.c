@@ -2,7 +2,7 @@
  * (sha256, sha512), writes the next targets version with the new target,
  * signs it offline with the workspace's targets key, uploads the image,
  * then the metadata; the workspace keeps the metadata only once the server
- * has accepted it. */
+ * has accepted it, and first reconciles with the server (reconcile.c). */
 #include <getopt.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include <uptake/json.h>
 
 #include "../host/host.h"
-#include "workspace.h"
+#include "reconcile.h"
 
 static const char usage[] =
     "usage: uptake publish IMAGE --name NAME --version VERSION --hardware-id HWID\n"
@@ -61,6 +61,57 @@ static int hash_file(const char *path, int64_t *len, char *h256, char *h512, str
 	return rc;
 }
 
+int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
+			 const struct upt_targets *cur, const struct publish_target *pt,
+			 struct upt_error *err)
+{
+	const struct upt_json *ts = upt_json_get(doc->signed_json, "targets");
+	const struct upt_json *d = upt_json_get(doc->signed_json, "delegations");
+	char when[32];
+	int rc = UPT_OK;
+	if (cur->c.version >= INT64_MAX - 1)
+		return upt_error_set(err, UPT_ERR_VERSION, "targets: version %lld has no successor",
+				     (long long)cur->c.version);
+	if (upt_time_format(when, sizeof when, pt->expires) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_ARG, "expiry out of range");
+	rc = ws_header(text, doc->dialect, "targets", cur->c.version + 1, when);
+	rc = rc ? rc : cli_buf_printf(text, ",\"targets\":{");
+	for (size_t i = 0; rc == UPT_OK && ts && i < ts->n; i++) {
+		const struct upt_json *t = ts->items[i];
+		if (t->key_len == strlen(pt->target) && memcmp(t->key, pt->target, t->key_len) == 0)
+			continue;
+		rc = cli_buf_json_strn(text, t->key, t->key_len);
+		rc = rc ? rc : cli_buf_printf(text, ":");
+		rc = rc ? rc : cli_buf_put_json(text, t, err);
+		rc = rc ? rc : cli_buf_printf(text, ",");
+	}
+	rc = rc ? rc : cli_buf_json_str(text, pt->target);
+	rc = rc ? rc : cli_buf_printf(text, ":{\"custom\":{\"hardwareIds\":[");
+	for (size_t i = 0; rc == UPT_OK && i < pt->n_hw; i++) {
+		rc = i ? cli_buf_printf(text, ",") : UPT_OK;
+		rc = rc ? rc : cli_buf_json_str(text, pt->hwids[i]);
+	}
+	rc = rc ? rc : cli_buf_printf(text, "],\"name\":");
+	rc = rc ? rc : cli_buf_json_str(text, pt->name);
+	rc = rc ? rc : cli_buf_printf(text, ",\"version\":");
+	rc = rc ? rc : cli_buf_json_str(text, pt->version);
+	if (rc == UPT_OK && pt->counter >= 0)
+		rc = cli_buf_printf(text, ",\"releaseCounter\":%lld", (long long)pt->counter);
+	rc = rc ? rc
+		: cli_buf_printf(text,
+				 "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},"
+				 "\"length\":%lld}}",
+				 pt->sha256, pt->sha512, (long long)pt->length);
+	if (rc == UPT_OK && d) {
+		rc = cli_buf_printf(text, ",\"delegations\":");
+		rc = rc ? rc : cli_buf_put_json(text, d, err);
+	}
+	rc = rc ? rc : cli_buf_printf(text, "}");
+	if (rc != UPT_OK && !err->msg[0])
+		upt_error_set(err, rc, "targets: the next version does not fit");
+	return rc;
+}
+
 int cmd_publish(int argc, char **argv)
 {
 	static const struct option longs[] = {{"name", required_argument, NULL, 'n'},
@@ -76,7 +127,7 @@ int cmd_publish(int argc, char **argv)
 	const char *hwids[MAX_HWIDS];
 	size_t n_hw = 0;
 	int64_t counter = -1, expires = (int64_t)time(NULL) + 365 * 86400, length = 0;
-	char target[600], h256[2 * UPT_SHA256_LEN + 1], h512[2 * UPT_SHA512_LEN + 1], when[32];
+	char target[600], h256[2 * UPT_SHA256_LEN + 1], h512[2 * UPT_SHA512_LEN + 1];
 	char path[WS_PATH_MAX + 64], api[1900], qname[1800];
 	struct ws w;
 	struct cli_arena ca = {0};
@@ -134,6 +185,8 @@ int cmd_publish(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = host_init(&err);
 	if (rc == UPT_OK)
+		rc = ws_reconcile(&w, "publish", pass_env, &err);
+	if (rc == UPT_OK)
 		rc = hash_file(image, &length, h256, h512, &err);
 	if (rc == UPT_OK)
 		rc = cli_arena_init(&ca, CLI_ARENA_SIZE);
@@ -147,52 +200,12 @@ int cmd_publish(int argc, char **argv)
 		rc = cli_load_privkey(&key, path, pass_env, &err);
 	/* the next targets: every other entry kept as it was, the new one */
 	cli_buf_init(&text, CLI_MAX_FILE);
-	if (rc == UPT_OK)
-		rc = upt_time_format(when, sizeof when, expires);
-	if (rc == UPT_OK)
-		rc = ws_header(&text, doc.dialect, "targets", cur.c.version + 1, when);
-	if (rc == UPT_OK)
-		rc = cli_buf_printf(&text, ",\"targets\":{");
 	{
-		const struct upt_json *ts = upt_json_get(doc.signed_json, "targets");
-		for (size_t i = 0; rc == UPT_OK && ts && i < ts->n; i++) {
-			const struct upt_json *t = ts->items[i];
-			if (t->key_len == strlen(target) && memcmp(t->key, target, t->key_len) == 0)
-				continue;
-			const char *k = upt_arena_strndup(&ca.a, t->key, t->key_len);
-			rc = k ? cli_buf_json_str(&text, k)
-			       : upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
-			rc = rc ? rc : cli_buf_printf(&text, ":");
-			rc = rc ? rc : cli_buf_put_json(&text, t, &err);
-			rc = rc ? rc : cli_buf_printf(&text, ",");
-		}
+		struct publish_target pt = {target,  name,   version, hwids, n_hw,
+					    counter, length, h256,    h512,  expires};
+		if (rc == UPT_OK)
+			rc = publish_next_targets(&text, &doc, &cur, &pt, &err);
 	}
-	if (rc == UPT_OK) {
-		rc = cli_buf_printf(&text, "\"%s\":{\"custom\":{\"hardwareIds\":[", target);
-		for (size_t i = 0; rc == UPT_OK && i < n_hw; i++) {
-			if (i)
-				rc = cli_buf_printf(&text, ",");
-			rc = rc ? rc : cli_buf_json_str(&text, hwids[i]);
-		}
-		rc = rc ? rc
-			: cli_buf_printf(&text, "],\"name\":\"%s\",\"version\":\"%s\"", name,
-					 version);
-		if (rc == UPT_OK && counter >= 0)
-			rc = cli_buf_printf(&text, ",\"releaseCounter\":%lld", (long long)counter);
-		rc = rc ? rc
-			: cli_buf_printf(&text,
-					 "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},"
-					 "\"length\":%lld}}",
-					 h256, h512, (long long)length);
-	}
-	{
-		const struct upt_json *d = upt_json_get(doc.signed_json, "delegations");
-		if (rc == UPT_OK && d) {
-			rc = cli_buf_printf(&text, ",\"delegations\":");
-			rc = rc ? rc : cli_buf_put_json(&text, d, &err);
-		}
-	}
-	rc = rc ? rc : cli_buf_printf(&text, "}");
 	if (rc == UPT_OK)
 		rc = ws_sign(&out, text.p, &key, 1, doc.dialect, &err);
 	/* upload the image, then the metadata */
@@ -208,12 +221,8 @@ int cmd_publish(int argc, char **argv)
 		resp = NULL;
 	}
 	if (rc == UPT_OK)
-		rc = ws_http(&w, "PUT", "repo/metadata/targets", "application/json", out.p, out.len,
-			     NULL, false, &resp, &err);
-	snprintf(path, sizeof path, "%s/metadata/targets.json", dir);
-	if (rc == UPT_OK)
-		rc = cli_write_file(path, out.p, out.len, 0644, false, &err);
-	free(resp);
+		rc = ws_put_signed(&w, "repo/metadata/targets", "targets.json", out.p, out.len,
+				   &err);
 	cli_buf_free(&text);
 	cli_buf_free(&out);
 	upt_privkey_free(key);

@@ -14,7 +14,7 @@
 #include <uptake/json.h>
 
 #include "../host/host.h"
-#include "workspace.h"
+#include "reconcile.h"
 
 static const char usage[] =
     "usage: uptake key rotate root|targets|online [--director] [--dir DIR]\n"
@@ -44,20 +44,13 @@ static void keyset_free(struct keyset *s)
 	s->n = 0;
 }
 
-static int load_root_keys(struct keyset *s, const char *dir, const char *prefix,
+static int load_root_keys(struct keyset *s, const struct ws *w, const char *prefix,
 			  const char *pass_env, struct upt_error *err)
 {
-	char path[WS_PATH_MAX + 64];
-	s->n = 0;
-	for (size_t i = 1; i <= MAX_ROOT; i++) {
-		snprintf(path, sizeof path, "%s/keys/%s-%zu.pem", dir, prefix, i);
-		if (access(path, F_OK) != 0)
-			break;
-		if (cli_load_privkey(&s->k[s->n], path, pass_env, err) != UPT_OK)
-			return err->code;
-		s->n++;
-	}
-	return s->n ? UPT_OK : upt_error_set(err, UPT_ERR_NOT_FOUND, "%s/keys: no root keys", dir);
+	int rc = ws_load_keys(s->k, &s->n, w, prefix, pass_env, err);
+	if (rc == UPT_OK && !s->n)
+		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s/keys: no %s keys", w->dir, prefix);
+	return rc;
 }
 
 static int save_key(struct upt_privkey *k, const char *path, const char *pass,
@@ -116,7 +109,7 @@ static const struct repl *replaced(const struct repl *r, size_t n, const char *r
 /* The next root: the current signed root with the replaced roles' key ids
  * swapped (same thresholds), unused key objects dropped, a new version and
  * expiry. */
-static int next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_json *signed_root,
+int rotate_next_root(struct cli_buf *out, enum upt_dialect d, const struct upt_json *signed_root,
 		     int64_t version, int64_t expires, const struct repl *rp, size_t n_rp,
 		     struct upt_error *err)
 {
@@ -256,7 +249,7 @@ int key_rotate(int argc, char **argv)
 	struct keyset old = {0}, fresh = {0}, signers = {0};
 	struct repl rp[3];
 	size_t n_rp = 0;
-	struct cli_buf text, signed_root = {0}, tt, signed_targets = {0};
+	struct cli_buf text, signed_root = {0};
 	struct upt_error err = {0};
 	char path[WS_PATH_MAX + 64], to[WS_PATH_MAX + 96], apipath[64];
 	char *resp = NULL;
@@ -293,10 +286,13 @@ int key_rotate(int argc, char **argv)
 	}
 	pass = pass_env ? getenv(pass_env) : NULL;
 	cli_buf_init(&text, 1 << 20);
-	cli_buf_init(&tt, CLI_MAX_FILE);
 	rc = ws_load(&w, dir, &err);
 	if (rc == UPT_OK)
 		rc = host_init(&err);
+	/* first the server's newer roots and keys (a lost reply), so that new
+	 * keys a root on the server lists are never overwritten */
+	if (rc == UPT_OK)
+		rc = ws_reconcile(&w, "key rotate", pass_env, &err);
 	if (rc == UPT_OK)
 		rc = cli_arena_init(&ca, CLI_ARENA_SIZE);
 	snprintf(path, sizeof path, "%s/metadata/%s", dir, root_file);
@@ -305,7 +301,7 @@ int key_rotate(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = upt_root_parse(&cur, &ca.a, &doc, upt_openssl_crypto(), &err);
 	if (rc == UPT_OK)
-		rc = load_root_keys(&old, dir, key_prefix, pass_env, &err);
+		rc = load_root_keys(&old, &w, key_prefix, pass_env, &err);
 	/* what replaces what */
 	if (rc == UPT_OK && is_online) {
 		snprintf(apipath, sizeof apipath, "%s/online-keys/rotate%s", api,
@@ -323,9 +319,12 @@ int key_rotate(int argc, char **argv)
 			rc = repl_from_keys(&rp[0], role, &fresh, doc.dialect, &err);
 		n_rp = rc == UPT_OK ? 1 : 0;
 	}
+	if (rc == UPT_OK && cur.c.version >= INT64_MAX - 1)
+		rc = upt_error_set(&err, UPT_ERR_VERSION, "%s: version %lld has no successor",
+				   root_file, (long long)cur.c.version);
 	if (rc == UPT_OK)
-		rc = next_root(&text, doc.dialect, doc.signed_json, cur.c.version + 1, expires, rp,
-			       n_rp, &err);
+		rc = rotate_next_root(&text, doc.dialect, doc.signed_json, cur.c.version + 1,
+				      expires, rp, n_rp, &err);
 	/* signed by the current root keys, and for root by the new ones */
 	for (size_t i = 0; i < old.n; i++)
 		signers.k[signers.n++] = old.k[i];
@@ -340,11 +339,15 @@ int key_rotate(int argc, char **argv)
 	}
 	snprintf(apipath, sizeof apipath, "%s/root", api);
 	if (rc == UPT_OK)
-		rc = ws_http(&w, "PUT", apipath, "application/json", signed_root.p, signed_root.len,
-			     NULL, false, &resp, &err);
-	free(resp);
-	resp = NULL;
-	if (rc != UPT_OK)
+		rc = ws_put_signed(&w, apipath, root_file, signed_root.p, signed_root.len, &err);
+	/* refused: the new keys are of no use. No answer: the server may list
+	 * them now; they stay for the next command to reconcile. */
+	if (rc != UPT_OK && ws_pending(&w, root_file))
+		cli_err("key rotate",
+			"no answer from the server: the new keys stay in %s/keys/new-*; "
+			"the next command reconciles with the server",
+			dir);
+	else if (rc != UPT_OK)
 		for (size_t i = 0; i < fresh.n; i++) {
 			snprintf(path, sizeof path, "%s/keys/new-%s-%zu.pem", dir, key_prefix,
 				 i + 1);
@@ -373,52 +376,14 @@ int key_rotate(int argc, char **argv)
 					   "%s: cannot put the new key in place (it is in %s)",
 					   cur_path, new_path);
 	}
-	snprintf(path, sizeof path, "%s/metadata/%s", dir, root_file);
-	if (rc == UPT_OK)
-		rc = cli_write_file(path, signed_root.p, signed_root.len, 0644, false, &err);
 	/* targets: the current content, next version, signed by the new key */
 	if (rc == UPT_OK && !is_root && !is_online) {
-		struct upt_doc td;
-		struct upt_targets t;
-		const struct upt_json *tg, *dl;
-		char when[32];
-		snprintf(path, sizeof path, "%s/metadata/targets.json", dir);
-		rc = cli_load_doc(&td, &ca, path, &err);
-		if (rc == UPT_OK)
-			rc = upt_targets_parse(&t, &ca.a, &td, upt_openssl_crypto(), &err);
-		tg = rc == UPT_OK ? upt_json_get(td.signed_json, "targets") : NULL;
-		dl = rc == UPT_OK ? upt_json_get(td.signed_json, "delegations") : NULL;
-		if (rc == UPT_OK)
-			rc = upt_time_format(when, sizeof when, expires);
-		if (rc == UPT_OK)
-			rc = ws_header(&tt, td.dialect, "targets", t.c.version + 1, when);
-		if (rc == UPT_OK)
-			rc = cli_buf_printf(&tt, ",\"targets\":");
-		if (rc == UPT_OK)
-			rc = tg ? cli_buf_put_json(&tt, tg, &err) : cli_buf_printf(&tt, "{}");
-		if (rc == UPT_OK && dl) {
-			rc = cli_buf_printf(&tt, ",\"delegations\":");
-			if (rc == UPT_OK)
-				rc = cli_buf_put_json(&tt, dl, &err);
-		}
-		if (rc == UPT_OK)
-			rc = cli_buf_printf(&tt, "}");
-		if (rc == UPT_OK)
-			rc = ws_sign(&signed_targets, tt.p, &fresh.k[0], 1, td.dialect, &err);
-		if (rc == UPT_OK)
-			rc =
-			    ws_http(&w, "PUT", "repo/metadata/targets", "application/json",
-				    signed_targets.p, signed_targets.len, NULL, false, &resp, &err);
-		free(resp);
-		if (rc == UPT_OK)
-			rc = cli_write_file(path, signed_targets.p, signed_targets.len, 0644, false,
-					    &err);
+		int64_t tv = 0;
+		rc = ws_resign_targets(&w, fresh.k[0], expires, &tv, &err);
 	}
 	repl_free(rp, n_rp);
 	cli_buf_free(&text);
-	cli_buf_free(&tt);
 	cli_buf_free(&signed_root);
-	cli_buf_free(&signed_targets);
 	keyset_free(&old);
 	keyset_free(&fresh);
 	cli_arena_dispose(&ca);

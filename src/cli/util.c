@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <uptake/alloc.h>
+#include <uptake/json.h>
 
 #include "cli.h"
 
@@ -59,28 +60,49 @@ int cli_buf_put(struct cli_buf *b, const void *data, size_t len)
 
 int cli_buf_printf(struct cli_buf *b, const char *fmt, ...)
 {
-	char small[512];
-	va_list ap;
-	int n;
+	char small[512], *big;
+	va_list ap, again;
+	int n, rc;
 	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof small, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof small)
-		return UPT_ERR_TOO_LARGE;
-	return cli_buf_put(b, small, (size_t)n);
+	if (n < 0) {
+		va_end(again);
+		return UPT_ERR_ARG;
+	}
+	if ((size_t)n < sizeof small) {
+		va_end(again);
+		return cli_buf_put(b, small, (size_t)n);
+	}
+	/* longer (a PEM key object, say): format it in a heap block */
+	if ((size_t)n > b->max || !(big = upt_malloc((size_t)n + 1))) {
+		va_end(again);
+		return (size_t)n > b->max ? UPT_ERR_TOO_LARGE : UPT_ERR_NOMEM;
+	}
+	vsnprintf(big, (size_t)n + 1, fmt, again);
+	va_end(again);
+	rc = cli_buf_put(b, big, (size_t)n);
+	upt_free(big);
+	return rc;
 }
 
 int cli_buf_json_str(struct cli_buf *b, const char *s)
 {
+	return cli_buf_json_strn(b, s, strlen(s));
+}
+
+int cli_buf_json_strn(struct cli_buf *b, const char *s, size_t n)
+{
 	int rc = cli_buf_put(b, "\"", 1);
-	for (; rc == UPT_OK && *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\')
 			rc = cli_buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c == 0x7f)
 			rc = cli_buf_printf(b, "\\u%04x", c);
 		else
-			rc = cli_buf_put(b, s, 1);
+			rc = cli_buf_put(b, s + i, 1);
 	}
 	return rc == UPT_OK ? cli_buf_put(b, "\"", 1) : rc;
 }
@@ -370,5 +392,48 @@ int cli_write_json(const char *path, const struct upt_json *v, struct upt_error 
 	if (rc == UPT_OK)
 		rc = cli_write_file(path, b.p, b.len, 0644, false, err);
 	cli_buf_free(&b);
+	return rc;
+}
+
+/* A key object without "scheme" is in the aktualizr spelling; one in the
+ * other dialect is converted. Key ids are computed from the key object as
+ * written. */
+int cli_pubkey_parse(struct cli_pubkey *k, struct cli_arena *ca, const char *name,
+		     const uint8_t *data, size_t len, enum upt_dialect dialect,
+		     struct upt_error *err)
+{
+	struct upt_json *v = NULL;
+	struct upt_key key;
+	char *text = NULL;
+	uint8_t *copy = upt_arena_alloc(&ca->a, len ? len : 1);
+	size_t tl = 0;
+	bool is_tuf;
+	int rc = copy ? UPT_OK : upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK) {
+		memcpy(copy, data, len);
+		rc = upt_json_parse(&v, &ca->a, copy, len, NULL, err);
+	}
+	is_tuf = rc == UPT_OK && upt_json_get(v, "scheme") != NULL;
+	if (rc == UPT_OK)
+		rc = upt_key_parse_dialect(&key, &ca->a, "new", v,
+					   is_tuf ? UPT_DIALECT_TUF : UPT_DIALECT_AKTUALIZR,
+					   upt_openssl_crypto(), err);
+	if (rc == UPT_OK && is_tuf != (dialect == UPT_DIALECT_TUF)) {
+		char *c2;
+		rc = upt_pubkey_json(&text, &tl, &key, dialect, err);
+		c2 = rc == UPT_OK ? upt_arena_alloc(&ca->a, tl + 1) : NULL;
+		if (rc == UPT_OK && !c2)
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		if (rc == UPT_OK) {
+			memcpy(c2, text, tl + 1);
+			rc = upt_json_parse(&v, &ca->a, (const uint8_t *)c2, tl, NULL, err);
+		}
+		upt_free(text);
+	}
+	if (rc == UPT_OK)
+		rc = upt_key_compute_keyid(k->id, v, &ca->a, upt_openssl_crypto(), err);
+	if (rc != UPT_OK)
+		upt_error_prefix(err, name);
+	k->obj = rc == UPT_OK ? v : NULL;
 	return rc;
 }

@@ -264,6 +264,60 @@ static int load_local(struct upt_repo *r, const char *role, size_t max, const ui
 	return r->io.load(r->io.ctx, role, max, r->a, data, len, &ignored);
 }
 
+static bool has_hashes(const struct upt_meta_file *m)
+{
+	return m->hashes.has_sha256 || m->hashes.has_sha512;
+}
+
+/* A file against the length and hashes its referencing metadata gives.
+ * The hashes cover the bytes served. In the aktualizr dialect (`canonical`)
+ * they may instead cover the canonical form of the served document, as
+ * aktualizr computes them (servers built for it pretty-print); the length
+ * still bounds the bytes served. The TUF dialect stays byte-exact. */
+static int check_meta_file(struct upt_repo *r, const uint8_t *data, size_t len,
+			   const struct upt_meta_file *meta, bool canonical, const char *what,
+			   struct upt_error *err)
+{
+	struct upt_json *v;
+	const uint8_t *canon;
+	size_t clen, mark;
+	int rc = upt_check_file(data, len, meta->length, &meta->hashes, r->crypto, what, err);
+	if (rc != UPT_ERR_HASH_MISMATCH || !canonical || !has_hashes(meta) ||
+	    (meta->length >= 0 && (uint64_t)meta->length != (uint64_t)len))
+		return rc;
+	mark = upt_arena_mark(r->a);
+	if (upt_json_parse(&v, r->a, data, len, NULL, NULL) == UPT_OK &&
+	    upt_json_canonical_arena(&canon, &clen, r->a, v, NULL) == UPT_OK &&
+	    upt_check_file(canon, clen, -1, &meta->hashes, r->crypto, what, NULL) == UPT_OK) {
+		upt_arena_rollback(r->a, mark);
+		upt_error_clear(err);
+		return UPT_OK;
+	}
+	upt_arena_rollback(r->a, mark);
+	return rc;
+}
+
+/* Does this repository take hashes over the canonical form (referencing
+ * metadata and root both in the aktualizr dialect)? */
+static bool canonical_hashes(const struct upt_repo *r, const struct upt_meta_common *referrer)
+{
+	return referrer->dialect == UPT_DIALECT_AKTUALIZR &&
+	       r->root.c.dialect == UPT_DIALECT_AKTUALIZR;
+}
+
+/* A role the trusted root does not define (an aktualizr-dialect root of
+ * root and targets only) signs nothing. */
+static int role_defined(const struct upt_repo *r, enum upt_role role, const char *name,
+			struct upt_error *err)
+{
+	if (r->root.roles[role - 1].threshold == 0)
+		return upt_error_set(err, UPT_ERR_STATE,
+				     "%s: the trusted root defines no %s role (a repository of "
+				     "root and targets only)",
+				     name, upt_role_name(role));
+	return UPT_OK;
+}
+
 int upt_repo_update_timestamp(struct upt_repo *r, struct upt_error *err)
 {
 	const char *name = doc_name(r, "timestamp", 0);
@@ -276,6 +330,11 @@ int upt_repo_update_timestamp(struct upt_repo *r, struct upt_error *err)
 		return upt_error_set(err, UPT_ERR_STATE, "%s: out of order", name);
 	if (expired(r, r->root.c.expires))
 		return expired_error(err, doc_name(r, "root", 0), r->root.c.expires);
+	rc = role_defined(r, UPT_ROLE_TIMESTAMP, name, err);
+	if (rc == UPT_OK)
+		rc = role_defined(r, UPT_ROLE_SNAPSHOT, name, err);
+	if (rc != UPT_OK)
+		return rc;
 	/* The stored timestamp, when its signature holds under the current
 	 * root, is the reference for rollback checks even when expired. One
 	 * signed by keys the root has since rotated away is not (fast-forward
@@ -332,11 +391,6 @@ int upt_repo_update_timestamp(struct upt_repo *r, struct upt_error *err)
 	return UPT_OK;
 }
 
-static bool has_hashes(const struct upt_meta_file *m)
-{
-	return m->hashes.has_sha256 || m->hashes.has_sha512;
-}
-
 int upt_repo_update_snapshot(struct upt_repo *r, struct upt_error *err)
 {
 	const char *name = doc_name(r, "snapshot", 0);
@@ -377,8 +431,8 @@ int upt_repo_update_snapshot(struct upt_repo *r, struct upt_error *err)
 	rc = fetch(r, "snapshot", r->root.consistent_snapshot ? meta->version : 0, max, &data, &len,
 		   err);
 	if (rc == UPT_OK && (meta->length >= 0 || has_hashes(meta)))
-		rc = upt_check_file(data, len, meta->length, &meta->hashes, r->crypto,
-				    "snapshot.json against the timestamp", err);
+		rc = check_meta_file(r, data, len, meta, canonical_hashes(r, &r->timestamp.c),
+				     "snapshot.json against the timestamp", err);
 	if (rc == UPT_OK)
 		rc = parse_signed(r, &doc, data, len, max, UPT_ROLE_SNAPSHOT, name, err);
 	if (rc == UPT_OK)
@@ -463,8 +517,8 @@ static int targets_role(struct upt_repo *r, const char *role, const struct upt_k
 			rc = fetch(r, role, meta && r->root.consistent_snapshot ? meta->version : 0,
 				   max, &data, &len, err);
 		if (rc == UPT_OK && meta && (meta->length >= 0 || has_hashes(meta)))
-			rc = upt_check_file(data, len, meta->length, &meta->hashes, r->crypto, name,
-					    e);
+			rc = check_meta_file(r, data, len, meta,
+					     canonical_hashes(r, &r->snapshot.c), name, e);
 		if (rc == UPT_OK)
 			rc = upt_doc_parse(&doc, r->a, data, len, max, name, e);
 		if (rc == UPT_OK && doc.role != UPT_ROLE_TARGETS)

@@ -138,7 +138,7 @@ int upt_doc_parse(struct upt_doc *out, struct upt_arena *a, const uint8_t *in, s
 {
 	struct upt_json_limits lim = {0};
 	struct upt_json *json;
-	struct upt_fctx f = {a, name ? name : "metadata", err, {{0}, 0}, NULL};
+	struct upt_fctx f = {a, name ? name : "metadata", err, {{0}, 0}, NULL, UPT_DIALECT_TUF};
 	int rc;
 	memset(out, 0, sizeof *out);
 	out->name = f.doc;
@@ -158,7 +158,7 @@ int upt_doc_parse(struct upt_doc *out, struct upt_arena *a, const uint8_t *in, s
 int upt_doc_from_json(struct upt_doc *out, struct upt_arena *a, const struct upt_json *json,
 		      const char *name, struct upt_error *err)
 {
-	struct upt_fctx f = {a, name ? name : "document", err, {{0}, 0}, NULL};
+	struct upt_fctx f = {a, name ? name : "document", err, {{0}, 0}, NULL, UPT_DIALECT_TUF};
 	int rc;
 	memset(out, 0, sizeof *out);
 	out->name = f.doc;

@@ -19,6 +19,7 @@ struct upt_fctx {
 	struct upt_error *err;
 	struct upt_path path;
 	const struct upt_crypto *crypto; /* for key checks; may be NULL */
+	enum upt_dialect dialect;        /* of the document (0: TUF) */
 };
 
 void upt_path_init(struct upt_path *p);

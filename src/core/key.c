@@ -9,15 +9,18 @@ struct key_spelling {
 	enum upt_sig_scheme scheme;
 	bool scheme_required; /* TUF spellings name their scheme */
 	bool pem;             /* public key as PEM, else 64 hex digits */
+	/* in the aktualizr dialect the scheme may be left out (aktualizr's own
+	 * Uptane test vectors write lower-case ed25519 keys without one) */
+	bool scheme_optional_aktualizr;
 };
 
 static const struct key_spelling spellings[] = {
-    {"ed25519", UPT_KEY_ED25519, UPT_SCHEME_ED25519, true, false},
-    {"ecdsa", UPT_KEY_ECDSA_P256, UPT_SCHEME_ECDSA_SHA2_NISTP256, true, true},
-    {"ecdsa-sha2-nistp256", UPT_KEY_ECDSA_P256, UPT_SCHEME_ECDSA_SHA2_NISTP256, true, true},
-    {"rsa", UPT_KEY_RSA, UPT_SCHEME_RSASSA_PSS_SHA256, true, true},
-    {"ED25519", UPT_KEY_ED25519, UPT_SCHEME_ED25519, false, false},
-    {"RSA", UPT_KEY_RSA, UPT_SCHEME_RSASSA_PSS_SHA256, false, true},
+    {"ed25519", UPT_KEY_ED25519, UPT_SCHEME_ED25519, true, false, true},
+    {"ecdsa", UPT_KEY_ECDSA_P256, UPT_SCHEME_ECDSA_SHA2_NISTP256, true, true, false},
+    {"ecdsa-sha2-nistp256", UPT_KEY_ECDSA_P256, UPT_SCHEME_ECDSA_SHA2_NISTP256, true, true, false},
+    {"rsa", UPT_KEY_RSA, UPT_SCHEME_RSASSA_PSS_SHA256, true, true, false},
+    {"ED25519", UPT_KEY_ED25519, UPT_SCHEME_ED25519, false, false, true},
+    {"RSA", UPT_KEY_RSA, UPT_SCHEME_RSASSA_PSS_SHA256, false, true, true},
 };
 
 const char *upt_key_type_name(enum upt_key_type type)
@@ -95,6 +98,14 @@ int upt_key_parse(struct upt_key *out, struct upt_arena *a, const char *keyid,
 		  const struct upt_json *obj, const struct upt_crypto *crypto,
 		  struct upt_error *err)
 {
+	return upt_key_parse_dialect(out, a, keyid, obj, UPT_DIALECT_TUF, crypto, err);
+}
+
+int upt_key_parse_dialect(struct upt_key *out, struct upt_arena *a, const char *keyid,
+			  const struct upt_json *obj, enum upt_dialect dialect,
+			  const struct upt_crypto *crypto, struct upt_error *err)
+{
+	bool need_scheme;
 	const struct upt_json *keytype, *scheme, *keyval, *pub;
 	const struct key_spelling *sp;
 	int rc;
@@ -112,7 +123,9 @@ int upt_key_parse(struct upt_key *out, struct upt_arena *a, const char *keyid,
 	pub = upt_json_get(keyval, "public");
 	if (!(sp = find_spelling(keytype)))
 		return key_fail(err, UPT_ERR_KEY, keyid, "keytype: missing or unsupported");
-	if (scheme ? !upt_json_is_str(scheme, upt_scheme_name(sp->scheme)) : sp->scheme_required)
+	need_scheme = sp->scheme_required &&
+		      !(dialect == UPT_DIALECT_AKTUALIZR && sp->scheme_optional_aktualizr);
+	if (scheme ? !upt_json_is_str(scheme, upt_scheme_name(sp->scheme)) : need_scheme)
 		return key_fail(err, UPT_ERR_KEY, keyid, "scheme: missing or not the keytype's");
 	if (!pub || pub->type != UPT_JSON_STRING)
 		return key_fail(err, UPT_ERR_KEY, keyid, "keyval.public: missing or not a string");

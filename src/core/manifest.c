@@ -202,7 +202,7 @@ int upt_manifest_parse(struct upt_manifest *out, struct upt_arena *a, const uint
 	struct upt_json_limits lim = {0};
 	struct upt_json *json;
 	const struct upt_json *reports;
-	struct upt_fctx f = {a, "manifest", err, {{0}, 0}, NULL};
+	struct upt_fctx f = {a, "manifest", err, {{0}, 0}, NULL, UPT_DIALECT_TUF};
 	int rc;
 	memset(out, 0, sizeof *out);
 	lim.max_input = max_len;

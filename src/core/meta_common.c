@@ -136,7 +136,9 @@ int upt_field_keys(struct upt_key **out, size_t *n, struct upt_fctx *f, const st
 			return upt_field_error(f, UPT_ERR_NOMEM, "keys: out of memory");
 		if (strlen(keyid) != v->key_len)
 			return upt_field_error(f, UPT_ERR_KEY, "keys: key id contains NUL");
-		rc = upt_key_parse(&keys[i], f->a, keyid, v, crypto, f->err);
+		rc = upt_key_parse_dialect(&keys[i], f->a, keyid, v,
+					   f->dialect ? f->dialect : UPT_DIALECT_TUF, crypto,
+					   f->err);
 		if (rc != UPT_OK) {
 			upt_error_prefix(f->err, f->doc);
 			return rc;

@@ -23,7 +23,10 @@ static int root_roles(struct upt_root *out, struct upt_fctx *f, const struct upt
 			return rc;
 		}
 	}
-	for (size_t j = 0; j < 4; j++) {
+	/* aktualizr's Director: a root of root and targets only, in its dialect */
+	bool two_roles = f->dialect == UPT_DIALECT_AKTUALIZR && !upt_json_get(roles, "snapshot") &&
+			 !upt_json_get(roles, "timestamp");
+	for (size_t j = 0; j < (two_roles ? 2 : 4); j++) {
 		size_t mark = upt_path_push(&f->path, "roles", 5);
 		rc = upt_field_get(&r, f, roles, top_roles[j], UPT_JSON_OBJECT, true);
 		if (rc == UPT_OK) {
@@ -41,11 +44,12 @@ static int root_roles(struct upt_root *out, struct upt_fctx *f, const struct upt
 int upt_root_parse(struct upt_root *out, struct upt_arena *a, const struct upt_doc *doc,
 		   const struct upt_crypto *crypto, struct upt_error *err)
 {
-	struct upt_fctx f = {a, doc ? doc->name : "root", err, {{0}, 0}, crypto};
+	struct upt_fctx f = {a, doc ? doc->name : "root", err, {{0}, 0}, crypto, UPT_DIALECT_TUF};
 	int rc;
 	if (!out || !a || !doc || !doc->signed_json)
 		return upt_error_set(err, UPT_ERR_ARG, "root: missing argument");
 	memset(out, 0, sizeof *out);
+	f.dialect = doc->dialect;
 	rc = upt_field_common(&out->c, &f, doc, UPT_ROLE_ROOT);
 	if (rc == UPT_OK)
 		rc = upt_field_bool(&out->consistent_snapshot, &f, doc->signed_json,

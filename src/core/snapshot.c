@@ -48,7 +48,7 @@ static int meta_entry(struct upt_meta_file *out, struct upt_fctx *f, const struc
 int upt_snapshot_parse(struct upt_snapshot *out, struct upt_arena *a, const struct upt_doc *doc,
 		       struct upt_error *err)
 {
-	struct upt_fctx f = {a, doc ? doc->name : "snapshot", err, {{0}, 0}, NULL};
+	struct upt_fctx f = {a, doc ? doc->name : "snapshot", err, {{0}, 0}, NULL, UPT_DIALECT_TUF};
 	const struct upt_json *meta = NULL;
 	int rc;
 	if (!out || !a || !doc || !doc->signed_json)
@@ -72,7 +72,8 @@ int upt_snapshot_parse(struct upt_snapshot *out, struct upt_arena *a, const stru
 int upt_timestamp_parse(struct upt_timestamp *out, struct upt_arena *a, const struct upt_doc *doc,
 			struct upt_error *err)
 {
-	struct upt_fctx f = {a, doc ? doc->name : "timestamp", err, {{0}, 0}, NULL};
+	struct upt_fctx f = {
+	    a, doc ? doc->name : "timestamp", err, {{0}, 0}, NULL, UPT_DIALECT_TUF};
 	const struct upt_json *meta = NULL;
 	int rc;
 	if (!out || !a || !doc || !doc->signed_json)

@@ -217,11 +217,13 @@ static int delegations(struct upt_targets *out, struct upt_fctx *f, const struct
 int upt_targets_parse(struct upt_targets *out, struct upt_arena *a, const struct upt_doc *doc,
 		      const struct upt_crypto *crypto, struct upt_error *err)
 {
-	struct upt_fctx f = {a, doc ? doc->name : "targets", err, {{0}, 0}, crypto};
+	struct upt_fctx f = {
+	    a, doc ? doc->name : "targets", err, {{0}, 0}, crypto, UPT_DIALECT_TUF};
 	int rc;
 	if (!out || !a || !doc || !doc->signed_json)
 		return upt_error_set(err, UPT_ERR_ARG, "targets: missing argument");
 	memset(out, 0, sizeof *out);
+	f.dialect = doc->dialect;
 	rc = upt_field_common(&out->c, &f, doc, UPT_ROLE_TARGETS);
 	if (rc == UPT_OK)
 		rc = targets_list(out, &f, doc->signed_json);

@@ -91,6 +91,15 @@ static bool detect_type(EVP_PKEY *pkey, enum upt_key_type *type)
 	return false;
 }
 
+/* OpenSSL's pairwise consistency check of a loaded key pair. */
+static bool key_pair_matches(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	int ok = c ? EVP_PKEY_pairwise_check(c) : 0;
+	EVP_PKEY_CTX_free(c);
+	return ok == 1;
+}
+
 static bool contains(const char *hay, size_t len, const char *needle)
 {
 	size_t n = strlen(needle);
@@ -138,6 +147,13 @@ int upt_privkey_load_pem(struct upt_privkey **out, const char *pem, size_t len,
 		EVP_PKEY_free(pkey);
 		return upt_error_set(err, UPT_ERR_KEY,
 				     "private key: not Ed25519, ECDSA P-256 or RSA >= 2048 bits");
+	}
+	/* the public half it carries must be the private key's: else it would
+	 * sign what its own key object never verifies */
+	if (!key_pair_matches(pkey)) {
+		EVP_PKEY_free(pkey);
+		return ossl_fail(err, UPT_ERR_KEY,
+				 "private key: its public key does not match the private key");
 	}
 	return wrap(out, pkey, type, err);
 }

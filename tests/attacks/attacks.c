@@ -539,6 +539,33 @@ static void malformed_director_targets(struct world *w)
 	serve_text(&w->d, "2.targets.json", garbage);
 }
 
+/* aktualizr's rule (hashes over the canonical form of a pretty-printed
+ * file) is not TUF's: in a TUF repository the hashes cover the bytes
+ * served, so other bytes of the same JSON are refused. */
+static void canonical_hashes_in_tuf(struct world *w)
+{
+	w->i.pretty = true;
+	rg_republish(&w->i);
+}
+
+/* A timestamp of the trusted version with other content, signed with the
+ * real key, naming a newer snapshot whose targets replace fw-2.0: nothing
+ * new (TUF 1.0.30), so the newer snapshot is never followed. */
+static void same_version_timestamp(struct world *w)
+{
+	struct rg_target *t = &w->i.targets[1];
+	free(t->data);
+	t->data = malloc(sizeof EVIL);
+	memcpy(t->data, EVIL, sizeof EVIL);
+	t->len = sizeof EVIL;
+	role(&w->i, UPT_ROLE_TARGETS)->version++;
+	role(&w->i, UPT_ROLE_SNAPSHOT)->version++;
+	rg_publish_targets(&w->i);
+	rg_publish_snapshot(&w->i);
+	role(&w->i, UPT_ROLE_TIMESTAMP)->expires += RG_DAY;
+	rg_publish_timestamp(&w->i);
+}
+
 static void fast_forward_recovery(struct world *w)
 {
 	struct rg_role *ts = role(&w->i, UPT_ROLE_TIMESTAMP);
@@ -596,6 +623,8 @@ static const struct attack attacks[] = {
      "root timestamp snapshot targets", 0},
     {"non-terminating delegation searched on", non_terminating_searched, UPT_OK, NULL, DIR_ALL,
      "root timestamp snapshot targets apps more", 0},
+    {"same-version timestamp with other content: nothing new", same_version_timestamp, UPT_OK, NULL,
+     DIR_ALL, "", 0},
     /* rollback */
     {"rollback: timestamp", rollback_timestamp, UPT_ERR_ROLLBACK, "lower than the trusted", "", "",
      0},
@@ -685,6 +714,9 @@ static const struct attack attacks[] = {
      "timestamp", "", "", 0},
     {"malformed: director targets", malformed_director_targets, UPT_ERR_JSON_SYNTAX, "targets",
      DIR_TSS, "", 0},
+    {"TUF dialect: snapshot hashes over the canonical form of a pretty-printed file",
+     canonical_hashes_in_tuf, UPT_ERR_HASH_MISMATCH, "snapshot.json against the timestamp", "",
+     "timestamp", 0},
 };
 
 static int run_attack(const struct attack *a)

@@ -1,6 +1,8 @@
 /* uptake tests: in-memory repository generator and device store. */
 #include "repogen.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,26 @@ void rg_key_new(struct rg_key *k, enum upt_key_type type, enum upt_dialect diale
 		die("key", &err);
 }
 
+void rg_key_from_seed(struct rg_key *k, const uint8_t seed[32], enum upt_dialect dialect)
+{
+	struct upt_error err = {0};
+	EVP_PKEY *p = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long n = 0;
+	size_t len;
+	memset(k, 0, sizeof *k);
+	if (!p || !bio || PEM_write_bio_PrivateKey(bio, p, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(bio, &pem)) <= 0)
+		die("seeded key", NULL);
+	if (upt_privkey_load_pem(&k->priv, pem, (size_t)n, NULL, &err) != UPT_OK ||
+	    upt_privkey_keyid(k->id, k->priv, dialect, &err) != UPT_OK ||
+	    upt_privkey_public_json(&k->pub_json, &len, k->priv, dialect, &err) != UPT_OK)
+		die("seeded key", &err);
+	BIO_free(bio);
+	EVP_PKEY_free(p);
+}
+
 void rg_key_free(struct rg_key *k)
 {
 	upt_privkey_free(k->priv);
@@ -176,17 +198,27 @@ void rg_key_free(struct rg_key *k)
 uint8_t *rg_sign(const char *signed_json, struct rg_key *const *keys, int n,
 		 enum upt_dialect dialect, size_t *len)
 {
-	struct upt_privkey *k[RG_MAX_KEYS * 2];
+	/* each key signs under the id the repository gives it (k->id), which a
+	 * test may have respelled */
+	struct upt_signer signers[RG_MAX_KEYS * 2];
 	struct upt_error err;
-	char *doc = NULL;
-	if (n > RG_MAX_KEYS * 2)
-		die("sign: too many keys", NULL);
+	struct upt_arena a;
+	struct upt_json *v;
+	size_t tlen = strlen(signed_json), acap = 16 * tlen + 65536,
+	       cap = 2 * tlen + 4096 + (size_t)n * (UPT_SIG_MAX * 2 + 2 * UPT_KEYID_MAX + 64);
+	unsigned char *mem = malloc(acap);
+	uint8_t *buf = malloc(cap + 1);
+	if (n > RG_MAX_KEYS * 2 || !mem || !buf)
+		die("sign: too many keys or out of memory", NULL);
 	for (int i = 0; i < n; i++)
-		k[i] = keys[i]->priv;
-	if (upt_privkey_sign_document(&doc, len, signed_json, k, (size_t)n, dialect, &err) !=
-	    UPT_OK)
+		upt_privkey_signer(&signers[i], keys[i]->priv, keys[i]->id);
+	upt_arena_init(&a, mem, acap);
+	if (upt_json_parse(&v, &a, (const uint8_t *)signed_json, tlen, NULL, &err) != UPT_OK ||
+	    upt_doc_sign(buf, cap, len, v, signers, (size_t)n, dialect, &a, &err) != UPT_OK)
 		die("sign", &err);
-	return (uint8_t *)doc;
+	free(mem);
+	buf[*len] = 0;
+	return buf;
 }
 
 /* ---- the repository model ----------------------------------------------- */
@@ -216,6 +248,23 @@ void rg_repo_init(struct rg_repo *r, const char *label, int64_t expires)
 	}
 }
 
+void rg_repo_reseed(struct rg_repo *r, uint8_t seed)
+{
+	for (int i = 0; i < r->n_own_keys; i++) {
+		uint8_t raw[32] = {seed, (uint8_t)i, 0x75, 0x70, 0x74, 0x61, 0x6b, 0x65};
+		rg_key_free(&r->own_keys[i]);
+		rg_key_from_seed(&r->own_keys[i], raw, r->dialect);
+	}
+}
+
+void rg_repo_init_seeded(struct rg_repo *r, const char *label, int64_t expires,
+			 enum upt_dialect dialect, uint8_t seed)
+{
+	rg_repo_init(r, label, expires);
+	r->dialect = dialect;
+	rg_repo_reseed(r, seed);
+}
+
 void rg_repo_free(struct rg_repo *r)
 {
 	for (int i = 0; i < r->n_own_keys; i++)
@@ -228,6 +277,7 @@ void rg_repo_free(struct rg_repo *r)
 		free(r->del[d].targets);
 	}
 	rg_files_free(&r->served);
+	rg_files_free(&r->canonical);
 }
 
 static void target_init(struct rg_target *t, const char *name, const uint8_t *data, size_t len,
@@ -345,16 +395,58 @@ static uint8_t *sign_role(const struct rg_repo *r, const struct rg_role *role, c
 	return rg_sign(text, who, n, r->dialect, len);
 }
 
+/* The document with a newline and two spaces after every '{', '[' and ','
+ * outside strings: the same JSON, other bytes. */
+static uint8_t *pretty(const uint8_t *in, size_t len, size_t *out_len)
+{
+	uint8_t *out = malloc(3 * len + 1);
+	size_t o = 0;
+	bool str = false, esc = false;
+	if (!out)
+		die("out of memory", NULL);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = in[i];
+		out[o++] = c;
+		if (str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				str = false;
+		} else if (c == '"') {
+			str = true;
+		} else if (c == '{' || c == '[' || c == ',') {
+			out[o++] = '\n';
+			out[o++] = ' ';
+			out[o++] = ' ';
+		}
+	}
+	*out_len = o;
+	return out;
+}
+
 static void serve(struct rg_repo *r, const char *role, int64_t version, uint8_t *data, size_t len,
 		  bool unversioned)
 {
 	char path[200];
+	uint8_t *body = data;
+	size_t body_len = len;
+	bool pp = r->pretty && strcmp(role, "root") != 0 && strcmp(role, "timestamp") != 0;
+	if (pp)
+		body = pretty(data, len, &body_len);
 	snprintf(path, sizeof path, "%lld.%s.json", (long long)version, role);
-	rg_files_set(&r->served, path, data, len);
+	rg_files_set(&r->served, path, body, body_len);
+	if (pp)
+		rg_files_set(&r->canonical, path, data, len);
 	if (unversioned) {
 		snprintf(path, sizeof path, "%s.json", role);
-		rg_files_set(&r->served, path, data, len);
+		rg_files_set(&r->served, path, body, body_len);
+		if (pp)
+			rg_files_set(&r->canonical, path, data, len);
 	}
+	if (pp)
+		free(body);
 	free(data);
 }
 
@@ -370,9 +462,9 @@ void rg_publish_root(struct rg_repo *r)
 		sb_printf(&b, ",\"consistent_snapshot\":%s",
 			  r->consistent_snapshot ? "true" : "false");
 	sb_printf(&b, ",");
-	put_keys(&b, all, 4);
+	put_keys(&b, all, r->root_two_roles ? 2 : 4);
 	sb_printf(&b, ",\"roles\":{");
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < (r->root_two_roles ? 2 : 4); i++) {
 		sb_printf(&b, "%s\"%s\":{", i ? "," : "", names[i]);
 		put_keyids(&b, &r->roles[i]);
 		sb_printf(&b, "}");
@@ -473,12 +565,13 @@ void rg_publish_targets(struct rg_repo *r)
 }
 
 static void put_meta(struct sb *b, const char *file, int64_t version, const struct rg_file *f,
-		     bool hashes)
+		     bool hashes, const struct rg_file *canonical)
 {
 	sb_printf(b, "\"%s\":{", file);
 	if (hashes && f) {
 		char h[2 * UPT_SHA256_LEN + 1];
-		hex(h, f->data, f->len, UPT_HASH_SHA256);
+		const struct rg_file *over = canonical ? canonical : f;
+		hex(h, over->data, over->len, UPT_HASH_SHA256);
 		sb_printf(b, "\"hashes\":{\"sha256\":\"%s\"},\"length\":%zu,", h, f->len);
 	}
 	sb_printf(b, "\"version\":%lld}", (long long)version);
@@ -496,7 +589,8 @@ void rg_publish_snapshot(struct rg_repo *r)
 	put_header(&b, r, "snapshot", role);
 	sb_printf(&b, ",\"meta\":{");
 	snprintf(path, sizeof path, "%lld.targets.json", (long long)tv);
-	put_meta(&b, "targets.json", tv, rg_files_get(&r->served, path), r->snapshot_hashes);
+	put_meta(&b, "targets.json", tv, rg_files_get(&r->served, path), r->snapshot_hashes,
+		 rg_files_get(&r->canonical, path));
 	for (int d = 0; d < r->n_del; d++) {
 		char file[100];
 		snprintf(file, sizeof file, "%s.json", r->del[d].name);
@@ -504,7 +598,7 @@ void rg_publish_snapshot(struct rg_repo *r)
 			 r->del[d].name);
 		sb_printf(&b, ",");
 		put_meta(&b, file, r->del[d].role.version, rg_files_get(&r->served, path),
-			 r->snapshot_hashes);
+			 r->snapshot_hashes, rg_files_get(&r->canonical, path));
 	}
 	sb_printf(&b, "}}");
 	data = sign_role(r, role, b.s, &len);
@@ -523,7 +617,8 @@ void rg_publish_timestamp(struct rg_repo *r)
 	put_header(&b, r, "timestamp", role);
 	sb_printf(&b, ",\"meta\":{");
 	snprintf(path, sizeof path, "%lld.snapshot.json", (long long)sv);
-	put_meta(&b, "snapshot.json", sv, rg_files_get(&r->served, path), true);
+	put_meta(&b, "snapshot.json", sv, rg_files_get(&r->served, path), true,
+		 rg_files_get(&r->canonical, path));
 	sb_printf(&b, "}}");
 	data = sign_role(r, role, b.s, &len);
 	serve(r, "timestamp", role->version, data, len, true);

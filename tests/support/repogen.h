@@ -52,6 +52,8 @@ struct rg_key {
 
 /* Generate a key for `dialect`; type 0 means Ed25519. */
 void rg_key_new(struct rg_key *k, enum upt_key_type type, enum upt_dialect dialect);
+/* The Ed25519 key with this private seed (the same key on every run). */
+void rg_key_from_seed(struct rg_key *k, const uint8_t seed[32], enum upt_dialect dialect);
 void rg_key_free(struct rg_key *k);
 
 /* A role: who may sign, how many must, and who actually signs. */
@@ -95,6 +97,13 @@ struct rg_repo {
 	bool consistent_snapshot;
 	bool snapshot_hashes; /* snapshot meta carries length and hashes */
 	bool no_snapshot;     /* root and targets only (aktualizr's Director) */
+	bool root_two_roles;  /* the root defines only root and targets */
+	/* serve targets, delegated roles and snapshot pretty-printed, their
+	 * hashes in the referencing metadata over the canonical form (kept in
+	 * `canonical`), their lengths over the bytes served: a server built
+	 * for aktualizr */
+	bool pretty;
+	struct rg_files canonical;
 	const char *spec_version;
 	struct rg_target targets[RG_MAX_TARGETS];
 	int n_targets;
@@ -110,6 +119,13 @@ struct rg_repo {
 /* A repository with one fresh Ed25519 key per role, threshold 1, all
  * versions 1, expiring `expires`, nothing published yet. */
 void rg_repo_init(struct rg_repo *r, const char *label, int64_t expires);
+/* The same, in `dialect`, with keys derived from `seed`: a repository
+ * whose files are the same bytes on every run (fuzz seeds stay valid). */
+void rg_repo_init_seeded(struct rg_repo *r, const char *label, int64_t expires,
+			 enum upt_dialect dialect, uint8_t seed);
+/* Replace every key the repository made (delegations' too; call it before
+ * publishing) by keys derived from `seed`. */
+void rg_repo_reseed(struct rg_repo *r, uint8_t seed);
 void rg_repo_free(struct rg_repo *r);
 struct rg_key *rg_repo_new_key(struct rg_repo *r);
 
