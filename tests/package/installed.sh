@@ -9,9 +9,13 @@
 # directory), libuptake-dev used through pkg-config and find_package, and the
 # packages purged without leaving a file behind. Needs root.
 #   tests/package/installed.sh DEB_DIR [WORK_DIR]   (WORK_DIR: build-chroot)
+#   tests/package/installed.sh --prepare [WORK_DIR]  (only debootstrap the base,
+#                                                   e.g. while the build runs)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-debs=$(realpath "$1")
+prepare=0
+[ "${1:-}" = --prepare ] && prepare=1
+debs=$(realpath -m "$1")
 work=$(realpath -m "${2:-$here/../../build-chroot}")
 root=$work/root
 suite=bookworm
@@ -25,7 +29,7 @@ inroot() { chroot "$root" "$@"; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot)"
 command -v debootstrap >/dev/null || die "debootstrap is missing (scripts/install-deps)"
-for p in uptake-server uptake-agent uptake libuptake0 libuptake-dev; do
+[ "$prepare" -eq 1 ] || for p in uptake-server uptake-agent uptake libuptake0 libuptake-dev; do
   ls "$debs/${p}_"*.deb >/dev/null 2>&1 || die "no ${p}_*.deb in $debs (scripts/package)"
 done
 
@@ -49,6 +53,10 @@ if [ -z "$(find "$base/.done" -mmin -1440 2>/dev/null)" ]; then
   debootstrap --variant=minbase "$suite" "$base" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -20 "$work/debootstrap.log"; die "debootstrap failed (log: $work/debootstrap.log)"; }
   touch "$base/.done"
+fi
+if [ "$prepare" -eq 1 ]; then
+  echo "installed: the base system is ready in $base"
+  exit 0
 fi
 cp -a "$base" "$root"
 rm -f "$root/.done"
