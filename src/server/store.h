@@ -14,6 +14,8 @@
 
 struct srv_store;
 
+#define SRV_MAX_WEBHOOKS 4
+
 /* One stored metadata file of a repository. `repo` is "image" or a
  * Director repository's name; `role` a top-level or delegated role. */
 struct srv_meta {
@@ -90,6 +92,9 @@ struct srv_policy {
 	size_t manifest_base_bytes;    /* a manifest may be this ... */
 	size_t manifest_bytes_per_ecu; /* ... plus this per registered ECU */
 	size_t report_max_bytes;       /* one system_info, events, ... upload */
+	/* where each new alert is delivered (an outbox row per URL) */
+	char webhooks[SRV_MAX_WEBHOOKS][512];
+	size_t n_webhooks;
 };
 
 #define SRV_POLICY_DEFAULT                                                            \
@@ -98,6 +103,34 @@ struct srv_policy {
 		.alert_history = 1000, .manifest_base_bytes = 16384,                  \
 		.manifest_bytes_per_ecu = 16384, .report_max_bytes = 65536,           \
 	}
+
+/* An alert: something a device's evidence shows that it should not (a
+ * refused manifest, an attack its ECU reports...). Repeats of the same kind
+ * for the same device and ECU fold into one open alert. */
+struct srv_alert {
+	int64_t id;
+	char device[128], ecu[128], kind[32];
+	char message[512];
+	char evidence[256]; /* what shows it: a manifest's sha256, a report's hashes */
+	int64_t first_seen, last_seen, count;
+	char acked_by[128];
+	int64_t acked_at; /* 0: open */
+};
+
+struct srv_alert_filter {
+	const char *kind, *device; /* NULL: any */
+	int64_t since;             /* last seen at or after; 0: any */
+	bool open_only;
+	size_t limit; /* 0: no limit */
+};
+
+/* A webhook delivery due for an alert. */
+struct srv_delivery {
+	int64_t alert_id;
+	char url[512];
+	int64_t attempts;
+};
+
 
 struct srv_device {
 	char id[128];
@@ -190,6 +223,27 @@ struct srv_store_ops {
 			 const char *message, struct upt_error *err);
 	int (*alert_count)(struct srv_store *s, const char *device, int64_t *n,
 			   struct upt_error *err);
+	/* Raise an alert (device, ecu, kind, message, evidence of `a`): folded
+	 * into the open one of that device, ECU and kind, or a new one with a
+	 * delivery queued for every webhook of the policy, in one step. */
+	int (*alert_raise)(struct srv_store *s, const struct srv_alert *a, int64_t now, int64_t *id,
+			   bool *folded, struct upt_error *err);
+	/* Newest last seen first. */
+	int (*alert_list)(struct srv_store *s, const struct srv_alert_filter *f,
+			  struct srv_alert **out, size_t *n, struct upt_error *err);
+	int (*alert_get)(struct srv_store *s, int64_t id, struct srv_alert *out,
+			 struct upt_error *err);
+	/* UPT_ERR_NOT_FOUND: no such alert; UPT_ERR_STATE: acknowledged already. */
+	int (*alert_ack)(struct srv_store *s, int64_t id, const char *by, int64_t now,
+			 struct upt_error *err);
+	/* Take up to `max` deliveries due at `now`, each leased until now +
+	 * lease (so that another server process does not take it meanwhile). */
+	int (*outbox_claim)(struct srv_store *s, int64_t now, int64_t lease, size_t max,
+			    struct srv_delivery **out, size_t *n, struct upt_error *err);
+	int (*outbox_done)(struct srv_store *s, int64_t alert_id, const char *url,
+			   struct upt_error *err);
+	int (*outbox_retry)(struct srv_store *s, int64_t alert_id, const char *url, int64_t next_at,
+			    struct upt_error *err);
 	/* What a device reports besides manifests (system information,
 	 * network, configuration, events, installed packages), kept as sent. */
 	int (*info_put)(struct srv_store *s, const char *device, const char *kind,

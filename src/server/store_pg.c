@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -78,6 +79,17 @@ static const char *const migrations[] = {
     "ALTER TABLE device_info ADD COLUMN id BIGSERIAL;"
     "ALTER TABLE alerts ADD COLUMN id BIGSERIAL;"
     "CREATE INDEX alerts_device ON alerts(device);",
+    /* 7 */
+    "ALTER TABLE alerts ADD COLUMN ecu TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN evidence TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts ADD COLUMN count BIGINT NOT NULL DEFAULT 1;"
+    "ALTER TABLE alerts ADD COLUMN acked_by TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN acked_at BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE alerts SET last_seen = at;"
+    "CREATE INDEX alerts_open ON alerts(device, ecu, kind, acked_at);"
+    "CREATE TABLE alert_outbox (alert_id BIGINT NOT NULL, url TEXT NOT NULL,"
+    " attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT NOT NULL, PRIMARY KEY (alert_id, url));",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -642,19 +654,17 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 	return code;
 }
 
+static int pg_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_t now, int64_t *id,
+			  bool *folded, struct upt_error *err);
+
 static int pg_alert_add(struct srv_store *b, const char *device, const char *kind,
 			const char *message, struct upt_error *err)
 {
-	const char *vals[] = {device, kind, message};
-	int code;
-	pthread_mutex_lock(&P(b)->lock);
-	PQclear(exec(P(b), "INSERT INTO alerts (device, kind, message) VALUES ($1,$2,$3)", 3, vals,
-		     NULL, NULL, err, &code));
-	if (code == UPT_OK)
-		code = keep_newest(P(b), "alerts", "device", device, NULL, NULL,
-				   b->policy.alert_history, err);
-	pthread_mutex_unlock(&P(b)->lock);
-	return code;
+	struct srv_alert a = {0};
+	snprintf(a.device, sizeof a.device, "%s", device);
+	snprintf(a.kind, sizeof a.kind, "%s", kind);
+	snprintf(a.message, sizeof a.message, "%s", message);
+	return pg_alert_raise(b, &a, (int64_t)time(NULL), NULL, NULL, err);
 }
 
 static int pg_alert_count(struct srv_store *b, const char *device, int64_t *n,
@@ -879,6 +889,193 @@ static int pg_device_lifecycle(struct srv_store *b, const char *id, const char *
 	return code;
 }
 
+/* ---- alerts --------------------------------------------------------------- */
+
+static int pg_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_t now, int64_t *id,
+			  bool *folded, struct upt_error *err)
+{
+	char t[24], urls[SRV_MAX_WEBHOOKS * 513] = "";
+	const char *vals[] = {a->device,   a->ecu,      a->kind, a->message,
+			      a->evidence, num(t, now), urls};
+	size_t o = 0;
+	int code;
+	PGresult *r;
+	for (size_t i = 0; i < b->policy.n_webhooks; i++)
+		o += (size_t)snprintf(urls + o, sizeof urls - o, "%s%s", i ? "\n" : "",
+				      b->policy.webhooks[i]);
+	/* fold into the open alert, or a new one and its deliveries: one
+	 * statement, so one step */
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(
+	    P(b),
+	    "WITH up AS (UPDATE alerts SET count=count+1, last_seen=$6::bigint, message=$4, "
+	    "evidence=$5 WHERE device=$1 AND ecu=$2 AND kind=$3 AND acked_at=0 RETURNING id), "
+	    "ins AS (INSERT INTO alerts (device, ecu, kind, message, evidence, at, last_seen) "
+	    "SELECT $1, $2, $3, $4, $5, $6::bigint, $6::bigint WHERE NOT EXISTS (SELECT 1 FROM "
+	    "up) RETURNING id), "
+	    "ob AS (INSERT INTO alert_outbox (alert_id, url, next_at) SELECT ins.id, u, "
+	    "$6::bigint FROM ins, unnest(string_to_array(nullif($7, ''), E'\\n')) u "
+	    "RETURNING 1) "
+	    "SELECT coalesce((SELECT id FROM ins), 0), (SELECT count(*) FROM up), "
+	    "(SELECT count(*) FROM ob)",
+	    7, vals, NULL, NULL, err, &code);
+	if (code == UPT_OK && id)
+		*id = col_i(r, 0, 0);
+	if (code == UPT_OK && folded)
+		*folded = col_i(r, 0, 1) > 0;
+	if (code == UPT_OK && col_i(r, 0, 1) == 0)
+		code = keep_newest(P(b), "alerts", "device", a->device, NULL, NULL,
+				   b->policy.alert_history, err);
+	pthread_mutex_unlock(&P(b)->lock);
+	PQclear(r);
+	return code;
+}
+
+#define PG_ALERT_COLS                                                                       \
+	"SELECT id, device, ecu, kind, message, evidence, at, last_seen, count, acked_by, " \
+	"acked_at FROM alerts"
+
+static void pg_alert_row(PGresult *r, int i, struct srv_alert *a)
+{
+	memset(a, 0, sizeof *a);
+	a->id = col_i(r, i, 0);
+	col_s(a->device, sizeof a->device, r, i, 1);
+	col_s(a->ecu, sizeof a->ecu, r, i, 2);
+	col_s(a->kind, sizeof a->kind, r, i, 3);
+	col_s(a->message, sizeof a->message, r, i, 4);
+	col_s(a->evidence, sizeof a->evidence, r, i, 5);
+	a->first_seen = col_i(r, i, 6);
+	a->last_seen = col_i(r, i, 7);
+	a->count = col_i(r, i, 8);
+	col_s(a->acked_by, sizeof a->acked_by, r, i, 9);
+	a->acked_at = col_i(r, i, 10);
+}
+
+static int pg_alert_list(struct srv_store *b, const struct srv_alert_filter *f,
+			 struct srv_alert **out, size_t *n, struct upt_error *err)
+{
+	char since[24], lim[24];
+	const char *vals[] = {f->kind, f->device, num(since, f->since), f->open_only ? "1" : "0",
+			      f->limit ? num(lim, (long long)f->limit) : NULL};
+	int code;
+	PGresult *r;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 PG_ALERT_COLS " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR "
+			       "device=$2) AND last_seen >= $3::bigint AND ($4::int = 0 OR "
+			       "acked_at = 0) ORDER BY last_seen DESC, id DESC LIMIT $5::bigint",
+		 5, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++)
+			pg_alert_row(r, i, &(*out)[i]);
+		if (code == UPT_OK)
+			*n = (size_t)PQntuples(r);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_alert_get(struct srv_store *b, int64_t id, struct srv_alert *out,
+			struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {num(t, id)};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), PG_ALERT_COLS " WHERE id=$1::bigint", 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "alert %lld: unknown", (long long)id);
+	if (code == UPT_OK)
+		pg_alert_row(r, 0, out);
+	PQclear(r);
+	return code;
+}
+
+static int pg_alert_ack(struct srv_store *b, int64_t id, const char *by, int64_t now,
+			struct upt_error *err)
+{
+	char t[24], w[24];
+	const char *vals[] = {by, num(w, now), num(t, id)};
+	struct srv_alert a;
+	int code = pg_alert_get(b, id, &a, err);
+	PGresult *r;
+	if (code == UPT_OK && a.acked_at)
+		return upt_error_set(err, UPT_ERR_STATE, "alert %lld: acknowledged already by %s",
+				     (long long)id, a.acked_by);
+	if (code != UPT_OK)
+		return code;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "UPDATE alerts SET acked_by=$1, acked_at=$2::bigint WHERE id=$3::bigint AND "
+		 "acked_at=0",
+		 3, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_STATE, "alert %lld: acknowledged already",
+				     (long long)id);
+	PQclear(r);
+	return code;
+}
+
+static int pg_outbox_claim(struct srv_store *b, int64_t now, int64_t lease, size_t max,
+			   struct srv_delivery **out, size_t *n, struct upt_error *err)
+{
+	char l[24], t[24], m[24];
+	const char *vals[] = {num(l, now + lease), num(t, now), num(m, (long long)max)};
+	int code;
+	PGresult *r;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "UPDATE alert_outbox o SET next_at=$1::bigint FROM (SELECT alert_id, url FROM "
+		 "alert_outbox WHERE next_at <= $2::bigint ORDER BY next_at LIMIT $3::bigint FOR "
+		 "UPDATE SKIP LOCKED) c WHERE o.alert_id=c.alert_id AND o.url=c.url "
+		 "RETURNING o.alert_id, o.url, o.attempts",
+		 3, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			(*out)[i].alert_id = col_i(r, i, 0);
+			col_s((*out)[i].url, sizeof(*out)[i].url, r, i, 1);
+			(*out)[i].attempts = col_i(r, i, 2);
+		}
+		if (code == UPT_OK)
+			*n = (size_t)PQntuples(r);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_outbox_done(struct srv_store *b, int64_t alert_id, const char *url,
+			  struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {num(t, alert_id), url};
+	return run(P(b), "DELETE FROM alert_outbox WHERE alert_id=$1::bigint AND url=$2", 2, vals,
+		   err);
+}
+
+static int pg_outbox_retry(struct srv_store *b, int64_t alert_id, const char *url, int64_t next_at,
+			   struct upt_error *err)
+{
+	char t[24], w[24];
+	const char *vals[] = {num(w, next_at), num(t, alert_id), url};
+	return run(P(b),
+		   "UPDATE alert_outbox SET attempts=attempts+1, next_at=$1::bigint WHERE "
+		   "alert_id=$2::bigint AND url=$3",
+		   3, vals, err);
+}
+
 static void pg_close(struct srv_store *b)
 {
 	if (!b)
@@ -922,6 +1119,13 @@ static const struct srv_store_ops pg_ops = {
     .product_get = pg_product_get,
     .product_list = pg_product_list,
     .device_lifecycle = pg_device_lifecycle,
+    .alert_raise = pg_alert_raise,
+    .alert_list = pg_alert_list,
+    .alert_get = pg_alert_get,
+    .alert_ack = pg_alert_ack,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_done = pg_outbox_done,
+    .outbox_retry = pg_outbox_retry,
     .close = pg_close,
 };
 

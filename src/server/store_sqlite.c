@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -84,6 +85,19 @@ static const char *const migrations[] = {
     " correlation_id TEXT NOT NULL, success INTEGER NOT NULL, report TEXT NOT NULL);"
     "CREATE INDEX installation_reports_device ON installation_reports(device);"
     "CREATE INDEX alerts_device ON alerts(device);",
+    /* 7: alerts fold repeats, carry evidence and acknowledgements; the
+     * outbox of webhook deliveries */
+    "ALTER TABLE alerts ADD COLUMN ecu TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN evidence TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE alerts ADD COLUMN acked_by TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN acked_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE alerts SET last_seen = at;"
+    "CREATE INDEX alerts_open ON alerts(device, ecu, kind, acked_at);"
+    "CREATE TABLE alert_outbox ("
+    " alert_id INTEGER NOT NULL, url TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER NOT NULL, PRIMARY KEY (alert_id, url));",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -754,19 +768,17 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 	return rc;
 }
 
+static int sq_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_t now, int64_t *id,
+			  bool *folded, struct upt_error *err);
+
 static int sq_alert_add(struct srv_store *b, const char *device, const char *kind,
 			const char *message, struct upt_error *err)
 {
-	struct sqlite_store *s = S(b);
-	const void *v[] = {device, kind, message};
-	int rc;
-	pthread_mutex_lock(&s->lock);
-	rc = run(s, "INSERT INTO alerts (device, kind, message) VALUES (?,?,?)", "ttt", v, err);
-	if (rc == UPT_OK)
-		rc = keep_newest(s, "alerts", "device", device, NULL, NULL, b->policy.alert_history,
-				 err);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	struct srv_alert a = {0};
+	snprintf(a.device, sizeof a.device, "%s", device);
+	snprintf(a.kind, sizeof a.kind, "%s", kind);
+	snprintf(a.message, sizeof a.message, "%s", message);
+	return sq_alert_raise(b, &a, (int64_t)time(NULL), NULL, NULL, err);
 }
 
 static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
@@ -1054,6 +1066,199 @@ static int sq_device_lifecycle(struct srv_store *b, const char *id, const char *
 	return rc;
 }
 
+/* ---- alerts --------------------------------------------------------------- */
+
+static int sq_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_t now, int64_t *id,
+			  bool *folded, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *up[] = {&now, a->message, a->evidence, a->device, a->ecu, a->kind};
+	const void *ins[] = {a->device, a->ecu, a->kind, a->message, a->evidence, &now, &now};
+	int64_t new_id = 0;
+	bool fold = false;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = exec(s, "SAVEPOINT alert", err);
+	if (rc == UPT_OK)
+		rc = run(s,
+			 "UPDATE alerts SET count=count+1, last_seen=?, message=?, evidence=? "
+			 "WHERE device=? AND ecu=? AND kind=? AND acked_at=0",
+			 "itttt"
+			 "t",
+			 up, err);
+	if (rc == UPT_OK && sqlite3_changes(s->db) > 0) {
+		fold = true;
+	} else if (rc == UPT_OK) {
+		rc = run(s,
+			 "INSERT INTO alerts (device, ecu, kind, message, evidence, at, last_seen) "
+			 "VALUES (?,?,?,?,?,?,?)",
+			 "tttttii", ins, err);
+		new_id = sqlite3_last_insert_rowid(s->db);
+		for (size_t i = 0; rc == UPT_OK && i < b->policy.n_webhooks; i++) {
+			const void *ob[] = {&new_id, b->policy.webhooks[i], &now};
+			rc = run(s,
+				 "INSERT INTO alert_outbox (alert_id, url, next_at) VALUES (?,?,?)",
+				 "iti", ob, err);
+		}
+		if (rc == UPT_OK)
+			rc = keep_newest(s, "alerts", "device", a->device, NULL, NULL,
+					 b->policy.alert_history, err);
+	}
+	if (rc == UPT_OK)
+		rc = exec(s, "RELEASE alert", err);
+	else
+		exec(s, "ROLLBACK TO alert; RELEASE alert", NULL);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == UPT_OK && id)
+		*id = new_id;
+	if (rc == UPT_OK && folded)
+		*folded = fold;
+	return rc;
+}
+
+#define ALERT_COLS                                                                             \
+	"SELECT rowid, device, ecu, kind, message, evidence, at, last_seen, count, acked_by, " \
+	"acked_at FROM alerts"
+
+static void alert_row(sqlite3_stmt *st, void *v)
+{
+	struct srv_alert *a = v;
+	memset(a, 0, sizeof *a);
+	a->id = sqlite3_column_int64(st, 0);
+	text_col(a->device, sizeof a->device, st, 1);
+	text_col(a->ecu, sizeof a->ecu, st, 2);
+	text_col(a->kind, sizeof a->kind, st, 3);
+	text_col(a->message, sizeof a->message, st, 4);
+	text_col(a->evidence, sizeof a->evidence, st, 5);
+	a->first_seen = sqlite3_column_int64(st, 6);
+	a->last_seen = sqlite3_column_int64(st, 7);
+	a->count = sqlite3_column_int64(st, 8);
+	text_col(a->acked_by, sizeof a->acked_by, st, 9);
+	a->acked_at = sqlite3_column_int64(st, 10);
+}
+
+static int sq_alert_list(struct srv_store *b, const struct srv_alert_filter *f,
+			 struct srv_alert **out, size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     ALERT_COLS " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR device=?2) AND "
+				"last_seen >= ?3 AND (?4 = 0 OR acked_at = 0) "
+				"ORDER BY last_seen DESC, rowid DESC LIMIT ?5",
+		     err);
+	if (rc == UPT_OK) {
+		if (f->kind)
+			sqlite3_bind_text(st, 1, f->kind, -1, SQLITE_STATIC);
+		if (f->device)
+			sqlite3_bind_text(st, 2, f->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, f->since);
+		sqlite3_bind_int(st, 4, f->open_only);
+		sqlite3_bind_int64(st, 5, f->limit ? (int64_t)f->limit : -1);
+		rc = collect(s, st, sizeof **out, alert_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_alert_get(struct srv_store *b, int64_t id, struct srv_alert *out,
+			struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, ALERT_COLS " WHERE rowid=?", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			alert_row(st, out);
+		else
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "alert %lld: unknown",
+					   (long long)id);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_alert_ack(struct srv_store *b, int64_t id, const char *by, int64_t now,
+			struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	struct srv_alert a;
+	const void *v[] = {by, &now, &id};
+	int rc = sq_alert_get(b, id, &a, err);
+	if (rc == UPT_OK && a.acked_at)
+		return upt_error_set(err, UPT_ERR_STATE, "alert %lld: acknowledged already by %s",
+				     (long long)id, a.acked_by);
+	pthread_mutex_lock(&s->lock);
+	if (rc == UPT_OK)
+		rc = run(s, "UPDATE alerts SET acked_by=?, acked_at=? WHERE rowid=? AND acked_at=0",
+			 "tii", v, err);
+	if (rc == UPT_OK && sqlite3_changes(s->db) == 0)
+		rc = upt_error_set(err, UPT_ERR_STATE, "alert %lld: acknowledged already",
+				   (long long)id);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void delivery_row(sqlite3_stmt *st, void *v)
+{
+	struct srv_delivery *d = v;
+	memset(d, 0, sizeof *d);
+	d->alert_id = sqlite3_column_int64(st, 0);
+	text_col(d->url, sizeof d->url, st, 1);
+	d->attempts = sqlite3_column_int64(st, 2);
+}
+
+static int sq_outbox_claim(struct srv_store *b, int64_t now, int64_t lease, size_t max,
+			   struct srv_delivery **out, size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "UPDATE alert_outbox SET next_at=?1 WHERE rowid IN (SELECT rowid FROM "
+		     "alert_outbox WHERE next_at <= ?2 ORDER BY next_at LIMIT ?3) "
+		     "RETURNING alert_id, url, attempts",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, now + lease);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, (int64_t)max);
+		rc = collect(s, st, sizeof **out, delivery_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_outbox_done(struct srv_store *b, int64_t alert_id, const char *url,
+			  struct upt_error *err)
+{
+	const void *v[] = {&alert_id, url};
+	return run(S(b), "DELETE FROM alert_outbox WHERE alert_id=? AND url=?", "it", v, err);
+}
+
+static int sq_outbox_retry(struct srv_store *b, int64_t alert_id, const char *url, int64_t next_at,
+			   struct upt_error *err)
+{
+	const void *v[] = {&next_at, &alert_id, url};
+	return run(S(b),
+		   "UPDATE alert_outbox SET attempts=attempts+1, next_at=? WHERE alert_id=? AND "
+		   "url=?",
+		   "iit", v, err);
+}
+
 static void sq_close(struct srv_store *b)
 {
 	struct sqlite_store *s = S(b);
@@ -1098,6 +1303,13 @@ static const struct srv_store_ops sqlite_ops = {
     .product_get = sq_product_get,
     .product_list = sq_product_list,
     .device_lifecycle = sq_device_lifecycle,
+    .alert_raise = sq_alert_raise,
+    .alert_list = sq_alert_list,
+    .alert_get = sq_alert_get,
+    .alert_ack = sq_alert_ack,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_done = sq_outbox_done,
+    .outbox_retry = sq_outbox_retry,
     .close = sq_close,
 };
 
