@@ -110,5 +110,6 @@ int cmd_assign(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_product(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 #endif

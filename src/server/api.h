@@ -174,6 +174,10 @@ void srv_h_device_lifecycle(const struct srv_req *q, struct srv_resp *r);
 void srv_h_lifecycle_import(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_support(const struct srv_req *q, struct srv_resp *r);
 
+/* api_alerts.c */
+void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r);
+void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r);
+
 /* Shared by handlers: serve repository `repo`'s FILE (ROLE.json or
  * N.ROLE.json); answer {"version":N}. */
 void srv_serve_metadata(const struct srv_req *q, struct srv_resp *r, const char *repo,

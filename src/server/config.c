@@ -124,6 +124,18 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			bad = parse_u64(v, 1, 3600, &n) || !((c->header_timeout = (unsigned)n), 1);
 		else if (strcmp(k, "idle_timeout") == 0)
 			bad = parse_u64(v, 1, 3600, &n) || !((c->idle_timeout = (unsigned)n), 1);
+		else if (strcmp(k, "alert_webhook") == 0) {
+			bad = c->policy.n_webhooks >= SRV_MAX_WEBHOOKS ||
+			      strlen(v) >= sizeof c->policy.webhooks[0] ||
+			      (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0);
+			if (!bad)
+				snprintf(c->policy.webhooks[c->policy.n_webhooks++],
+					 sizeof c->policy.webhooks[0], "%s", v);
+		} else if (strcmp(k, "alert_webhook_secret") == 0)
+			STR(alert_webhook_secret);
+		else if (strcmp(k, "silent_after") == 0)
+			bad = parse_u64(v, 0, 10ull * 365 * 86400, &n) ||
+			      !((c->silent_after = (int64_t)n), 1);
 		else if (strcmp(k, "director_cache_ms") == 0)
 			bad = parse_u64(v, 0, 3600000, &n) ||
 			      !((c->director_cache_ms = (int64_t)n), 1);
@@ -179,6 +191,11 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	if (rc == UPT_OK && (!c->database[0] || !c->data_dir[0]))
 		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
 				   "%s: database and data_dir are required", path);
+	if (rc == UPT_OK && c->policy.n_webhooks && strlen(c->alert_webhook_secret) < 16)
+		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				   "%s: alert_webhook needs an alert_webhook_secret of at least 16 "
+				   "characters (the key of the HMAC over each delivery)",
+				   path);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <uptake/json.h>
 #include <uptake/manifest.h>
 
+#include "alerts.h"
 #include "server.h"
 
 struct work {
@@ -436,6 +437,19 @@ static int manifest_commit(struct srv_store *st, struct work *w, const char *dev
  * reports become the device's inventory. The primary's report decides
  * whether the manifest is accepted; each other ECU's report is judged on
  * its own, a refused one raising its own alert. */
+/* "manifest sha256:HEX": what an alert about a manifest points at. */
+static void manifest_evidence(char *out, size_t cap, const uint8_t *body, size_t len)
+{
+	uint8_t d[UPT_SHA256_LEN];
+	char hex[2 * UPT_SHA256_LEN + 1];
+	if (upt_openssl_crypto()->hash(NULL, UPT_HASH_SHA256, body, len, d) != UPT_OK) {
+		snprintf(out, cap, "manifest");
+		return;
+	}
+	upt_hex_encode(hex, d, sizeof d);
+	snprintf(out, cap, "manifest sha256:%s", hex);
+}
+
 static int manifest_check(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
 			  int64_t now, struct upt_error *err)
 {
@@ -444,6 +458,7 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 	struct srv_ecu *ecus = NULL;
 	struct judged *j = NULL;
 	size_t n = 0, primary_at = 0, bound = 0;
+	char evidence[96];
 	int rc = st->ops->ecus_get(st, device, &ecus, &n, err);
 	if (rc == UPT_OK && n == 0)
 		rc = upt_error_set(err, UPT_ERR_STATE, "device %s has not registered its ECUs",
@@ -463,20 +478,31 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 		rc = manifest_verify(&w, &m, ecus, n, j, &primary_at, err);
 	if (rc == UPT_OK)
 		rc = manifest_commit(st, &w, device, &m, body, len, j, primary_at, now, err);
+	if (rc == UPT_OK)
+		manifest_evidence(evidence, sizeof evidence, body, len);
 	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++) {
 		const struct upt_ecu_report *r = &m.reports[i];
 		if (j[i].v == V_REFUSED || j[i].v == V_REPLAYED) {
 			srv_log(SRV_LOG_WARN, "device %s: report refused: %s", device,
 				j[i].why.msg);
-			st->ops->alert_add(
-			    st, device, j[i].v == V_REFUSED ? "report-refused" : "report-replayed",
-			    j[i].why.msg, NULL);
+			srv_alert(st, device, r->ecu_serial,
+				  j[i].v == V_REFUSED ? "report-refused" : "report-replayed",
+				  j[i].why.msg, evidence);
 		} else if (r->attacks_detected[0] && j[i].v != V_CACHED) {
 			srv_log(SRV_LOG_WARN, "device %s: ECU %s reports an attack: %s", device,
 				r->ecu_serial, r->attacks_detected);
-			st->ops->alert_add(st, device, "attack-reported", r->attacks_detected,
-					   NULL);
+			srv_alert(st, device, r->ecu_serial, "attack-reported", r->attacks_detected,
+				  evidence);
 		}
+	}
+	/* a registered ECU that the manifest does not name */
+	for (size_t e = 0; rc == UPT_OK && e < n; e++) {
+		bool named = false;
+		for (size_t i = 0; i < m.n_reports; i++)
+			named |= strcmp(m.reports[i].ecu_serial, ecus[e].serial) == 0;
+		if (!named)
+			srv_alert(st, device, ecus[e].serial, "ecu-missing",
+				  "a registered ECU is not in the manifest", evidence);
 	}
 	free(j);
 	free(ecus);
@@ -490,7 +516,9 @@ int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *bo
 	int rc = manifest_check(st, device, body, len, now, err);
 	if (rc != UPT_OK && rc != UPT_ERR_NOMEM && rc != UPT_ERR_IO) {
 		/* never inventory: an alert */
-		st->ops->alert_add(st, device, "manifest-refused", err ? err->msg : "", NULL);
+		char evidence[96];
+		manifest_evidence(evidence, sizeof evidence, body, len);
+		srv_alert(st, device, "", "manifest-refused", err ? err->msg : "", evidence);
 		srv_log(SRV_LOG_WARN, "device %s: manifest refused: %s", device,
 			err ? err->msg : "");
 	} else if (rc == UPT_OK) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../host/host.h"
+#include "alerts.h"
 #include "http.h"
 
 static const char usage[] =
@@ -44,6 +45,10 @@ static const char usage[] =
     "  header_timeout           seconds a connection has to complete a request's\n"
     "                           headers, TLS handshake included (default 10)\n"
     "  idle_timeout             seconds without a byte in a request (default 60)\n"
+    "  alert_webhook            a URL that receives each new alert as JSON (up to 4)\n"
+    "  alert_webhook_secret     key of the X-Uptake-Signature HMAC-SHA256 (16+ chars)\n"
+    "  silent_after             seconds without a verified manifest before a device\n"
+    "                           raises a 'silent' alert (default 0: off)\n"
     "What is kept of each device (older rows are deleted as new ones come):\n"
     "  manifest_history         newest verified manifests kept per device, and\n"
     "                           ECU reports per ECU and installation reports per\n"
@@ -125,6 +130,7 @@ int main(int argc, char **argv)
 	struct srv_store *store = NULL;
 	struct srv_repo repo, director;
 	struct srv_http *http = NULL;
+	struct srv_alerts *alerts = NULL;
 	struct srv_ca ca = {0};
 	struct srv_ctx ctx = {&cfg, &repo, &director, NULL, &ca};
 	struct upt_error err = {0};
@@ -170,9 +176,12 @@ int main(int argc, char **argv)
 		rc = srv_ca_open(&ca, tls, cfg.tls_names, &err);
 	}
 	if (rc == UPT_OK)
+		rc = srv_alerts_start(&alerts, store, &cfg, &err);
+	if (rc == UPT_OK)
 		rc = srv_http_start(&http, &ctx, &err);
 	if (rc != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "%s: %s", upt_err_name(rc), err.msg);
+		srv_alerts_stop(alerts);
 		if (store)
 			store->ops->close(store);
 		return 1;
@@ -200,6 +209,7 @@ int main(int argc, char **argv)
 	}
 	srv_log(SRV_LOG_INFO, "stopping");
 	srv_http_stop(http);
+	srv_alerts_stop(alerts);
 	srv_repo_close(&repo);
 	srv_repo_close(&director);
 	srv_ca_close(&ca);

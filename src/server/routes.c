@@ -68,6 +68,8 @@ const struct srv_route srv_routes[] = {
     ROW("POST", "/api/v1/products", SRV_ADMIN, JSON, 64u << 10, srv_h_products_add, NULL),
     ROW("GET", "/api/v1/products/{name}", SRV_ADMIN, NONE, 0, srv_h_products_show, NULL),
     ROW("PUT", "/api/v1/products/{name}", SRV_ADMIN, JSON, 64u << 10, srv_h_products_set, NULL),
+    ROW("GET", "/api/v1/alerts", SRV_ADMIN, NONE, 0, srv_h_alerts_list, NULL),
+    ROW("POST", "/api/v1/alerts/{id}/ack", SRV_ADMIN, JSON, 4096, srv_h_alert_ack, NULL),
     ROW("GET", "/api/v1/reports/support", SRV_ADMIN, NONE, 0, srv_h_report_support, NULL),
     ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,
 	NULL),

@@ -33,8 +33,10 @@ struct srv_config {
 	 * any byte once in a request */
 	unsigned max_connections, max_connections_per_ip;
 	unsigned header_timeout, idle_timeout;
-	int64_t director_cache_ms; /* how long a device's metadata is answered from memory */
-	struct srv_policy policy;  /* what is kept of each device (store.h) */
+	int64_t director_cache_ms;      /* how long a device's metadata is answered from memory */
+	char alert_webhook_secret[256]; /* HMAC-SHA256 key of webhook deliveries */
+	int64_t silent_after;           /* seconds without a manifest before "silent"; 0: off */
+	struct srv_policy policy;       /* what is kept of each device (store.h) */
 };
 
 #define SRV_CONFIG_MAX (1 << 20)

@@ -131,7 +131,6 @@ struct srv_delivery {
 	int64_t attempts;
 };
 
-
 struct srv_device {
 	char id[128];
 	int64_t created;

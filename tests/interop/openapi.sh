@@ -149,6 +149,10 @@ call /api/v1/device-lifecycle POST /api/v1/device-lifecycle "${A[@]}" "${J[@]}" 
   --data-binary '[{"device":"dev-9","colour":"red"}]'
 call /api/v1/reports/support GET '/api/v1/reports/support?within=30&at=2026-06-01' "${A[@]}"
 call /api/v1/reports/support GET '/api/v1/reports/support?at=yesterday' "${A[@]}"
+call /api/v1/alerts GET '/api/v1/alerts?open=1' "${A[@]}"
+call /api/v1/alerts GET '/api/v1/alerts?since=x' "${A[@]}"
+call '/api/v1/alerts/{id}/ack' POST /api/v1/alerts/1/ack "${A[@]}" "${J[@]}" --data-binary '{"by":"alice"}'
+call '/api/v1/alerts/{id}/ack' POST /api/v1/alerts/1/ack "${A[@]}" "${J[@]}" --data-binary '{}'
 call /health GET /health
 
 node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl

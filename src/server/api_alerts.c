@@ -1,0 +1,55 @@
+/* uptake-server: alerts (admin): list (JSON or JSON lines), acknowledge. */
+#include <string.h>
+#include <uptake/json.h>
+
+#include "alerts.h"
+#include "api.h"
+
+/* ?kind=K&device=D&since=UNIX&open=1&limit=N&format=jsonl */
+void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	const char *format = q->query(q->io, "format");
+	char *json = NULL;
+	bool jsonl = format && strcmp(format, "jsonl") == 0;
+	int rc;
+	if (format && !jsonl && strcmp(format, "json") != 0) {
+		srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE, "format: json or jsonl");
+		return;
+	}
+	rc =
+	    srv_admin_alerts_list(q->srv->store, q->query(q->io, "kind"), q->query(q->io, "device"),
+				  q->query(q->io, "since"), q->query(q->io, "open"),
+				  q->query(q->io, "limit"), jsonl, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+	if (rc == UPT_OK && jsonl)
+		r->type = "application/x-ndjson";
+}
+
+/* {"by": NAME}: who acknowledges (the admin token is one identity). */
+void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	unsigned char mem[8192];
+	struct upt_arena a;
+	struct upt_json *v;
+	const struct upt_json *by;
+	char *json = NULL, name[128] = "admin";
+	int rc;
+	upt_arena_init(&a, mem, sizeof mem);
+	rc = upt_json_parse(&v, &a, q->body, q->body_len, NULL, &err);
+	if (rc == UPT_OK && (v->type != UPT_JSON_OBJECT || v->n > 1 ||
+			     (v->n == 1 && !(by = upt_json_get(v, "by")))))
+		rc = upt_error_set(&err, UPT_ERR_FIELD_VALUE, "ack: {\"by\": NAME} or {}");
+	if (rc == UPT_OK && v->n == 1) {
+		if (by->type != UPT_JSON_STRING || by->len == 0 || by->len >= sizeof name ||
+		    memchr(by->str, 0, by->len))
+			rc = upt_error_set(&err, UPT_ERR_FIELD_VALUE,
+					   "by: a name of 1 to 127 bytes");
+		else
+			memcpy(name, by->str, by->len + 1);
+	}
+	if (rc == UPT_OK)
+		rc = srv_admin_alert_ack(q->srv->store, q->param[0], name, q->now, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
