@@ -10,23 +10,55 @@
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
 
+#include "../host/host.h"
 #include "agent.h"
 
 #define NO_IMAGE     "0000000000000000000000000000000000000000000000000000000000000000"
 #define REPORT_ARENA ((size_t)256 << 10)
 
 /* Sign JSON text with the ECU key (*doc upt_malloc'd). */
-static int sign_json(char **doc, const char *text, struct upt_privkey *key, struct upt_error *err)
+static int sign_json(char **doc, const char *text, struct upt_privkey *key,
+		     enum upt_dialect dialect, struct upt_error *err)
 {
 	size_t len = 0;
 	*doc = NULL;
-	return upt_privkey_sign_document(doc, &len, text, &key, 1, UPT_DIALECT_TUF, err);
+	return upt_privkey_sign_document(doc, &len, text, &key, 1, dialect, err);
+}
+
+/* The dialect of the Director this device trusts (its newest trusted root,
+ * else the root it was provisioned with): reports are spelt as the
+ * repositories are, so that a server built for aktualizr reads them as
+ * aktualizr's (signatures with a method, base64; the report counter as a
+ * string of digits). */
+static enum upt_dialect director_dialect(const struct agent_config *c)
+{
+	char path[AGENT_PATH + 32];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	enum upt_dialect d = UPT_DIALECT_TUF;
+	void *mem = NULL;
+	struct upt_arena a;
+	struct upt_doc doc;
+	state_path(path, sizeof path, c, "director/root.json");
+	if (host_read_file(path, 1u << 20, &text, &len, NULL) != UPT_OK &&
+	    host_read_file(c->director_root, 1u << 20, &text, &len, NULL) != UPT_OK)
+		return d;
+	if ((mem = malloc(32 * len + 65536)) != NULL) {
+		upt_arena_init(&a, mem, 32 * len + 65536);
+		if (upt_doc_parse(&doc, &a, text, len, 0, "root.json", NULL) == UPT_OK)
+			d = doc.dialect;
+	}
+	free(mem);
+	upt_free(text);
+	return d;
 }
 
 /* The ECU version report's signed part. */
 static int version_report(char **out, const struct agent_config *c, const struct slot_info *running,
-			  const char *attack, int64_t counter, struct upt_error *err)
+			  const char *attack, int64_t counter, enum upt_dialect dialect,
+			  struct upt_error *err)
 {
+	char digits[24];
 	struct upt_json top, v[8], *items[4], *fileinfo[2], *hashes[1], *image[2];
 	hashes[0] =
 	    agent_json_str(&v[0], "sha256", running->sha256[0] ? running->sha256 : NO_IMAGE);
@@ -37,7 +69,10 @@ static int version_report(char **out, const struct agent_config *c, const struct
 	items[0] = agent_json_str(&v[5], "attacks_detected", attack ? attack : "");
 	items[1] = agent_json_str(&v[6], "ecu_serial", c->primary_serial);
 	items[2] = agent_json_obj(&v[7], "installed_image", image, 2);
-	items[3] = agent_json_int(&top, "report_counter", counter);
+	snprintf(digits, sizeof digits, "%lld", (long long)counter);
+	items[3] = dialect == UPT_DIALECT_AKTUALIZR
+		       ? agent_json_str(&top, "report_counter", digits)
+		       : agent_json_int(&top, "report_counter", counter);
 	{
 		struct upt_json doc;
 		return agent_json_text(out, agent_json_obj(&doc, NULL, items, 4), err);
@@ -79,6 +114,7 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	char keyid[UPT_KEYID_MAX + 1], counter_text[32];
 	char *text = NULL, *ecu = NULL, *body = NULL, *manifest = NULL;
 	int64_t counter = 0;
+	enum upt_dialect dialect = director_dialect(c);
 	int rc = state_ecu_key(c, &key, keyid, err);
 	/* a counter file that does not parse is not guessed at: a counter too
 	 * low would be refused as a replay, one too high skips ahead */
@@ -95,13 +131,13 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	}
 	counter++;
 	if (rc == UPT_OK)
-		rc = version_report(&text, c, running, attack, counter, err);
+		rc = version_report(&text, c, running, attack, counter, dialect, err);
 	if (rc == UPT_OK)
-		rc = sign_json(&ecu, text, key, err);
+		rc = sign_json(&ecu, text, key, dialect, err);
 	if (rc == UPT_OK)
 		rc = vehicle_manifest(&body, c, ecu, err);
 	if (rc == UPT_OK)
-		rc = sign_json(&manifest, body, key, err);
+		rc = sign_json(&manifest, body, key, dialect, err);
 	/* the counter moves before sending: a lost answer never reuses one */
 	snprintf(counter_text, sizeof counter_text, "%lld\n", (long long)counter);
 	if (rc == UPT_OK)
