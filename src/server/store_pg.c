@@ -674,8 +674,8 @@ static int pg_alert_count(struct srv_store *b, const char *device, int64_t *n,
 	int code;
 	PGresult *r;
 	pthread_mutex_lock(&P(b)->lock);
-	r = exec(P(b), "SELECT count(*) FROM alerts WHERE device=$1", 1, vals, NULL, NULL, err,
-		 &code);
+	r = exec(P(b), "SELECT coalesce(sum(count), 0) FROM alerts WHERE device=$1", 1, vals, NULL,
+		 NULL, err, &code);
 	pthread_mutex_unlock(&P(b)->lock);
 	*n = code == UPT_OK ? col_i(r, 0, 0) : 0;
 	PQclear(r);

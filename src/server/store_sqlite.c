@@ -788,7 +788,7 @@ static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
 	sqlite3_stmt *st;
 	int rc;
 	pthread_mutex_lock(&s->lock);
-	rc = prepare(s, &st, "SELECT count(*) FROM alerts WHERE device=?", err);
+	rc = prepare(s, &st, "SELECT coalesce(sum(count), 0) FROM alerts WHERE device=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		*n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
