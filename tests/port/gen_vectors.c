@@ -11,6 +11,85 @@
 
 static FILE *out;
 
+/* ---- fuzz seeds (gen_vectors OUT.c CORPUS_DIR) -------------------------- */
+
+static void seed_file(const char *dir, const char *name, const uint8_t *d, size_t len)
+{
+	char path[512];
+	FILE *f;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (!(f = fopen(path, "wb")) || fwrite(d, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "gen_vectors: cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+static size_t put16(uint8_t *p, size_t n)
+{
+	p[0] = (uint8_t)(n >> 8);
+	p[1] = (uint8_t)n;
+	return 2;
+}
+
+/* mode 1: root, targets, image */
+static void seed_update(const char *dir, const char *name, const struct rg_file *root,
+			const struct rg_file *targets, const uint8_t *img, size_t img_len)
+{
+	size_t n = 0, cap = 1 + 4 + root->len + targets->len + img_len;
+	uint8_t *b = malloc(cap);
+	if (!b)
+		exit(1);
+	b[n++] = 1;
+	n += put16(b + n, root->len);
+	memcpy(b + n, root->data, root->len);
+	n += root->len;
+	n += put16(b + n, targets->len);
+	memcpy(b + n, targets->data, targets->len);
+	n += targets->len;
+	memcpy(b + n, img, img_len);
+	n += img_len;
+	seed_file(dir, name, b, n);
+	free(b);
+}
+
+/* mode 0: a valid trusted record (the layout of src/secondary/port/port.c)
+ * holding `root`, with a factory image installed */
+static void seed_record(const char *dir, const struct rg_file *root)
+{
+	uint8_t *b = calloc(1, 1 + 320 + root->len);
+	unsigned n = 0;
+	if (!b)
+		exit(1);
+	b[0] = 0;
+	memcpy(b + 1, "UPTP", 4);
+	b[5] = 1; /* format */
+	b[9] = 7; /* sequence */
+	b[13] = (uint8_t)root->len;
+	b[14] = (uint8_t)(root->len >> 8);
+	b[17] = 2;               /* targets version */
+	b[25] = 1 | 2;           /* installed, sha256 */
+	b[33] = 0x10;            /* length */
+	memset(b + 41, 0xff, 8); /* release counter -1 */
+	b[49] = 3;               /* report counter */
+	memset(b + 57, 0xab, 32);
+	memcpy(b + 153, "factory.bin", 11);
+	memcpy(b + 321, root->data, root->len);
+	{
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(c, b + 1, 288) != 1 ||
+		    EVP_DigestUpdate(c, root->data, root->len) != 1 ||
+		    EVP_DigestFinal_ex(c, b + 1 + 288, &n) != 1)
+			exit(1);
+		EVP_MD_CTX_free(c);
+	}
+	seed_file(dir, "record-valid", b, 1 + 320 + root->len);
+	b[1 + 9] = 8; /* sequence changed: checksum fails */
+	seed_file(dir, "record-bad-checksum", b, 1 + 320 + root->len);
+	seed_file(dir, "record-header-only", b, 1 + 320);
+	free(b);
+}
+
 static void emit(const char *name, const uint8_t *data, size_t len)
 {
 	fprintf(out, "static const uint8_t d_%s[] = {", name);
@@ -63,8 +142,10 @@ int main(int argc, char **argv)
 	uint8_t a[3000], b[2500], c[700], seed[32], pub[32];
 	size_t pub_len = sizeof pub;
 	EVP_PKEY *k;
-	if (argc != 2 || !(out = fopen(argv[1], "w"))) {
-		fprintf(stderr, "usage: gen_vectors OUT.c\n");
+	const char *corpus = argc == 3 ? argv[2] : NULL;
+	struct rg_file root1_copy = {0}, valid_copy = {0};
+	if (argc < 2 || argc > 3 || !(out = fopen(argv[1], "w"))) {
+		fprintf(stderr, "usage: gen_vectors OUT.c [CORPUS_DIR]\n");
 		return 2;
 	}
 	if (RAND_bytes(a, sizeof a) != 1 || RAND_bytes(b, sizeof b) != 1 ||
@@ -85,10 +166,28 @@ int main(int argc, char **argv)
 	publish(&r, "t_old");
 	one(&r, 2, "image-a.bin", a, sizeof a, "mcu-1", "motor-ctl", 5);
 	publish(&r, "t_valid");
+	if (corpus) {
+		root1_copy = *rg_files_get(&r.served, "1.root.json");
+		valid_copy = *rg_files_get(&r.served, "targets.json");
+		root1_copy.data = malloc(root1_copy.len);
+		valid_copy.data = malloc(valid_copy.len);
+		if (!root1_copy.data || !valid_copy.data)
+			return 1;
+		memcpy(root1_copy.data, rg_files_get(&r.served, "1.root.json")->data,
+		       root1_copy.len);
+		memcpy(valid_copy.data, rg_files_get(&r.served, "targets.json")->data,
+		       valid_copy.len);
+		seed_update(corpus, "update-valid", &root1_copy, &valid_copy, a, sizeof a);
+		seed_update(corpus, "update-short-image", &root1_copy, &valid_copy, a, 100);
+		seed_record(corpus, &root1_copy);
+	}
 	one(&r, 3, "image-b.bin", b, sizeof b, "mcu-2", "motor-ctl", 6);
 	publish(&r, "t_wrong_ecu");
 	one(&r, 4, "image-b.bin", b, sizeof b, "mcu-1", "modem", 6);
 	publish(&r, "t_wrong_hwid");
+	if (corpus)
+		seed_update(corpus, "update-wrong-hwid", &root1_copy,
+			    rg_files_get(&r.served, "targets.json"), b, sizeof b);
 	one(&r, 5, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6);
 	tg->signers[0] = stranger;
 	tg->n_signers = 1;
@@ -104,6 +203,12 @@ int main(int argc, char **argv)
 	publish(&r, "t_counter_down");
 	one(&r, 9, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6)->corrupt_sha256 = true;
 	publish(&r, "t_bad_hash");
+	if (corpus) {
+		seed_update(corpus, "update-bad-hash", &root1_copy,
+			    rg_files_get(&r.served, "targets.json"), b, sizeof b);
+		free(root1_copy.data);
+		free(valid_copy.data);
+	}
 
 	/* rotation: new root and targets keys in root version 2 */
 	old_root = root->keys[0];
