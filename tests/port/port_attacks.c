@@ -428,7 +428,9 @@ int main(void)
 	valid_update();
 	attacks();
 	rotation();
-	printf("arena high-water: %zu bytes\n", arena_high_water());
+	printf("arena high-water: %zu bytes of %zu\n", arena_high_water(), sizeof arena);
+	printf("static RAM: struct upt_port %zu bytes, built-in crypto %zu bytes\n", sizeof port,
+	       sizeof builtin);
 	power_loss();
 	upt_port_crypto_builtin_dispose(&builtin);
 #if defined(__arm__) && !defined(__linux__)

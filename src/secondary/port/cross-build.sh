@@ -45,8 +45,8 @@ case "$mode" in
   # the port with every entry point referenced, and the same program
   # without the port: the difference is what the port costs
   arm-none-eabi-gcc "${cflags[@]}" -DWITH_PORT "${core[@]}" "${port[@]}" \
-    "$root/bench/port_min.c" "${ldflags[@]}" -o "$out/port_min.elf"
-  arm-none-eabi-gcc "${cflags[@]}" "$root/bench/port_min.c" "${ldflags[@]}" \
+    "$root/bench/port/port_min.c" "${ldflags[@]}" -o "$out/port_min.elf"
+  arm-none-eabi-gcc "${cflags[@]}" "$root/bench/port/port_min.c" "${ldflags[@]}" \
     -o "$out/port_none.elf"
   arm-none-eabi-size "$out/port_min.elf" "$out/port_none.elf"
   ;;

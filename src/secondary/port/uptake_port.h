@@ -198,7 +198,7 @@ struct upt_port {
 
 /* ---- entry points ------------------------------------------------------- */
 
-/* Set up `p` with `arena_mem` (cap bytes, about 24 KiB for the metadata
+/* Set up `p` with `arena_mem` (cap bytes, about 26 KiB for the metadata
  * the tests use) and load the trusted record. UPT_OK with p->phase
  * UPT_PORT_UNPROVISIONED when neither slot holds a valid record. */
 UPT_NODISCARD int upt_port_init(struct upt_port *p, const struct upt_port_platform *pf,
