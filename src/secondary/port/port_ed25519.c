@@ -144,9 +144,31 @@ static void fe_mul(fe h, const fe f, const fe g)
 	fe_carry(h, t);
 }
 
+/* f^2: the products of fe_mul with each pair i < j counted twice. */
 static void fe_sq(fe h, const fe f)
 {
-	fe_mul(h, f, f);
+	int64_t t[10];
+	t[0] = (int64_t)f[0] * f[0] + (int64_t)f[1] * f[9] * 76 + (int64_t)f[2] * f[8] * 38 +
+	       (int64_t)f[3] * f[7] * 76 + (int64_t)f[4] * f[6] * 38 + (int64_t)f[5] * f[5] * 38;
+	t[1] = (int64_t)f[0] * f[1] * 2 + (int64_t)f[2] * f[9] * 38 + (int64_t)f[3] * f[8] * 38 +
+	       (int64_t)f[4] * f[7] * 38 + (int64_t)f[5] * f[6] * 38;
+	t[2] = (int64_t)f[0] * f[2] * 2 + (int64_t)f[1] * f[1] * 2 + (int64_t)f[3] * f[9] * 76 +
+	       (int64_t)f[4] * f[8] * 38 + (int64_t)f[5] * f[7] * 76 + (int64_t)f[6] * f[6] * 19;
+	t[3] = (int64_t)f[0] * f[3] * 2 + (int64_t)f[1] * f[2] * 2 + (int64_t)f[4] * f[9] * 38 +
+	       (int64_t)f[5] * f[8] * 38 + (int64_t)f[6] * f[7] * 38;
+	t[4] = (int64_t)f[0] * f[4] * 2 + (int64_t)f[1] * f[3] * 4 + (int64_t)f[2] * f[2] +
+	       (int64_t)f[5] * f[9] * 76 + (int64_t)f[6] * f[8] * 38 + (int64_t)f[7] * f[7] * 38;
+	t[5] = (int64_t)f[0] * f[5] * 2 + (int64_t)f[1] * f[4] * 2 + (int64_t)f[2] * f[3] * 2 +
+	       (int64_t)f[6] * f[9] * 38 + (int64_t)f[7] * f[8] * 38;
+	t[6] = (int64_t)f[0] * f[6] * 2 + (int64_t)f[1] * f[5] * 4 + (int64_t)f[2] * f[4] * 2 +
+	       (int64_t)f[3] * f[3] * 2 + (int64_t)f[7] * f[9] * 76 + (int64_t)f[8] * f[8] * 19;
+	t[7] = (int64_t)f[0] * f[7] * 2 + (int64_t)f[1] * f[6] * 2 + (int64_t)f[2] * f[5] * 2 +
+	       (int64_t)f[3] * f[4] * 2 + (int64_t)f[8] * f[9] * 38;
+	t[8] = (int64_t)f[0] * f[8] * 2 + (int64_t)f[1] * f[7] * 4 + (int64_t)f[2] * f[6] * 2 +
+	       (int64_t)f[3] * f[5] * 4 + (int64_t)f[4] * f[4] + (int64_t)f[9] * f[9] * 38;
+	t[9] = (int64_t)f[0] * f[9] * 2 + (int64_t)f[1] * f[8] * 2 + (int64_t)f[2] * f[7] * 2 +
+	       (int64_t)f[3] * f[6] * 2 + (int64_t)f[4] * f[5] * 2;
+	fe_carry(h, t);
 }
 
 static void fe_sqn(fe h, const fe f, int n)
