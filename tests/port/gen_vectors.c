@@ -1,0 +1,241 @@
+/* uptake tests: writes the port's test vectors (see port_vectors.h) as a C
+ * file: gen_vectors OUT.c */
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "port_vectors.h"
+#include "repogen.h"
+
+static FILE *out;
+
+/* ---- fuzz seeds (gen_vectors OUT.c CORPUS_DIR) -------------------------- */
+
+static void seed_file(const char *dir, const char *name, const uint8_t *d, size_t len)
+{
+	char path[512];
+	FILE *f;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (!(f = fopen(path, "wb")) || fwrite(d, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "gen_vectors: cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+static size_t put16(uint8_t *p, size_t n)
+{
+	p[0] = (uint8_t)(n >> 8);
+	p[1] = (uint8_t)n;
+	return 2;
+}
+
+/* mode 1: root, targets, image */
+static void seed_update(const char *dir, const char *name, const struct rg_file *root,
+			const struct rg_file *targets, const uint8_t *img, size_t img_len)
+{
+	size_t n = 0, cap = 1 + 4 + root->len + targets->len + img_len;
+	uint8_t *b = malloc(cap);
+	if (!b)
+		exit(1);
+	b[n++] = 1;
+	n += put16(b + n, root->len);
+	memcpy(b + n, root->data, root->len);
+	n += root->len;
+	n += put16(b + n, targets->len);
+	memcpy(b + n, targets->data, targets->len);
+	n += targets->len;
+	memcpy(b + n, img, img_len);
+	n += img_len;
+	seed_file(dir, name, b, n);
+	free(b);
+}
+
+/* mode 0: a valid trusted record (the layout of src/secondary/port/port.c)
+ * holding `root`, with a factory image installed */
+static void seed_record(const char *dir, const struct rg_file *root)
+{
+	uint8_t *b = calloc(1, 1 + 320 + root->len);
+	unsigned n = 0;
+	if (!b)
+		exit(1);
+	b[0] = 0;
+	memcpy(b + 1, "UPTP", 4);
+	b[5] = 1; /* format */
+	b[9] = 7; /* sequence */
+	b[13] = (uint8_t)root->len;
+	b[14] = (uint8_t)(root->len >> 8);
+	b[17] = 2;               /* targets version */
+	b[25] = 1 | 2;           /* installed, sha256 */
+	b[33] = 0x10;            /* length */
+	memset(b + 41, 0xff, 8); /* release counter -1 */
+	b[49] = 3;               /* report counter */
+	memset(b + 57, 0xab, 32);
+	memcpy(b + 153, "factory.bin", 11);
+	memcpy(b + 321, root->data, root->len);
+	{
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(c, b + 1, 288) != 1 ||
+		    EVP_DigestUpdate(c, root->data, root->len) != 1 ||
+		    EVP_DigestFinal_ex(c, b + 1 + 288, &n) != 1)
+			exit(1);
+		EVP_MD_CTX_free(c);
+	}
+	seed_file(dir, "record-valid", b, 1 + 320 + root->len);
+	b[1 + 9] = 8; /* sequence changed: checksum fails */
+	seed_file(dir, "record-bad-checksum", b, 1 + 320 + root->len);
+	seed_file(dir, "record-header-only", b, 1 + 320);
+	free(b);
+}
+
+static void emit(const char *name, const uint8_t *data, size_t len)
+{
+	fprintf(out, "static const uint8_t d_%s[] = {", name);
+	for (size_t i = 0; i < len; i++)
+		fprintf(out, "%s0x%02x,", i % 16 ? "" : "\n", data[i]);
+	fprintf(out, "\n};\nconst struct pv_blob pv_%s = {d_%s, %zu};\n", name, name, len);
+}
+
+static void emit_served(struct rg_repo *r, const char *path, const char *name)
+{
+	const struct rg_file *f = rg_files_get(&r->served, path);
+	if (!f) {
+		fprintf(stderr, "gen_vectors: %s not published\n", path);
+		exit(1);
+	}
+	emit(name, f->data, f->len);
+}
+
+static void clear_targets(struct rg_repo *r)
+{
+	for (int i = 0; i < r->n_targets; i++)
+		free(r->targets[i].data);
+	r->n_targets = 0;
+}
+
+/* Publish targets version `v` with one image for `ecu`/`hwid`. */
+static struct rg_target *one(struct rg_repo *r, int64_t v, const char *name, const uint8_t *img,
+			     size_t len, const char *ecu, const char *hwid, int64_t counter)
+{
+	struct rg_target *t;
+	clear_targets(r);
+	t = rg_add_target(r, name, img, len, NULL, counter);
+	snprintf(t->ecu, sizeof t->ecu, "%s", ecu);
+	snprintf(t->ecu_hwid, sizeof t->ecu_hwid, "%s", hwid);
+	r->roles[UPT_ROLE_TARGETS - 1].version = v;
+	return t;
+}
+
+static void publish(struct rg_repo *r, const char *name)
+{
+	rg_publish_targets(r);
+	emit_served(r, "targets.json", name);
+}
+
+int main(int argc, char **argv)
+{
+	struct rg_repo r;
+	struct rg_role *root = &r.roles[UPT_ROLE_ROOT - 1], *tg = &r.roles[UPT_ROLE_TARGETS - 1];
+	struct rg_key *stranger, *old_root, *old_targets;
+	uint8_t a[3000], b[2500], c[700], seed[32], pub[32];
+	size_t pub_len = sizeof pub;
+	EVP_PKEY *k;
+	const char *corpus = argc == 3 ? argv[2] : NULL;
+	struct rg_file root1_copy = {0}, valid_copy = {0};
+	if (argc < 2 || argc > 3 || !(out = fopen(argv[1], "w"))) {
+		fprintf(stderr, "usage: gen_vectors OUT.c [CORPUS_DIR]\n");
+		return 2;
+	}
+	if (RAND_bytes(a, sizeof a) != 1 || RAND_bytes(b, sizeof b) != 1 ||
+	    RAND_bytes(c, sizeof c) != 1 || RAND_bytes(seed, sizeof seed) != 1)
+		return 1;
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof seed);
+	if (!k || EVP_PKEY_get_raw_public_key(k, pub, &pub_len) != 1 || pub_len != 32)
+		return 1;
+	EVP_PKEY_free(k);
+	fprintf(out, "/* generated by tests/port/gen_vectors.c */\n#include \"port_vectors.h\"\n");
+	rg_repo_init(&r, "director", RG_EXPIRES);
+	r.no_snapshot = true;
+	stranger = rg_repo_new_key(&r);
+	rg_publish_root(&r);
+	emit_served(&r, "1.root.json", "root1");
+
+	one(&r, 1, "image-a.bin", a, sizeof a, "mcu-1", "motor-ctl", 5);
+	publish(&r, "t_old");
+	one(&r, 2, "image-a.bin", a, sizeof a, "mcu-1", "motor-ctl", 5);
+	publish(&r, "t_valid");
+	if (corpus) {
+		root1_copy = *rg_files_get(&r.served, "1.root.json");
+		valid_copy = *rg_files_get(&r.served, "targets.json");
+		root1_copy.data = malloc(root1_copy.len);
+		valid_copy.data = malloc(valid_copy.len);
+		if (!root1_copy.data || !valid_copy.data)
+			return 1;
+		memcpy(root1_copy.data, rg_files_get(&r.served, "1.root.json")->data,
+		       root1_copy.len);
+		memcpy(valid_copy.data, rg_files_get(&r.served, "targets.json")->data,
+		       valid_copy.len);
+		seed_update(corpus, "update-valid", &root1_copy, &valid_copy, a, sizeof a);
+		seed_update(corpus, "update-short-image", &root1_copy, &valid_copy, a, 100);
+		seed_record(corpus, &root1_copy);
+	}
+	one(&r, 3, "image-b.bin", b, sizeof b, "mcu-2", "motor-ctl", 6);
+	publish(&r, "t_wrong_ecu");
+	one(&r, 4, "image-b.bin", b, sizeof b, "mcu-1", "modem", 6);
+	publish(&r, "t_wrong_hwid");
+	if (corpus)
+		seed_update(corpus, "update-wrong-hwid", &root1_copy,
+			    rg_files_get(&r.served, "targets.json"), b, sizeof b);
+	one(&r, 5, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6);
+	tg->signers[0] = stranger;
+	tg->n_signers = 1;
+	publish(&r, "t_bad_sig");
+	tg->n_signers = 0;
+	one(&r, 6, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6)->length_override = 1 << 20;
+	publish(&r, "t_oversized");
+	one(&r, 7, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6);
+	tg->expires = PV_NOW - RG_DAY;
+	publish(&r, "t_freeze");
+	tg->expires = RG_EXPIRES;
+	one(&r, 8, "image-c.bin", c, sizeof c, "mcu-1", "motor-ctl", 4);
+	publish(&r, "t_counter_down");
+	one(&r, 9, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6)->corrupt_sha256 = true;
+	publish(&r, "t_bad_hash");
+	if (corpus) {
+		seed_update(corpus, "update-bad-hash", &root1_copy,
+			    rg_files_get(&r.served, "targets.json"), b, sizeof b);
+		free(root1_copy.data);
+		free(valid_copy.data);
+	}
+
+	/* rotation: new root and targets keys in root version 2 */
+	old_root = root->keys[0];
+	old_targets = tg->keys[0];
+	root->keys[0] = rg_repo_new_key(&r);
+	tg->keys[0] = rg_repo_new_key(&r);
+	root->version = 2;
+	root->signers[0] = old_root;
+	root->n_signers = 1;
+	rg_publish_root(&r);
+	emit_served(&r, "2.root.json", "root2_old_only");
+	root->signers[1] = root->keys[0];
+	root->n_signers = 2;
+	rg_publish_root(&r);
+	emit_served(&r, "2.root.json", "root2");
+	one(&r, 10, "image-b.bin", b, sizeof b, "mcu-1", "motor-ctl", 6);
+	publish(&r, "t_rotated");
+	tg->signers[0] = old_targets;
+	tg->n_signers = 1;
+	publish(&r, "t_rotated_oldkey");
+	tg->n_signers = 0;
+
+	emit("image_a", a, sizeof a);
+	emit("image_b", b, sizeof b);
+	emit("ecu_seed", seed, sizeof seed);
+	emit("ecu_pub", pub, sizeof pub);
+	clear_targets(&r);
+	rg_repo_free(&r);
+	return fclose(out) == 0 ? 0 : 1;
+}
