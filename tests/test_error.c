@@ -17,7 +17,10 @@ static void test_plain_conversions(void)
 		      (long long)LLONG_MIN, 'z');
 	CHECK(strcmp(e.msg, "a|-7|7|12|-9223372036854775808|z|%") == 0);
 	upt_error_set(&e, UPT_ERR_IO, "%ld %lu %llu", -5L, ULONG_MAX, 18446744073709551615ULL);
-	CHECK(strcmp(e.msg, "-5 18446744073709551615 18446744073709551615") == 0);
+	/* long is 32 bits on armhf */
+	char want[80];
+	snprintf(want, sizeof want, "-5 %lu 18446744073709551615", ULONG_MAX);
+	CHECK(strcmp(e.msg, want) == 0);
 }
 
 static void test_string_precision(void)
