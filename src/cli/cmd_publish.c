@@ -19,11 +19,13 @@
 static const char usage[] =
     "usage: uptake publish IMAGE --name NAME --version VERSION --hardware-id HWID\n"
     "                      [--hardware-id HWID]... [--release-counter N] [--dir DIR]\n"
-    "                      [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
+    "                      [--security] [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
     "Publishes IMAGE as target NAME-VERSION (custom: name, version, hardwareIds,\n"
     "releaseCounter) in the workspace DIR's Image repository: hashes it, signs the\n"
     "next targets version offline, uploads the image (with a progress bar on a\n"
-    "terminal) and the metadata. Exit 0 ok, 2 usage, 3 input or server refusal.\n";
+    "terminal) and the metadata. --security marks it a security update\n"
+    "(custom.security: true, signed with it; see uptake report patch-status).\n"
+    "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 #define MAX_HWIDS 16
 
@@ -97,6 +99,8 @@ int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
 	rc = rc ? rc : cli_buf_json_str(text, pt->version);
 	if (rc == UPT_OK && pt->counter >= 0)
 		rc = cli_buf_printf(text, ",\"releaseCounter\":%lld", (long long)pt->counter);
+	if (rc == UPT_OK && pt->security)
+		rc = cli_buf_printf(text, ",\"security\":true");
 	rc = rc ? rc
 		: cli_buf_printf(text,
 				 "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},"
@@ -121,6 +125,7 @@ int cmd_publish(int argc, char **argv)
 					      {"dir", required_argument, NULL, 'd'},
 					      {"expires", required_argument, NULL, 'e'},
 					      {"passphrase-env", required_argument, NULL, 'p'},
+					      {"security", no_argument, NULL, 's'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *name = NULL, *version = NULL, *dir = ".", *pass_env = NULL, *image;
@@ -137,10 +142,14 @@ int cmd_publish(int argc, char **argv)
 	struct cli_buf text, out = {0};
 	struct upt_error err = {0};
 	char *resp = NULL;
+	bool security = false;
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			security = true;
+			break;
 		case 'n':
 			name = optarg;
 			break;
@@ -201,8 +210,8 @@ int cmd_publish(int argc, char **argv)
 	/* the next targets: every other entry kept as it was, the new one */
 	cli_buf_init(&text, CLI_MAX_FILE);
 	{
-		struct publish_target pt = {target,  name,   version, hwids, n_hw,
-					    counter, length, h256,    h512,  expires};
+		struct publish_target pt = {target, name, version, hwids,   n_hw,    counter,
+					    length, h256, h512,    expires, security};
 		if (rc == UPT_OK)
 			rc = publish_next_targets(&text, &doc, &cur, &pt, &err);
 	}
@@ -231,6 +240,7 @@ int cmd_publish(int argc, char **argv)
 		cli_err("publish", "%s", err.msg);
 		return cli_exit_code(rc);
 	}
-	printf("published %s in targets version %lld\n", target, (long long)cur.c.version + 1);
+	printf("published %s%s in targets version %lld\n", target,
+	       security ? " (security update)" : "", (long long)cur.c.version + 1);
 	return CLI_OK;
 }

@@ -9,13 +9,26 @@
 #include "workspace.h"
 
 static const char report_usage[] =
-    "usage: uptake report support [--within DAYS] [--at DATE] [--json | --csv] [--dir DIR]\n\n"
+    "usage: uptake report support [--within DAYS] [--at DATE] [--json | --csv] [--dir DIR]\n"
+    "       uptake report inventory [--json | --csv] [--dir DIR]\n"
+    "       uptake report patch-status [--days N] [--json | --csv] [--dir DIR]\n"
+    "       uptake report opt-out [--json | --csv] [--dir DIR]\n\n"
     "support: each device's product, dates, support end and status (in-support,\n"
     "ending within DAYS (default 90), ended, or unknown without a product and a\n"
     "market date), when it last sent a signed manifest and whether it updates\n"
     "automatically; then each product's last obligation. --at DATE (YYYY-MM-DD)\n"
     "reports as of that day. Default output is a table; --json the server's JSON;\n"
-    "--csv the device rows. Exit 0 ok, 2 usage, 3 refusal.\n";
+    "--csv the device rows.\n\n"
+    "inventory: per image hash and hardware id, how many ECUs and devices run it\n"
+    "(from their signed reports) and whether the Image repository ever published\n"
+    "that hash for that hardware id (UNPUBLISHED: unofficial or malicious software).\n\n"
+    "patch-status: per security release (uptake publish --security), the ECUs of\n"
+    "its hardware ids that run neither it nor a higher release counter once N days\n"
+    "(default 30) have passed since it was published, and for how many days it\n"
+    "has been out.\n\n"
+    "opt-out: devices whose last signed manifest turned automatic updates off,\n"
+    "and since when.\n\n"
+    "Exit 0 ok, 2 usage, 3 refusal.\n";
 
 static const char *str(const struct upt_json *o, const char *k)
 {
@@ -106,16 +119,168 @@ static int print_support(const char *json, bool csv, struct upt_error *err)
 	return rc;
 }
 
+static const char *bool_str(const struct upt_json *o, const char *k)
+{
+	const struct upt_json *v = upt_json_get(o, k);
+	return v && v->type == UPT_JSON_TRUE ? "true" : "false";
+}
+
+static void when(long long t, char out[32])
+{
+	if (t <= 0 || upt_time_format(out, 32, t) != UPT_OK)
+		snprintf(out, 32, "-");
+}
+
+/* Parse a report answer and check that `member` is an array. */
+static int parse_report(struct cli_arena *ca, const char *json, const char *member,
+			struct upt_json **v, const struct upt_json **arr, struct upt_error *err)
+{
+	int rc;
+	if (cli_arena_init(ca, 16 * strlen(json) + 65536) != UPT_OK)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	rc = upt_json_parse(v, &ca->a, (const uint8_t *)json, strlen(json), NULL, err);
+	*arr = rc == UPT_OK ? upt_json_get(*v, member) : NULL;
+	if (rc == UPT_OK && (!*arr || (*arr)->type != UPT_JSON_ARRAY))
+		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING, "report: no %s", member);
+	if (rc != UPT_OK)
+		cli_arena_dispose(ca);
+	return rc;
+}
+
+static int print_inventory(const char *json, bool csv, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *im;
+	int rc = parse_report(&ca, json, "images", &v, &im, err);
+	if (rc != UPT_OK)
+		return rc;
+	if (csv)
+		puts("sha256,hardware_id,installed,ecus,devices,published,target");
+	else
+		printf("%-64s %-16s %-24s %5s %7s %s\n", "SHA256", "HARDWARE-ID", "INSTALLED",
+		       "ECUS", "DEVICES", "RELEASE");
+	for (size_t i = 0; i < im->n; i++) {
+		const struct upt_json *e = im->items[i];
+		bool pub = upt_json_get(e, "published") &&
+			   upt_json_get(e, "published")->type == UPT_JSON_TRUE;
+		if (csv) {
+			const char *f[] = {"sha256", "hardware_id", "installed"};
+			for (size_t k = 0; k < 3; k++) {
+				csv_field(str(e, f[k]));
+				putchar(',');
+			}
+			printf("%lld,%lld,%s,", num(e, "ecus"), num(e, "devices"),
+			       bool_str(e, "published"));
+			csv_field(str(e, "target"));
+			putchar('\n');
+		} else {
+			printf("%-64s %-16s %-24s %5lld %7lld %s\n", str(e, "sha256"),
+			       str(e, "hardware_id"), str(e, "installed"), num(e, "ecus"),
+			       num(e, "devices"), pub ? str(e, "target") : "UNPUBLISHED");
+		}
+	}
+	if (!csv)
+		printf("\n%lld ECUs, %lld without an image, %lld images never published\n",
+		       num(v, "ecus"), num(v, "no_image_ecus"), num(v, "unpublished_images"));
+	cli_arena_dispose(&ca);
+	return UPT_OK;
+}
+
+static int print_patch_status(const char *json, bool csv, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *rs;
+	int rc = parse_report(&ca, json, "releases", &v, &rs, err);
+	if (rc != UPT_OK)
+		return rc;
+	if (csv)
+		puts("release,sha256,published,overdue,device,ecu,hardware_id,installed,"
+		     "installed_sha256,missing_days");
+	else
+		printf("security releases, %lld days to install\n", num(v, "days"));
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct upt_json *r = rs->items[i], *l = upt_json_get(r, "lacking");
+		char pub[32];
+		when(num(r, "published"), pub);
+		if (!csv)
+			printf("\n%s (sha256 %.16s..., published %s): %lld of %lld ECUs run it "
+			       "or newer%s\n",
+			       str(r, "target"), str(r, "sha256"), pub, num(r, "patched"),
+			       num(r, "ecus"),
+			       upt_json_get(r, "overdue") &&
+				       upt_json_get(r, "overdue")->type == UPT_JSON_TRUE
+				   ? ""
+				   : " (not due yet)");
+		for (size_t j = 0; l && l->type == UPT_JSON_ARRAY && j < l->n; j++) {
+			const struct upt_json *d = l->items[j];
+			if (csv) {
+				csv_field(str(r, "target"));
+				printf(",%s,%s,%s,", str(r, "sha256"), pub, bool_str(r, "overdue"));
+				const char *f[] = {"device", "ecu", "hardware_id", "installed",
+						   "installed_sha256"};
+				for (size_t k = 0; k < 5; k++) {
+					csv_field(str(d, f[k]));
+					putchar(',');
+				}
+				printf("%lld\n", num(d, "missing_days"));
+			} else {
+				printf("  lacking: %-24s %-16s runs %s (%lld days since the "
+				       "release)\n",
+				       str(d, "device"), str(d, "ecu"),
+				       str(d, "installed")[0] ? str(d, "installed") : "no image",
+				       num(d, "missing_days"));
+			}
+		}
+	}
+	cli_arena_dispose(&ca);
+	return UPT_OK;
+}
+
+static int print_opt_out(const char *json, bool csv, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *ds;
+	int rc = parse_report(&ca, json, "devices", &v, &ds, err);
+	if (rc != UPT_OK)
+		return rc;
+	if (csv)
+		puts("device,product,since,last_manifest");
+	else
+		printf("%-24s %-16s %-20s %s\n", "DEVICE", "PRODUCT", "AUTO-UPDATE OFF SINCE",
+		       "LAST MANIFEST");
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct upt_json *d = ds->items[i];
+		char since[32], last[32];
+		when(num(d, "since"), since);
+		when(num(d, "last_manifest"), last);
+		if (csv) {
+			csv_field(str(d, "id"));
+			putchar(',');
+			csv_field(str(d, "product"));
+			printf(",%s,%s\n", since, last);
+		} else {
+			printf("%-24s %-16s %-20s %s\n", str(d, "id"),
+			       str(d, "product")[0] ? str(d, "product") : "-", since, last);
+		}
+	}
+	if (!csv)
+		printf("\n%lld of %lld devices opted out of automatic updates\n",
+		       num(v, "opted_out"), num(v, "devices_total"));
+	cli_arena_dispose(&ca);
+	return UPT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
-	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
-					      {"within", required_argument, NULL, 'w'},
-					      {"at", required_argument, NULL, 'a'},
-					      {"json", no_argument, NULL, 'j'},
-					      {"csv", no_argument, NULL, 'c'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
-	const char *dir = ".", *within = NULL, *at = NULL;
+	static const struct option longs[] = {
+	    {"dir", required_argument, NULL, 'd'}, {"within", required_argument, NULL, 'w'},
+	    {"at", required_argument, NULL, 'a'},  {"days", required_argument, NULL, 'D'},
+	    {"json", no_argument, NULL, 'j'},      {"csv", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+	const char *dir = ".", *within = NULL, *at = NULL, *dopt = NULL, *name;
 	bool json = false, csv = false;
 	struct ws w;
 	struct upt_error err = {0};
@@ -130,6 +295,8 @@ int cmd_report(int argc, char **argv)
 			within = optarg;
 		else if (c == 'a')
 			at = optarg;
+		else if (c == 'D')
+			dopt = optarg;
 		else if (c == 'j')
 			json = true;
 		else if (c == 'c')
@@ -139,14 +306,32 @@ int cmd_report(int argc, char **argv)
 		else
 			return fputs(report_usage, stderr), CLI_USAGE;
 	}
-	if (optind != argc - 1 || strcmp(argv[optind], "support") != 0 || (json && csv) ||
-	    (within && cli_parse_int(&days, within, 0, 36500) != UPT_OK) ||
-	    (at && host_url_quote(qa, sizeof qa, at, false) != UPT_OK))
+	if (optind != argc - 1 || (json && csv))
 		return fputs(report_usage, stderr), CLI_USAGE;
-	if (within)
-		snprintf(qw, sizeof qw, "within=%lld", (long long)days);
-	snprintf(api, sizeof api, "reports/support%s%s%s%s%s", within || at ? "?" : "", qw,
-		 within && at ? "&" : "", at ? "at=" : "", qa);
+	name = argv[optind];
+	if (strcmp(name, "support") == 0) {
+		if (dopt || (within && cli_parse_int(&days, within, 0, 36500) != UPT_OK) ||
+		    (at && host_url_quote(qa, sizeof qa, at, false) != UPT_OK))
+			return fputs(report_usage, stderr), CLI_USAGE;
+		if (within)
+			snprintf(qw, sizeof qw, "within=%lld", (long long)days);
+		snprintf(api, sizeof api, "reports/support%s%s%s%s%s", within || at ? "?" : "", qw,
+			 within && at ? "&" : "", at ? "at=" : "", qa);
+	} else if (strcmp(name, "patch-status") == 0) {
+		if (within || at || (dopt && cli_parse_int(&days, dopt, 0, 36500) != UPT_OK))
+			return fputs(report_usage, stderr), CLI_USAGE;
+		if (dopt)
+			snprintf(api, sizeof api, "reports/patch-status?days=%lld",
+				 (long long)days);
+		else
+			snprintf(api, sizeof api, "reports/patch-status");
+	} else if (strcmp(name, "inventory") == 0 || strcmp(name, "opt-out") == 0) {
+		if (within || at || dopt)
+			return fputs(report_usage, stderr), CLI_USAGE;
+		snprintf(api, sizeof api, "reports/%s", name);
+	} else {
+		return fputs(report_usage, stderr), CLI_USAGE;
+	}
 	rc = ws_load(&w, dir, &err);
 	if (rc == UPT_OK)
 		rc = host_init(&err);
@@ -154,8 +339,14 @@ int cmd_report(int argc, char **argv)
 		rc = ws_http(&w, "GET", api, NULL, NULL, 0, NULL, false, &resp, &err);
 	if (rc == UPT_OK && json)
 		fputs(resp, stdout);
-	else if (rc == UPT_OK)
+	else if (rc == UPT_OK && strcmp(name, "support") == 0)
 		rc = print_support(resp, csv, &err);
+	else if (rc == UPT_OK && strcmp(name, "inventory") == 0)
+		rc = print_inventory(resp, csv, &err);
+	else if (rc == UPT_OK && strcmp(name, "patch-status") == 0)
+		rc = print_patch_status(resp, csv, &err);
+	else if (rc == UPT_OK)
+		rc = print_opt_out(resp, csv, &err);
 	free(resp);
 	if (rc != UPT_OK) {
 		cli_err("report", "%s", err.msg);

@@ -77,6 +77,7 @@ struct publish_target {
 	int64_t length;
 	const char *sha256, *sha512;
 	int64_t expires;
+	bool security; /* custom.security: true */
 };
 int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
 			 const struct upt_targets *cur, const struct publish_target *pt,

@@ -173,6 +173,9 @@ void srv_h_products_set(const struct srv_req *q, struct srv_resp *r);
 void srv_h_device_lifecycle(const struct srv_req *q, struct srv_resp *r);
 void srv_h_lifecycle_import(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_support(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_inventory(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_patch_status(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_opt_out(const struct srv_req *q, struct srv_resp *r);
 
 /* api_alerts.c */
 void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r);

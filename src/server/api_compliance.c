@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "lifecycle.h"
+#include "reports.h"
 
 void srv_h_products_list(const struct srv_req *q, struct srv_resp *r)
 {
@@ -78,5 +79,41 @@ void srv_h_report_support(const struct srv_req *q, struct srv_resp *r)
 		}
 	}
 	rc = srv_report_support(q->srv->store, day, days, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
+
+void srv_h_report_inventory(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_report_inventory(q->srv->store, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
+
+/* ?days=N (default 30): how long after publication a device must run it */
+void srv_h_report_patch_status(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	const char *d = q->query(q->io, "days");
+	int64_t days = 30;
+	char *json = NULL, *end;
+	int rc;
+	if (d) {
+		days = strtoll(d, &end, 10);
+		if (!*d || *end || days < 0 || days > 36500) {
+			srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE,
+				       "days: a number of days from 0 to 36500");
+			return;
+		}
+	}
+	rc = srv_report_patch_status(q->srv->store, q->now, days, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
+
+void srv_h_report_opt_out(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_report_opt_out(q->srv->store, &json, &err);
 	srv_resp_result(r, rc, json, &err);
 }

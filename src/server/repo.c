@@ -557,6 +557,54 @@ static int check_images(struct srv_repo *r, const struct upt_targets *t, struct 
 	return UPT_OK;
 }
 
+/* What the store records of each target the Image repository publishes:
+ * its hashes, hardware ids, release counter, and custom.security (a
+ * boolean when present: anything else is refused). */
+static int published_of(const struct upt_targets *t, int64_t now, struct srv_published **out,
+			struct upt_error *err)
+{
+	struct srv_published *p = calloc(t->n_targets ? t->n_targets : 1, sizeof *p);
+	if (!p)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < t->n_targets; i++) {
+		const struct upt_target *x = &t->targets[i];
+		const struct upt_json *sec = x->custom ? upt_json_get(x->custom, "security") : NULL;
+		size_t used = 0;
+		if (sec && sec->type != UPT_JSON_TRUE && sec->type != UPT_JSON_FALSE) {
+			free(p);
+			return upt_error_set(err, UPT_ERR_FIELD_TYPE,
+					     "target %s: custom.security: not a boolean", x->name);
+		}
+		if ((size_t)snprintf(p[i].name, sizeof p[i].name, "%s", x->name) >=
+		    sizeof p[i].name) {
+			free(p);
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE, "target %s: name too long",
+					     x->name);
+		}
+		if (x->hashes.has_sha256)
+			upt_hex_encode(p[i].sha256, x->hashes.sha256, UPT_SHA256_LEN);
+		p[i].length = x->length;
+		for (size_t j = 0; j < x->n_hardware_ids; j++) {
+			int w = snprintf(p[i].hardware_ids + used, sizeof p[i].hardware_ids - used,
+					 "%s%s", j ? "," : "", x->hardware_ids[j]);
+			if (strchr(x->hardware_ids[j], ',') || w < 0 ||
+			    (size_t)w >= sizeof p[i].hardware_ids - used) {
+				free(p);
+				return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+						     "target %s: custom.hardwareIds: a comma in "
+						     "an id, or more than %zu bytes",
+						     x->name, sizeof p[i].hardware_ids - 1);
+			}
+			used += (size_t)w;
+		}
+		p[i].release_counter = x->has_release_counter ? x->release_counter : -1;
+		p[i].security = sec && sec->type == UPT_JSON_TRUE;
+		p[i].published = now;
+	}
+	*out = p;
+	return UPT_OK;
+}
+
 /* The keys and rule that sign `role`: the root's targets role, or the
  * delegation in a stored targets role that names it. */
 static int signing_rule(struct srv_repo *r, struct work *w, const char *role,
@@ -633,6 +681,7 @@ int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *da
 	const struct upt_role_keys *rule = NULL;
 	size_t n_keys = 0;
 	struct srv_meta cur;
+	struct srv_published *pub = NULL;
 	int rc = work_init(&w, len, err);
 	if (rc != UPT_OK)
 		return rc;
@@ -659,11 +708,15 @@ int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *da
 	}
 	if (rc == UPT_OK)
 		rc = check_images(r, &t, err);
+	if (rc == UPT_OK && !r->director)
+		rc = published_of(&t, now, &pub, err);
 	if (rc == UPT_OK)
 		rc = r->store->ops->begin(r->store, err);
 	if (rc == UPT_OK) {
 		rc = r->store->ops->meta_put(r->store, r->name, role, t.c.version, t.c.expires,
 					     data, len, err);
+		if (rc == UPT_OK && pub)
+			rc = r->store->ops->published_put(r->store, pub, t.n_targets, err);
 		if (rc == UPT_OK)
 			rc = sign_online(r, r->name, now, true, err);
 		if (rc == UPT_OK)
@@ -677,6 +730,7 @@ int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *da
 		srv_log(SRV_LOG_INFO, "%s: %s version %lld accepted (%zu targets)", r->name, role,
 			(long long)t.c.version, t.n_targets);
 	}
+	free(pub);
 	work_free(&w);
 	return rc;
 }

@@ -71,6 +71,9 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/alerts", SRV_ADMIN, NONE, 0, srv_h_alerts_list, NULL),
     ROW("POST", "/api/v1/alerts/{id}/ack", SRV_ADMIN, JSON, 4096, srv_h_alert_ack, NULL),
     ROW("GET", "/api/v1/reports/support", SRV_ADMIN, NONE, 0, srv_h_report_support, NULL),
+    ROW("GET", "/api/v1/reports/inventory", SRV_ADMIN, NONE, 0, srv_h_report_inventory, NULL),
+    ROW("GET", "/api/v1/reports/patch-status", SRV_ADMIN, NONE, 0, srv_h_report_patch_status, NULL),
+    ROW("GET", "/api/v1/reports/opt-out", SRV_ADMIN, NONE, 0, srv_h_report_opt_out, NULL),
     ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,
 	NULL),
 };

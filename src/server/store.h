@@ -134,8 +134,9 @@ struct srv_delivery {
 struct srv_device {
 	char id[128];
 	int64_t created;
-	int64_t last_manifest; /* 0: never */
-	bool auto_update;      /* as the last verified manifest says (CRA opt-out) */
+	int64_t last_manifest;     /* 0: never */
+	bool auto_update;          /* as the last verified manifest says (CRA opt-out) */
+	int64_t auto_update_since; /* when a verified manifest first said so; 0: never */
 	size_t n_ecus;
 	/* CRA lifecycle ("" when not set): dates are YYYY-MM-DD (UTC);
 	 * support_end is a per-unit end later than the product's default */
@@ -151,6 +152,32 @@ struct srv_product {
 	char contact[256]; /* vulnerability contact (mail or URL) */
 	int64_t created;
 };
+
+/* A target the Image repository published: recorded once per name and
+ * hash when its targets metadata is accepted, never forgotten. */
+struct srv_published {
+	char name[512];
+	char sha256[65];
+	int64_t length;
+	char hardware_ids[1024]; /* comma-separated (custom.hardwareIds) */
+	int64_t release_counter; /* -1: none */
+	bool security;           /* custom.security: a security update */
+	int64_t published;       /* when first accepted */
+};
+
+/* One ECU's current verified state, as the fleet scan gives it. */
+struct srv_ecu_row {
+	char device[128];
+	char serial[128];
+	char hardware_id[128];
+	char installed[512]; /* "" before a report */
+	char installed_sha256[65];
+	int64_t reported_at;
+};
+
+/* Called for each row of a scan; a non-zero return stops it and is
+ * returned. */
+typedef int (*srv_ecu_scan_fn)(void *ctx, const struct srv_ecu_row *row);
 
 struct srv_store_ops {
 	const char *name;
@@ -259,6 +286,17 @@ struct srv_store_ops {
 	int (*device_lifecycle)(struct srv_store *s, const char *id, const char *product,
 				const char *manufactured, const char *placed_on_market,
 				const char *support_end, struct upt_error *err);
+	/* Record the targets an accepted Image repository targets role
+	 * lists (a name and hash recorded already keeps its first time). */
+	int (*published_put)(struct srv_store *s, const struct srv_published *t, size_t n,
+			     struct upt_error *err);
+	/* Every target ever published, by name. */
+	int (*published_list)(struct srv_store *s, struct srv_published **out, size_t *n,
+			      struct upt_error *err);
+	/* Every registered ECU's current state, ordered by device and serial,
+	 * in one pass (the store's lock is held during the callbacks: they
+	 * must not call the store). */
+	int (*ecu_scan)(struct srv_store *s, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 

@@ -90,6 +90,11 @@ static const char *const migrations[] = {
     "CREATE INDEX alerts_open ON alerts(device, ecu, kind, acked_at);"
     "CREATE TABLE alert_outbox (alert_id BIGINT NOT NULL, url TEXT NOT NULL,"
     " attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT NOT NULL, PRIMARY KEY (alert_id, url));",
+    /* 8 */
+    "CREATE TABLE published_targets (name TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " length BIGINT NOT NULL, hardware_ids TEXT NOT NULL, release_counter BIGINT NOT NULL,"
+    " security BIGINT NOT NULL, published BIGINT NOT NULL, PRIMARY KEY (name, sha256));"
+    "ALTER TABLE devices ADD COLUMN auto_update_since BIGINT NOT NULL DEFAULT 0;",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -343,7 +348,8 @@ static int pg_device_add(struct srv_store *b, const char *id, struct upt_error *
 #define DEVICE_COLS                                                                                \
 	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
 	"auto_update, coalesce(product, ''), coalesce(manufactured, ''), "                         \
-	"coalesce(placed_on_market, ''), coalesce(support_end, '') FROM devices"
+	"coalesce(placed_on_market, ''), coalesce(support_end, ''), auto_update_since FROM "       \
+	"devices"
 
 static void device_row(PGresult *r, int i, struct srv_device *d)
 {
@@ -357,6 +363,7 @@ static void device_row(PGresult *r, int i, struct srv_device *d)
 	col_s(d->manufactured, sizeof d->manufactured, r, i, 6);
 	col_s(d->placed_on_market, sizeof d->placed_on_market, r, i, 7);
 	col_s(d->support_end, sizeof d->support_end, r, i, 8);
+	d->auto_update_since = col_i(r, i, 9);
 }
 
 static int pg_device_get(struct srv_store *b, const char *id, struct srv_device *out,
@@ -635,8 +642,12 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 	PQclear(r);
 	if (code == UPT_OK) {
 		const char *v2[] = {t, auto_update ? "1" : "0", device};
-		r = exec(P(b), "UPDATE devices SET last_manifest=$1, auto_update=$2 WHERE id=$3", 3,
-			 v2, NULL, NULL, err, &code);
+		/* SET reads the row as it was: the time moves when the flag flips */
+		r = exec(P(b),
+			 "UPDATE devices SET last_manifest=$1, auto_update_since=CASE WHEN "
+			 "auto_update_since=0 OR auto_update<>$2 THEN $1 ELSE auto_update_since "
+			 "END, auto_update=$2 WHERE id=$3",
+			 3, v2, NULL, NULL, err, &code);
 		PQclear(r);
 	}
 	if (code == UPT_OK)
@@ -1085,6 +1096,92 @@ static void pg_close(struct srv_store *b)
 	free(b);
 }
 
+static int pg_published_put(struct srv_store *b, const struct srv_published *t, size_t n,
+			    struct upt_error *err)
+{
+	int code = UPT_OK;
+	for (size_t i = 0; code == UPT_OK && i < n; i++) {
+		char l[24], c[24], p[24];
+		const char *vals[] = {t[i].name,
+				      t[i].sha256,
+				      num(l, t[i].length),
+				      t[i].hardware_ids,
+				      num(c, t[i].release_counter),
+				      t[i].security ? "1" : "0",
+				      num(p, t[i].published)};
+		code = run(P(b),
+			   "INSERT INTO published_targets (name, sha256, length, hardware_ids, "
+			   "release_counter, security, published) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+			   "ON CONFLICT (name, sha256) DO NOTHING",
+			   7, vals, err);
+	}
+	return code;
+}
+
+static int pg_published_list(struct srv_store *b, struct srv_published **out, size_t *n,
+			     struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT name, sha256, length, hardware_ids, release_counter, security, published "
+		 "FROM published_targets ORDER BY name, published",
+		 0, NULL, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_published *t = &(*out)[(*n)++];
+		col_s(t->name, sizeof t->name, r, i, 0);
+		col_s(t->sha256, sizeof t->sha256, r, i, 1);
+		t->length = col_i(r, i, 2);
+		col_s(t->hardware_ids, sizeof t->hardware_ids, r, i, 3);
+		t->release_counter = col_i(r, i, 4);
+		t->security = col_i(r, i, 5) != 0;
+		t->published = col_i(r, i, 6);
+	}
+	PQclear(r);
+	return code;
+}
+
+/* One pass in single-row mode: a large fleet is never held in memory. */
+static int pg_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
+{
+	struct pg_store *s = P(b);
+	int code = UPT_OK;
+	PGresult *r;
+	pthread_mutex_lock(&s->lock);
+	if (!PQsendQueryParams(s->db,
+			       "SELECT device, serial, hardware_id, installed, installed_sha256, "
+			       "reported_at FROM ecus ORDER BY device, serial",
+			       0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(s->db))
+		code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(s->db));
+	while ((r = PQgetResult(s->db)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (code == UPT_OK && st == PGRES_SINGLE_TUPLE) {
+			struct srv_ecu_row row;
+			col_s(row.device, sizeof row.device, r, 0, 0);
+			col_s(row.serial, sizeof row.serial, r, 0, 1);
+			col_s(row.hardware_id, sizeof row.hardware_id, r, 0, 2);
+			col_s(row.installed, sizeof row.installed, r, 0, 3);
+			col_s(row.installed_sha256, sizeof row.installed_sha256, r, 0, 4);
+			row.reported_at = col_i(r, 0, 5);
+			code = fn(ctx, &row);
+		} else if (code == UPT_OK && st != PGRES_TUPLES_OK) {
+			code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s",
+					     PQresultErrorMessage(r));
+		}
+		PQclear(r); /* after a stop, the rest is read and dropped */
+	}
+	pthread_mutex_unlock(&s->lock);
+	return code;
+}
+
 static const struct srv_store_ops pg_ops = {
     .name = "postgresql",
     .begin = pg_begin,
@@ -1126,6 +1223,9 @@ static const struct srv_store_ops pg_ops = {
     .outbox_claim = pg_outbox_claim,
     .outbox_done = pg_outbox_done,
     .outbox_retry = pg_outbox_retry,
+    .published_put = pg_published_put,
+    .published_list = pg_published_list,
+    .ecu_scan = pg_ecu_scan,
     .close = pg_close,
 };
 

@@ -98,6 +98,14 @@ static const char *const migrations[] = {
     "CREATE TABLE alert_outbox ("
     " alert_id INTEGER NOT NULL, url TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
     " next_at INTEGER NOT NULL, PRIMARY KEY (alert_id, url));",
+    /* 8: the targets the Image repository published (security releases
+     * among them), and when a device's automatic updates last changed */
+    "CREATE TABLE published_targets ("
+    " name TEXT NOT NULL, sha256 TEXT NOT NULL, length INTEGER NOT NULL,"
+    " hardware_ids TEXT NOT NULL, release_counter INTEGER NOT NULL,"
+    " security INTEGER NOT NULL, published INTEGER NOT NULL,"
+    " PRIMARY KEY (name, sha256));"
+    "ALTER TABLE devices ADD COLUMN auto_update_since INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -443,12 +451,13 @@ static void device_row(sqlite3_stmt *st, struct srv_device *d)
 	text_col(d->manufactured, sizeof d->manufactured, st, 6);
 	text_col(d->placed_on_market, sizeof d->placed_on_market, st, 7);
 	text_col(d->support_end, sizeof d->support_end, st, 8);
+	d->auto_update_since = sqlite3_column_int64(st, 9);
 }
 
 #define DEVICE_COLS                                                                                \
 	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
-	"auto_update, product, manufactured, placed_on_market, support_end "                       \
-	"FROM devices"
+	"auto_update, product, manufactured, placed_on_market, support_end, "                      \
+	"auto_update_since FROM devices"
 
 static int sq_device_get(struct srv_store *b, const char *id, struct srv_device *out,
 			 struct upt_error *err)
@@ -749,9 +758,13 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 	}
 	if (rc == UPT_OK) {
 		int64_t au = auto_update;
-		const void *v[] = {&at, &au, device};
-		rc = run(s, "UPDATE devices SET last_manifest=?, auto_update=? WHERE id=?", "iit",
-			 v, err);
+		/* SET reads the row as it was: the time moves when the flag flips */
+		const void *v2[] = {&at, &au, &at, &au, device};
+		rc = run(s,
+			 "UPDATE devices SET last_manifest=?, auto_update_since=CASE WHEN "
+			 "auto_update_since=0 OR auto_update<>? THEN ? ELSE auto_update_since END, "
+			 "auto_update=? WHERE id=?",
+			 "iiiit", v2, err);
 	}
 	if (rc == UPT_OK)
 		rc = keep_newest(s, "manifests", "device", device, NULL, NULL,
@@ -1269,6 +1282,84 @@ static void sq_close(struct srv_store *b)
 	free(s);
 }
 
+static int sq_published_put(struct srv_store *b, const struct srv_published *t, size_t n,
+			    struct upt_error *err)
+{
+	int rc = UPT_OK;
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		int64_t sec = t[i].security;
+		const void *v[] = {t[i].name,         t[i].sha256,           &t[i].length,
+				   t[i].hardware_ids, &t[i].release_counter, &sec,
+				   &t[i].published};
+		rc = run(S(b),
+			 "INSERT INTO published_targets (name, sha256, length, hardware_ids, "
+			 "release_counter, security, published) VALUES (?,?,?,?,?,?,?) "
+			 "ON CONFLICT(name, sha256) DO NOTHING",
+			 "ttitiii", v, err);
+	}
+	return rc;
+}
+
+static void published_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_published *t = p;
+	memset(t, 0, sizeof *t);
+	text_col(t->name, sizeof t->name, st, 0);
+	text_col(t->sha256, sizeof t->sha256, st, 1);
+	t->length = sqlite3_column_int64(st, 2);
+	text_col(t->hardware_ids, sizeof t->hardware_ids, st, 3);
+	t->release_counter = sqlite3_column_int64(st, 4);
+	t->security = sqlite3_column_int(st, 5) != 0;
+	t->published = sqlite3_column_int64(st, 6);
+}
+
+static int sq_published_list(struct srv_store *b, struct srv_published **out, size_t *n,
+			     struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT name, sha256, length, hardware_ids, release_counter, security, "
+		     "published FROM published_targets ORDER BY name, published",
+		     err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, published_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st = NULL;
+	struct srv_ecu_row row;
+	int rc, step = SQLITE_DONE;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT device, serial, hardware_id, installed, installed_sha256, reported_at "
+		     "FROM ecus ORDER BY device, serial",
+		     err);
+	while (rc == UPT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		text_col(row.device, sizeof row.device, st, 0);
+		text_col(row.serial, sizeof row.serial, st, 1);
+		text_col(row.hardware_id, sizeof row.hardware_id, st, 2);
+		text_col(row.installed, sizeof row.installed, st, 3);
+		text_col(row.installed_sha256, sizeof row.installed_sha256, st, 4);
+		row.reported_at = sqlite3_column_int64(st, 5);
+		rc = fn(ctx, &row);
+	}
+	if (rc == UPT_OK && step != SQLITE_DONE)
+		rc = db_fail(s, err, "ecu scan");
+	if (st)
+		sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
@@ -1310,6 +1401,9 @@ static const struct srv_store_ops sqlite_ops = {
     .outbox_claim = sq_outbox_claim,
     .outbox_done = sq_outbox_done,
     .outbox_retry = sq_outbox_retry,
+    .published_put = sq_published_put,
+    .published_list = sq_published_list,
+    .ecu_scan = sq_ecu_scan,
     .close = sq_close,
 };
 

@@ -1,0 +1,430 @@
+/* uptake-server: fleet reports from signed evidence (see reports.h). */
+#include "reports.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonout.h"
+
+/* An open-addressing table from a key "sha256\nhardware id" to an index. */
+struct table {
+	char **keys;
+	size_t *vals;
+	size_t cap, n;
+};
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->keys[i]);
+	free(t->keys);
+	free(t->vals);
+	memset(t, 0, sizeof *t);
+}
+
+static size_t *table_find(const struct table *t, const char *key)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t i = fnv(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->keys[i])
+			return NULL;
+		if (strcmp(t->keys[i], key) == 0)
+			return &t->vals[i];
+	}
+}
+
+/* Add key -> val unless the key is there; UPT_ERR_NOMEM on failure. */
+static int table_add(struct table *t, const char *key, size_t val)
+{
+	size_t i;
+	if (table_find(t, key))
+		return UPT_OK;
+	if (2 * (t->n + 1) > t->cap) {
+		struct table g = {0};
+		g.cap = t->cap ? 2 * t->cap : 64;
+		g.keys = calloc(g.cap, sizeof *g.keys);
+		g.vals = calloc(g.cap, sizeof *g.vals);
+		if (!g.keys || !g.vals) {
+			free(g.keys);
+			free(g.vals);
+			return UPT_ERR_NOMEM;
+		}
+		for (size_t k = 0; k < t->cap; k++)
+			if (t->keys[k]) {
+				for (i = fnv(t->keys[k]) & (g.cap - 1); g.keys[i];
+				     i = (i + 1) & (g.cap - 1))
+					;
+				g.keys[i] = t->keys[k];
+				g.vals[i] = t->vals[k];
+			}
+		g.n = t->n;
+		free(t->keys);
+		free(t->vals);
+		*t = g;
+	}
+	for (i = fnv(key) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
+		;
+	if (!(t->keys[i] = strdup(key)))
+		return UPT_ERR_NOMEM;
+	t->vals[i] = val;
+	t->n++;
+	return UPT_OK;
+}
+
+static void key_of(char out[200], const char *sha256, const char *hwid)
+{
+	snprintf(out, 200, "%s\n%s", sha256, hwid);
+}
+
+/* Whether comma-separated `list` names `id`. */
+static bool list_has(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (len == n && memcmp(p, id, n) == 0)
+			return true;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return false;
+}
+
+/* Index the published targets by (sha256, each hardware id); a target
+ * without hardware ids counts for every hardware id (key "sha256\n"). */
+static int index_published(const struct srv_published *p, size_t n, struct table *t)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *s = p[i].hardware_ids;
+		char id[129], key[200];
+		if (!p[i].sha256[0])
+			continue;
+		if (!*s) {
+			key_of(key, p[i].sha256, "");
+			if (table_add(t, key, i) != UPT_OK)
+				return UPT_ERR_NOMEM;
+		}
+		while (*s) {
+			const char *c = strchr(s, ',');
+			size_t len = c ? (size_t)(c - s) : strlen(s);
+			snprintf(id, sizeof id, "%.*s", (int)(len < 128 ? len : 128), s);
+			key_of(key, p[i].sha256, id);
+			if (table_add(t, key, i) != UPT_OK)
+				return UPT_ERR_NOMEM;
+			s += len + (c ? 1 : 0);
+		}
+	}
+	return UPT_OK;
+}
+
+/* The published target for this hash on this hardware id, or NULL. */
+static const struct srv_published *published_for(const struct srv_published *p,
+						 const struct table *t, const char *sha256,
+						 const char *hwid)
+{
+	char key[200];
+	size_t *v;
+	key_of(key, sha256, hwid);
+	if (!(v = table_find(t, key))) {
+		key_of(key, sha256, "");
+		v = table_find(t, key);
+	}
+	return v ? &p[*v] : NULL;
+}
+
+/* Whether a report names no image: nothing reported yet, or the all-zero
+ * hash that Uptane primaries (uptake-agent, aktualizr) report for an
+ * empty ECU. */
+static bool no_image(const char *sha256)
+{
+	if (!*sha256)
+		return true;
+	for (; *sha256; sha256++)
+		if (*sha256 != '0')
+			return false;
+	return true;
+}
+
+/* ---- inventory ---------------------------------------------------------- */
+
+struct inv_entry {
+	char sha256[65];
+	char hardware_id[128];
+	char installed[512]; /* the name the first report gave */
+	size_t ecus, devices;
+	char last_device[128];
+	const struct srv_published *target;
+};
+
+struct inv_ctx {
+	const struct srv_published *pub;
+	struct table pub_index, seen;
+	struct inv_entry *e;
+	size_t n, cap, ecus, no_image;
+};
+
+static int inv_row(void *ctx, const struct srv_ecu_row *row)
+{
+	struct inv_ctx *c = ctx;
+	struct inv_entry *e;
+	char key[200];
+	size_t *at;
+	c->ecus++;
+	if (no_image(row->installed_sha256)) {
+		c->no_image++;
+		return UPT_OK;
+	}
+	key_of(key, row->installed_sha256, row->hardware_id);
+	if ((at = table_find(&c->seen, key))) {
+		e = &c->e[*at];
+	} else {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 32;
+			struct inv_entry *more = realloc(c->e, cap * sizeof *more);
+			if (!more)
+				return UPT_ERR_NOMEM;
+			c->e = more;
+			c->cap = cap;
+		}
+		if (table_add(&c->seen, key, c->n) != UPT_OK)
+			return UPT_ERR_NOMEM;
+		e = &c->e[c->n++];
+		memset(e, 0, sizeof *e);
+		snprintf(e->sha256, sizeof e->sha256, "%s", row->installed_sha256);
+		snprintf(e->hardware_id, sizeof e->hardware_id, "%s", row->hardware_id);
+		snprintf(e->installed, sizeof e->installed, "%s", row->installed);
+		e->target =
+		    published_for(c->pub, &c->pub_index, row->installed_sha256, row->hardware_id);
+	}
+	e->ecus++;
+	/* rows come ordered by device: a device is counted once per image */
+	if (strcmp(e->last_device, row->device) != 0) {
+		e->devices++;
+		snprintf(e->last_device, sizeof e->last_device, "%s", row->device);
+	}
+	return UPT_OK;
+}
+
+static int inv_cmp(const void *a, const void *b)
+{
+	const struct inv_entry *x = a, *y = b;
+	int c = strcmp(x->sha256, y->sha256);
+	return c ? c : strcmp(x->hardware_id, y->hardware_id);
+}
+
+int srv_report_inventory(struct srv_store *st, char **resp, struct upt_error *err)
+{
+	struct inv_ctx c = {0};
+	struct srv_published *pub = NULL;
+	size_t npub = 0, unpublished = 0;
+	struct srv_json o = {0};
+	int rc = st->ops->published_list(st, &pub, &npub, err);
+	c.pub = pub;
+	if (rc == UPT_OK && index_published(pub, npub, &c.pub_index) != UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK) {
+		rc = st->ops->ecu_scan(st, inv_row, &c, err);
+		if (rc == UPT_ERR_NOMEM)
+			upt_error_set(err, rc, "out of memory");
+	}
+	if (rc != UPT_OK)
+		goto done;
+	qsort(c.e, c.n, sizeof *c.e, inv_cmp);
+	srv_json_raw(&o, "{\"images\":[");
+	for (size_t i = 0; i < c.n; i++) {
+		const struct inv_entry *e = &c.e[i];
+		srv_json_raw(&o, "%s{\"sha256\":\"%s\",\"hardware_id\":", i ? "," : "", e->sha256);
+		srv_json_str(&o, e->hardware_id);
+		srv_json_raw(&o, ",\"installed\":");
+		srv_json_str(&o, e->installed);
+		srv_json_raw(&o,
+			     ",\"ecus\":%zu,\"devices\":%zu,\"published\":%s,\"target\":", e->ecus,
+			     e->devices, e->target ? "true" : "false");
+		if (e->target)
+			srv_json_str(&o, e->target->name);
+		else
+			srv_json_raw(&o, "null");
+		srv_json_raw(&o, "}");
+		unpublished += !e->target;
+	}
+	srv_json_raw(&o, "],\"ecus\":%zu,\"no_image_ecus\":%zu,\"unpublished_images\":%zu}\n",
+		     c.ecus, c.no_image, unpublished);
+	rc = srv_json_finish(&o, resp, err);
+done:
+	table_free(&c.pub_index);
+	table_free(&c.seen);
+	free(c.e);
+	free(pub);
+	return rc;
+}
+
+/* ---- patch status ------------------------------------------------------- */
+
+struct lack {
+	char device[128], serial[128], hardware_id[128], installed[512], sha256[65];
+};
+
+struct release {
+	const struct srv_published *t;
+	bool due;
+	size_t ecus, patched, n, cap;
+	struct lack *lacking;
+};
+
+struct patch_ctx {
+	const struct srv_published *pub;
+	struct table pub_index;
+	struct release *r;
+	size_t n;
+};
+
+static int patch_row(void *ctx, const struct srv_ecu_row *row)
+{
+	struct patch_ctx *c = ctx;
+	const struct srv_published *now = NULL;
+	bool empty = no_image(row->installed_sha256);
+	if (!empty)
+		now = published_for(c->pub, &c->pub_index, row->installed_sha256, row->hardware_id);
+	for (size_t i = 0; i < c->n; i++) {
+		struct release *r = &c->r[i];
+		struct lack *l;
+		if (!list_has(r->t->hardware_ids, row->hardware_id))
+			continue;
+		r->ecus++;
+		if ((!empty && strcmp(row->installed_sha256, r->t->sha256) == 0) ||
+		    (now && now->release_counter >= 0 && r->t->release_counter >= 0 &&
+		     now->release_counter > r->t->release_counter)) {
+			r->patched++;
+			continue;
+		}
+		if (!r->due)
+			continue;
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? 2 * r->cap : 16;
+			struct lack *more = realloc(r->lacking, cap * sizeof *more);
+			if (!more)
+				return UPT_ERR_NOMEM;
+			r->lacking = more;
+			r->cap = cap;
+		}
+		l = &r->lacking[r->n++];
+		snprintf(l->device, sizeof l->device, "%s", row->device);
+		snprintf(l->serial, sizeof l->serial, "%s", row->serial);
+		snprintf(l->hardware_id, sizeof l->hardware_id, "%s", row->hardware_id);
+		snprintf(l->installed, sizeof l->installed, "%s", empty ? "" : row->installed);
+		snprintf(l->sha256, sizeof l->sha256, "%s", empty ? "" : row->installed_sha256);
+	}
+	return UPT_OK;
+}
+
+int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, char **resp,
+			    struct upt_error *err)
+{
+	struct patch_ctx c = {0};
+	struct srv_published *pub = NULL;
+	size_t npub = 0;
+	struct srv_json o = {0};
+	int rc = st->ops->published_list(st, &pub, &npub, err);
+	c.pub = pub;
+	if (rc == UPT_OK && index_published(pub, npub, &c.pub_index) != UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK && !(c.r = calloc(npub ? npub : 1, sizeof *c.r)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < npub; i++)
+		if (pub[i].security) {
+			c.r[c.n].t = &pub[i];
+			c.r[c.n++].due = now - pub[i].published >= days * 86400;
+		}
+	if (rc == UPT_OK) {
+		rc = st->ops->ecu_scan(st, patch_row, &c, err);
+		if (rc == UPT_ERR_NOMEM)
+			upt_error_set(err, rc, "out of memory");
+	}
+	if (rc != UPT_OK)
+		goto done;
+	srv_json_raw(&o, "{\"at\":%lld,\"days\":%lld,\"releases\":[", (long long)now,
+		     (long long)days);
+	for (size_t i = 0; i < c.n; i++) {
+		const struct release *r = &c.r[i];
+		const char *h = r->t->hardware_ids;
+		srv_json_raw(&o, "%s{\"target\":", i ? "," : "");
+		srv_json_str(&o, r->t->name);
+		srv_json_raw(&o, ",\"sha256\":\"%s\",\"hardware_ids\":[", r->t->sha256);
+		for (bool first = true; *h; first = false) {
+			const char *comma = strchr(h, ',');
+			size_t len = comma ? (size_t)(comma - h) : strlen(h);
+			char id[129];
+			snprintf(id, sizeof id, "%.*s", (int)(len < 128 ? len : 128), h);
+			srv_json_raw(&o, "%s", first ? "" : ",");
+			srv_json_str(&o, id);
+			h += len + (comma ? 1 : 0);
+		}
+		srv_json_raw(&o,
+			     "],\"release_counter\":%lld,\"published\":%lld,\"due\":%lld,"
+			     "\"overdue\":%s,\"ecus\":%zu,\"patched\":%zu,\"lacking\":[",
+			     (long long)r->t->release_counter, (long long)r->t->published,
+			     (long long)(r->t->published + days * 86400), r->due ? "true" : "false",
+			     r->ecus, r->patched);
+		for (size_t j = 0; j < r->n; j++) {
+			const struct lack *l = &r->lacking[j];
+			srv_json_raw(&o, "%s{\"device\":", j ? "," : "");
+			srv_json_str(&o, l->device);
+			srv_json_raw(&o, ",\"ecu\":");
+			srv_json_str(&o, l->serial);
+			srv_json_raw(&o, ",\"hardware_id\":");
+			srv_json_str(&o, l->hardware_id);
+			srv_json_raw(&o, ",\"installed\":");
+			srv_json_str(&o, l->installed);
+			srv_json_raw(&o, ",\"installed_sha256\":\"%s\",\"missing_days\":%lld}",
+				     l->sha256, (long long)((now - r->t->published) / 86400));
+		}
+		srv_json_raw(&o, "]}");
+	}
+	srv_json_raw(&o, "]}\n");
+	rc = srv_json_finish(&o, resp, err);
+done:
+	for (size_t i = 0; c.r && i < c.n; i++)
+		free(c.r[i].lacking);
+	free(c.r);
+	table_free(&c.pub_index);
+	free(pub);
+	return rc;
+}
+
+/* ---- opt-out ------------------------------------------------------------ */
+
+int srv_report_opt_out(struct srv_store *st, char **resp, struct upt_error *err)
+{
+	struct srv_device *d = NULL;
+	size_t nd = 0, k = 0;
+	struct srv_json o = {0};
+	int rc = st->ops->device_list(st, &d, &nd, err);
+	if (rc != UPT_OK)
+		return rc;
+	srv_json_raw(&o, "{\"devices\":[");
+	for (size_t i = 0; i < nd; i++) {
+		if (d[i].auto_update || !d[i].last_manifest)
+			continue;
+		srv_json_raw(&o, "%s{\"id\":", k++ ? "," : "");
+		srv_json_str(&o, d[i].id);
+		srv_json_raw(&o, ",\"product\":");
+		srv_json_str(&o, d[i].product);
+		srv_json_raw(&o, ",\"since\":%lld,\"last_manifest\":%lld}",
+			     (long long)d[i].auto_update_since, (long long)d[i].last_manifest);
+	}
+	srv_json_raw(&o, "],\"opted_out\":%zu,\"devices_total\":%zu}\n", k, nd);
+	free(d);
+	return srv_json_finish(&o, resp, err);
+}
