@@ -153,6 +153,24 @@ call /api/v1/alerts GET '/api/v1/alerts?open=1' "${A[@]}"
 call /api/v1/alerts GET '/api/v1/alerts?since=x' "${A[@]}"
 call '/api/v1/alerts/{id}/ack' POST /api/v1/alerts/1/ack "${A[@]}" "${J[@]}" --data-binary '{"by":"alice"}'
 call '/api/v1/alerts/{id}/ack' POST /api/v1/alerts/1/ack "${A[@]}" "${J[@]}" --data-binary '{}'
+# fleet reports: a security release dev-1 lacks, dev-1 opting out
+head -c 30001 /dev/urandom >fw2.bin
+q "$uptake" publish fw2.bin --dir ws --name fw --version 1.1 --hardware-id board-a --release-counter 2 \
+  --security
+q "$device" --dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key --auto-update false report
+call /api/v1/reports/inventory GET /api/v1/reports/inventory "${A[@]}"
+call /api/v1/reports/inventory GET /api/v1/reports/inventory
+call /api/v1/reports/patch-status GET '/api/v1/reports/patch-status?days=0' "${A[@]}"
+call /api/v1/reports/patch-status GET /api/v1/reports/patch-status "${A[@]}"
+call /api/v1/reports/patch-status GET '/api/v1/reports/patch-status?days=x' "${A[@]}"
+call /api/v1/reports/opt-out GET /api/v1/reports/opt-out "${A[@]}"
+/usr/bin/python3 -c '
+import json, sys
+inv, ps, oo = (json.load(open("answer.%d" % (int(sys.argv[1]) - k))) for k in (5, 3, 0))
+assert [i["target"] for i in inv["images"]] == ["fw-1.0"], inv
+assert [l["device"] for l in ps["releases"][0]["lacking"]] == ["dev-1"], ps
+assert [d["id"] for d in oo["devices"]] == ["dev-1"], oo' "$n" ||
+  { echo "FAIL: the fleet reports do not say what the fleet did"; exit 1; }
 call /health GET /health
 
 node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl
