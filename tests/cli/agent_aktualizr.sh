@@ -15,10 +15,7 @@ cd "$work"
 uptake=$build/uptake
 agent=$build/uptake-agent
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+. "$here/../support/testlib.sh"
 cycle() {
   local rc
   for _ in 1 2 3 4; do
@@ -94,5 +91,4 @@ q "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir tuf
 run_device tuf dev-t
 check_dialect dev-t int && ok || bad "TUF-dialect manifest: $(head -c 400 m.json)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

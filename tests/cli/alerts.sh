@@ -18,19 +18,7 @@ uptake=$build/uptake
 device=$build/tests/test_device
 akt=$here/../tools/akt_manifest.py
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-expect() {
-  local want=$1 rc=0
-  shift
-  "$@" >out.txt 2>err.txt || rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else
-    bad "exit $rc, expected $want: $*"
-    sed 's/^/  | /' out.txt err.txt | tail -6
-  fi
-}
-q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+. "$here/../support/testlib.sh"
 W=(--dir ws)
 secret=alert-hmac-secret-0123456789
 # alerts QUERY PYTHON-EXPRESSION: evaluate over the JSON list of alerts
@@ -149,5 +137,4 @@ new = [r for r in rows if r["device"] == "dev-3"]
 sys.exit(0 if len(ids) == len(set(ids)) and len(new) == 1 and new[0]["kind"] == "manifest-refused" else 1)' &&
   ok || bad "after the outage: $(tail -3 hook.log)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

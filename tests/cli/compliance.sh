@@ -16,19 +16,7 @@ cd "$work"
 uptake=$build/uptake
 device=$build/tests/test_device
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-expect() {
-  local want=$1 rc=0
-  shift
-  "$@" >out.txt 2>err.txt || rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else
-    bad "exit $rc, expected $want: $*"
-    sed 's/^/  | /' out.txt err.txt | tail -6
-  fi
-}
-q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+. "$here/../support/testlib.sh"
 jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 W=(--dir ws)
 # support DEVICE FIELD [report args]: a field of a device's row in the support report
@@ -201,5 +189,4 @@ expect 2 "$uptake" report support "${W[@]}" --json --csv
 expect 2 "$uptake" report support "${W[@]}" --within -1
 expect 3 "$uptake" report support "${W[@]}" --at 2026-13-01
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -20,19 +20,7 @@ cd "$work"
 uptake=$build/uptake
 device=$build/tests/test_device
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-expect() {
-  local want=$1 rc=0
-  shift
-  "$@" >out.txt 2>err.txt || rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else
-    bad "exit $rc, expected $want: $*"
-    sed 's/^/  | /' out.txt err.txt | tail -6
-  fi
-}
-q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+. "$here/../support/testlib.sh"
 py() { /usr/bin/python3 -c "$@"; }
 W=(--dir ws)
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -202,5 +190,4 @@ sleep 1.1
 q dev 2 --auto-update false report
 [ "$(oo | cut -d: -f2)" -gt "$since" ] && ok || bad "since did not move after on/off: $(oo)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -20,10 +20,7 @@ uptake=$build/uptake
 device=$build/tests/test_device
 hostile=$here/../tools/hostile.py
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-q() { "$@" >/dev/null 2>err.txt || { echo "setup failed: $*"; cat err.txt; exit 1; }; }
+. "$here/../support/testlib.sh"
 # http STATUS METHOD PATH [curl args...]: over TLS, body in body.txt, headers in head.txt
 http() {
   local want=$1 method=$2 path=$3 got
@@ -132,5 +129,4 @@ read -r _ opened _ closed _ peak <flood1.txt
 [ "$closed" -ge 200 ] && ok || bad "per-address limit not applied: $(cat flood1.txt)"
 http 200 GET /director/targets.json "${DEV[@]}"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
