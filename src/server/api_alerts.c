@@ -1,4 +1,5 @@
 /* uptake-server: alerts (admin): list (JSON or JSON lines), acknowledge. */
+#include <stdlib.h>
 #include <string.h>
 #include <uptake/json.h>
 
@@ -30,13 +31,18 @@ void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r)
 void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
-	unsigned char mem[8192];
+	size_t cap = 32 * q->body_len + 4096; /* the body is bounded by its route */
+	unsigned char *mem = malloc(cap);
 	struct upt_arena a;
 	struct upt_json *v;
 	const struct upt_json *by;
 	char *json = NULL, name[128] = "admin";
 	int rc;
-	upt_arena_init(&a, mem, sizeof mem);
+	if (!mem) {
+		srv_resp_error(r, 500, UPT_ERR_NOMEM, "out of memory");
+		return;
+	}
+	upt_arena_init(&a, mem, cap);
 	rc = upt_json_parse(&v, &a, q->body, q->body_len, NULL, &err);
 	if (rc == UPT_OK && (v->type != UPT_JSON_OBJECT || v->n > 1 ||
 			     (v->n == 1 && !(by = upt_json_get(v, "by")))))
@@ -51,5 +57,6 @@ void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r)
 	}
 	if (rc == UPT_OK)
 		rc = srv_admin_alert_ack(q->srv->store, q->param[0], name, q->now, &json, &err);
+	free(mem);
 	srv_resp_result(r, rc, json, &err);
 }
