@@ -111,5 +111,7 @@ int cmd_publish(int argc, char **argv);
 int cmd_product(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

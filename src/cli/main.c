@@ -17,6 +17,8 @@ static const struct cli_cmd commands[] = {
     {"product", cmd_product, "products and their CRA support periods"},
     {"alerts", cmd_alerts, "alerts raised from devices' evidence: list, acknowledge"},
     {"report", cmd_report, "fleet reports from signed evidence (support)"},
+    {"user", cmd_user, "users of the admin API and dashboard: roles, API tokens"},
+    {"audit", cmd_audit, "the audit log of admin actions and logins"},
 };
 
 static void usage(FILE *f)

@@ -17,13 +17,15 @@
 #include <uptake/common.h>
 
 #include "server.h"
+#include "users.h"
 
 /* Who may call a route. */
 enum srv_caller {
 	SRV_PUBLIC, /* anyone; also on the plain-HTTP repository listener */
 	SRV_DEVICE, /* mutual TLS: a registered device's certificate (CN = device id) */
 	SRV_FLEET,  /* mutual TLS: a fleet credential (CN "fleet:NAME") */
-	SRV_ADMIN,  /* Authorization: Bearer <admin token> */
+	SRV_ADMIN,  /* the admin token, a user's API token, or a dashboard session */
+	SRV_LOGIN,  /* anyone, over TLS only (the dashboard's login) */
 };
 
 /* What a route's body is. */
@@ -49,6 +51,7 @@ struct srv_ctx {
 	struct srv_repo *repo, *director;
 	struct srv_store *store;
 	struct srv_ca *ca;
+	struct srv_limiter *logins; /* failed logins, by user name and address */
 };
 
 /* A streamed upload: http.c writes it to `tmp` (in data_dir/images) and
@@ -75,6 +78,10 @@ struct srv_req {
 	const char *(*query)(void *io, const char *name);
 	void *io;
 	const char *info_kind; /* the row's `arg` */
+	/* admin routes: who calls (a user's name or "admin-token"), their
+	 * role, and for a dashboard session its digest and CSRF token */
+	const char *actor, *role, *session, *csrf;
+	const char *remote; /* the client's address */
 };
 
 #define SRV_RESP_HEADERS 4
@@ -92,6 +99,7 @@ struct srv_resp {
 	} header[SRV_RESP_HEADERS];
 	unsigned n_headers;
 	enum srv_log_level log_level;
+	char actor[64];              /* who a login named, for the audit log */
 	int code;                    /* upt_err of an error answer */
 	char msg[UPT_ERROR_MSG_MAX]; /* its message, for the log */
 };
@@ -108,6 +116,8 @@ struct srv_route {
 	const char *arg; /* handler-specific (device report kind) */
 	/* checked on the first named segment before a body is taken */
 	bool (*valid_param)(const char *param);
+	/* admin routes: what the caller's role must allow (users.h) */
+	enum srv_perm perm;
 };
 
 extern const struct srv_route srv_routes[];
@@ -176,6 +186,17 @@ void srv_h_report_support(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_inventory(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_patch_status(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_opt_out(const struct srv_req *q, struct srv_resp *r);
+
+/* api_users.c: users, tokens, sessions, the audit log */
+void srv_h_users_list(const struct srv_req *q, struct srv_resp *r);
+void srv_h_users_add(const struct srv_req *q, struct srv_resp *r);
+void srv_h_users_set(const struct srv_req *q, struct srv_resp *r);
+void srv_h_users_remove(const struct srv_req *q, struct srv_resp *r);
+void srv_h_users_token(const struct srv_req *q, struct srv_resp *r);
+void srv_h_audit_list(const struct srv_req *q, struct srv_resp *r);
+void srv_h_login(const struct srv_req *q, struct srv_resp *r);
+void srv_h_session_show(const struct srv_req *q, struct srv_resp *r);
+void srv_h_logout(const struct srv_req *q, struct srv_resp *r);
 
 /* api_alerts.c */
 void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r);

@@ -1,4 +1,5 @@
 /* uptake-server: alerts (admin): list (JSON or JSON lines), acknowledge. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uptake/json.h>
@@ -27,7 +28,8 @@ void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r)
 		r->type = "application/x-ndjson";
 }
 
-/* {"by": NAME}: who acknowledges (the admin token is one identity). */
+/* {"by": NAME}: who acknowledges. A user acknowledges as themselves; only
+ * the shared admin token may name someone. */
 void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
@@ -54,6 +56,12 @@ void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r)
 					   "by: a name of 1 to 127 bytes");
 		else
 			memcpy(name, by->str, by->len + 1);
+	}
+	if (rc == UPT_OK && q->actor && strcmp(q->actor, "admin-token") != 0) {
+		if (v->n == 1 && strcmp(name, q->actor) != 0)
+			rc = upt_error_set(&err, UPT_ERR_FIELD_VALUE,
+					   "by: a user acknowledges as themselves (%s)", q->actor);
+		snprintf(name, sizeof name, "%s", q->actor);
 	}
 	if (rc == UPT_OK)
 		rc = srv_admin_alert_ack(q->srv->store, q->param[0], name, q->now, &json, &err);

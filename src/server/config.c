@@ -55,6 +55,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	c->max_connections_per_ip = 64;
 	c->header_timeout = 10;
 	c->idle_timeout = 60;
+	c->session_ttl = 8 * 3600;
 	c->director_cache_ms = 2000;
 	c->policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	if (len > SRV_CONFIG_MAX)
@@ -124,6 +125,9 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			bad = parse_u64(v, 1, 3600, &n) || !((c->header_timeout = (unsigned)n), 1);
 		else if (strcmp(k, "idle_timeout") == 0)
 			bad = parse_u64(v, 1, 3600, &n) || !((c->idle_timeout = (unsigned)n), 1);
+		else if (strcmp(k, "session_ttl") == 0)
+			bad =
+			    parse_u64(v, 60, 7 * 86400, &n) || !((c->session_ttl = (int64_t)n), 1);
 		else if (strcmp(k, "alert_webhook") == 0) {
 			bad = c->policy.n_webhooks >= SRV_MAX_WEBHOOKS ||
 			      strlen(v) >= sizeof c->policy.webhooks[0] ||

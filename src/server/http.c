@@ -181,6 +181,9 @@ struct req {
 	char pathbuf[2048];
 	char caller[256];
 	bool admin;
+	/* admin routes: who, with what role, through which session; audited */
+	bool audit;
+	char actor[64], role[24], session[65], csrf[72];
 	/* a refusal answered once the body has been read (answering earlier
 	 * makes TLS clients see a reset instead of the status) */
 	unsigned defer_status;
@@ -313,11 +316,58 @@ static bool content_type_is(struct MHD_Connection *c, const char *want)
 
 static const char *caller_name(const struct req *q)
 {
-	return q->admin ? "admin" : q->caller[0] ? q->caller : "-";
+	return q->actor[0] ? q->actor : q->caller[0] ? q->caller : "-";
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *c, const char *method, const char *url,
-				 struct req *q, struct srv_resp *r)
+static void remote_addr(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, cap, "-");
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+			  out, (socklen_t)cap);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+			  out, (socklen_t)cap);
+}
+
+static bool reads_only(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+/* The audit log: every admin request that changes state or is refused for
+ * who made it, and every login. Reads that succeed are not kept. */
+static void audit(struct srv_http *h, struct MHD_Connection *c, const char *method, const char *url,
+		  const struct req *q, const struct srv_resp *r)
+{
+	struct srv_store *st = h->ctx->store;
+	struct srv_audit a = {0};
+	struct upt_error err = {0};
+	if (!q->audit || (reads_only(method) && r->status != 401 && r->status != 403))
+		return;
+	a.at = (int64_t)time(NULL);
+	snprintf(a.actor, sizeof a.actor, "%s",
+		 q->actor[0]   ? q->actor
+		 : r->actor[0] ? r->actor
+			       : "-");
+	snprintf(a.role, sizeof a.role, "%s", q->role[0] ? q->role : "-");
+	remote_addr(c, a.remote, sizeof a.remote);
+	snprintf(a.method, sizeof a.method, "%s", method);
+	snprintf(a.path, sizeof a.path, "%s", url);
+	a.status = r->status;
+	snprintf(a.detail, sizeof a.detail, "%.191s", r->status >= 400 ? r->msg : "");
+	if (st->ops->audit_add(st, &a, &err) != UPT_OK)
+		srv_log(SRV_LOG_ERROR, "audit log: %s", err.msg);
+}
+
+static enum MHD_Result send_resp(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				 const char *url, struct req *q, struct srv_resp *r)
 {
 	struct MHD_Response *m;
 	enum MHD_Result ret;
@@ -349,6 +399,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, const char *method, c
 	ret = MHD_queue_response(c, r->status, m);
 	MHD_destroy_response(m);
 	q->answered = true;
+	audit(h, c, method, url, q, r);
 	if ((int)level < 0)
 		level = r->status >= 500                                            ? SRV_LOG_ERROR
 			: r->status >= 400                                          ? SRV_LOG_WARN
@@ -365,16 +416,16 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, const char *method, c
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, const char *method, const char *url,
-				  struct req *q, unsigned status, int code, const char *msg,
-				  const char *allow)
+static enum MHD_Result send_error(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				  const char *url, struct req *q, unsigned status, int code,
+				  const char *msg, const char *allow)
 {
 	struct srv_resp r;
 	srv_resp_init(&r);
 	srv_resp_error(&r, status, code, msg);
 	if (allow)
 		srv_resp_header(&r, "Allow", allow);
-	return send_resp(c, method, url, q, &r);
+	return send_resp(h, c, method, url, q, &r);
 }
 
 /* ---- deciding: route, caller, body ------------------------------------------ */
@@ -396,9 +447,86 @@ static enum verdict refuse(struct refusal *f, unsigned status, int code, const c
 	return REFUSE_NOW;
 }
 
+static bool hex64(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
+/* An admin route's caller: the admin token (bootstrap), a user's API
+ * token, or a dashboard session whose CSRF token a state-changing request
+ * repeats; then the role's permission for the row. */
+static enum verdict authenticate_admin(struct srv_http *h, struct MHD_Connection *c,
+				       const char *method, struct req *q, struct refusal *f)
+{
+	struct srv_store *st = h->ctx->store;
+	struct upt_error err = {0};
+	const char *a =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SRV_SESSION_COOKIE);
+	enum srv_perm p = q->rt->perm          ? q->rt->perm
+			  : reads_only(method) ? SRV_PERM_READ
+					       : SRV_PERM_OPERATE;
+	char digest[65];
+	int rc;
+	q->audit = true;
+	if (a) {
+		struct srv_user u;
+		if (admin_token_ok(h, c)) {
+			snprintf(q->actor, sizeof q->actor, "admin-token");
+			snprintf(q->role, sizeof q->role, "admin");
+		} else if (strncmp(a, "Bearer upt_", 11) == 0 && hex64(a + 11)) {
+			rc = srv_secret_digest(a + 7, digest, &err);
+			if (rc == UPT_OK)
+				rc = st->ops->token_user(st, digest, &u, &err);
+			if (rc == UPT_ERR_NOT_FOUND)
+				return refuse(f, 401, UPT_ERR_ARG, "API token unknown or revoked");
+			if (rc != UPT_OK)
+				return refuse(f, 503, UPT_ERR_IO, "the user store is unavailable");
+			snprintf(q->actor, sizeof q->actor, "%s", u.name);
+			snprintf(q->role, sizeof q->role, "%s", u.role);
+		} else {
+			return refuse(f, 401, UPT_ERR_ARG, "admin token missing or wrong");
+		}
+	} else if (cookie) {
+		struct srv_session x;
+		const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
+		if (!hex64(cookie))
+			return refuse(f, 401, UPT_ERR_ARG, "session missing or expired");
+		rc = srv_secret_digest(cookie, digest, &err);
+		if (rc == UPT_OK)
+			rc = st->ops->session_get(st, digest, (int64_t)time(NULL), &x, &err);
+		if (rc == UPT_ERR_NOT_FOUND)
+			return refuse(f, 401, UPT_ERR_ARG, "session missing or expired");
+		if (rc != UPT_OK)
+			return refuse(f, 503, UPT_ERR_IO, "the user store is unavailable");
+		snprintf(q->actor, sizeof q->actor, "%s", x.user);
+		snprintf(q->role, sizeof q->role, "%s", x.role);
+		snprintf(q->session, sizeof q->session, "%s", digest);
+		snprintf(q->csrf, sizeof q->csrf, "%s", x.csrf);
+		if (!reads_only(method) &&
+		    (!t || strlen(t) != strlen(x.csrf) ||
+		     !upt_ct_equal((const uint8_t *)t, (const uint8_t *)x.csrf, strlen(x.csrf))))
+			return refuse(f, 403, UPT_ERR_ARG, "CSRF token missing or wrong");
+	} else {
+		return refuse(f, 401, UPT_ERR_ARG, "admin token missing or wrong");
+	}
+	if (!srv_role_may(q->role, p)) {
+		refuse(f, 403, UPT_ERR_ARG, "");
+		snprintf(f->msg, sizeof f->msg, "role %s may not do this (it needs %s)", q->role,
+			 srv_perm_name(p));
+		return REFUSE_NOW;
+	}
+	q->admin = true;
+	return ACCEPT;
+}
+
 /* Who is calling, checked against what the row allows. */
-static enum verdict authenticate(struct srv_http *h, struct MHD_Connection *c, struct req *q,
-				 struct refusal *f)
+static enum verdict authenticate(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				 struct req *q, struct refusal *f)
 {
 	struct srv_store *st = h->ctx->store;
 	struct srv_device d;
@@ -407,9 +535,9 @@ static enum verdict authenticate(struct srv_http *h, struct MHD_Connection *c, s
 	case SRV_PUBLIC:
 		return ACCEPT;
 	case SRV_ADMIN:
-		if (!admin_token_ok(h, c))
-			return refuse(f, 401, UPT_ERR_ARG, "admin token missing or wrong");
-		q->admin = true;
+		return authenticate_admin(h, c, method, q, f);
+	case SRV_LOGIN:
+		q->audit = true;
 		return ACCEPT;
 	case SRV_DEVICE:
 	case SRV_FLEET:
@@ -518,7 +646,7 @@ static enum verdict decide(struct listener *l, struct MHD_Connection *c, const c
 			 f->allow);
 		return REFUSE_NOW;
 	}
-	if ((v = authenticate(h, c, q, f)) != ACCEPT)
+	if ((v = authenticate(h, c, method, q, f)) != ACCEPT)
 		return v;
 	return check_body(h, c, q, body, length, known, f);
 }
@@ -583,6 +711,7 @@ static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c,
 {
 	struct srv_req rq = {0};
 	struct srv_resp r;
+	char remote[64];
 	srv_resp_init(&r);
 	rq.srv = h->ctx;
 	rq.method = method;
@@ -597,18 +726,24 @@ static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c,
 	rq.query = lookup_query;
 	rq.io = c;
 	rq.info_kind = q->rt->arg;
+	rq.actor = q->actor[0] ? q->actor : NULL;
+	rq.role = q->role[0] ? q->role : NULL;
+	rq.session = q->session[0] ? q->session : NULL;
+	rq.csrf = q->csrf[0] ? q->csrf : NULL;
+	remote_addr(c, remote, sizeof remote);
+	rq.remote = remote;
 	if (q->streaming) {
 		if (EVP_DigestFinal_ex(q->h256, q->up.sha256, NULL) != 1 ||
 		    EVP_DigestFinal_ex(q->h512, q->up.sha512, NULL) != 1)
-			return send_error(c, method, url, q, 500, UPT_ERR_CRYPTO, "hashing failed",
-					  NULL);
+			return send_error(h, c, method, url, q, 500, UPT_ERR_CRYPTO,
+					  "hashing failed", NULL);
 		q->up.length = q->got;
 		rq.upload = &q->up;
 	}
 	q->rt->handler(&rq, &r);
 	if (r.status == 0)
 		srv_resp_error(&r, 500, UPT_ERR_STATE, "the handler gave no answer");
-	return send_resp(c, method, url, q, &r);
+	return send_resp(h, c, method, url, q, &r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -639,7 +774,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * before the request is complete closes the connection. With
 		 * one, answer before the body, or drain it (bounded) first. */
 		if (v == REFUSE_NOW && body)
-			return send_error(c, method, url, q, f.status, f.code, f.msg,
+			return send_error(h, c, method, url, q, f.status, f.code, f.msg,
 					  f.status == 405 ? q->allow : NULL);
 		if (q->limit > h->ctx->cfg->max_metadata_bytes || q->limit == 0)
 			q->limit = h->ctx->cfg->max_metadata_bytes;
@@ -655,8 +790,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return take_body(q, method, url, upload, n);
 	}
 	if (q->defer_status)
-		return send_error(c, method, url, q, q->defer_status, q->defer_code, q->defer_msg,
-				  q->defer_status == 405 ? q->allow : NULL);
+		return send_error(h, c, method, url, q, q->defer_status, q->defer_code,
+				  q->defer_msg, q->defer_status == 405 ? q->allow : NULL);
 	return run_handler(h, c, method, url, q);
 }
 

@@ -45,6 +45,8 @@ static const char usage[] =
     "  header_timeout           seconds a connection has to complete a request's\n"
     "                           headers, TLS handshake included (default 10)\n"
     "  idle_timeout             seconds without a byte in a request (default 60)\n"
+    "  session_ttl              seconds a dashboard login lasts (60 to 604800;\n"
+    "                           default 28800)\n"
     "  alert_webhook            a URL that receives each new alert as JSON (up to 4)\n"
     "  alert_webhook_secret     key of the X-Uptake-Signature HMAC-SHA256 (16+ chars)\n"
     "  silent_after             seconds without a verified manifest before a device\n"
@@ -66,14 +68,16 @@ static const char usage[] =
     "data_dir/tls at first start (clients trust data_dir/tls/ca.pem).\n"
     "--port-file writes the HTTPS port, and the plain repository port on a second\n"
     "line (for tests with port 0).\n"
-    "--routes lists every endpoint: method, path, caller, body kind and limit.\n"
+    "--routes lists every endpoint: method, path, caller, body kind and limit, and\n"
+    "for admin endpoints the permission a user's role needs (read, operate,\n"
+    "release, admin).\n"
     "SIGTERM or SIGINT stops the server cleanly. Exit 0 after a clean stop,\n"
     "1 on a start-up error, 2 on a usage error.\n";
 
 /* --routes: the route table, one endpoint a line. */
 static void print_routes(void)
 {
-	static const char *const callers[] = {"public", "device", "fleet", "admin"};
+	static const char *const callers[] = {"public", "device", "fleet", "admin", "login"};
 	static const char *const bodies[] = {"none", "json", "text", "upload"};
 	for (size_t i = 0; i < srv_n_routes; i++) {
 		const struct srv_route *r = &srv_routes[i];
@@ -85,8 +89,14 @@ static void print_routes(void)
 								: "");
 		if (r->body != SRV_BODY_NONE && !limit[0])
 			snprintf(limit, sizeof limit, "%zu", r->limit);
-		printf("%s %s %s %s %s\n", r->method, r->pattern, callers[r->caller],
-		       bodies[r->body], limit);
+		enum srv_perm p = r->perm                         ? r->perm
+				  : strcmp(r->method, "GET") == 0 ? SRV_PERM_READ
+								  : SRV_PERM_OPERATE;
+		printf("%s %s %s %s %s", r->method, r->pattern, callers[r->caller], bodies[r->body],
+		       limit);
+		if (r->caller == SRV_ADMIN)
+			printf(" %s", srv_perm_name(p));
+		putchar('\n');
 	}
 }
 
@@ -132,7 +142,7 @@ int main(int argc, char **argv)
 	struct srv_http *http = NULL;
 	struct srv_alerts *alerts = NULL;
 	struct srv_ca ca = {0};
-	struct srv_ctx ctx = {&cfg, &repo, &director, NULL, &ca};
+	struct srv_ctx ctx = {&cfg, &repo, &director, NULL, &ca, NULL};
 	struct upt_error err = {0};
 	struct sigaction sa = {0};
 	char images[1100];
@@ -177,11 +187,14 @@ int main(int argc, char **argv)
 	}
 	if (rc == UPT_OK)
 		rc = srv_alerts_start(&alerts, store, &cfg, &err);
+	if (rc == UPT_OK && !(ctx.logins = srv_limiter_new()))
+		rc = upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK)
 		rc = srv_http_start(&http, &ctx, &err);
 	if (rc != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "%s: %s", upt_err_name(rc), err.msg);
 		srv_alerts_stop(alerts);
+		srv_limiter_free(ctx.logins);
 		if (store)
 			store->ops->close(store);
 		return 1;
@@ -213,6 +226,7 @@ int main(int argc, char **argv)
 	srv_repo_close(&repo);
 	srv_repo_close(&director);
 	srv_ca_close(&ca);
+	srv_limiter_free(ctx.logins);
 	store->ops->close(store);
 	return 0;
 }

@@ -10,10 +10,18 @@
 
 #define JSON SRV_BODY_JSON
 #define NONE SRV_BODY_NONE
-#define ROW(method, pattern, caller, body, limit, handler, arg)          \
-	{                                                                \
-		method, pattern, caller, body, limit, handler, arg, NULL \
+#define ROW(method, pattern, caller, body, limit, handler, arg)                         \
+	{                                                                               \
+		method, pattern, caller, body, limit, handler, arg, NULL, SRV_PERM_AUTO \
 	}
+/* An admin row whose permission is not the default (READ for GET,
+ * OPERATE for the rest): releases and administration. */
+#define ROWP(method, pattern, body, limit, handler, arg, perm)                    \
+	{                                                                         \
+		method, pattern, SRV_ADMIN, body, limit, handler, arg, NULL, perm \
+	}
+#define RELEASE SRV_PERM_RELEASE
+#define ADMIN   SRV_PERM_ADMIN
 
 const struct srv_route srv_routes[] = {
     /* public: the Image repository (also on the plain-HTTP listener) */
@@ -42,19 +50,19 @@ const struct srv_route srv_routes[] = {
 
     /* admin: keys and roots */
     ROW("GET", "/api/v1/repo/online-keys", SRV_ADMIN, NONE, 0, srv_h_keys_online, "image"),
-    ROW("POST", "/api/v1/repo/online-keys/rotate", SRV_ADMIN, NONE, 0, srv_h_keys_rotate, "image"),
-    ROW("PUT", "/api/v1/repo/root", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_keys_put_root,
-	"image"),
+    ROWP("POST", "/api/v1/repo/online-keys/rotate", NONE, 0, srv_h_keys_rotate, "image", ADMIN),
+    ROWP("PUT", "/api/v1/repo/root", JSON, SRV_LIMIT_METADATA, srv_h_keys_put_root, "image",
+	 RELEASE),
     ROW("GET", "/api/v1/director/online-keys", SRV_ADMIN, NONE, 0, srv_h_keys_online, "director"),
-    ROW("POST", "/api/v1/director/online-keys/rotate", SRV_ADMIN, NONE, 0, srv_h_keys_rotate,
-	"director"),
-    ROW("PUT", "/api/v1/director/root", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_keys_put_root,
-	"director"),
+    ROWP("POST", "/api/v1/director/online-keys/rotate", NONE, 0, srv_h_keys_rotate, "director",
+	 ADMIN),
+    ROWP("PUT", "/api/v1/director/root", JSON, SRV_LIMIT_METADATA, srv_h_keys_put_root, "director",
+	 RELEASE),
     /* admin: the Image repository's offline-signed metadata and images */
-    ROW("PUT", "/api/v1/repo/metadata/{role+}", SRV_ADMIN, JSON, SRV_LIMIT_METADATA,
-	srv_h_repo_put_metadata, NULL),
+    ROWP("PUT", "/api/v1/repo/metadata/{role+}", JSON, SRV_LIMIT_METADATA, srv_h_repo_put_metadata,
+	 NULL, RELEASE),
     {"PUT", "/api/v1/images/{name+}", SRV_ADMIN, SRV_BODY_UPLOAD, SRV_LIMIT_IMAGE,
-     srv_h_repo_put_image, NULL, srv_valid_image_name},
+     srv_h_repo_put_image, NULL, srv_valid_image_name, RELEASE},
     /* admin: devices and inventory */
     ROW("GET", "/api/v1/devices", SRV_ADMIN, NONE, 0, srv_h_devices_list, NULL),
     ROW("POST", "/api/v1/devices", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_devices_add, NULL),
@@ -74,8 +82,18 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/reports/inventory", SRV_ADMIN, NONE, 0, srv_h_report_inventory, NULL),
     ROW("GET", "/api/v1/reports/patch-status", SRV_ADMIN, NONE, 0, srv_h_report_patch_status, NULL),
     ROW("GET", "/api/v1/reports/opt-out", SRV_ADMIN, NONE, 0, srv_h_report_opt_out, NULL),
-    ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,
-	NULL),
+    ROWP("POST", "/api/v1/fleet-credentials", JSON, 64u << 10, srv_h_fleet_credential, NULL, ADMIN),
+    /* admin: users, their tokens, the audit log */
+    ROWP("GET", "/api/v1/users", NONE, 0, srv_h_users_list, NULL, ADMIN),
+    ROWP("POST", "/api/v1/users", JSON, 64u << 10, srv_h_users_add, NULL, ADMIN),
+    ROWP("PATCH", "/api/v1/users/{name}", JSON, 64u << 10, srv_h_users_set, NULL, ADMIN),
+    ROWP("DELETE", "/api/v1/users/{name}", NONE, 0, srv_h_users_remove, NULL, ADMIN),
+    ROWP("POST", "/api/v1/users/{name}/tokens", NONE, 0, srv_h_users_token, NULL, ADMIN),
+    ROW("GET", "/api/v1/audit", SRV_ADMIN, NONE, 0, srv_h_audit_list, NULL),
+    /* the dashboard's sessions */
+    ROW("POST", "/api/v1/session", SRV_LOGIN, JSON, 4096, srv_h_login, NULL),
+    ROW("GET", "/api/v1/session", SRV_ADMIN, NONE, 0, srv_h_session_show, NULL),
+    ROWP("DELETE", "/api/v1/session", NONE, 0, srv_h_logout, NULL, SRV_PERM_READ),
 };
 
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];

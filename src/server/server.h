@@ -33,6 +33,7 @@ struct srv_config {
 	 * any byte once in a request */
 	unsigned max_connections, max_connections_per_ip;
 	unsigned header_timeout, idle_timeout;
+	int64_t session_ttl;            /* seconds a dashboard login lasts */
 	int64_t director_cache_ms;      /* how long a device's metadata is answered from memory */
 	char alert_webhook_secret[256]; /* HMAC-SHA256 key of webhook deliveries */
 	int64_t silent_after;           /* seconds without a manifest before "silent"; 0: off */

@@ -165,6 +165,34 @@ struct srv_published {
 	int64_t published;       /* when first accepted */
 };
 
+/* A person using the admin API or the dashboard, with one role (users.h). */
+struct srv_user {
+	char name[64];
+	char role[24];
+	char pw_hash[192]; /* Argon2id, encoded; "" when the user logs in by token only */
+	int64_t created;
+};
+
+/* A dashboard login: the session's digest is the key, never the secret. */
+struct srv_session {
+	char user[64];
+	char role[24]; /* the user's role now */
+	char csrf[72]; /* the token every state-changing request repeats */
+	int64_t expires;
+};
+
+/* One security-relevant admin action, kept append-only. */
+struct srv_audit {
+	int64_t id, at;
+	char actor[64]; /* a user's name, "admin-token", or "-" when unknown */
+	char role[24];
+	char remote[64]; /* the client's address */
+	char method[12];
+	char path[256];
+	int64_t status; /* the HTTP status answered */
+	char detail[192];
+};
+
 /* One ECU's current verified state, as the fleet scan gives it. */
 struct srv_ecu_row {
 	char device[128];
@@ -293,6 +321,32 @@ struct srv_store_ops {
 	/* Every target ever published, by name. */
 	int (*published_list)(struct srv_store *s, struct srv_published **out, size_t *n,
 			      struct upt_error *err);
+	/* Users: create (UPT_ERR_STATE when the name exists) or update role
+	 * and password hash (UPT_ERR_NOT_FOUND when it does not). */
+	int (*user_put)(struct srv_store *s, const struct srv_user *u, bool create,
+			struct upt_error *err);
+	int (*user_get)(struct srv_store *s, const char *name, struct srv_user *out,
+			struct upt_error *err);
+	int (*user_list)(struct srv_store *s, struct srv_user **out, size_t *n,
+			 struct upt_error *err);
+	/* Remove a user with its API tokens and sessions, in one step. */
+	int (*user_remove)(struct srv_store *s, const char *name, struct upt_error *err);
+	/* API tokens and sessions are kept by the SHA-256 of their secret. */
+	int (*token_put)(struct srv_store *s, const char *digest, const char *user, int64_t now,
+			 struct upt_error *err);
+	int (*token_user)(struct srv_store *s, const char *digest, struct srv_user *out,
+			  struct upt_error *err);
+	int (*session_put)(struct srv_store *s, const char *digest, const char *user,
+			   const char *csrf, int64_t expires, struct upt_error *err);
+	/* UPT_ERR_NOT_FOUND for an unknown or expired session. */
+	int (*session_get)(struct srv_store *s, const char *digest, int64_t now,
+			   struct srv_session *out, struct upt_error *err);
+	int (*session_remove)(struct srv_store *s, const char *digest, struct upt_error *err);
+	/* The audit log: appended to, never changed (the schema refuses it). */
+	int (*audit_add)(struct srv_store *s, const struct srv_audit *a, struct upt_error *err);
+	/* Entries at or after `since`, oldest first, at most `limit`. */
+	int (*audit_list)(struct srv_store *s, int64_t since, int64_t limit, struct srv_audit **out,
+			  size_t *n, struct upt_error *err);
 	/* Every registered ECU's current state, ordered by device and serial,
 	 * in one pass (the store's lock is held during the callbacks: they
 	 * must not call the store). */

@@ -95,6 +95,20 @@ static const char *const migrations[] = {
     " length BIGINT NOT NULL, hardware_ids TEXT NOT NULL, release_counter BIGINT NOT NULL,"
     " security BIGINT NOT NULL, published BIGINT NOT NULL, PRIMARY KEY (name, sha256));"
     "ALTER TABLE devices ADD COLUMN auto_update_since BIGINT NOT NULL DEFAULT 0;",
+    /* 9 */
+    "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL,"
+    " created BIGINT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE api_tokens (digest TEXT PRIMARY KEY, \"user\" TEXT NOT NULL,"
+    " created BIGINT NOT NULL);"
+    "CREATE TABLE sessions (digest TEXT PRIMARY KEY, \"user\" TEXT NOT NULL,"
+    " csrf TEXT NOT NULL, expires BIGINT NOT NULL);"
+    "CREATE TABLE audit_log (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,"
+    " role TEXT NOT NULL, remote TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,"
+    " status BIGINT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$$;"
+    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -1148,6 +1162,207 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 	return code;
 }
 
+/* ---- users, tokens, sessions, audit ---------------------------------------- */
+
+static PGresult *query(struct srv_store *b, const char *sql, int n, const char *const *vals,
+		       struct upt_error *err, int *code)
+{
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), sql, n, vals, NULL, NULL, err, code);
+	pthread_mutex_unlock(&P(b)->lock);
+	return r;
+}
+
+static void user_row(PGresult *r, int i, struct srv_user *u)
+{
+	memset(u, 0, sizeof *u);
+	col_s(u->name, sizeof u->name, r, i, 0);
+	col_s(u->role, sizeof u->role, r, i, 1);
+	col_s(u->pw_hash, sizeof u->pw_hash, r, i, 2);
+	u->created = col_i(r, i, 3);
+}
+
+#define PG_USER_COLS "SELECT name, role, pw_hash, created FROM users"
+
+static int pg_user_put(struct srv_store *b, const struct srv_user *u, bool create,
+		       struct upt_error *err)
+{
+	const char *vals[] = {u->name, u->role, u->pw_hash};
+	int code;
+	PGresult *r = query(b,
+			    create ? "INSERT INTO users (name, role, pw_hash) VALUES ($1,$2,$3)"
+				   : "UPDATE users SET role=$2, pw_hash=$3 WHERE name=$1",
+			    3, vals, err, &code);
+	if (code == UPT_ERR_STATE && create)
+		upt_error_set(err, UPT_ERR_STATE, "user %s exists already", u->name);
+	else if (code == UPT_OK && !create && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "user %s: unknown", u->name);
+	PQclear(r);
+	return code;
+}
+
+static int pg_user_get(struct srv_store *b, const char *name, struct srv_user *out,
+		       struct upt_error *err)
+{
+	const char *vals[] = {name};
+	int code;
+	PGresult *r = query(b, PG_USER_COLS " WHERE name=$1", 1, vals, err, &code);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "user %s: unknown", name);
+	if (code == UPT_OK)
+		user_row(r, 0, out);
+	PQclear(r);
+	return code;
+}
+
+static int pg_user_list(struct srv_store *b, struct srv_user **out, size_t *n,
+			struct upt_error *err)
+{
+	int code;
+	PGresult *r = query(b, PG_USER_COLS " ORDER BY name", 0, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++)
+		user_row(r, i, &(*out)[(*n)++]);
+	PQclear(r);
+	return code;
+}
+
+static int pg_user_remove(struct srv_store *b, const char *name, struct upt_error *err)
+{
+	const char *vals[] = {name};
+	int code = pg_begin(b, err);
+	PGresult *r;
+	if (code != UPT_OK)
+		return code;
+	r = exec(P(b), "DELETE FROM users WHERE name=$1", 1, vals, NULL, NULL, err, &code);
+	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "user %s: unknown", name);
+	PQclear(r);
+	if (code == UPT_OK)
+		code = run(P(b), "DELETE FROM api_tokens WHERE \"user\"=$1", 1, vals, err);
+	if (code == UPT_OK)
+		code = run(P(b), "DELETE FROM sessions WHERE \"user\"=$1", 1, vals, err);
+	if (code == UPT_OK)
+		return pg_commit(b, err);
+	pg_rollback(b);
+	return code;
+}
+
+static int pg_token_put(struct srv_store *b, const char *digest, const char *user, int64_t now,
+			struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {digest, user, num(t, now)};
+	return run(P(b),
+		   "INSERT INTO api_tokens (digest, \"user\", created) VALUES ($1,$2,$3::bigint)",
+		   3, vals, err);
+}
+
+static int pg_token_user(struct srv_store *b, const char *digest, struct srv_user *out,
+			 struct upt_error *err)
+{
+	const char *vals[] = {digest};
+	int code;
+	PGresult *r = query(b,
+			    "SELECT u.name, u.role, u.pw_hash, u.created FROM api_tokens t JOIN "
+			    "users u ON u.name=t.\"user\" WHERE t.digest=$1",
+			    1, vals, err, &code);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "unknown API token");
+	if (code == UPT_OK)
+		user_row(r, 0, out);
+	PQclear(r);
+	return code;
+}
+
+static int pg_session_put(struct srv_store *b, const char *digest, const char *user,
+			  const char *csrf, int64_t expires, struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {digest, user, csrf, num(t, expires)};
+	return run(P(b),
+		   "INSERT INTO sessions (digest, \"user\", csrf, expires) VALUES "
+		   "($1,$2,$3,$4::bigint)",
+		   4, vals, err);
+}
+
+static int pg_session_get(struct srv_store *b, const char *digest, int64_t now,
+			  struct srv_session *out, struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {digest, num(t, now)};
+	int code;
+	PGresult *r =
+	    query(b,
+		  "SELECT s.\"user\", u.role, s.csrf, s.expires FROM sessions s JOIN "
+		  "users u ON u.name=s.\"user\" WHERE s.digest=$1 AND s.expires>$2::bigint",
+		  2, vals, err, &code);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "no such session, or it has expired");
+	if (code == UPT_OK) {
+		memset(out, 0, sizeof *out);
+		col_s(out->user, sizeof out->user, r, 0, 0);
+		col_s(out->role, sizeof out->role, r, 0, 1);
+		col_s(out->csrf, sizeof out->csrf, r, 0, 2);
+		out->expires = col_i(r, 0, 3);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_session_remove(struct srv_store *b, const char *digest, struct upt_error *err)
+{
+	const char *vals[] = {digest};
+	return run(P(b), "DELETE FROM sessions WHERE digest=$1", 1, vals, err);
+}
+
+static int pg_audit_add(struct srv_store *b, const struct srv_audit *a, struct upt_error *err)
+{
+	char t[24], st[24];
+	const char *vals[] = {num(t, a->at), a->actor,           a->role,  a->remote, a->method,
+			      a->path,       num(st, a->status), a->detail};
+	return run(P(b),
+		   "INSERT INTO audit_log (at, actor, role, remote, method, path, status, detail) "
+		   "VALUES ($1::bigint,$2,$3,$4,$5,$6,$7::bigint,$8)",
+		   8, vals, err);
+}
+
+static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, struct srv_audit **out,
+			 size_t *n, struct upt_error *err)
+{
+	char t[24], l[24];
+	const char *vals[] = {num(t, since), num(l, limit)};
+	int code;
+	PGresult *r = query(b,
+			    "SELECT id, at, actor, role, remote, method, path, status, detail FROM "
+			    "audit_log WHERE at>=$1::bigint ORDER BY id LIMIT $2::bigint",
+			    2, vals, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_audit *a = &(*out)[(*n)++];
+		a->id = col_i(r, i, 0);
+		a->at = col_i(r, i, 1);
+		col_s(a->actor, sizeof a->actor, r, i, 2);
+		col_s(a->role, sizeof a->role, r, i, 3);
+		col_s(a->remote, sizeof a->remote, r, i, 4);
+		col_s(a->method, sizeof a->method, r, i, 5);
+		col_s(a->path, sizeof a->path, r, i, 6);
+		a->status = col_i(r, i, 7);
+		col_s(a->detail, sizeof a->detail, r, i, 8);
+	}
+	PQclear(r);
+	return code;
+}
+
 /* One pass in single-row mode: a large fleet is never held in memory. */
 static int pg_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
 {
@@ -1225,6 +1440,17 @@ static const struct srv_store_ops pg_ops = {
     .outbox_retry = pg_outbox_retry,
     .published_put = pg_published_put,
     .published_list = pg_published_list,
+    .user_put = pg_user_put,
+    .user_get = pg_user_get,
+    .user_list = pg_user_list,
+    .user_remove = pg_user_remove,
+    .token_put = pg_token_put,
+    .token_user = pg_token_user,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_remove = pg_session_remove,
+    .audit_add = pg_audit_add,
+    .audit_list = pg_audit_list,
     .ecu_scan = pg_ecu_scan,
     .close = pg_close,
 };

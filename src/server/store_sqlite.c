@@ -106,6 +106,24 @@ static const char *const migrations[] = {
     " security INTEGER NOT NULL, published INTEGER NOT NULL,"
     " PRIMARY KEY (name, sha256));"
     "ALTER TABLE devices ADD COLUMN auto_update_since INTEGER NOT NULL DEFAULT 0;",
+    /* 9: users, their API tokens and dashboard sessions (by digest), and
+     * the append-only audit log */
+    "CREATE TABLE users ("
+    " name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL,"
+    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+    "CREATE TABLE api_tokens ("
+    " digest TEXT PRIMARY KEY, user TEXT NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE sessions ("
+    " digest TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE TABLE audit_log ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+    " role TEXT NOT NULL, remote TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,"
+    " status INTEGER NOT NULL, detail TEXT NOT NULL);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -1332,6 +1350,207 @@ static int sq_published_list(struct srv_store *b, struct srv_published **out, si
 	return rc;
 }
 
+/* ---- users, tokens, sessions, audit ---------------------------------------- */
+
+static void user_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_user *u = p;
+	memset(u, 0, sizeof *u);
+	text_col(u->name, sizeof u->name, st, 0);
+	text_col(u->role, sizeof u->role, st, 1);
+	text_col(u->pw_hash, sizeof u->pw_hash, st, 2);
+	u->created = sqlite3_column_int64(st, 3);
+}
+
+#define USER_COLS "SELECT name, role, pw_hash, created FROM users"
+
+static int sq_user_put(struct srv_store *b, const struct srv_user *u, bool create,
+		       struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *v[] = {u->name, u->role, u->pw_hash};
+	const void *w[] = {u->role, u->pw_hash, u->name};
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = create
+		 ? run(s, "INSERT INTO users (name, role, pw_hash) VALUES (?,?,?)", "ttt", v, err)
+		 : run(s, "UPDATE users SET role=?, pw_hash=? WHERE name=?", "ttt", w, err);
+	if (rc == UPT_ERR_STATE && create)
+		upt_error_set(err, UPT_ERR_STATE, "user %s exists already", u->name);
+	else if (rc == UPT_OK && !create && sqlite3_changes(s->db) == 0)
+		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "user %s: unknown", u->name);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* The first row of a one-text-parameter query, or UPT_ERR_NOT_FOUND. */
+static int one_row(struct sqlite_store *s, const char *sql, const char *arg, int64_t arg2,
+		   void (*row)(sqlite3_stmt *, void *), void *out, struct upt_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, sql, err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+		if (sqlite3_bind_parameter_count(st) > 1)
+			sqlite3_bind_int64(st, 2, arg2);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			row(st, out);
+		else
+			rc = UPT_ERR_NOT_FOUND;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_user_get(struct srv_store *b, const char *name, struct srv_user *out,
+		       struct upt_error *err)
+{
+	int rc = one_row(S(b), USER_COLS " WHERE name=?", name, 0, user_row, out, err);
+	if (rc == UPT_ERR_NOT_FOUND)
+		upt_error_set(err, rc, "user %s: unknown", name);
+	return rc;
+}
+
+static int sq_user_list(struct srv_store *b, struct srv_user **out, size_t *n,
+			struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, USER_COLS " ORDER BY name", err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, user_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_user_remove(struct srv_store *b, const char *name, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *v[] = {name};
+	int rc = sq_begin(b, err);
+	if (rc == UPT_OK)
+		rc = run(s, "DELETE FROM users WHERE name=?", "t", v, err);
+	if (rc == UPT_OK && sqlite3_changes(s->db) == 0)
+		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "user %s: unknown", name);
+	if (rc == UPT_OK)
+		rc = run(s, "DELETE FROM api_tokens WHERE user=?", "t", v, err);
+	if (rc == UPT_OK)
+		rc = run(s, "DELETE FROM sessions WHERE user=?", "t", v, err);
+	if (rc == UPT_OK)
+		return sq_commit(b, err);
+	sq_rollback(b);
+	return rc;
+}
+
+static int sq_token_put(struct srv_store *b, const char *digest, const char *user, int64_t now,
+			struct upt_error *err)
+{
+	const void *v[] = {digest, user, &now};
+	return run(S(b), "INSERT INTO api_tokens (digest, user, created) VALUES (?,?,?)", "tti", v,
+		   err);
+}
+
+static int sq_token_user(struct srv_store *b, const char *digest, struct srv_user *out,
+			 struct upt_error *err)
+{
+	int rc = one_row(S(b),
+			 "SELECT u.name, u.role, u.pw_hash, u.created FROM api_tokens t JOIN users "
+			 "u ON u.name=t.user WHERE t.digest=?",
+			 digest, 0, user_row, out, err);
+	if (rc == UPT_ERR_NOT_FOUND)
+		upt_error_set(err, rc, "unknown API token");
+	return rc;
+}
+
+static int sq_session_put(struct srv_store *b, const char *digest, const char *user,
+			  const char *csrf, int64_t expires, struct upt_error *err)
+{
+	const void *v[] = {digest, user, csrf, &expires};
+	return run(S(b), "INSERT INTO sessions (digest, user, csrf, expires) VALUES (?,?,?,?)",
+		   "ttti", v, err);
+}
+
+static void session_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_session *x = p;
+	memset(x, 0, sizeof *x);
+	text_col(x->user, sizeof x->user, st, 0);
+	text_col(x->role, sizeof x->role, st, 1);
+	text_col(x->csrf, sizeof x->csrf, st, 2);
+	x->expires = sqlite3_column_int64(st, 3);
+}
+
+static int sq_session_get(struct srv_store *b, const char *digest, int64_t now,
+			  struct srv_session *out, struct upt_error *err)
+{
+	int rc = one_row(S(b),
+			 "SELECT s.user, u.role, s.csrf, s.expires FROM sessions s JOIN users u ON "
+			 "u.name=s.user WHERE s.digest=? AND s.expires>?",
+			 digest, now, session_row, out, err);
+	if (rc == UPT_ERR_NOT_FOUND)
+		upt_error_set(err, rc, "no such session, or it has expired");
+	return rc;
+}
+
+static int sq_session_remove(struct srv_store *b, const char *digest, struct upt_error *err)
+{
+	const void *v[] = {digest};
+	return run(S(b), "DELETE FROM sessions WHERE digest=?", "t", v, err);
+}
+
+static int sq_audit_add(struct srv_store *b, const struct srv_audit *a, struct upt_error *err)
+{
+	const void *v[] = {&a->at,    a->actor, a->role,    a->remote,
+			   a->method, a->path,  &a->status, a->detail};
+	return run(S(b),
+		   "INSERT INTO audit_log (at, actor, role, remote, method, path, status, detail) "
+		   "VALUES (?,?,?,?,?,?,?,?)",
+		   "itttttit", v, err);
+}
+
+static void audit_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_audit *a = p;
+	memset(a, 0, sizeof *a);
+	a->id = sqlite3_column_int64(st, 0);
+	a->at = sqlite3_column_int64(st, 1);
+	text_col(a->actor, sizeof a->actor, st, 2);
+	text_col(a->role, sizeof a->role, st, 3);
+	text_col(a->remote, sizeof a->remote, st, 4);
+	text_col(a->method, sizeof a->method, st, 5);
+	text_col(a->path, sizeof a->path, st, 6);
+	a->status = sqlite3_column_int64(st, 7);
+	text_col(a->detail, sizeof a->detail, st, 8);
+}
+
+static int sq_audit_list(struct srv_store *b, int64_t since, int64_t limit, struct srv_audit **out,
+			 size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT id, at, actor, role, remote, method, path, status, detail FROM "
+		     "audit_log WHERE at>=? ORDER BY id LIMIT ?",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, since);
+		sqlite3_bind_int64(st, 2, limit);
+		rc = collect(s, st, sizeof **out, audit_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
@@ -1403,6 +1622,17 @@ static const struct srv_store_ops sqlite_ops = {
     .outbox_retry = sq_outbox_retry,
     .published_put = sq_published_put,
     .published_list = sq_published_list,
+    .user_put = sq_user_put,
+    .user_get = sq_user_get,
+    .user_list = sq_user_list,
+    .user_remove = sq_user_remove,
+    .token_put = sq_token_put,
+    .token_user = sq_token_user,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_remove = sq_session_remove,
+    .audit_add = sq_audit_add,
+    .audit_list = sq_audit_list,
     .ecu_scan = sq_ecu_scan,
     .close = sq_close,
 };

@@ -171,6 +171,26 @@ assert [i["target"] for i in inv["images"]] == ["fw-1.0"], inv
 assert [l["device"] for l in ps["releases"][0]["lacking"]] == ["dev-1"], ps
 assert [d["id"] for d in oo["devices"]] == ["dev-1"], oo' "$n" ||
   { echo "FAIL: the fleet reports do not say what the fleet did"; exit 1; }
+# users, tokens, sessions, the audit log
+call /api/v1/users POST /api/v1/users "${A[@]}" "${J[@]}" --data-binary '{"name":"vera","role":"viewer","password":"correct horse battery"}'
+call /api/v1/users POST /api/v1/users "${A[@]}" "${J[@]}" --data-binary '{"name":"vera","role":"viewer"}'
+call /api/v1/users POST /api/v1/users "${A[@]}" "${J[@]}" --data-binary '{"name":"x","role":"root"}'
+call /api/v1/users GET /api/v1/users "${A[@]}"
+call '/api/v1/users/{name}' PATCH /api/v1/users/vera "${A[@]}" "${J[@]}" --data-binary '{"role":"operator"}'
+call '/api/v1/users/{name}' PATCH /api/v1/users/nobody "${A[@]}" "${J[@]}" --data-binary '{"role":"operator"}'
+call '/api/v1/users/{name}/tokens' POST /api/v1/users/vera/tokens "${A[@]}"
+vt=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "answer.$n")
+call /api/v1/users GET /api/v1/users -H "Authorization: Bearer $vt"
+call /api/v1/session GET /api/v1/session -H "Authorization: Bearer $vt"
+call /api/v1/session POST /api/v1/session "${J[@]}" --data-binary '{"user":"vera","password":"wrong wrong wrong"}'
+call /api/v1/session POST /api/v1/session "${J[@]}" --data-binary '{"user":"vera","password":"correct horse battery"}'
+call /api/v1/session POST /api/v1/session "${J[@]}" --data-binary '{"user":"vera"}'
+call /api/v1/audit GET /api/v1/audit "${A[@]}"
+call /api/v1/audit GET '/api/v1/audit?format=jsonl' "${A[@]}"
+call /api/v1/audit GET '/api/v1/audit?since=x' "${A[@]}"
+call /api/v1/session DELETE /api/v1/session -H "Authorization: Bearer $vt"
+call '/api/v1/users/{name}' DELETE /api/v1/users/vera "${A[@]}"
+call '/api/v1/users/{name}' DELETE /api/v1/users/vera "${A[@]}"
 call /health GET /health
 
 node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl

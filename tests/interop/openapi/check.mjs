@@ -34,7 +34,7 @@ if (doc.openapi !== "3.1.0") fail("not OpenAPI 3.1.0");
 // 2. the route table and the document list the same endpoints, with the same callers
 const callerOf = (op) => {
   const sec = op.security ?? doc.security ?? [];
-  if (sec.length === 0) return "public";
+  if (sec.length === 0) return op["x-uptake-tls-only"] ? "login" : "public";
   const names = sec.flatMap((s) => Object.keys(s));
   if (names.length !== 1) return "several:" + names.join(",");
   return { deviceCertificate: "device", fleetCredential: "fleet", adminToken: "admin" }[names[0]] ?? names[0];
