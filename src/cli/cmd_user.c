@@ -168,7 +168,7 @@ int cmd_user(int argc, char **argv)
 		}
 	}
 	rc = call(dir, "user", method, api, with_body ? &body : NULL, &resp);
-	if (with_body) {
+	if (name) {
 		memset(body.p, 0, body.len);
 		cli_buf_free(&body);
 	}
