@@ -83,6 +83,18 @@ static int show_result(const struct upt_ipu_msg *resp)
 	return r->result == 0 ? 0 : 1;
 }
 
+/* Files read for a request, freed at exit. */
+static uint8_t *kept[16];
+static size_t n_kept;
+
+static void free_kept(void)
+{
+	for (size_t i = 0; i < n_kept; i++)
+		upt_free(kept[i]);
+	upt_free(out_buf);
+	upt_free(in_buf);
+}
+
 static struct upt_ipu_bytes file_bytes(const char *path, bool optional)
 {
 	uint8_t *data = NULL;
@@ -94,7 +106,10 @@ static struct upt_ipu_bytes file_bytes(const char *path, bool optional)
 		fprintf(stderr, "ipu_primary: %s\n", err.msg);
 		exit(2);
 	}
-	return (struct upt_ipu_bytes){data, len}; /* kept until exit */
+	if (n_kept == sizeof kept / sizeof kept[0])
+		die("too many files");
+	kept[n_kept++] = data;
+	return (struct upt_ipu_bytes){data, len};
 }
 
 static void add(struct upt_ipu_collection *c, const char *dir, const char *role, bool optional)
@@ -257,11 +272,14 @@ static int raw(const char *hex, int seconds)
 	if (!bytes || upt_hex_decode(bytes, strlen(hex) / 2 + 1, &n, hex, strlen(hex)) != UPT_OK)
 		die("raw: not hex");
 	int fd = host_ipu_connect(host, port, TIMEOUT, &err);
-	if (fd < 0 || host_ipu_write(fd, bytes, n, TIMEOUT, &err) != UPT_OK) {
+	int wrc = fd < 0 ? UPT_ERR_IO : host_ipu_write(fd, bytes, n, TIMEOUT, &err);
+	free(bytes);
+	if (wrc != UPT_OK) {
+		if (fd >= 0)
+			close(fd);
 		printf("no connection: %s\n", err.msg);
 		return NO_REPLY;
 	}
-	free(bytes);
 	struct upt_ipu_msg resp;
 	int rc = host_ipu_recv(fd, &resp, in_buf, MSG_MAX, seconds * 1000, &err);
 	close(fd);
@@ -287,6 +305,7 @@ int main(int argc, char **argv)
 		a++;
 		n--;
 	}
+	atexit(free_kept);
 	out_buf = upt_malloc(MSG_MAX);
 	in_buf = upt_malloc(MSG_MAX);
 	if (!out_buf || !in_buf)
