@@ -361,7 +361,7 @@ int upt_ipu_encode(uint8_t *out, size_t cap, size_t *out_len, const struct upt_i
 	if (!out_len || !msg || (!out && cap))
 		return UPT_ERR_ARG;
 	*out_len = 0;
-	if ((int)msg->type < 0 || (int)msg->type >= UPT_IPU_TYPE_COUNT)
+	if ((unsigned)msg->type >= UPT_IPU_TYPE_COUNT)
 		return UPT_ERR_ARG;
 	const struct seq *body = messages[msg->type].body;
 	const uint8_t *base = (const uint8_t *)&msg->u;
