@@ -16,7 +16,7 @@ endif()
 option(UPTAKE_MAN "Build and install the man pages (needs scdoc)" ${_upt_man_default})
 
 # ---- programs ------------------------------------------------------------------
-foreach(t uptake_cli uptake_tuf_client uptake_agent uptake_server)
+foreach(t uptake_cli uptake_tuf_client uptake_agent uptake_secondary uptake_server)
   if(TARGET ${t})
     install(TARGETS ${t} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The man pages (docs/man/*.scd) and the default configuration files
 # (dist/*.conf) keep up with the programs: every CLI command has its page,
-# every option a program's --help names is in its page, every server key in
+# every option a program's --help names is in its page (uptake-secondary's too), every server key in
 # `uptake-server --help` and every agent key in docs/agent.md's table is in
 # the man page and in the default configuration file.
 #   check_man.sh BUILD_DIR SOURCE_DIR
@@ -37,6 +37,11 @@ done
 for o in $(options < <("$build/uptake-agent" --help 2>&1; "$build/uptake-agent" check --help 2>&1)); do
   has uptake-agent.8 -- "$o" || bad "uptake-agent.8 lacks $o"
 done
+if [ -x "$build/uptake-secondary" ]; then
+  for o in $(options < <("$build/uptake-secondary" --help 2>&1)); do
+    has uptake-secondary.8 -- "$o" || bad "uptake-secondary.8 lacks $o"
+  done
+fi
 for o in $(options < <("$build/uptake-server" --help 2>&1 | sed -n '1,/^$/p')); do
   has uptake-server.8 -- "$o" || bad "uptake-server.8 lacks $o"
 done

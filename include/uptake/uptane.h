@@ -67,6 +67,16 @@ UPT_NODISCARD UPT_API int upt_uptane_full_verify(struct upt_repo *director, stru
 						 const struct upt_device *dev, int64_t now,
 						 struct upt_verified *out, struct upt_error *err);
 
+/* Uptane full verification on a secondary, for its one ECU `ecu`: the
+ * same checks, but Director entries for other ECUs of the vehicle are
+ * skipped (neither checked against the Image repository nor returned),
+ * where upt_uptane_full_verify refuses them as UPT_ERR_UNKNOWN_ECU. */
+UPT_NODISCARD UPT_API int upt_uptane_secondary_full_verify(struct upt_repo *director,
+							   struct upt_repo *image,
+							   const struct upt_ecu *ecu, int64_t now,
+							   struct upt_verified *out,
+							   struct upt_error *err);
+
 /* Uptane partial verification for ECU `ecu` at time `now`: the Director's
  * root chain and targets only. *out is the ECU's assignment, or
  * out->director == NULL when the Director assigns it nothing. */

@@ -63,7 +63,7 @@ static int check_director_entry(const struct upt_repo *d, const struct upt_targe
 
 /* Every Director target, matched to this device's ECUs. */
 static int director_updates(const struct upt_repo *d, const struct upt_targets *ts,
-			    const struct upt_device *dev, struct upt_verified *out,
+			    const struct upt_device *dev, bool other_ecus, struct upt_verified *out,
 			    struct upt_error *err)
 {
 	size_t n = 0;
@@ -92,6 +92,8 @@ static int director_updates(const struct upt_repo *d, const struct upt_targets *
 			for (e = 0; e < dev->n_ecus; e++)
 				if (strcmp(dev->ecus[e].serial, serial) == 0)
 					break;
+			if (e == dev->n_ecus && other_ecus)
+				continue; /* another ECU's, on a secondary */
 			if (e == dev->n_ecus)
 				return upt_error_set(
 				    err, UPT_ERR_UNKNOWN_ECU,
@@ -165,6 +167,7 @@ static int check_image(struct upt_repo *img, const struct upt_device *dev, struc
 
 struct full_ctx {
 	const struct upt_device *dev;
+	bool other_ecus;
 	struct upt_verified *v;
 };
 
@@ -172,15 +175,15 @@ static int director_check(void *ctx, const struct upt_repo *r, const struct upt_
 			  struct upt_error *err)
 {
 	struct full_ctx *c = ctx;
-	return director_updates(r, t, c->dev, c->v, err);
+	return director_updates(r, t, c->dev, c->other_ecus, c->v, err);
 }
 
-int upt_uptane_full_verify(struct upt_repo *director, struct upt_repo *image,
-			   const struct upt_device *dev, int64_t now, struct upt_verified *out,
-			   struct upt_error *err)
+static int full_verify(struct upt_repo *director, struct upt_repo *image,
+		       const struct upt_device *dev, bool other_ecus, int64_t now,
+		       struct upt_verified *out, struct upt_error *err)
 {
 	struct upt_verified v = {0};
-	struct full_ctx c = {dev, &v};
+	struct full_ctx c = {dev, other_ecus, &v};
 	int rc;
 	if (!director || !image || !dev || !out || (!dev->ecus && dev->n_ecus))
 		return upt_error_set(err, UPT_ERR_ARG, "full verification: missing argument");
@@ -208,6 +211,23 @@ int upt_uptane_full_verify(struct upt_repo *director, struct upt_repo *image,
 	v.image_repo_checked = true;
 	*out = v;
 	return UPT_OK;
+}
+
+int upt_uptane_full_verify(struct upt_repo *director, struct upt_repo *image,
+			   const struct upt_device *dev, int64_t now, struct upt_verified *out,
+			   struct upt_error *err)
+{
+	return full_verify(director, image, dev, false, now, out, err);
+}
+
+int upt_uptane_secondary_full_verify(struct upt_repo *director, struct upt_repo *image,
+				     const struct upt_ecu *ecu, int64_t now,
+				     struct upt_verified *out, struct upt_error *err)
+{
+	struct upt_device dev = {ecu, 1};
+	if (!ecu)
+		return upt_error_set(err, UPT_ERR_ARG, "full verification: missing argument");
+	return full_verify(director, image, &dev, true, now, out, err);
 }
 
 struct partial_ctx {

@@ -841,6 +841,48 @@ static void test_partial(void)
 	world_free(&w);
 }
 
+/* Full verification on a secondary: the Director's entries for the other
+ * ECUs of the vehicle are skipped, its own entry gets every check. */
+static int secondary_verify(struct world *w, const struct upt_ecu *ecu)
+{
+	struct upt_repo_io dio, iio;
+	rg_client_io(&dio, &w->dc);
+	rg_client_io(&iio, &w->ic);
+	upt_arena_init(&w->da, w->dmem, ARENA_SIZE);
+	upt_arena_init(&w->ia, w->imem, ARENA_SIZE);
+	upt_repo_init(&w->dr, "director", &dio, upt_openssl_crypto(), &w->da, NULL);
+	upt_repo_init(&w->ir, "image repository", &iio, upt_openssl_crypto(), &w->ia, NULL);
+	upt_error_clear(&w->err);
+	return upt_uptane_secondary_full_verify(&w->dr, &w->ir, ecu, w->now, &w->out, &w->err);
+}
+
+static void test_secondary_full(void)
+{
+	struct world w;
+	world_init(&w, false);
+	/* the whole device refuses ECUs it does not have; ecu-sec alone
+	 * accepts the Director's entry for ecu-primary as another ECU's */
+	w.dev.n_ecus = 1;
+	CHECK_EQ_INT(verify(&w), UPT_ERR_UNKNOWN_ECU);
+	CHECK_EQ_INT(secondary_verify(&w, &w.ecus[1]), UPT_OK);
+	CHECK_EQ_INT(w.out.n_updates, 1);
+	CHECK_EQ_INT(w.out.updates[0].ecu, 0);
+	CHECK(strcmp(w.out.updates[0].director->name, "apps/tool-1.0") == 0);
+	CHECK(w.out.updates[0].image != NULL && w.out.image_repo_checked);
+	/* its own entry is still checked: the wrong hardware id */
+	snprintf(w.d.targets[1].ecu_hwid, sizeof w.d.targets[1].ecu_hwid, "board-q");
+	rg_republish(&w.d);
+	CHECK_EQ_INT(secondary_verify(&w, &w.ecus[1]), UPT_ERR_HARDWARE_ID);
+	CHECK_EQ_INT(w.out.n_updates, 0);
+	/* and against the Image repository: a length the Image repository
+	 * does not sign */
+	snprintf(w.d.targets[1].ecu_hwid, sizeof w.d.targets[1].ecu_hwid, "board-b");
+	w.d.targets[1].length_override = (int64_t)sizeof TOOL + 1;
+	rg_republish(&w.d);
+	CHECK_EQ_INT(secondary_verify(&w, &w.ecus[1]), UPT_ERR_IMAGE_MISMATCH);
+	world_free(&w);
+}
+
 /* Delegation search order: pre-order, priority order, visited once. */
 static void test_delegation_order(void)
 {
@@ -907,6 +949,7 @@ int main(void)
 	RUN(test_result);
 	RUN(test_quiet_refresh);
 	RUN(test_partial);
+	RUN(test_secondary_full);
 	RUN(test_delegation_order);
 	RUN(test_path_patterns);
 	TEST_MAIN_END();

@@ -15,6 +15,9 @@
  *   oversized       the image served is longer than the signed length
  *   tampered        the image served has a byte changed
  *   mismatched      the Director's image differs from the Image repository's
+ *   rotated         the Director's root rotated to version 2 (a new root key,
+ *                   signed by the old and the new); rotated/foreign-2.root.json
+ *                   is a version-2 Director root of another repository
  *
  * Layout: OUT/SCENARIO/{director,image}/<metadata>, image/targets/fw-1.0,
  * director-root.json and image-root.json (the roots a device starts from).
@@ -129,6 +132,19 @@ static void break_signature(struct rg_repo *r, const char *path)
 	free(copy);
 }
 
+/* Root version 2 with a new root key, signed by the old key and the new. */
+static void rotate_root(struct rg_repo *r)
+{
+	struct rg_role *root = &r->roles[UPT_ROLE_ROOT - 1];
+	struct rg_key *old = root->keys[0];
+	root->keys[0] = rg_repo_new_key(r);
+	root->signers[0] = old;
+	root->signers[1] = root->keys[0];
+	root->n_signers = 2;
+	root->version++;
+	rg_publish_root(r);
+}
+
 int main(int argc, char **argv)
 {
 	int64_t now = (int64_t)time(NULL);
@@ -212,5 +228,23 @@ int main(int argc, char **argv)
 	rg_publish_all(&w.i);
 	rg_publish_all(&w.d);
 	world_write(&w, "mismatched", image, sizeof image);
+
+	world_init(&w, now);
+	rg_publish_all(&w.i);
+	rg_publish_all(&w.d);
+	write_repo("rotated", "director", &w.d); /* director-root.json: version 1 */
+	rotate_root(&w.d);
+	world_write(&w, "rotated", image, sizeof image);
+	world_init(&w, now);
+	rg_publish_all(&w.d);
+	rotate_root(&w.d);
+	{
+		char path[4096];
+		const struct rg_file *f = rg_files_get(&w.d.served, "2.root.json");
+		snprintf(path, sizeof path, "%s/rotated/foreign-2.root.json", out_dir);
+		write_file(path, f->data, f->len);
+	}
+	rg_repo_free(&w.d);
+	rg_repo_free(&w.i);
 	return 0;
 }
