@@ -342,15 +342,17 @@ static const struct upt_update *misdirect(const struct verified *w, size_t ecu)
 	const char *serial = getenv("UPTAKE_AGENT_TEST_MISDIRECT");
 	if (!serial || strcmp(serial, w->ecus[ecu].serial) != 0)
 		return NULL;
-	for (size_t i = 0; i < w->v.n_updates; i++) {
-		const struct upt_update *u = &w->v.updates[i];
-		if (u->ecu != ecu && u->image &&
-		    strcmp(w->ecus[u->ecu].hardware_id, w->ecus[ecu].hardware_id) != 0) {
+	/* a new assignment first, else any */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < w->v.n_updates; i++) {
+			const struct upt_update *u = &w->v.updates[i];
+			if (u->ecu == ecu || !u->image || (pass == 0 && u->installed) ||
+			    strcmp(w->ecus[u->ecu].hardware_id, w->ecus[ecu].hardware_id) == 0)
+				continue;
 			agent_log("TEST MODE: handing secondary %s the image %s of ECU %s", serial,
 				  u->director->name, w->ecus[u->ecu].serial);
 			return u;
 		}
-	}
 	return NULL;
 }
 

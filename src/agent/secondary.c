@@ -112,14 +112,16 @@ static int send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-/* Read exactly `len` bytes: 0, 1 when the peer closed first, -1 error. */
-static int recv_exact(int fd, uint8_t *p, size_t len, int64_t deadline)
+/* Read exactly `len` bytes (*got counts them): 0, 1 when the peer closed
+ * first, -1 error. */
+static int recv_exact(int fd, uint8_t *p, size_t len, size_t *got, int64_t deadline)
 {
 	while (len) {
 		ssize_t n = recv(fd, p, len, 0);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
+			*got += (size_t)n;
 		} else if (n == 0) {
 			return 1;
 		} else if (errno != EAGAIN && errno != EINTR) {
@@ -141,9 +143,8 @@ static int receive(uint8_t **buf, size_t *len, int fd, size_t max, int64_t deadl
 	int rc = UPT_OK, r = 0;
 	*buf = NULL;
 	while (rc == UPT_OK && frame == 0 && got < sizeof head) {
-		if ((r = recv_exact(fd, head + got, 1, deadline)) != 0)
+		if ((r = recv_exact(fd, head + got, 1, &got, deadline)) != 0)
 			break;
-		got++;
 		rc = upt_ipu_frame_length(&frame, head, got, max, err);
 	}
 	if (rc != UPT_OK) {
@@ -158,7 +159,7 @@ static int receive(uint8_t **buf, size_t *len, int fd, size_t max, int64_t deadl
 	if (!(*buf = malloc(frame)))
 		return upt_error_set(err, UPT_ERR_NOMEM, "%s: out of memory", what);
 	memcpy(*buf, head, got);
-	if ((r = recv_exact(fd, *buf + got, frame - got, deadline)) != 0) {
+	if ((r = recv_exact(fd, *buf + got, frame - got, &got, deadline)) != 0) {
 		free(*buf);
 		*buf = NULL;
 		return upt_error_set(err, UPT_ERR_IO, "%s: answer cut at %zu of %zu bytes%s%s",
