@@ -193,6 +193,9 @@ static int roots(struct sec_cycle *e, const struct agent_config *c, bool directo
 		rc = meta_file(&data, &len, c, repo, name, err);
 		if (rc == UPT_OK)
 			rc = sec_put_root(&r, c, e->s, director, data, len, err);
+		if (rc == UPT_OK && r.code == UPT_IPU_RESULT_OK)
+			agent_log("secondary %s: %s root version %lld sent", e->s->serial, repo,
+				  (long long)v);
 		if (rc == UPT_OK && r.code != UPT_IPU_RESULT_OK)
 			rc = upt_error_set(err, UPT_ERR_THRESHOLD,
 					   "secondary %s: putRoot %s version %lld: %s: %s",

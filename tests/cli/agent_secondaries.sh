@@ -198,31 +198,53 @@ cycle agent.conf || { bad "cycle after the secondary came back failed"; tail -20
 [ "$(inventory dev1 dev1-hub)" = "hub-2 $(sha hub2.bin)" ] && ok ||
   bad "the secondary that was down did not finish next cycle: $(inventory dev1 dev1-hub)"
 
+# --- root rotation of both repositories: the primary follows each chain
+# and hands every secondary the versions it lacks (putRootReq, one by one);
+# the partial-verification secondary only the Director's
+q "$uptake" key rotate root --director --dir ws
+q "$uptake" key rotate root --director --dir ws
+q "$uptake" key rotate root --dir ws
+image motor3
+publish motor3.bin motor 3 motor-ctl; assign motor-3 motor-ctl
+image hub3
+publish hub3.bin hub 3 sensor-hub; assign hub-3 sensor-hub
+cycle agent.conf || { bad "cycle after root rotations failed"; tail -20 agent.log; }
+rootv() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' "$1"; }
+[ "$(rootv sec1/director/root.json) $(rootv sec1/image/root.json)" = "3 2" ] && ok ||
+  bad "full-verification secondary trusts roots $(rootv sec1/director/root.json) $(rootv sec1/image/root.json), not 3 2"
+[ "$(rootv sec2/director/root.json) $(rootv sec2/image/root.json)" = "3 1" ] && ok ||
+  bad "partial-verification secondary trusts roots $(rootv sec2/director/root.json) $(rootv sec2/image/root.json), not 3 1"
+[ -f state/director/roots/2.root.json ] && [ -f state/director/roots/3.root.json ] && ok ||
+  bad "the primary did not keep each root version"
+[ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] &&
+  [ "$(inventory dev1 dev1-hub)" = "hub-3 $(sha hub3.bin)" ] && ok ||
+  bad "secondaries not updated after root rotations: $(inventory dev1 dev1-motor) / $(inventory dev1 dev1-hub)"
+
 # --- a compromised primary hands the full-verification secondary the
 # partial one's image (other hardware): refused, and the server sees it in
 # that secondary's own signed report
-image hub3
-publish hub3.bin hub 3 sensor-hub; assign hub-3 sensor-hub
+image hub4
+publish hub4.bin hub 4 sensor-hub; assign hub-4 sensor-hub
 before=$(sha sec1/image.bin)
 UPTAKE_AGENT_TEST_MISDIRECT=dev1-motor "$agent" --config agent.conf once >>agent.log 2>&1
-grep -q "TEST MODE: handing secondary dev1-motor the image hub-3" agent.log && ok ||
+grep -q "TEST MODE: handing secondary dev1-motor the image hub-4" agent.log && ok ||
   bad "the test mode did not hand the image to the wrong secondary"
-grep -q "refused: install hub-3: not the image the Director assigns this ECU" sec1.log && ok ||
+grep -q "refused: install hub-4: not the image the Director assigns this ECU" sec1.log && ok ||
   bad "the secondary did not refuse the image for other hardware"; 
 [ "$(sha sec1/image.bin)" = "$before" ] && ok || bad "the refusing secondary's image changed"
-[ "$(inventory dev1 dev1-motor)" = "motor-2 $(sha motor2.bin)" ] && ok ||
+[ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] && ok ||
   bad "the refusing secondary's inventory changed: $(inventory dev1 dev1-motor)"
 "$uptake" alerts list --kind attack-reported --device dev1 --json --dir ws >alerts.json
 /usr/bin/python3 - alerts.json <<'PY' && ok || bad "the server shows no attack reported by the refusing ECU's signed report"
 import json, sys
 a = json.load(open(sys.argv[1]))["alerts"]
-assert any(x["ecu"] == "dev1-motor" and "hub-3" in x["message"] for x in a), a
+assert any(x["ecu"] == "dev1-motor" and "hub-4" in x["message"] for x in a), a
 PY
 
 # --- a secondary that misbehaves on the link: each answer a clear error
 # within the timeout, nothing of it kept, the rest of the device unaffected
-image hub4
-publish hub4.bin hub 4 sensor-hub; assign hub-4 sensor-hub
+image hub5
+publish hub5.bin hub 5 sensor-hub; assign hub-5 sensor-hub
 stop_secondary 2
 hostile() { # MODE PATTERN
   local rc=0 hpid
@@ -241,9 +263,9 @@ hostile garbage "secondary dev1-hub: getInfoReq: .*first byte is not the tag of 
 hostile huge "secondary dev1-hub: manifestReq: .*more than the bound of 65536"
 hostile cut "secondary dev1-hub: getInfoReq: answer cut at 8 of 203 bytes"
 hostile indefinite "secondary dev1-hub: getInfoReq: .*indefinite"
-[ "$(inventory dev1 dev1-hub)" = "hub-3 $(sha hub3.bin)" ] && ok ||
+[ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
   bad "a misbehaving secondary changed its inventory: $(inventory dev1 dev1-hub)"
-[ "$(inventory dev1 dev1-motor)" = "motor-2 $(sha motor2.bin)" ] && ok ||
+[ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] && ok ||
   bad "a misbehaving secondary disturbed the other: $(inventory dev1 dev1-motor)"
 
 # --- another ECU at the configured address, or the secondary with a new
@@ -261,7 +283,7 @@ cat one.log >>agent.log
 [ "$rc" -eq 1 ] && grep -q "getInfo: a key other than the registered one" one.log &&
   grep -q "dev1-hub: no new report .*no valid signature by the registered key" one.log && ok ||
   { bad "a secondary with another key was not refused"; tail -4 one.log; }
-[ "$(inventory dev1 dev1-hub)" = "hub-3 $(sha hub3.bin)" ] && ok ||
+[ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
   bad "a secondary with another key changed its inventory: $(inventory dev1 dev1-hub)"
 
 finish
