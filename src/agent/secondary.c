@@ -3,19 +3,17 @@
  * over their own TCP connection, as aktualizr's primary does it; the
  * connect, the send and the answer share one deadline; an answer is
  * bounded by what its request may bring back before a byte of it is kept,
- * read exactly to the length its DER header gives, and decoded by
- * libuptake's codec (include/uptake/ipuptane.h), which refuses anything
- * but DER of the schema. An answer of another type than the request's is
- * an error naming both. */
+ * read exactly to the length its DER header gives (the host's link,
+ * src/host/ipu_link.c), and decoded by libuptake's codec
+ * (include/uptake/ipuptane.h), which refuses anything but DER of the
+ * schema. An answer of another type than the request's is an error naming
+ * both. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <uptake/alloc.h>
@@ -24,6 +22,7 @@
 #include <uptake/json.h>
 #include <uptake/key.h>
 
+#include "../host/ipu_link.h"
 #include "agent.h"
 
 /* What an answer may be: a signed version report, else a result with its
@@ -39,139 +38,18 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for `events` on fd until the deadline: 0, or -1 with errno. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* What is left of the exchange's deadline (at least 1 ms: a step that
+ * finds it spent fails at once). */
+static int left_ms(int64_t deadline)
 {
-	for (;;) {
-		struct pollfd p = {fd, events, 0};
-		int64_t left = deadline - now_ms();
-		int n;
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-static int connect_to(int *fd_out, const struct agent_secondary *s, int64_t deadline,
-		      struct upt_error *err)
-{
-	struct addrinfo hints = {0}, *res = NULL;
-	char port[8];
-	int fd = -1, e = 0;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof port, "%d", s->port);
-	if ((e = getaddrinfo(s->address, port, &hints, &res)) != 0)
-		return upt_error_set(err, UPT_ERR_IO, "secondary %s: %s: %s", s->serial, s->address,
-				     gai_strerror(e));
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int soerr = 0;
-		socklen_t sl = sizeof soerr;
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 0 &&
-		     getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0))
-			break;
-		e = soerr ? soerr : errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return upt_error_set(err, UPT_ERR_IO, "secondary %s: connect to %s port %d: %s",
-				     s->serial, s->address, s->port, strerror(e));
-	*fd_out = fd;
-	return UPT_OK;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return -1;
-		} else if (wait_fd(fd, POLLOUT, deadline) != 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Read exactly `len` bytes (*got counts them): 0, 1 when the peer closed
- * first, -1 error. */
-static int recv_exact(int fd, uint8_t *p, size_t len, size_t *got, int64_t deadline)
-{
-	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			*got += (size_t)n;
-		} else if (n == 0) {
-			return 1;
-		} else if (errno != EAGAIN && errno != EINTR) {
-			return -1;
-		} else if (wait_fd(fd, POLLIN, deadline) != 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* One answer: the header byte by byte until its length is known, then
- * exactly the rest, never more than `max` in all (*buf malloc'd). */
-static int receive(uint8_t **buf, size_t *len, int fd, size_t max, int64_t deadline,
-		   const char *what, struct upt_error *err)
-{
-	uint8_t head[UPT_IPU_HEADER_MAX];
-	size_t got = 0, frame = 0;
-	int rc = UPT_OK, r = 0;
-	*buf = NULL;
-	while (rc == UPT_OK && frame == 0 && got < sizeof head) {
-		if ((r = recv_exact(fd, head + got, 1, &got, deadline)) != 0)
-			break;
-		rc = upt_ipu_frame_length(&frame, head, got, max, err);
-	}
-	if (rc != UPT_OK) {
-		upt_error_prefix(err, what);
-		return rc;
-	}
-	if (r != 0 || frame == 0)
-		return upt_error_set(err, UPT_ERR_IO, "%s: %s", what,
-				     r == 1  ? "the connection closed before an answer"
-				     : r < 0 ? strerror(errno)
-					     : "no message header");
-	if (!(*buf = malloc(frame)))
-		return upt_error_set(err, UPT_ERR_NOMEM, "%s: out of memory", what);
-	memcpy(*buf, head, got);
-	if ((r = recv_exact(fd, *buf + got, frame - got, &got, deadline)) != 0) {
-		free(*buf);
-		*buf = NULL;
-		return upt_error_set(err, UPT_ERR_IO, "%s: answer cut at %zu of %zu bytes%s%s",
-				     what, got, frame, r < 0 ? ": " : "",
-				     r < 0 ? strerror(errno) : "");
-	}
-	*len = frame;
-	return UPT_OK;
+	int64_t left = deadline - now_ms();
+	return left < 1 ? 1 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 /* One exchange: `req` out, an answer of type `want` into *resp, its byte
- * strings pointing into *buf (malloc'd; the caller frees it). */
+ * strings pointing into *buf (malloc'd; the caller frees it). Connect, send
+ * and answer share one deadline of `seconds`; the answer is read exactly
+ * to its DER length, at most `max` bytes (src/host/ipu_link.c). */
 static int rpc(const struct agent_secondary *s, int seconds, const struct upt_ipu_msg *req,
 	       enum upt_ipu_type want, size_t max, struct upt_ipu_msg *resp, uint8_t **buf,
 	       struct upt_error *err)
@@ -188,31 +66,36 @@ static int rpc(const struct agent_secondary *s, int seconds, const struct upt_ip
 		rc = (out = malloc(out_len ? out_len : 1)) ? UPT_OK : UPT_ERR_NOMEM;
 	if (rc == UPT_OK)
 		rc = upt_ipu_encode(out, out_len, &out_len, req);
+	if (rc == UPT_OK && !(*buf = malloc(max)))
+		rc = UPT_ERR_NOMEM;
 	if (rc != UPT_OK) {
 		free(out);
+		free(*buf);
+		*buf = NULL;
 		return upt_error_set(err, rc, "%s: cannot encode (%s)", what, upt_err_name(rc));
 	}
-	rc = connect_to(&fd, s, deadline, err);
-	if (rc == UPT_OK && send_all(fd, out, out_len, deadline) != 0)
-		rc = upt_error_set(err, UPT_ERR_IO, "%s: send: %s", what,
-				   errno == ETIMEDOUT ? "timed out" : strerror(errno));
+	fd = host_ipu_connect(s->address, (uint16_t)s->port, left_ms(deadline), err);
+	rc = fd < 0 ? UPT_ERR_IO : UPT_OK;
 	if (rc == UPT_OK)
-		rc = receive(buf, &in_len, fd, max, deadline, what, err);
-	if (rc == UPT_ERR_IO && now_ms() >= deadline)
-		upt_error_set(err, UPT_ERR_IO, "%s: no answer within %d s", what, seconds);
-	if (fd >= 0)
-		close(fd);
-	free(out);
-	if (rc == UPT_OK && (rc = upt_ipu_decode(resp, *buf, in_len, err)) != UPT_OK)
-		upt_error_prefix(err, what);
+		rc = host_ipu_write(fd, out, out_len, left_ms(deadline), err);
+	if (rc == UPT_OK)
+		rc = host_ipu_read(fd, *buf, max, &in_len, left_ms(deadline), err);
+	if ((rc == UPT_ERR_IO || rc == UPT_ERR_NOT_FOUND) && now_ms() >= deadline)
+		upt_error_set(err, UPT_ERR_IO, "no answer within %d s", seconds);
+	if (rc == UPT_OK)
+		rc = upt_ipu_decode(resp, *buf, in_len, err);
 	if (rc == UPT_OK && resp->type != want)
 		rc =
-		    upt_error_set(err, UPT_ERR_DECODE, "%s: answered with %s, not %s", what,
+		    upt_error_set(err, UPT_ERR_DECODE, "answered with %s, not %s",
 				  upt_ipu_type_name((int)resp->type), upt_ipu_type_name((int)want));
 	if (rc != UPT_OK) {
+		upt_error_prefix(err, what);
 		free(*buf);
 		*buf = NULL;
 	}
+	if (fd >= 0)
+		close(fd);
+	free(out);
 	return rc;
 }
 

@@ -261,7 +261,7 @@ hostile() { # MODE PATTERN
 hostile stall "secondary dev1-hub: getInfoReq: no answer within 5 s"
 hostile garbage "secondary dev1-hub: getInfoReq: .*first byte is not the tag of a known message"
 hostile huge "secondary dev1-hub: manifestReq: .*more than the bound of 65536"
-hostile cut "secondary dev1-hub: getInfoReq: answer cut at 8 of 203 bytes"
+hostile cut "secondary dev1-hub: getInfoReq: .*connection closed after 8 of 203 bytes"
 hostile indefinite "secondary dev1-hub: getInfoReq: .*indefinite"
 [ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
   bad "a misbehaving secondary changed its inventory: $(inventory dev1 dev1-hub)"

@@ -2,8 +2,8 @@
  * speaks aktualizr's IP-Uptane protocol (version 2) with libuptake's DER
  * codec, one message per TCP connection, and verifies what the primary
  * hands it with libuptake itself: the Director's root chain and targets for
- * its own ECU entry (partial verification), and for full verification also
- * the Image repository's metadata and the entry of the same image there.
+ * its own ECU entry (partial verification), or full verification of its
+ * own entry against both repositories (upt_uptane_secondary_full_verify).
  * The image is hashed against the verified entry before it is "installed"
  * (recorded as installed); an install of anything else is refused and
  * recorded in attacks_detected. Its version report is signed with its own
@@ -233,28 +233,17 @@ static int verify(struct sec *s, struct upt_error *err)
 			    upt_hex_decode(ecu.installed_hashes.sha256, UPT_SHA256_LEN, &got,
 					   s->sha256, 64) == UPT_OK;
 		}
-		rc = upt_uptane_partial_verify(&dr, &ecu, (int64_t)time(NULL), &u, err);
-	}
-	if (rc == UPT_OK && u.director && !s->partial) {
-		const struct upt_target *it = NULL;
-		rc = upt_repo_refresh(&ir, (int64_t)time(NULL), err);
-		if (rc == UPT_OK)
-			rc = upt_repo_find_target(&ir, u.director->name, &it, err);
-		if (rc == UPT_OK &&
-		    (it->length != u.director->length || !it->hashes.has_sha256 ||
-		     !u.director->hashes.has_sha256 ||
-		     memcmp(it->hashes.sha256, u.director->hashes.sha256, UPT_SHA256_LEN) != 0))
-			rc = upt_error_set(err, UPT_ERR_IMAGE_MISMATCH,
-					   "%s: the Director and the Image repository differ",
-					   u.director->name);
-		if (rc == UPT_OK && it->n_hardware_ids) {
-			bool ok = false;
-			for (size_t i = 0; i < it->n_hardware_ids; i++)
-				ok |= strcmp(it->hardware_ids[i], s->hwid) == 0;
-			if (!ok)
-				rc = upt_error_set(err, UPT_ERR_HARDWARE_ID,
-						   "image repository: %s is not for %s",
-						   u.director->name, s->hwid);
+		/* the Director as aktualizr's primary sends it: root and targets */
+		dr.use_snapshot = false;
+		if (s->partial) {
+			rc = upt_uptane_partial_verify(&dr, &ecu, (int64_t)time(NULL), &u, err);
+		} else {
+			struct upt_verified v;
+			rc = upt_uptane_secondary_full_verify(&dr, &ir, &ecu, (int64_t)time(NULL),
+							      &v, err);
+			memset(&u, 0, sizeof u);
+			for (size_t i = 0; rc == UPT_OK && i < v.n_updates; i++)
+				u = v.updates[i];
 		}
 	}
 	if (rc == UPT_OK && u.director && !u.installed) {
