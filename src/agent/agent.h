@@ -253,10 +253,13 @@ void sec_state_path(char *out, size_t cap, const struct agent_config *c,
 int sec_keys(char **keys, const struct agent_config *c, struct upt_error *err);
 /* What is known of `s` at the start of a cycle (its kept report). */
 void sec_load(struct sec_cycle *e, const struct agent_config *c, const struct agent_secondary *s);
-/* Hand the verified update `u` to the secondary; the outcome lands in *e.
+/* Hand the verified update `u` to the secondary: its metadata, the bytes
+ * of `bytes` (u->image; another image only in the test mode of a
+ * compromised primary), install u's target. The outcome lands in *e.
  * director_root and image_root: the primary's trusted root versions. */
+struct upt_target;
 void sec_update(struct sec_cycle *e, const struct agent_config *c, const struct upt_update *u,
-		int64_t director_root, int64_t image_root);
+		const struct upt_target *bytes, int64_t director_root, int64_t image_root);
 /* Its new signed report, kept once it verified. */
 void sec_collect(struct sec_cycle *e, const struct agent_config *c);
 

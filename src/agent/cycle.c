@@ -334,9 +334,11 @@ static int primary_step(struct cycle *y, const struct upt_verified *v)
 }
 
 /* Test mode of a compromised primary (UPTAKE_AGENT_TEST_MISDIRECT=SERIAL):
- * secondary SERIAL is handed an image the Director assigned to an ECU of
- * other hardware, as an attacker on the primary would. The secondary's own
- * verification must refuse it. */
+ * secondary SERIAL is handed the image the Director assigned to an ECU of
+ * other hardware, as an attacker on the primary would: in place of its own
+ * new image when it has one (its metadata, the other image's bytes, its
+ * own target installed), else under the other image's name. The
+ * secondary's own verification must refuse it. */
 static const struct upt_update *misdirect(const struct verified *w, size_t ecu)
 {
 	const char *serial = getenv("UPTAKE_AGENT_TEST_MISDIRECT");
@@ -365,12 +367,14 @@ static int secondary_steps(struct cycle *y, const struct verified *w)
 	if (!w->v.image_repo_checked)
 		return 0;
 	for (size_t i = 0; i < y->c->n_secondaries; i++) {
-		const struct upt_update *u = misdirect(w, i + 1);
-		if (!u)
-			u = choose(y, &w->v, i + 1);
-		if (!u)
+		const struct upt_update *wrong = misdirect(w, i + 1);
+		const struct upt_update *u = choose(y, &w->v, i + 1);
+		if (!u && !wrong)
 			continue;
-		sec_update(&y->sec[i], y->c, u, w->dr.root.c.version, w->ir.root.c.version);
+		if (!u)
+			u = wrong;
+		sec_update(&y->sec[i], y->c, u, wrong ? wrong->image : u->image,
+			   w->dr.root.c.version, w->ir.root.c.version);
 		if (!y->sec[i].success)
 			rc = 1;
 	}

@@ -329,7 +329,7 @@ static const char *failure_code(int rc)
 }
 
 void sec_update(struct sec_cycle *e, const struct agent_config *c, const struct upt_update *u,
-		int64_t director_root, int64_t image_root)
+		const struct upt_target *bytes, int64_t director_root, int64_t image_root)
 {
 	struct upt_error err = {0};
 	struct sec_result r = {0};
@@ -353,9 +353,9 @@ void sec_update(struct sec_cycle *e, const struct agent_config *c, const struct 
 	if (rc == UPT_OK)
 		rc = metadata(e, c, &err);
 	if (rc == UPT_OK)
-		rc = fetch_image(image, sizeof image, c, e->s, u->image, &err);
+		rc = fetch_image(image, sizeof image, c, e->s, bytes, &err);
 	if (rc == UPT_OK)
-		rc = sec_upload(&r, c, e->s, image, u->image->length, &err);
+		rc = sec_upload(&r, c, e->s, image, bytes->length, &err);
 	if (rc == UPT_OK && r.code != UPT_IPU_RESULT_OK) {
 		outcome(e, false, sec_result_name(r.code), "%s: uploadData: %s", name,
 			r.description);

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # uptake-agent as a primary with two secondaries (IP-Uptane, aktualizr's
 # protocol), against the real server: every ECU registered with its own
-# key; both secondaries (different hardware ids, one full and one partial
-# verification) updated in one cycle with the primary, the server's
+# key; both secondaries (different hardware ids: uptake-secondary with full
+# verification, and tests/tools/test_secondary with partial) updated in one cycle with the primary, the server's
 # inventory showing each ECU's hash from its own signed report; a
 # secondary down during an update (the primary and the other still
 # updated, the failure in the manifest's installation report, the down one
-# finished next cycle); a compromised primary (test mode) handing a
-# secondary an image for other hardware: the secondary refuses it and the
-# server sees the refusal in that ECU's signed report. Bad secondary
+# finished next cycle); root rotations reaching both; a compromised primary
+# (test mode) handing each secondary an image for other hardware: each
+# refuses it and the server sees the refusal in that ECU's signed report;
+# hostile answers, an impostor and a changed key refused. Bad secondary
 # configuration is refused naming the field.
 #   bash tests/cli/agent_secondaries.sh BUILD_DIR
 set -uo pipefail
@@ -35,12 +36,20 @@ uptake=$build/uptake
 agent=$build/uptake-agent
 secondary=$build/tests/test_secondary
 
-# start_secondary N SERIAL HWID full|partial [PORT]
+# start_secondary N SERIAL HWID full|partial [PORT]: secondary 1 is
+# uptake-secondary (full verification), secondary 2 the test secondary
 start_secondary() {
   rm -f "sec$1.port"
-  "$secondary" --dir "$work/sec$1" --serial "$2" --hardware-id "$3" --verification "$4" \
-    --director-root "$work/ws/metadata/director-root.json" --image-root "$work/ws/metadata/root.json" \
-    --port-file "$work/sec$1.port" ${5:+--port "$5"} 2>>"sec$1.log" &
+  if [ "$1" = 1 ]; then
+    "$build/uptake-secondary" --state-dir "$work/sec1" --serial "$2" --hardware-id "$3" \
+      --slot "$work/sec1/slot.img" --director-root "$work/ws/metadata/director-root.json" \
+      --image-root "$work/ws/metadata/root.json" --listen 127.0.0.1 --port "${5:-0}" \
+      --port-file "$work/sec1.port" 2>>sec1.log &
+  else
+    "$secondary" --dir "$work/sec$1" --serial "$2" --hardware-id "$3" --verification "$4" \
+      --director-root "$work/ws/metadata/director-root.json" --image-root "$work/ws/metadata/root.json" \
+      --port-file "$work/sec$1.port" ${5:+--port "$5"} 2>>"sec$1.log" &
+  fi
   sec_pids[$1]=$!
   for _ in $(seq 100); do [ -s "sec$1.port" ] && break; sleep 0.1; done
   [ -s "sec$1.port" ] || { echo "secondary $1 did not start"; cat "sec$1.log"; exit 1; }
@@ -148,7 +157,7 @@ cycle agent.conf || { bad "update cycle failed"; tail -30 agent.log; }
   bad "full-verification secondary: $(inventory dev1 dev1-motor)"
 [ "$(inventory dev1 dev1-hub)" = "hub-1 $(sha hub1.bin)" ] && ok ||
   bad "partial-verification secondary: $(inventory dev1 dev1-hub)"
-cmp -s sec1/image.bin motor1.bin && cmp -s sec2/image.bin hub1.bin && ok ||
+cmp -s sec1/slot.img motor1.bin && cmp -s sec2/image.bin hub1.bin && ok ||
   bad "the secondaries do not hold the images they report"
 grep -q "secondary dev1-motor: done" agent.log && grep -q "secondary dev1-hub: done" agent.log && ok ||
   bad "the agent's log does not show both secondaries updated"
@@ -220,25 +229,41 @@ rootv() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]
   [ "$(inventory dev1 dev1-hub)" = "hub-3 $(sha hub3.bin)" ] && ok ||
   bad "secondaries not updated after root rotations: $(inventory dev1 dev1-motor) / $(inventory dev1 dev1-hub)"
 
-# --- a compromised primary hands the full-verification secondary the
-# partial one's image (other hardware): refused, and the server sees it in
-# that secondary's own signed report
-image hub4
+# --- a compromised primary (test mode) hands a secondary the image of the
+# other one, for other hardware: each refuses it by its own verification,
+# and the server sees the refusal in that ECU's own signed report.
+# uptake-secondary (full) gets hub-4's bytes in place of its own motor-4,
+# more bytes than its metadata signs for motor-4
+image motor4
+{ echo "image hub4"; head -c 40000 /dev/urandom; } >hub4.bin
+publish motor4.bin motor 4 motor-ctl; assign motor-4 motor-ctl
 publish hub4.bin hub 4 sensor-hub; assign hub-4 sensor-hub
-before=$(sha sec1/image.bin)
+before=$(sha sec1/slot.img)
 UPTAKE_AGENT_TEST_MISDIRECT=dev1-motor "$agent" --config agent.conf once >>agent.log 2>&1
 grep -q "TEST MODE: handing secondary dev1-motor the image hub-4" agent.log && ok ||
   bad "the test mode did not hand the image to the wrong secondary"
-grep -q "refused: install hub-4: not the image the Director assigns this ECU" sec1.log && ok ||
-  bad "the secondary did not refuse the image for other hardware"; 
-[ "$(sha sec1/image.bin)" = "$before" ] && ok || bad "the refusing secondary's image changed"
+grep -q "image refused: image motor-4: more than the $(stat -c %s motor4.bin) bytes the metadata signs" sec1.log && ok ||
+  { bad "uptake-secondary did not refuse the image for other hardware"; tail -3 sec1.log; }
+[ "$(sha sec1/slot.img)" = "$before" ] && ok || bad "the refusing secondary's slot changed"
 [ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] && ok ||
   bad "the refusing secondary's inventory changed: $(inventory dev1 dev1-motor)"
+[ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
+  bad "the other secondary was not updated meanwhile: $(inventory dev1 dev1-hub)"
+# the test secondary (partial), nothing new of its own, gets motor-4 under
+# that name: not the image the Director assigns it
+UPTAKE_AGENT_TEST_MISDIRECT=dev1-hub "$agent" --config agent.conf once >>agent.log 2>&1
+grep -q "refused: install motor-4: not the image the Director assigns this ECU" sec2.log && ok ||
+  bad "the test secondary did not refuse the image for other hardware"
+[ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
+  bad "the refusing secondary's inventory changed: $(inventory dev1 dev1-hub)"
+[ "$(inventory dev1 dev1-motor)" = "motor-4 $(sha motor4.bin)" ] && ok ||
+  bad "motor-4 was not installed in the cycle after the attack: $(inventory dev1 dev1-motor)"
 "$uptake" alerts list --kind attack-reported --device dev1 --json --dir ws >alerts.json
-/usr/bin/python3 - alerts.json <<'PY' && ok || bad "the server shows no attack reported by the refusing ECU's signed report"
+/usr/bin/python3 - alerts.json <<'PY' && ok || bad "the server shows no attack reported by each refusing ECU's signed report"
 import json, sys
 a = json.load(open(sys.argv[1]))["alerts"]
-assert any(x["ecu"] == "dev1-motor" and "hub-4" in x["message"] for x in a), a
+assert any(x["ecu"] == "dev1-motor" and "UPT_ERR_TOO_LARGE" in x["message"] and "motor-4" in x["message"] for x in a), a
+assert any(x["ecu"] == "dev1-hub" and "motor-4" in x["message"] for x in a), a
 PY
 
 # --- a secondary that misbehaves on the link: each answer a clear error
@@ -265,7 +290,7 @@ hostile cut "secondary dev1-hub: getInfoReq: .*connection closed after 8 of 203 
 hostile indefinite "secondary dev1-hub: getInfoReq: .*indefinite"
 [ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
   bad "a misbehaving secondary changed its inventory: $(inventory dev1 dev1-hub)"
-[ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] && ok ||
+[ "$(inventory dev1 dev1-motor)" = "motor-4 $(sha motor4.bin)" ] && ok ||
   bad "a misbehaving secondary disturbed the other: $(inventory dev1 dev1-motor)"
 
 # --- another ECU at the configured address, or the secondary with a new
