@@ -87,7 +87,7 @@ static int version_report(char **out, const struct agent_config *c, const struct
  * failed when one of them failed. One correlation id per report: the
  * first item's (assignments made together share it). */
 struct inst {
-	struct upt_json v[8 + 6 * AGENT_SECONDARIES_MAX], *items[AGENT_SECONDARIES_MAX];
+	struct upt_json v[10 + 6 * AGENT_SECONDARIES_MAX], *items[AGENT_SECONDARIES_MAX];
 	struct upt_json *res[3], *rep[4], *top[2], *it[AGENT_SECONDARIES_MAX][2];
 	struct upt_json *ir[AGENT_SECONDARIES_MAX][3];
 	char raw[UPT_INSTALL_TEXT_MAX];
