@@ -1,8 +1,8 @@
 /* Fuzz target: uptake-agent's configuration parser ('key = value' lines).
  * Whatever the text, the parser answers UPT_OK or a negative code with a
  * message, and an accepted configuration has every required key, bounded
- * numbers, one known install and bootloader backend, and text fit for
- * JSON. */
+ * numbers, one known install and bootloader backend, text fit for JSON,
+ * and secondaries with a port, distinct serials other than the primary's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,5 +55,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strcmp(c.bootloader, "sim") != 0 && strcmp(c.bootloader, "uboot") != 0 &&
 	    strcmp(c.bootloader, "grub") != 0)
 		abort();
+	if (c.n_secondaries > AGENT_SECONDARIES_MAX || c.secondary_timeout < 1 ||
+	    c.secondary_timeout > 600)
+		abort();
+	for (size_t i = 0; i < c.n_secondaries; i++) {
+		const struct agent_secondary *s = &c.secondary[i];
+		if (!terminated(s->address, sizeof s->address) || !s->address[0] ||
+		    !terminated(s->serial, sizeof s->serial) || !s->serial[0] ||
+		    !terminated(s->hardware_id, sizeof s->hardware_id) || !s->hardware_id[0] ||
+		    !plain(s->serial) || !plain(s->hardware_id) || s->port < 1 || s->port > 65535 ||
+		    strcmp(s->serial, c.primary_serial) == 0)
+			abort();
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c.secondary[j].serial, s->serial) == 0)
+				abort();
+	}
 	return 0;
 }

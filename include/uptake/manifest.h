@@ -82,6 +82,15 @@ UPT_NODISCARD UPT_API int upt_manifest_parse(struct upt_manifest *out, struct up
 					     const uint8_t *in, size_t len, size_t max_len,
 					     struct upt_error *err);
 
+/* Parse one signed ECU version report of at most max_len bytes (0: the
+ * JSON default) on its own, as a secondary hands it to its primary: the
+ * same checks as a report in a manifest, its ecu_serial equal to `serial`.
+ * The JSON tree stays in `a` (out->doc.json): a primary puts it into its
+ * manifest as it is. */
+UPT_NODISCARD UPT_API int upt_ecu_report_parse(struct upt_ecu_report *out, struct upt_arena *a,
+					       const uint8_t *in, size_t len, size_t max_len,
+					       const char *serial, struct upt_error *err);
+
 /* UPT_OK when one of the first signatures of `doc` verifies with `key`
  * (the key id a client wrote is a hint only: key ids are computed
  * differently by different clients; the registered key is what counts). */

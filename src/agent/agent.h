@@ -8,7 +8,10 @@
  *   provision.c  first start: roots, ECU key, registration, fleet credential
  *   health.c     health checks and the install script
  *   report.c     the signed version manifest
- *   cycle.c      one update cycle
+ *   cycle.c      one update cycle, as steps per ECU
+ *   secondary.c  the link to a secondary (IP-Uptane, aktualizr's protocol)
+ *   secondaries.c  a secondary's part of a cycle: its key and last report,
+ *                metadata, image and install over the link
  *   json_out.c   JSON that leaves the agent, through libuptake's writer
  *   check.c      `uptake-agent check`: one verification, nothing installed
  * Every parser of bytes from outside (the configuration, the boot
@@ -27,6 +30,16 @@
 /* the server's answer to a registration, a manifest or provisioning (a
  * PKCS#12 bundle): small, and bounded so that its deadline is short */
 #define AGENT_REPLY_MAX ((size_t)64 << 10)
+
+/* A secondary ECU the primary updates over IP-Uptane (secondary.c): one
+ * `secondary = ADDRESS PORT SERIAL HARDWARE_ID full|partial` line each. */
+#define AGENT_SECONDARIES_MAX 32
+struct agent_secondary {
+	char address[256]; /* a host name or an IPv4/IPv6 address */
+	int port;
+	char serial[128], hardware_id[128];
+	bool partial; /* partial verification: it gets the Director's metadata only */
+};
 
 struct agent_config {
 	char server[512];
@@ -55,6 +68,10 @@ struct agent_config {
 	 * at min_download_rate bytes per second */
 	int deadline_base;
 	int64_t min_download_rate;
+	struct agent_secondary secondary[AGENT_SECONDARIES_MAX];
+	size_t n_secondaries;
+	int secondary_timeout;         /* seconds: one exchange with a secondary */
+	int secondary_install_timeout; /* seconds: an install's exchange */
 };
 
 #define AGENT_CONFIG_MAX ((size_t)1 << 20)
@@ -148,6 +165,10 @@ int agent_p12_parse(const uint8_t *der, size_t len, const char *device_id, char 
 /* First start: trusted roots, an ECU key made here (never sent), and the
  * ECU registered with the Director. Idempotent across restarts. */
 int agent_provision(const struct agent_config *c, struct upt_error *err);
+/* Keep a trusted root also by its version, as REPO/roots/N.root.json
+ * (repo "director" or "image"): the chain handed to secondaries. */
+int agent_keep_root(const struct agent_config *c, const char *repo, const uint8_t *data, size_t len,
+		    struct upt_error *err);
 
 /* ---- health checks and programs (health.c) ------------------------------- */
 /* Run `exe` with UPTAKE_SLOT, UPTAKE_SLOT_PATH and UPTAKE_IMAGE, at most
@@ -158,13 +179,89 @@ int agent_run(const struct agent_config *c, const char *exe, const char *slot_pa
 bool agent_healthy(const struct agent_config *c, int slot, const struct slot_info *s);
 
 /* ---- the signed report (report.c) ---------------------------------------- */
-/* Report what the running slot holds, with `attack` (may be NULL). */
+/* Report what the running slot holds, with `attack` (may be NULL), every
+ * secondary's last report, and (secs, may be NULL) the outcome of this
+ * cycle's secondary updates as the installation report. */
+struct sec_cycle;
 int agent_report(const struct agent_config *c, const struct slot_info *running, const char *attack,
-		 struct upt_error *err);
+		 const struct sec_cycle *secs, size_t n_secs, struct upt_error *err);
 
 /* ---- one cycle (cycle.c) ------------------------------------------------- */
 /* 0 done, 1 failed, EXIT_REBOOT a reboot is needed. */
 int agent_cycle(const struct agent_config *c);
+
+/* ---- the link to a secondary (secondary.c) --------------------------------
+ * aktualizr's IP-Uptane protocol, version 2, as the primary: every call one
+ * TCP connection, within secondary_timeout seconds (an install within
+ * secondary_install_timeout). UPT_OK means the exchange happened: a
+ * secondary's verdict is in its sec_result (code: enum upt_ipu_result_code,
+ * UPT_IPU_RESULT_OK = 0). */
+struct sec_info {
+	char serial[128], hardware_id[128];
+	char *key_json; /* its public key as a TUF key object (upt_malloc'd) */
+};
+struct sec_result {
+	int32_t code;
+	char description[256]; /* the secondary's, printable ASCII */
+};
+struct upt_ipu_put_meta_req2;
+/* getInfo: the serial and hardware id must be the configured ones. */
+int sec_get_info(struct sec_info *out, const struct agent_config *c,
+		 const struct agent_secondary *s, struct upt_error *err);
+void sec_info_dispose(struct sec_info *info);
+/* version: the secondary must speak version 2. */
+int sec_version(const struct agent_config *c, const struct agent_secondary *s,
+		struct upt_error *err);
+/* manifest: its signed version report (malloc'd, NUL-terminated). */
+int sec_manifest(char **json, size_t *len, const struct agent_config *c,
+		 const struct agent_secondary *s, struct upt_error *err);
+/* rootVer: the version of the root it trusts (0: none). */
+int sec_root_version(int64_t *version, const struct agent_config *c,
+		     const struct agent_secondary *s, bool director, struct upt_error *err);
+int sec_put_root(struct sec_result *r, const struct agent_config *c,
+		 const struct agent_secondary *s, bool director, const uint8_t *json, size_t len,
+		 struct upt_error *err);
+int sec_put_meta(struct sec_result *r, const struct agent_config *c,
+		 const struct agent_secondary *s, const struct upt_ipu_put_meta_req2 *meta,
+		 struct upt_error *err);
+/* uploadData: the file in 1024-byte chunks, `length` bytes; stops at the
+ * first chunk whose result is not OK (r says which). */
+int sec_upload(struct sec_result *r, const struct agent_config *c, const struct agent_secondary *s,
+	       const char *path, int64_t length, struct upt_error *err);
+/* install: `target` is the target's file name (aktualizr's field `hash`). */
+int sec_install(struct sec_result *r, const struct agent_config *c, const struct agent_secondary *s,
+		const char *target, struct upt_error *err);
+/* aktualizr's name of a result code ("OK", "VERIFICATION_FAILED"...). */
+const char *sec_result_name(int32_t code);
+
+/* ---- a secondary's part of the cycle (secondaries.c) --------------------- */
+struct upt_update;
+struct sec_cycle {
+	const struct agent_secondary *s;
+	bool has_report;            /* a verified report of it is kept */
+	bool fresh;                 /* ... collected this cycle */
+	struct slot_info installed; /* what that report says it runs */
+	/* this cycle's update, for the manifest's installation report */
+	bool attempted, success;
+	char target[256], correlation_id[257], code[32], description[512];
+};
+/* state_dir/secondaries/ID.EXT, ID from the serial's SHA-256. */
+void sec_state_path(char *out, size_t cap, const struct agent_config *c,
+		    const struct agent_secondary *s, const char *ext);
+/* Registration: getInfo from every secondary, each key kept; keys[i]
+ * (upt_malloc'd TUF key objects) on UPT_OK. */
+int sec_keys(char **keys, const struct agent_config *c, struct upt_error *err);
+/* What is known of `s` at the start of a cycle (its kept report). */
+void sec_load(struct sec_cycle *e, const struct agent_config *c, const struct agent_secondary *s);
+/* Hand the verified update `u` to the secondary: its metadata, the bytes
+ * of `bytes` (u->image; another image only in the test mode of a
+ * compromised primary), install u's target. The outcome lands in *e.
+ * director_root and image_root: the primary's trusted root versions. */
+struct upt_target;
+void sec_update(struct sec_cycle *e, const struct agent_config *c, const struct upt_update *u,
+		const struct upt_target *bytes, int64_t director_root, int64_t image_root);
+/* Its new signed report, kept once it verified. */
+void sec_collect(struct sec_cycle *e, const struct agent_config *c);
 
 /* ---- JSON out (json_out.c) ---------------------------------------------- */
 /* Fill node `v` (member `key` of an object, or NULL) and return it. An

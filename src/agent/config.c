@@ -40,6 +40,100 @@ static bool set_int(int *dst, const char *v, long min, long max)
 	return true;
 }
 
+/* Text the agent puts into JSON and URLs as it is: no quote, backslash or
+ * control byte. */
+static bool plain(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+/* The next field of a `secondary` line (blank-separated), or NULL. */
+static char *next_field(char **p)
+{
+	char *s = *p, *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return NULL;
+	for (e = s; *e && *e != ' ' && *e != '\t'; e++)
+		;
+	if (*e)
+		*e++ = 0;
+	*p = e;
+	return s;
+}
+
+static bool host_name_ok(const char *s)
+{
+	if (!*s || strlen(s) >= sizeof((struct agent_secondary *)0)->address)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == ':'))
+			return false;
+	return true;
+}
+
+/* `secondary = ADDRESS PORT SERIAL HARDWARE_ID full|partial`: each field
+ * checked, the message naming the one that is wrong. */
+static int parse_secondary(struct agent_config *c, char *v, const char *path, int line,
+			   struct upt_error *err)
+{
+	static const char *const names[5] = {"address", "port", "serial", "hardware id",
+					     "verification"};
+	struct agent_secondary *s;
+	char *f[5], *extra;
+	if (c->n_secondaries == AGENT_SECONDARIES_MAX)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s:%d: secondary: more than %d", path,
+				     line, AGENT_SECONDARIES_MAX);
+	s = &c->secondary[c->n_secondaries];
+	memset(s, 0, sizeof *s);
+	for (int i = 0; i < 5; i++)
+		if (!(f[i] = next_field(&v)))
+			return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+					     "%s:%d: secondary: %s missing (ADDRESS PORT SERIAL "
+					     "HARDWARE_ID full|partial)",
+					     path, line, names[i]);
+	if ((extra = next_field(&v)))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s:%d: secondary: '%.64s' after the verification kind", path,
+				     line, extra);
+	if (!host_name_ok(f[0]))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s:%d: secondary: address '%.64s': a host name or IP address",
+				     path, line, f[0]);
+	if (!set_int(&s->port, f[1], 1, 65535))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s:%d: secondary: port '%.64s': 1 to 65535", path, line,
+				     f[1]);
+	if (!plain(f[2]) || !set_str(s->serial, sizeof s->serial, f[2]))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s:%d: secondary: serial: at most %zu bytes, no quotes, "
+				     "backslashes or control characters",
+				     path, line, sizeof s->serial - 1);
+	if (!plain(f[3]) || !set_str(s->hardware_id, sizeof s->hardware_id, f[3]))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s:%d: secondary: hardware id: at most %zu bytes, no quotes, "
+				     "backslashes or control characters",
+				     path, line, sizeof s->hardware_id - 1);
+	if (strcmp(f[4], "full") != 0 && strcmp(f[4], "partial") != 0)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s:%d: secondary: verification '%.64s': full or partial",
+				     path, line, f[4]);
+	memcpy(s->address, f[0], strlen(f[0]) + 1);
+	s->partial = strcmp(f[4], "partial") == 0;
+	for (size_t i = 0; i < c->n_secondaries; i++)
+		if (strcmp(c->secondary[i].serial, s->serial) == 0)
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s:%d: secondary: serial %s listed twice", path, line,
+					     s->serial);
+	c->n_secondaries++;
+	return UPT_OK;
+}
+
 static void defaults(struct agent_config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -52,6 +146,8 @@ static void defaults(struct agent_config *c)
 	c->auto_update = true;
 	c->deadline_base = 60;
 	c->min_download_rate = 4096;
+	c->secondary_timeout = 10;
+	c->secondary_install_timeout = 300;
 }
 
 static int parse_lines(struct agent_config *c, const char *path, char *text, struct upt_error *err)
@@ -121,6 +217,15 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 			ok = set_int(&r, v, 0, 1 << 30);
 			c->max_download_rate = r;
 		}
+		else if (strcmp(k, "secondary") == 0)
+		{
+			if ((rc = parse_secondary(c, v, path, line, err)) != UPT_OK)
+				break;
+		}
+		else if (strcmp(k, "secondary_timeout") == 0) ok =
+		    set_int(&c->secondary_timeout, v, 1, 600);
+		else if (strcmp(k, "secondary_install_timeout") == 0) ok =
+		    set_int(&c->secondary_install_timeout, v, 1, 86400);
 		else if (strcmp(k, "deadline_base") == 0) ok =
 		    set_int(&c->deadline_base, v, 1, 86400);
 		else if (strcmp(k, "min_download_rate") == 0)
@@ -145,16 +250,6 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 	return rc;
 }
 
-/* Text the agent puts into JSON and URLs as it is: no quote, backslash or
- * control byte. */
-static bool plain(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
-			return false;
-	return true;
-}
-
 /* What the lines left: every required key, one install and one
  * bootloader backend with what they need. */
 static int check(struct agent_config *c, const char *path, struct upt_error *err)
@@ -173,6 +268,11 @@ static int check(struct agent_config *c, const char *path, struct upt_error *err
 		    "%s: server, primary_serial, hardware_id and device_id may not "
 		    "hold quotes, backslashes or control characters",
 		    path);
+	for (size_t i = 0; i < c->n_secondaries; i++)
+		if (strcmp(c->secondary[i].serial, c->primary_serial) == 0)
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s: secondary %s: the primary's own serial", path,
+					     c->primary_serial);
 	if (strcmp(c->install, "script") == 0 && c->install_script[0] &&
 	    strlen(c->state_dir) + 12 < sizeof c->slot[0]) {
 		size_t n = strlen(c->state_dir);

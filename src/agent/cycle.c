@@ -1,10 +1,14 @@
-/* uptake-agent: one update cycle. A new slot on trial proves itself first
- * (health checks, or back to the previous slot); then Uptane full
- * verification of both repositories; an update is downloaded (resumable,
- * verified while it streams) into the inactive slot, read back, and the
- * bootloader switched to try it; last, the signed report of what runs now.
- * The report never holds up the install: it comes after the switch, and a
- * failed one is sent again next cycle. */
+/* uptake-agent: one update cycle, as steps per ECU. A new slot on trial
+ * proves itself first (health checks, or back to the previous slot); then
+ * Uptane full verification of both repositories for every ECU of the
+ * device; the primary's update is downloaded (resumable, verified while it
+ * streams) into the inactive slot, read back, and the bootloader switched
+ * to try it; each secondary with an assigned image gets its metadata, image
+ * and install over the link (secondaries.c), a failure stopping that
+ * secondary only; every secondary's new signed report is collected; last,
+ * the signed manifest of what runs now. The report never holds up the
+ * install: it comes after the switch, and a failed one is sent again next
+ * cycle. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,7 @@ struct cycle {
 	int slot;
 	bool ab;
 	char attack[300];
+	struct sec_cycle sec[AGENT_SECONDARIES_MAX];
 };
 
 static bool attack_class(int code)
@@ -84,7 +89,7 @@ static int trial(struct cycle *y)
 		rc = state_remember_failed(c, y->running.sha256, &y->err);
 	if (rc == UPT_OK) {
 		struct upt_error rerr = {0};
-		if (agent_report(c, &old, "", &rerr) != UPT_OK)
+		if (agent_report(c, &old, "", NULL, 0, &rerr) != UPT_OK)
 			agent_log("report failed (sent again next cycle): %s", rerr.msg);
 	}
 	return rc == UPT_OK ? EXIT_REBOOT : 1;
@@ -188,17 +193,18 @@ static int install(struct cycle *y, const struct upt_update *u)
 	return rc;
 }
 
-/* Which verified update to install (NULL: none, or not now). */
-static const struct upt_update *choose(struct cycle *y, const struct upt_verified *v)
+/* Which verified update ECU `ecu` (0: the primary) is to install (NULL:
+ * none, or not now). */
+static const struct upt_update *choose(struct cycle *y, const struct upt_verified *v, size_t ecu)
 {
 	const struct agent_config *c = y->c;
 	const struct upt_update *u = NULL;
 	for (size_t i = 0; i < v->n_updates; i++) {
 		char h[65];
-		if (v->updates[i].installed)
+		if (v->updates[i].installed || v->updates[i].ecu != ecu)
 			continue;
 		upt_hex_encode(h, v->updates[i].image->hashes.sha256, UPT_SHA256_LEN);
-		if (state_failed_before(c, h)) {
+		if (ecu == 0 && state_failed_before(c, h)) {
 			agent_log("not installing %s again: it failed its health checks",
 				  v->updates[i].image->name);
 			continue;
@@ -213,98 +219,220 @@ static const struct upt_update *choose(struct cycle *y, const struct upt_verifie
 	return u;
 }
 
-/* Uptane full verification against the server's Director and Image
- * repository, then the install of what it hands out: 0, 1 or EXIT_REBOOT. */
-static int verify_and_install(struct cycle *y, void *dm, void *im)
+/* The host's repository I/O, with every root it stores also kept by
+ * version (the chain handed to secondaries). */
+struct keeping_io {
+	struct host_repo_io h;
+	struct upt_repo_io inner;
+	const struct agent_config *c;
+	const char *repo;
+};
+
+static int keep_fetch(void *ctx, const char *role, int64_t version, size_t max_len,
+		      struct upt_arena *a, const uint8_t **data, size_t *len, struct upt_error *err)
 {
-	const struct agent_config *c = y->c;
-	struct host_repo_io dh = {NULL, NULL, 0}, ih = {NULL, NULL, 0};
-	struct upt_repo_io dio, iio;
+	struct keeping_io *k = ctx;
+	return k->inner.fetch(k->inner.ctx, role, version, max_len, a, data, len, err);
+}
+
+static int keep_load(void *ctx, const char *role, size_t max_len, struct upt_arena *a,
+		     const uint8_t **data, size_t *len, struct upt_error *err)
+{
+	struct keeping_io *k = ctx;
+	return k->inner.load(k->inner.ctx, role, max_len, a, data, len, err);
+}
+
+static int keep_store(void *ctx, const char *role, const uint8_t *data, size_t len,
+		      struct upt_error *err)
+{
+	struct keeping_io *k = ctx;
+	int rc = k->inner.store(k->inner.ctx, role, data, len, err);
+	if (rc == UPT_OK && strcmp(role, "root") == 0)
+		rc = agent_keep_root(k->c, k->repo, data, len, err);
+	return rc;
+}
+
+static void keeping_io(struct upt_repo_io *io, struct keeping_io *k, const struct agent_config *c,
+		       const char *repo, const char *url, const char *dir)
+{
+	k->h.base_url = url;
+	k->h.dir = dir;
+	k->h.fetches = 0;
+	k->c = c;
+	k->repo = repo;
+	host_repo_io(&k->inner, &k->h);
+	io->ctx = k;
+	io->fetch = keep_fetch;
+	io->load = keep_load;
+	io->store = keep_store;
+}
+
+/* What ECU `e` is known to run, for the verification. */
+static void ecu_installed(struct upt_ecu *e, const struct slot_info *s)
+{
+	size_t got = 0;
+	if (!s->name[0])
+		return;
+	e->has_installed = true;
+	e->installed_length = s->length;
+	e->installed_hashes.has_sha256 = upt_hex_decode(e->installed_hashes.sha256, UPT_SHA256_LEN,
+							&got, s->sha256, 64) == UPT_OK;
+}
+
+struct verified {
 	struct upt_repo dr, ir;
 	struct upt_arena da, ia;
-	struct upt_ecu ecu = {0};
-	struct upt_device dev = {&ecu, 1};
+	struct keeping_io dk, ik;
+	struct upt_ecu ecus[AGENT_SECONDARIES_MAX + 1];
 	struct upt_verified v;
 	char durl[600], iurl[600], ddir[AGENT_PATH + 16], idir[AGENT_PATH + 16];
-	const struct upt_update *u = NULL;
+};
+
+/* Uptane full verification of both repositories for every ECU of the
+ * device (the primary and each secondary, with what each is known to run). */
+static int verify(struct cycle *y, struct verified *w, void *dm, void *im)
+{
+	const struct agent_config *c = y->c;
+	struct upt_repo_io dio, iio;
+	struct upt_device dev = {w->ecus, c->n_secondaries + 1};
 	int rc;
-	snprintf(durl, sizeof durl, "%s/director", c->server);
-	snprintf(iurl, sizeof iurl, "%s/repo", c->server);
-	state_path(ddir, sizeof ddir, c, "director");
-	state_path(idir, sizeof idir, c, "image");
-	dh.base_url = durl;
-	dh.dir = ddir;
-	ih.base_url = iurl;
-	ih.dir = idir;
-	host_repo_io(&dio, &dh);
-	host_repo_io(&iio, &ih);
-	upt_arena_init(&da, dm, ARENA_SIZE);
-	upt_arena_init(&ia, im, ARENA_SIZE);
-	upt_repo_init(&dr, "director", &dio, upt_openssl_crypto(), &da, NULL);
-	upt_repo_init(&ir, "image repository", &iio, upt_openssl_crypto(), &ia, NULL);
-	ecu.serial = c->primary_serial;
-	ecu.hardware_id = c->hardware_id;
-	if (y->running.name[0]) {
-		size_t got = 0;
-		ecu.has_installed = true;
-		ecu.installed_length = y->running.length;
-		ecu.installed_hashes.has_sha256 =
-		    upt_hex_decode(ecu.installed_hashes.sha256, UPT_SHA256_LEN, &got,
-				   y->running.sha256, 64) == UPT_OK;
+	snprintf(w->durl, sizeof w->durl, "%s/director", c->server);
+	snprintf(w->iurl, sizeof w->iurl, "%s/repo", c->server);
+	state_path(w->ddir, sizeof w->ddir, c, "director");
+	state_path(w->idir, sizeof w->idir, c, "image");
+	keeping_io(&dio, &w->dk, c, "director", w->durl, w->ddir);
+	keeping_io(&iio, &w->ik, c, "image", w->iurl, w->idir);
+	upt_arena_init(&w->da, dm, ARENA_SIZE);
+	upt_arena_init(&w->ia, im, ARENA_SIZE);
+	upt_repo_init(&w->dr, "director", &dio, upt_openssl_crypto(), &w->da, NULL);
+	upt_repo_init(&w->ir, "image repository", &iio, upt_openssl_crypto(), &w->ia, NULL);
+	w->ecus[0].serial = c->primary_serial;
+	w->ecus[0].hardware_id = c->hardware_id;
+	ecu_installed(&w->ecus[0], &y->running);
+	for (size_t i = 0; i < c->n_secondaries; i++) {
+		w->ecus[i + 1].serial = c->secondary[i].serial;
+		w->ecus[i + 1].hardware_id = c->secondary[i].hardware_id;
+		ecu_installed(&w->ecus[i + 1], &y->sec[i].installed);
 	}
-	rc = upt_uptane_full_verify(&dr, &ir, &dev, (int64_t)time(NULL), &v, &y->err);
+	rc = upt_uptane_full_verify(&w->dr, &w->ir, &dev, (int64_t)time(NULL), &w->v, &y->err);
 	if (rc != UPT_OK) {
 		agent_log("verification failed: %s: %s", upt_err_name(rc), y->err.msg);
 		if (attack_class(rc))
 			snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(rc),
 				 y->err.msg);
 	}
-	if (rc == UPT_OK && (u = choose(y, &v)))
-		rc = install(y, u);
-	if (rc != UPT_OK)
+	return rc;
+}
+
+/* The primary's own update: 0, 1 or EXIT_REBOOT. */
+static int primary_step(struct cycle *y, const struct upt_verified *v)
+{
+	const struct upt_update *u = choose(y, v, 0);
+	if (u && install(y, u) != UPT_OK)
 		return 1;
 	return u && y->ab ? EXIT_REBOOT : 0;
 }
 
+/* Test mode of a compromised primary (UPTAKE_AGENT_TEST_MISDIRECT=SERIAL):
+ * secondary SERIAL is handed the image the Director assigned to an ECU of
+ * other hardware, as an attacker on the primary would: in place of its own
+ * new image when it has one (its metadata, the other image's bytes, its
+ * own target installed), else under the other image's name. The
+ * secondary's own verification must refuse it. */
+static const struct upt_update *misdirect(const struct verified *w, size_t ecu)
+{
+	const char *serial = getenv("UPTAKE_AGENT_TEST_MISDIRECT");
+	if (!serial || strcmp(serial, w->ecus[ecu].serial) != 0)
+		return NULL;
+	/* a new assignment first, else any */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < w->v.n_updates; i++) {
+			const struct upt_update *u = &w->v.updates[i];
+			if (u->ecu == ecu || !u->image || (pass == 0 && u->installed) ||
+			    strcmp(w->ecus[u->ecu].hardware_id, w->ecus[ecu].hardware_id) == 0)
+				continue;
+			agent_log("TEST MODE: handing secondary %s the image %s of ECU %s", serial,
+				  u->director->name, w->ecus[u->ecu].serial);
+			return u;
+		}
+	return NULL;
+}
+
+/* Each secondary with an assigned image, one after the other: a failure
+ * ends that secondary's update only. 0 when every one that had something
+ * to do succeeded, else 1. */
+static int secondary_steps(struct cycle *y, const struct verified *w)
+{
+	int rc = 0;
+	if (!w->v.image_repo_checked)
+		return 0;
+	for (size_t i = 0; i < y->c->n_secondaries; i++) {
+		const struct upt_update *wrong = misdirect(w, i + 1);
+		const struct upt_update *u = choose(y, &w->v, i + 1);
+		if (!u && !wrong)
+			continue;
+		if (!u)
+			u = wrong;
+		sec_update(&y->sec[i], y->c, u, wrong ? wrong->image : u->image,
+			   w->dr.root.c.version, w->ir.root.c.version);
+		if (!y->sec[i].success)
+			rc = 1;
+	}
+	return rc;
+}
+
 int agent_cycle(const struct agent_config *c)
 {
-	struct cycle y = {.c = c};
-	void *dm, *im;
-	int rc;
-	y.ab = strcmp(c->install, "ab") == 0;
-	rc = agent_provision(c, &y.err);
-	if (rc == UPT_OK)
-		rc = boot_load(&y.b, c, &y.err);
-	if (rc != UPT_OK) {
-		agent_log("%s: %s", upt_err_name(rc), y.err.msg);
-		return 1;
+	struct cycle *y = calloc(1, sizeof *y);
+	struct verified *w = calloc(1, sizeof *w);
+	void *dm = malloc(ARENA_SIZE), *im = malloc(ARENA_SIZE);
+	int rc = 1;
+	if (!y || !w || !dm || !im) {
+		agent_log("out of memory");
+		goto done;
 	}
-	y.slot = y.ab ? y.b.active : 0;
-	state_slot_load(c, y.slot, &y.running);
-	if (y.b.fell_back && after_fallback(&y) != 0) {
-		agent_log("%s", y.err.msg);
-		return 1;
+	y->c = c;
+	y->ab = strcmp(c->install, "ab") == 0;
+	if (agent_provision(c, &y->err) != UPT_OK || boot_load(&y->b, c, &y->err) != UPT_OK) {
+		agent_log("%s: %s", upt_err_name(y->err.code), y->err.msg);
+		goto done;
 	}
-	if (y.b.upgrade_available) {
-		rc = trial(&y);
+	y->slot = y->ab ? y->b.active : 0;
+	state_slot_load(c, y->slot, &y->running);
+	if (y->b.fell_back && after_fallback(y) != 0) {
+		agent_log("%s", y->err.msg);
+		goto done;
+	}
+	if (y->b.upgrade_available) {
+		rc = trial(y);
 		if (rc == 1)
-			agent_log("%s", y.err.msg);
+			agent_log("%s", y->err.msg);
 		if (rc != 0)
-			return rc;
+			goto done;
 	}
-	dm = malloc(ARENA_SIZE);
-	im = malloc(ARENA_SIZE);
-	rc = dm && im ? verify_and_install(&y, dm, im) : 1;
-	free(dm);
-	free(im);
+	for (size_t i = 0; i < c->n_secondaries; i++)
+		sec_load(&y->sec[i], c, &c->secondary[i]);
+	/* the steps: verification for every ECU, the primary's update, each
+	 * secondary's, then every secondary's new report */
+	rc = verify(y, w, dm, im) == UPT_OK ? primary_step(y, &w->v) : 1;
+	if (w->v.updates && secondary_steps(y, w) != 0 && rc == 0)
+		rc = 1;
+	for (size_t i = 0; i < c->n_secondaries; i++)
+		sec_collect(&y->sec[i], c);
 	/* the report: what runs now (the old slot until the new one proves
 	 * itself after the reboot). A failed or stalled report never holds up
 	 * the install: the slot is switched already, and the next cycle
 	 * reports again */
 	{
 		struct upt_error rerr = {0};
-		if (agent_report(c, &y.running, y.attack, &rerr) != UPT_OK)
+		if (agent_report(c, &y->running, y->attack, y->sec, c->n_secondaries, &rerr) !=
+		    UPT_OK)
 			agent_log("report failed (sent again next cycle): %s", rerr.msg);
 	}
+done:
+	free(dm);
+	free(im);
+	free(w);
+	free(y);
 	return rc;
 }

@@ -145,13 +145,17 @@ static int provision_tls(const struct agent_config *c, struct upt_error *err)
 	return rc;
 }
 
-static int copy_file(const char *from, const char *to, struct upt_error *err)
+/* A provisioned root: into REPO/root.json and kept by its version. */
+static int copy_root(const struct agent_config *c, const char *from, const char *repo,
+		     const char *to, struct upt_error *err)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
 	int rc = host_read_file(from, 1 << 20, &data, &len, err);
 	if (rc == UPT_OK)
 		rc = host_write_file(to, data, len, err);
+	if (rc == UPT_OK)
+		rc = agent_keep_root(c, repo, data, len, err);
 	free(data);
 	return rc;
 }
@@ -190,41 +194,99 @@ static int copy_roots(const struct agent_config *c, struct upt_error *err)
 		rc = host_mkdirs(path, err);
 	state_path(path, sizeof path, c, "director/root.json");
 	if (rc == UPT_OK && access(path, F_OK) != 0)
-		rc = copy_file(c->director_root, path, err);
+		rc = copy_root(c, c->director_root, "director", path, err);
 	state_path(path, sizeof path, c, "image/root.json");
 	if (rc == UPT_OK && access(path, F_OK) != 0)
-		rc = copy_file(c->image_root, path, err);
+		rc = copy_root(c, c->image_root, "image", path, err);
 	return rc;
 }
 
-/* POST /director/ecus: the primary and its ECUs (here: itself), with the
- * ECU's public key as a key object. */
-static int registration(char **out, const struct agent_config *c, const char *pub, size_t pl,
-			struct upt_error *err)
+/* One ECU of the registration: its key object, serial and hardware id. */
+static int ecu_entry(struct upt_json *ecu, struct upt_json *v, struct upt_json **items,
+		     struct upt_arena *a, const char *pub, const char *serial, const char *hw,
+		     struct upt_error *err)
 {
-	struct upt_json v[5], top, ecu, arr, *items[2], *ecu_items[3], *ecus[1], *key = NULL;
-	struct upt_arena a;
-	uint8_t mem[16384];
-	int rc;
-	upt_arena_init(&a, mem, sizeof mem);
-	rc = upt_json_parse(&key, &a, (const uint8_t *)pub, pl, NULL, err);
+	struct upt_json *key = NULL;
+	int rc = upt_json_parse(&key, a, (const uint8_t *)pub, strlen(pub), NULL, err);
 	if (rc != UPT_OK)
 		return rc;
 	key->key = "clientKey";
 	key->key_len = strlen(key->key);
 	/* keys in bytewise order: capitals first */
-	ecu_items[0] = key;
-	ecu_items[1] = agent_json_str(&v[0], "ecu_serial", c->primary_serial);
-	ecu_items[2] = agent_json_str(&v[1], "hardware_identifier", c->hardware_id);
-	ecus[0] = agent_json_obj(&ecu, NULL, ecu_items, 3);
-	items[0] = agent_json_arr(&arr, "ecus", ecus, 1);
-	items[1] = agent_json_str(&v[2], "primary_ecu_serial", c->primary_serial);
-	return agent_json_text(out, agent_json_obj(&top, NULL, items, 2), err);
+	items[0] = key;
+	items[1] = agent_json_str(&v[0], "ecu_serial", serial);
+	items[2] = agent_json_str(&v[1], "hardware_identifier", hw);
+	agent_json_obj(ecu, NULL, items, 3);
+	return UPT_OK;
+}
+
+/* POST /director/ecus: the primary and every secondary, each with its
+ * public key as a key object. */
+static int registration(char **out, const struct agent_config *c, const char *pub,
+			char *const *keys, struct upt_error *err)
+{
+	enum { N = AGENT_SECONDARIES_MAX + 1 };
+	struct upt_json v[2 * N + 1], ecu[N], top, arr, *items[2], *ecu_items[N][3], *ecus[N];
+	struct upt_arena a;
+	size_t n = c->n_secondaries + 1;
+	void *mem = malloc((size_t)N << 14);
+	int rc;
+	if (!mem)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	upt_arena_init(&a, mem, (size_t)N << 14);
+	rc = ecu_entry(&ecu[0], &v[0], ecu_items[0], &a, pub, c->primary_serial, c->hardware_id,
+		       err);
+	for (size_t i = 1; rc == UPT_OK && i < n; i++)
+		rc = ecu_entry(&ecu[i], &v[2 * i], ecu_items[i], &a, keys[i - 1],
+			       c->secondary[i - 1].serial, c->secondary[i - 1].hardware_id, err);
+	for (size_t i = 0; i < n; i++)
+		ecus[i] = &ecu[i];
+	if (rc == UPT_OK) {
+		items[0] = agent_json_arr(&arr, "ecus", ecus, n);
+		items[1] = agent_json_str(&v[2 * N], "primary_ecu_serial", c->primary_serial);
+		rc = agent_json_text(out, agent_json_obj(&top, NULL, items, 2), err);
+	}
+	free(mem);
+	return rc;
+}
+
+/* Roots as they are trusted are also kept by version (REPO/roots/N.root.json):
+ * a secondary is brought up to date along the same chain. */
+int agent_keep_root(const struct agent_config *c, const char *repo, const uint8_t *data, size_t len,
+		    struct upt_error *err)
+{
+	char path[AGENT_PATH + 64];
+	struct upt_json *v = NULL;
+	const struct upt_json *sig, *ver;
+	struct upt_arena a;
+	size_t cap = 32 * len + 65536;
+	void *mem = malloc(cap);
+	int rc;
+	if (!mem)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	upt_arena_init(&a, mem, cap);
+	rc = upt_json_parse(&v, &a, data, len, NULL, err);
+	sig = rc == UPT_OK ? upt_json_get(v, "signed") : NULL;
+	ver = sig ? upt_json_get(sig, "version") : NULL;
+	if (rc == UPT_OK && (!ver || ver->type != UPT_JSON_INT || ver->i < 1))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s root: no version", repo);
+	if (rc == UPT_OK) {
+		snprintf(path, sizeof path, "%s/%s/roots", c->state_dir, repo);
+		rc = host_mkdirs(path, err);
+	}
+	if (rc == UPT_OK) {
+		snprintf(path, sizeof path, "%s/%s/roots/%lld.root.json", c->state_dir, repo,
+			 (long long)ver->i);
+		rc = host_write_file(path, data, len, err);
+	}
+	free(mem);
+	return rc;
 }
 
 int agent_provision(const struct agent_config *c, struct upt_error *err)
 {
 	char flag[8], keyid[UPT_KEYID_MAX + 1], *pub = NULL, *body = NULL;
+	char *keys[AGENT_SECONDARIES_MAX] = {NULL};
 	struct upt_privkey *key = NULL;
 	size_t pl = 0;
 	int rc;
@@ -241,14 +303,20 @@ int agent_provision(const struct agent_config *c, struct upt_error *err)
 		rc = state_ecu_key(c, &key, keyid, err);
 	if (rc == UPT_OK)
 		rc = upt_privkey_public_json(&pub, &pl, key, UPT_DIALECT_TUF, err);
+	/* every ECU is registered at once: each secondary must answer */
 	if (rc == UPT_OK)
-		rc = registration(&body, c, pub, pl, err);
+		rc = sec_keys(keys, c, err);
+	if (rc == UPT_OK)
+		rc = registration(&body, c, pub, keys, err);
 	if (rc == UPT_OK)
 		rc = agent_request(c, "POST", "/director/ecus", body, err);
 	if (rc == UPT_OK)
 		rc = state_write(c, "registered", "1\n", err);
 	if (rc == UPT_OK)
-		agent_log("provisioned: ECU %s (%s) registered", c->primary_serial, c->hardware_id);
+		agent_log("provisioned: ECU %s (%s) registered, with %zu secondaries",
+			  c->primary_serial, c->hardware_id, c->n_secondaries);
+	for (size_t i = 0; i < c->n_secondaries; i++)
+		upt_free(keys[i]);
 	upt_free(pub);
 	free(body);
 	upt_privkey_free(key);

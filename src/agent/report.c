@@ -1,7 +1,9 @@
-/* uptake-agent: the signed version manifest. The ECU's version report
+/* uptake-agent: the signed version manifest. The primary's version report
  * (what the running slot holds, the report counter, attacks detected) is
- * signed by the ECU key, and the vehicle manifest around it too. Both are
- * written through libuptake's JSON writer. */
+ * signed by its ECU key; each secondary's last report goes in as that
+ * secondary signed it; the installation report says how this cycle's
+ * secondary updates went; the primary signs the vehicle manifest around
+ * them. All of it is written through libuptake's JSON writer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <uptake/arena.h>
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
+#include <uptake/manifest.h>
 
 #include "../host/host.h"
 #include "agent.h"
@@ -79,36 +82,143 @@ static int version_report(char **out, const struct agent_config *c, const struct
 	}
 }
 
-/* The vehicle manifest's signed part, with the signed ECU report in it. */
-static int vehicle_manifest(char **out, const struct agent_config *c, const char *ecu_doc,
-			    struct upt_error *err)
+/* The installation report of this cycle's secondary updates (aktualizr's
+ * form): one item per secondary that was updated or tried, the result
+ * failed when one of them failed. One correlation id per report: the
+ * first item's (assignments made together share it). */
+struct inst {
+	struct upt_json v[10 + 6 * AGENT_SECONDARIES_MAX], *items[AGENT_SECONDARIES_MAX];
+	struct upt_json *res[3], *rep[4], *top[2], *it[AGENT_SECONDARIES_MAX][2];
+	struct upt_json *ir[AGENT_SECONDARIES_MAX][3];
+	char raw[UPT_INSTALL_TEXT_MAX];
+};
+
+static struct upt_json *installation(struct inst *w, const struct sec_cycle *secs, size_t n)
 {
-	struct upt_json v[4], doc, *items[3], *ecus[1], *report = NULL;
+	struct upt_json *v = w->v;
+	const char *cid = NULL, *code = "OK";
+	size_t k = 0, used = 0;
+	bool success = true;
+	w->raw[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sec_cycle *e = &secs[i];
+		int wrote;
+		if (!e->attempted)
+			continue;
+		if (!cid)
+			cid = e->correlation_id;
+		if (!e->success && success) {
+			success = false;
+			code = e->code;
+		}
+		w->ir[k][0] = agent_json_str(v++, "code", e->code);
+		w->ir[k][1] = agent_json_str(v++, "description", e->description);
+		w->ir[k][2] = agent_json_bool(v++, "success", e->success);
+		w->it[k][0] = agent_json_str(v++, "ecu", e->s->serial);
+		w->it[k][1] = agent_json_obj(v++, "result", w->ir[k], 3);
+		w->items[k] = agent_json_obj(v++, NULL, w->it[k], 2);
+		wrote = snprintf(w->raw + used, sizeof w->raw - used, "%s%s: %s: %s",
+				 used ? "; " : "", e->s->serial, e->code, e->description);
+		if (wrote > 0)
+			used = used + (size_t)wrote < sizeof w->raw ? used + (size_t)wrote
+								    : sizeof w->raw - 1;
+		k++;
+	}
+	if (k == 0)
+		return NULL;
+	w->res[0] = agent_json_str(v++, "code", code);
+	w->res[1] = agent_json_str(v++, "description",
+				   success ? "every secondary installed its image"
+					   : "a secondary was not updated");
+	w->res[2] = agent_json_bool(v++, "success", success);
+	w->rep[0] = agent_json_str(v++, "correlation_id", cid);
+	w->rep[1] = agent_json_arr(v++, "items", w->items, k);
+	w->rep[2] = agent_json_str(v++, "raw_report", w->raw);
+	w->rep[3] = agent_json_obj(v++, "result", w->res, 3);
+	w->top[0] = agent_json_str(v++, "content_type", UPT_INSTALLATION_REPORT_TYPE);
+	w->top[1] = agent_json_obj(v++, "report", w->rep, 4);
+	return agent_json_obj(v, "installation_report", w->top, 2);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct upt_json *x = *(const struct upt_json *const *)a;
+	const struct upt_json *y = *(const struct upt_json *const *)b;
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int d = memcmp(x->key, y->key, n);
+	return d ? d : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Every secondary's last report as it signed it (texts[i] NULL when none
+ * is kept); *total their length. */
+static void kept_reports(uint8_t **texts, size_t *lens, size_t *total, const struct agent_config *c)
+{
+	*total = 0;
+	for (size_t i = 0; i < c->n_secondaries; i++) {
+		char path[AGENT_PATH + 128];
+		texts[i] = NULL;
+		lens[i] = 0;
+		sec_state_path(path, sizeof path, c, &c->secondary[i], "report");
+		if (host_read_file(path, AGENT_REPLY_MAX, &texts[i], &lens[i], NULL) != UPT_OK)
+			texts[i] = NULL;
+		*total += lens[i];
+	}
+}
+
+/* The vehicle manifest's signed part: the primary's signed report and each
+ * secondary's last one, untouched (the writer gives back the same canonical
+ * form each signature covers), and the installation report. */
+static int vehicle_manifest(char **out, const struct agent_config *c, const char *ecu_doc,
+			    const struct sec_cycle *secs, size_t n_secs, struct upt_error *err)
+{
+	struct upt_json v[4], doc, *items[4], *ecus[AGENT_SECONDARIES_MAX + 1], *report = NULL;
+	uint8_t *texts[AGENT_SECONDARIES_MAX];
+	size_t lens[AGENT_SECONDARIES_MAX], total = 0, n = 0, k = 0, cap;
+	struct inst *w = calloc(1, sizeof *w);
 	struct upt_arena a;
-	void *mem = malloc(REPORT_ARENA);
-	int rc;
+	void *mem = NULL;
+	int rc = UPT_OK;
 	*out = NULL;
-	if (!mem)
-		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	upt_arena_init(&a, mem, REPORT_ARENA);
-	rc = upt_json_parse(&report, &a, (const uint8_t *)ecu_doc, strlen(ecu_doc), NULL, err);
+	kept_reports(texts, lens, &total, c);
+	cap = REPORT_ARENA + 32 * total;
+	if (!w || !(mem = malloc(cap)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK) {
+		upt_arena_init(&a, mem, cap);
+		rc = upt_json_parse(&report, &a, (const uint8_t *)ecu_doc, strlen(ecu_doc), NULL,
+				    err);
+	}
 	if (rc == UPT_OK) {
 		report->key = c->primary_serial;
 		report->key_len = strlen(c->primary_serial);
-		ecus[0] = report;
-		items[0] = agent_json_bool(&v[0], "auto_update", c->auto_update);
-		items[1] = agent_json_obj(&v[1], "ecu_version_manifests", ecus, 1);
-		items[2] = agent_json_str(&v[2], "primary_ecu_serial", c->primary_serial);
-		rc = agent_json_text(out, agent_json_obj(&doc, NULL, items, 3), err);
+		ecus[n++] = report;
+		for (size_t i = 0; i < c->n_secondaries; i++) {
+			if (!texts[i] ||
+			    upt_json_parse(&ecus[n], &a, texts[i], lens[i], NULL, NULL) != UPT_OK)
+				continue;
+			ecus[n]->key = c->secondary[i].serial;
+			ecus[n]->key_len = strlen(c->secondary[i].serial);
+			n++;
+		}
+		qsort(ecus, n, sizeof *ecus, by_key);
+		items[k++] = agent_json_bool(&v[0], "auto_update", c->auto_update);
+		items[k++] = agent_json_obj(&v[1], "ecu_version_manifests", ecus, n);
+		if (secs && (items[k] = installation(w, secs, n_secs)))
+			k++;
+		items[k++] = agent_json_str(&v[2], "primary_ecu_serial", c->primary_serial);
+		rc = agent_json_text(out, agent_json_obj(&doc, NULL, items, k), err);
 	}
+	for (size_t i = 0; i < c->n_secondaries; i++)
+		free(texts[i]);
 	free(mem);
+	free(w);
 	return rc;
 }
 
 /* Report what the running slot holds: success is only ever reported from
  * the slot that booted and passed its health checks. */
 int agent_report(const struct agent_config *c, const struct slot_info *running, const char *attack,
-		 struct upt_error *err)
+		 const struct sec_cycle *secs, size_t n_secs, struct upt_error *err)
 {
 	struct upt_privkey *key = NULL;
 	char keyid[UPT_KEYID_MAX + 1], counter_text[32];
@@ -135,7 +245,7 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	if (rc == UPT_OK)
 		rc = sign_json(&ecu, text, key, dialect, err);
 	if (rc == UPT_OK)
-		rc = vehicle_manifest(&body, c, ecu, err);
+		rc = vehicle_manifest(&body, c, ecu, secs, n_secs, err);
 	if (rc == UPT_OK)
 		rc = sign_json(&manifest, body, key, dialect, err);
 	/* the counter moves before sending: a lost answer never reuses one */

@@ -248,6 +248,31 @@ int upt_manifest_parse(struct upt_manifest *out, struct upt_arena *a, const uint
 	return rc;
 }
 
+int upt_ecu_report_parse(struct upt_ecu_report *out, struct upt_arena *a, const uint8_t *in,
+			 size_t len, size_t max_len, const char *serial, struct upt_error *err)
+{
+	struct upt_json_limits lim = {0};
+	struct upt_json *json;
+	struct upt_fctx f = {a, "version report", err, {{0}, 0}, NULL, UPT_DIALECT_TUF};
+	int rc;
+	memset(out, 0, sizeof *out);
+	if (!a || !in || !serial)
+		return upt_error_set(err, UPT_ERR_ARG, "version report: missing argument");
+	lim.max_input = max_len;
+	if (max_len && len > max_len)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "version report: more than %zu bytes",
+				     max_len);
+	rc = upt_json_parse(&json, a, in, len, &lim, err);
+	if (rc != UPT_OK) {
+		upt_error_prefix(err, "version report");
+		return rc;
+	}
+	rc = report_parse(out, &f, json, serial);
+	if (rc != UPT_OK)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
 /* Signatures tried per document: the key id in a report is only a hint
  * (clients compute it differently); what counts is the registered key. */
 #define SIGNED_BY_TRIES 4
