@@ -10,6 +10,8 @@
 #      boots b -> the health check passes -> the signed report shows v2
 #   2. v3 whose init fails: the count runs out, U-Boot boots b again by
 #      itself, the agent notices the fallback and reports v2
+#   4. (first) a power cut (QEMU killed) during the install of v2: the
+#      device comes back on slot a and installs v2 again
 #   3. dm-verity: v4 published with --verity boots through dm-verity and is
 #      committed; v5 (verity too) gets one block flipped on the disk after
 #      its install: the read fails, the health check fails, back to v4
@@ -84,10 +86,22 @@ publish v2.img 2.0
 
 # --- 1. factory slot a (v1): v2 into slot b, U-Boot boots b, v2 proven
 power_on 1
+# the later images are made while the device boots
+(mkslot 3.0 v3.img broken && mkslot 4.0 v4.img && mkslot 5.0 v5.img) >prebuild.log 2>&1 &
+prebuild=$!
 wait_console "uptake-boot: slot a runs 1.0" 300 && ok || { bad "boot 1: slot a did not come up"; show_boot; }
 assign 2.0 && ok || bad "v2 not assigned"
-wait_console "bootloader set to try slot b" 300 && ok || { bad "boot 1: v2 not installed into slot b"; show_boot; }
-wait_off 120 && ok || bad "boot 1: the device did not reboot after the install"
+# 4. a power cut during the install: the device comes back on slot a
+wait_console "installing fw-2.0 into slot b" 300 && ok || { bad "boot 1: v2 not being installed"; show_boot; }
+power_cut
+echo "boot-1: power cut during the install" >>"$work/times.txt"
+[ "$(store uptake_slot) $(store upgrade_available)" = "a 0" ] && ok ||
+  bad "the store after a power cut during the install: $(store uptake_slot) $(store upgrade_available)"
+power_on 1b
+wait_console "uptake: booting slot a" 120 && ok || { bad "boot 1b: U-Boot did not stay on slot a"; show_boot; }
+wait_console "uptake-boot: slot a runs 1.0" 300 && ok || { bad "boot 1b: slot a did not come up"; show_boot; }
+wait_console "bootloader set to try slot b" 300 && ok || { bad "boot 1b: v2 not installed into slot b"; show_boot; }
+wait_off 120 && ok || bad "boot 1b: the device did not reboot after the install"
 [ "$(store uptake_slot) $(store upgrade_available) $(store bootcount)" = "b 1 0" ] && ok ||
   bad "the store after the install: $(store uptake_slot) $(store upgrade_available) $(store bootcount)"
 power_on 2
@@ -99,7 +113,7 @@ wait_running fw-2.0 120 && ok || bad "the server does not show v2: $(running)"
   bad "the store after the commit: $(store uptake_slot) $(store upgrade_available)"
 
 # --- 2. v3's init fails: U-Boot's count runs out, back to slot b
-mkslot 3.0 v3.img broken || exit 1
+wait "$prebuild" || { echo "setup failed: slot images v3 to v5"; cat prebuild.log; exit 1; }
 publish v3.img 3.0
 assign 3.0 && ok || bad "v3 not assigned"
 wait_console "bootloader set to try slot a" 300 && ok || { bad "boot 2: v3 not installed into slot a"; show_boot; }
@@ -113,10 +127,49 @@ wait_console "uptake: slot a failed 1 boots: back to slot b" 120 && ok ||
 wait_console "uptake-boot: slot b runs 2.0" 300 && ok || { bad "boot 4: slot b did not come up"; show_boot; }
 wait_console "the bootloader fell back from slot a (fw-3.0): boot count spent" 300 && ok ||
   { bad "boot 4: the agent did not see the fallback"; show_boot; }
-sleep 10
+wait_console_after "boot count spent" "report sent: qdev-main runs fw-2.0" 120 && ok ||
+  bad "boot 4: no report after the fallback"
 [ "$(running)" = fw-2.0 ] && ok || bad "after the fallback the server shows $(running)"
 [ "$(store uptake_slot) $(store upgrade_available) $(store uptake_fell_back)" = "b 0 0" ] && ok ||
   bad "the store after the fallback: $(store uptake_slot) $(store upgrade_available) $(store uptake_fell_back)"
+
+# --- 3. dm-verity: v4 opened through dm-verity and committed; v5 changed
+# on the disk after its install fails to read and is abandoned
+publish v4.img 4.0 --verity
+assign 4.0 && ok || bad "v4 not assigned"
+wait_console "installing fw-4.0 into slot a (dm-verity)" 300 && ok || { bad "boot 4: v4 not installed"; show_boot; }
+wait_console "slot a: the dm-verity hash tree matches the signed root hash" 300 && ok ||
+  { bad "boot 4: the hash tree of v4 was not checked"; show_boot; }
+wait_off 120 && ok || bad "boot 4: no reboot after installing v4"
+signed_root=$(/usr/bin/python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["signed"]["targets"]["fw-4.0"]
+print(t["custom"]["verity"]["root_hash"])' ws/metadata/targets.json)
+[ "$(store uptake_verity_a | cut -d, -f1)" = "$signed_root" ] && ok ||
+  bad "the store's verity root hash for slot a is not the signed one: $(store uptake_verity_a)"
+power_on 5
+wait_console "uptake-initramfs: slot a through dm-verity" 120 && ok || { bad "boot 5: slot a not opened through dm-verity"; show_boot; }
+wait_console "slot a is good: fw-4.0 committed" 300 && ok || { bad "boot 5: v4 not committed"; show_boot; }
+wait_running fw-4.0 120 && ok || bad "the server does not show v4: $(running)"
+publish v5.img 5.0 --verity
+assign 5.0 && ok || bad "v5 not assigned"
+wait_console "bootloader set to try slot b" 300 && ok || { bad "boot 5: v5 not installed"; show_boot; }
+wait_off 120 && ok || bad "boot 5: no reboot after installing v5"
+# one byte of v5's data changed on the disk, in slot b (in the middle of a file
+# no program reads: the health check is what finds it)
+at=$(/usr/bin/python3 "$here/devimg.py" find disk.img filler-5.0 "$(slot_offset b)" $((slot_mib << 20))) &&
+  /usr/bin/python3 "$here/devimg.py" flip disk.img $((at + 131072)) &&
+  ok || bad "could not change slot b on the disk"
+power_on 6
+wait_console "uptake-initramfs: slot b through dm-verity" 120 && ok || { bad "boot 6: slot b not opened through dm-verity"; show_boot; }
+wait_console "slot b failed its health checks: back to slot a (fw-4.0)" 300 && ok ||
+  { bad "boot 6: the changed slot was not abandoned"; show_boot; }
+grep -q "device-mapper: verity" "$boot_log" && ok || bad "boot 6: dm-verity did not report the changed block"
+wait_off 120 && ok || bad "boot 6: no reboot after the failed health check"
+power_on 7
+wait_console "uptake-boot: slot a runs 4.0" 300 && ok || { bad "boot 7: slot a did not come back"; show_boot; }
+wait_console "report sent: qdev-main runs fw-4.0" 300 && ok || bad "boot 7: no report"
+[ "$(running)" = fw-4.0 ] && ok || bad "after the changed slot the server shows $(running)"
 power_cut
 
 times=$(sed 's/^/  /' "$work/times.txt")

@@ -18,7 +18,7 @@ boot_mib=48 slot_mib=24 data_mib=16
 need_tools() {
   local t missing=()
   for t in qemu-system-aarch64 mkimage mkenvimage fw_printenv mksquashfs mke2fs veritysetup \
-    aarch64-linux-gnu-gcc aarch64-linux-gnu-readelf dpkg-deb apt-get; do
+    aarch64-linux-gnu-gcc aarch64-linux-gnu-readelf aarch64-linux-gnu-strip dpkg-deb apt-get; do
     command -v "$t" >/dev/null || missing+=("$t")
   done
   [ -r "$uboot_bin" ] || missing+=("$uboot_bin (u-boot-qemu)")
@@ -104,7 +104,7 @@ mkslot() {
   rm -rf "$r" "$out"
   mkdir -p "$r"/{proc,sys,dev,tmp,data,etc/uptake/health.d,usr/share/uptake,lib/aarch64-linux-gnu}
   busybox_into "$r"
-  cp "$agent_arm64" "$r/bin/uptake-agent"
+  aarch64-linux-gnu-strip -o "$r/bin/uptake-agent" "$agent_arm64"
   /usr/bin/python3 "$here/devimg.py" libs /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu \
     -- "$agent_arm64" >"$work/libs.txt" || return 1
   while read -r lib path; do
@@ -141,7 +141,7 @@ ${slot_conf_extra:-}
 CONF
   head -c 262144 /dev/urandom >"$r/usr/share/uptake/filler"
   cp "$r/usr/share/uptake/filler" "$work/filler-$v"
-  mksquashfs "$r" "$out" -all-root -noappend -quiet -no-progress >/dev/null
+  mksquashfs "$r" "$out" -comp xz -all-root -noappend -quiet -no-progress >/dev/null
 }
 
 # The factory state: slot a holds v1 (and its record), the data partition
@@ -199,6 +199,18 @@ wait_console() {
       return 0
     fi
     kill -0 "$qemu_pid" 2>/dev/null || { grep -qF -- "$1" "$boot_log"; return; }
+    sleep 0.5
+  done
+  return 1
+}
+# wait_console_after FIRST TEXT [SECONDS]: until TEXT is on the console
+# after the line that holds FIRST
+wait_console_after() {
+  local deadline=$(($(date +%s) + ${3:-300}))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    awk -v a="$1" -v b="$2" 'index($0, a) { seen = 1; next } seen && index($0, b) { f = 1 } END { exit !f }' \
+      "$boot_log" && return 0
+    kill -0 "$qemu_pid" 2>/dev/null || return 1
     sleep 0.5
   done
   return 1

@@ -6,7 +6,9 @@
   devimg.py cpio DIR OUT              a gzip'd newc archive of DIR (owner root)
   devimg.py disk OUT IMG:MIB...       an MBR disk: one primary partition per image,
                                       each MIB mebibytes (the image copied at its start)
-  devimg.py find FILE NEEDLE-FILE     the offset of NEEDLE-FILE's first 64 bytes in FILE
+  devimg.py find FILE NEEDLE-FILE START LENGTH
+                                      the offset of NEEDLE-FILE's first 64 bytes in
+                                      FILE's bytes START..START+LENGTH (once there)
   devimg.py flip FILE OFFSET          one byte of FILE changed in place
 """
 import gzip
@@ -137,13 +139,15 @@ def disk(out, parts):
         print(i + 1, at * 512)
 
 
-def find(path, needle_path):
+def find(path, needle_path, start, length):
     needle = open(needle_path, "rb").read(64)
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(length)
     at = data.find(needle)
     if at < 0 or data.find(needle, at + 1) >= 0:
         sys.exit("devimg: the needle is not in %s exactly once" % path)
-    print(at)
+    print(start + at)
 
 
 def flip(path, offset):
@@ -165,7 +169,7 @@ def main(a):
     elif a[0] == "disk":
         disk(a[1], a[2:])
     elif a[0] == "find":
-        find(a[1], a[2])
+        find(a[1], a[2], int(a[3]), int(a[4]))
     elif a[0] == "flip":
         flip(a[1], int(a[2]))
     else:
