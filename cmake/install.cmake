@@ -96,7 +96,7 @@ endif()
 if(TARGET uptake_agent)
   upt_install_dist(uptake-agent.conf ${CMAKE_INSTALL_SYSCONFDIR}/uptake agent.conf)
   upt_install_dist(uptake-agent.service ${UPTAKE_SYSTEMD_UNIT_DIR} uptake-agent.service)
-  install(FILES ${PROJECT_SOURCE_DIR}/dist/uboot-env.txt
+  install(FILES ${PROJECT_SOURCE_DIR}/dist/uboot-env.txt ${PROJECT_SOURCE_DIR}/dist/uptake-boot.cmd
     ${PROJECT_SOURCE_DIR}/dist/grub.cfg.d/uptake.cfg
     DESTINATION ${CMAKE_INSTALL_DATADIR}/uptake-agent)
 endif()

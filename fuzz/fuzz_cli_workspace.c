@@ -85,7 +85,8 @@ static void next_targets(const uint8_t *data, size_t size)
 	    "00000000000000000000000000000000000000000000000000000000000000000000"
 	    "000000000000000000000000000000000000000000000000000000000000",
 	    1893456000,
-	    false};
+	    false,
+	    NULL};
 	struct upt_doc doc;
 	struct upt_targets cur;
 	struct cli_buf text;

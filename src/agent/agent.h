@@ -30,6 +30,12 @@
 /* the server's answer to a registration, a manifest or provisioning (a
  * PKCS#12 bundle): small, and bounded so that its deadline is short */
 #define AGENT_REPLY_MAX ((size_t)64 << 10)
+/* dm-verity slots (verity.c): the salt, the tree's depth and size, and the
+ * boot environment's value of a slot's parameters are bounded */
+#define VERITY_SALT_MAX   64
+#define VERITY_LEVELS_MAX 16
+#define VERITY_TREE_MAX   ((int64_t)256 << 20)
+#define VERITY_ENV_MAX    (64 + 2 * VERITY_SALT_MAX + 64)
 
 /* A secondary ECU the primary updates over IP-Uptane (secondary.c): one
  * `secondary = ADDRESS PORT SERIAL HARDWARE_ID full|partial` line each. */
@@ -72,6 +78,8 @@ struct agent_config {
 	size_t n_secondaries;
 	int secondary_timeout;         /* seconds: one exchange with a secondary */
 	int secondary_install_timeout; /* seconds: an install's exchange */
+	/* refuse a target without custom.verity (verity = required) */
+	bool verity_required;
 };
 
 #define AGENT_CONFIG_MAX ((size_t)1 << 20)
@@ -94,6 +102,8 @@ struct bootenv {
 	int bootcount;
 	int boot_limit;
 	bool fell_back; /* set by the bootloader when it abandoned a slot */
+	/* uboot: each slot's dm-verity parameters (empty: opened without) */
+	char verity[2][VERITY_ENV_MAX];
 };
 #define BOOTENV_COUNT_MAX 100000 /* a bootcount above this is not believed */
 /* One variable of the boot environment: ours are checked strictly (a slot
@@ -115,6 +125,29 @@ int boot_load(struct bootenv *b, const struct agent_config *c, struct upt_error 
 int boot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err);
 /* Power-on: count the try, fall back when the count is spent. */
 int boot_power_on(const struct agent_config *c, struct upt_error *err);
+
+/* ---- dm-verity slots (verity.c) ------------------------------------------- */
+struct verity_params {
+	bool present; /* the target has custom.verity */
+	size_t data_block_size, hash_block_size;
+	int64_t data_blocks, hash_offset;
+	uint8_t root[32];
+	uint8_t salt[VERITY_SALT_MAX];
+	size_t salt_len;
+};
+/* A target's custom.verity (none: *p zeroed, UPT_OK), checked strictly
+ * against the target's signed `length`. */
+struct upt_json;
+int verity_parse(struct verity_params *p, const struct upt_json *custom, int64_t length,
+		 struct upt_error *err);
+/* Bytes of the hash tree (every level), -1 when it has too many levels. */
+int64_t verity_tree_size(const struct verity_params *p);
+/* The tree rebuilt from the data blocks in `slot` equals the tree written
+ * there and has the signed root hash. */
+int verity_check(const char *slot, const struct verity_params *p, struct upt_error *err);
+/* "ROOT,SALT,DATA_BLOCK,HASH_BLOCK,DATA_BLOCKS,HASH_OFFSET": what the boot
+ * script passes to the initramfs (uptake_verity_a/b). */
+int verity_env_value(char *out, size_t cap, const struct verity_params *p);
 
 /* ---- state_dir (state.c) ------------------------------------------------- */
 struct slot_info {

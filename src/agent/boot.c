@@ -57,6 +57,17 @@ static bool parse_count(int *out, const char *v)
 	return true;
 }
 
+/* dm-verity parameters as verity_env_value writes them: hex digits,
+ * decimal numbers and commas, bounded */
+static bool parse_verity(char *out, const char *v)
+{
+	size_t n = strlen(v);
+	if (n >= VERITY_ENV_MAX || strspn(v, "0123456789abcdef,") != n)
+		return false;
+	memcpy(out, v, n + 1);
+	return true;
+}
+
 int bootenv_set(struct bootenv *b, bool sim, const char *key, const char *value,
 		struct upt_error *err)
 {
@@ -71,6 +82,9 @@ int bootenv_set(struct bootenv *b, bool sim, const char *key, const char *value,
 		ok = parse_count(&b->bootcount, value);
 	else if (strcmp(key, "uptake_fell_back") == 0)
 		ok = parse_flag(&b->fell_back, value);
+	else if (!sim &&
+		 (strcmp(key, "uptake_verity_a") == 0 || strcmp(key, "uptake_verity_b") == 0))
+		ok = parse_verity(b->verity[key[14] == 'b'], value);
 	else
 		ok = true, known = false;
 	if (!ok)
@@ -108,8 +122,9 @@ static int uboot_open(struct uboot_ctx **ctx, const struct agent_config *c, stru
 
 static int uboot_load(struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
-	static const char *const ours[] = {"uptake_slot", "uptake_prev", "upgrade_available",
-					   "bootcount", "uptake_fell_back"};
+	static const char *const ours[] = {
+	    "uptake_slot",      "uptake_prev",     "upgrade_available", "bootcount",
+	    "uptake_fell_back", "uptake_verity_a", "uptake_verity_b"};
 	struct uboot_ctx *ctx;
 	int rc = uboot_open(&ctx, c, err);
 	for (size_t i = 0; rc == UPT_OK && i < sizeof ours / sizeof ours[0]; i++) {
@@ -142,6 +157,8 @@ static int uboot_save(const struct bootenv *b, const struct agent_config *c, str
 	    libuboot_set_env(ctx, "bootcount", count) < 0 ||
 	    libuboot_set_env(ctx, "bootlimit", limit) < 0 ||
 	    libuboot_set_env(ctx, "uptake_fell_back", b->fell_back ? "1" : "0") < 0 ||
+	    libuboot_set_env(ctx, "uptake_verity_a", b->verity[0][0] ? b->verity[0] : NULL) < 0 ||
+	    libuboot_set_env(ctx, "uptake_verity_b", b->verity[1][0] ? b->verity[1] : NULL) < 0 ||
 	    /* the redundant copy makes the store power-safe */
 	    libuboot_env_store(ctx) < 0)
 		rc = upt_error_set(err, UPT_ERR_IO, "%s: cannot write the U-Boot environment",

@@ -226,6 +226,11 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 		    set_int(&c->secondary_timeout, v, 1, 600);
 		else if (strcmp(k, "secondary_install_timeout") == 0) ok =
 		    set_int(&c->secondary_install_timeout, v, 1, 86400);
+		else if (strcmp(k, "verity") == 0)
+		{
+			ok = strcmp(v, "required") == 0 || strcmp(v, "optional") == 0;
+			c->verity_required = strcmp(v, "required") == 0;
+		}
 		else if (strcmp(k, "deadline_base") == 0) ok =
 		    set_int(&c->deadline_base, v, 1, 86400);
 		else if (strcmp(k, "min_download_rate") == 0)

@@ -142,6 +142,20 @@ static int download(struct cycle *y, const struct upt_target *image, int to)
 	return rc;
 }
 
+/* An image refused for its dm-verity parameters or hash tree: nothing is
+ * switched, the reason goes into the report, and the image is not tried
+ * again (a new target is needed). */
+static int refuse(struct cycle *y, const char *image, const char *sha256, int rc)
+{
+	struct upt_error ferr;
+	upt_error_prefix(&y->err, image);
+	agent_log("install refused: %s", y->err.msg);
+	snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(rc), y->err.msg);
+	if (state_remember_failed(y->c, sha256, &ferr) != UPT_OK)
+		agent_log("%s", ferr.msg);
+	return rc;
+}
+
 /* Install a verified update: into the slot, through the script when that
  * is the backend, then the slot record and the boot switch. */
 static int install(struct cycle *y, const struct upt_update *u)
@@ -151,9 +165,30 @@ static int install(struct cycle *y, const struct upt_update *u)
 	int to = y->ab ? 1 - y->slot : 0;
 	char h[65];
 	int rc;
+	struct verity_params vp;
 	upt_hex_encode(h, u->image->hashes.sha256, UPT_SHA256_LEN);
-	agent_log("installing %s into slot %c", u->image->name, to ? 'b' : 'a');
+	/* a dm-verity slot: its signed parameters, checked before anything
+	 * is written; a device that requires them refuses a target without */
+	rc = verity_parse(&vp, u->image->custom, u->image->length, &y->err);
+	if (rc == UPT_OK && y->ab && c->verity_required && !vp.present)
+		rc = upt_error_set(&y->err, UPT_ERR_FIELD_VALUE,
+				   "no custom.verity, and this device requires dm-verity slots "
+				   "(verity = required)");
+	if (rc != UPT_OK)
+		return refuse(y, u->image->name, h, rc);
+	agent_log("installing %s into slot %c%s", u->image->name, to ? 'b' : 'a',
+		  vp.present ? " (dm-verity)" : "");
 	rc = download(y, u->image, to);
+	/* the hash tree in the slot is the data's, with the signed root */
+	if (rc == UPT_OK && vp.present && y->ab) {
+		rc = verity_check(c->slot[to], &vp, &y->err);
+		if (rc != UPT_OK) {
+			upt_error_prefix(&y->err, c->slot[to]);
+			return refuse(y, u->image->name, h, rc);
+		}
+		agent_log("slot %c: the dm-verity hash tree matches the signed root hash",
+			  to ? 'b' : 'a');
+	}
 	/* script: the verified image is handed to the installer */
 	if (rc == UPT_OK && strcmp(c->install, "script") == 0) {
 		int src = agent_run(c, c->install_script, c->slot[0], "-", u->image->name);
@@ -177,7 +212,12 @@ static int install(struct cycle *y, const struct upt_update *u)
 		y->b.upgrade_available = true;
 		y->b.bootcount = 0;
 		y->b.fell_back = false;
-		rc = boot_save(&y->b, c, &y->err);
+		y->b.verity[to][0] = 0;
+		if (vp.present && verity_env_value(y->b.verity[to], sizeof y->b.verity[to], &vp))
+			rc =
+			    upt_error_set(&y->err, UPT_ERR_TOO_LARGE, "verity parameters too long");
+		if (rc == UPT_OK)
+			rc = boot_save(&y->b, c, &y->err);
 		if (rc == UPT_OK)
 			agent_log("bootloader set to try slot %c; reboot needed", to ? 'b' : 'a');
 	}

@@ -3,10 +3,14 @@
  * signs it offline with the workspace's targets key, uploads the image,
  * then the metadata; the workspace keeps the metadata only once the server
  * has accepted it, and first reconciles with the server (reconcile.c). */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uptake/alloc.h>
@@ -19,12 +23,16 @@
 static const char usage[] =
     "usage: uptake publish IMAGE --name NAME --version VERSION --hardware-id HWID\n"
     "                      [--hardware-id HWID]... [--release-counter N] [--dir DIR]\n"
-    "                      [--security] [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
+    "                      [--security] [--verity] [--expires ISO8601|+DAYSd]\n"
+    "                      [--passphrase-env VAR]\n\n"
     "Publishes IMAGE as target NAME-VERSION (custom: name, version, hardwareIds,\n"
     "releaseCounter) in the workspace DIR's Image repository: hashes it, signs the\n"
     "next targets version offline, uploads the image (with a progress bar on a\n"
     "terminal) and the metadata. --security marks it a security update\n"
     "(custom.security: true, signed with it; see uptake report patch-status).\n"
+    "--verity: IMAGE (whole 4096-byte blocks) gets its dm-verity hash tree\n"
+    "appended (veritysetup format, no superblock) and custom.verity says how to\n"
+    "open it (root hash, salt, block sizes, data blocks, hash offset).\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 #define MAX_HWIDS 16
@@ -60,6 +68,94 @@ static int hash_file(const char *path, int64_t *len, char *h256, char *h512, str
 		fclose(f);
 	EVP_MD_CTX_free(a);
 	EVP_MD_CTX_free(b);
+	return rc;
+}
+
+static int copy_file(const char *from, const char *to, struct upt_error *err)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	char buf[65536];
+	size_t n;
+	int rc = UPT_OK;
+	if (!in || !out)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", in ? to : from, strerror(errno));
+	while (rc == UPT_OK && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", to, strerror(errno));
+	if (rc == UPT_OK && ferror(in))
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: read error", from);
+	if (out && fclose(out) != 0 && rc == UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", to, strerror(errno));
+	if (in)
+		fclose(in);
+	return rc;
+}
+
+/* Copy `image` to a temporary file and append its dm-verity hash tree
+ * there with Debian's veritysetup (format 1, sha256, 4096-byte blocks, no
+ * superblock, the tree right after the data); `json` gets custom.verity. */
+static int verity_image(char *tmp, size_t tcap, char *json, size_t jcap, const char *image,
+			struct upt_error *err)
+{
+	char off[64], blocks[64], line[512], root[65] = "", salt[129] = "";
+	struct stat st;
+	int fd, rc = UPT_OK;
+	FILE *p = NULL;
+	if (stat(image, &st) != 0 || !S_ISREG(st.st_mode))
+		return upt_error_set(err, UPT_ERR_IO, "%s: not a regular file", image);
+	if (st.st_size == 0 || st.st_size % 4096)
+		return upt_error_set(err, UPT_ERR_DECODE,
+				     "%s: --verity needs an image of whole 4096-byte blocks (%lld "
+				     "bytes)",
+				     image, (long long)st.st_size);
+	snprintf(tmp, tcap, "%s/uptake-verity-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if ((fd = mkstemp(tmp)) < 0) {
+		tmp[0] = 0;
+		return upt_error_set(err, UPT_ERR_IO, "a temporary file: %s", strerror(errno));
+	}
+	close(fd);
+	rc = copy_file(image, tmp, err);
+	snprintf(off, sizeof off, "--hash-offset=%lld", (long long)st.st_size);
+	snprintf(blocks, sizeof blocks, "--data-blocks=%lld", (long long)st.st_size / 4096);
+	if (rc == UPT_OK) {
+		/* the arguments are ours and the path is quoted: no shell word from
+		 * outside is interpreted */
+		char cmd[3 * WS_PATH_MAX + 300];
+		if (strchr(tmp, '\'') ||
+		    (size_t)snprintf(cmd, sizeof cmd,
+				     "veritysetup format --no-superblock "
+				     "--hash=sha256 --data-block-size=4096 "
+				     "--hash-block-size=4096 %s %s '%s' '%s' 2>&1",
+				     off, blocks, tmp, tmp) >= sizeof cmd)
+			rc = upt_error_set(err, UPT_ERR_ARG, "%s: path not usable", tmp);
+		else if (!(p = popen(cmd, "r")))
+			rc = upt_error_set(err, UPT_ERR_IO, "cannot run veritysetup");
+	}
+	while (p && fgets(line, sizeof line, p)) {
+		char *v = strchr(line, ':');
+		size_t n;
+		if (!v)
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		n = strspn(v, "0123456789abcdef");
+		if (strncmp(line, "Root hash:", 10) == 0 && n == 64)
+			snprintf(root, sizeof root, "%.*s", (int)n, v);
+		else if (strncmp(line, "Salt:", 5) == 0 && n < sizeof salt)
+			snprintf(salt, sizeof salt, "%.*s", (int)n, v);
+	}
+	if (p && pclose(p) != 0 && rc == UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_IO,
+				   "veritysetup format failed on %s (is cryptsetup-bin installed?)",
+				   image);
+	if (rc == UPT_OK && !root[0])
+		rc = upt_error_set(err, UPT_ERR_IO, "veritysetup printed no root hash");
+	if (rc == UPT_OK)
+		snprintf(json, jcap,
+			 "{\"data_block_size\":4096,\"data_blocks\":%lld,\"hash_algorithm\":"
+			 "\"sha256\",\"hash_block_size\":4096,\"hash_offset\":%lld,"
+			 "\"root_hash\":\"%s\",\"salt\":\"%s\"}",
+			 (long long)st.st_size / 4096, (long long)st.st_size, root, salt);
 	return rc;
 }
 
@@ -101,6 +197,8 @@ int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
 		rc = cli_buf_printf(text, ",\"releaseCounter\":%lld", (long long)pt->counter);
 	if (rc == UPT_OK && pt->security)
 		rc = cli_buf_printf(text, ",\"security\":true");
+	if (rc == UPT_OK && pt->verity)
+		rc = cli_buf_printf(text, ",\"verity\":%s", pt->verity);
 	rc = rc ? rc
 		: cli_buf_printf(text,
 				 "},\"hashes\":{\"sha256\":\"%s\",\"sha512\":\"%s\"},"
@@ -126,6 +224,7 @@ int cmd_publish(int argc, char **argv)
 					      {"expires", required_argument, NULL, 'e'},
 					      {"passphrase-env", required_argument, NULL, 'p'},
 					      {"security", no_argument, NULL, 's'},
+					      {"verity", no_argument, NULL, 'V'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *name = NULL, *version = NULL, *dir = ".", *pass_env = NULL, *image;
@@ -142,13 +241,17 @@ int cmd_publish(int argc, char **argv)
 	struct cli_buf text, out = {0};
 	struct upt_error err = {0};
 	char *resp = NULL;
-	bool security = false;
+	bool security = false, verity = false;
+	char vtmp[WS_PATH_MAX + 64] = "", vjson[400] = "";
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			security = true;
+			break;
+		case 'V':
+			verity = true;
 			break;
 		case 'n':
 			name = optarg;
@@ -195,6 +298,12 @@ int cmd_publish(int argc, char **argv)
 		rc = host_init(&err);
 	if (rc == UPT_OK)
 		rc = ws_reconcile(&w, "publish", pass_env, &err);
+	/* --verity: the target is the image with its hash tree appended */
+	if (rc == UPT_OK && verity) {
+		rc = verity_image(vtmp, sizeof vtmp, vjson, sizeof vjson, image, &err);
+		if (rc == UPT_OK)
+			image = vtmp;
+	}
 	if (rc == UPT_OK)
 		rc = hash_file(image, &length, h256, h512, &err);
 	if (rc == UPT_OK)
@@ -210,8 +319,9 @@ int cmd_publish(int argc, char **argv)
 	/* the next targets: every other entry kept as it was, the new one */
 	cli_buf_init(&text, CLI_MAX_FILE);
 	{
-		struct publish_target pt = {target, name, version, hwids,   n_hw,    counter,
-					    length, h256, h512,    expires, security};
+		struct publish_target pt = {target, name,    version,  hwids,
+					    n_hw,   counter, length,   h256,
+					    h512,   expires, security, verity ? vjson : NULL};
 		if (rc == UPT_OK)
 			rc = publish_next_targets(&text, &doc, &cur, &pt, &err);
 	}
@@ -232,6 +342,8 @@ int cmd_publish(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = ws_put_signed(&w, "repo/metadata/targets", "targets.json", out.p, out.len,
 				   &err);
+	if (vtmp[0])
+		unlink(vtmp);
 	cli_buf_free(&text);
 	cli_buf_free(&out);
 	upt_privkey_free(key);
@@ -240,7 +352,8 @@ int cmd_publish(int argc, char **argv)
 		cli_err("publish", "%s", err.msg);
 		return cli_exit_code(rc);
 	}
-	printf("published %s%s in targets version %lld\n", target,
-	       security ? " (security update)" : "", (long long)cur.c.version + 1);
+	printf("published %s%s%s in targets version %lld\n", target,
+	       security ? " (security update)" : "", verity ? " (dm-verity)" : "",
+	       (long long)cur.c.version + 1);
 	return CLI_OK;
 }

@@ -77,7 +77,8 @@ struct publish_target {
 	int64_t length;
 	const char *sha256, *sha512;
 	int64_t expires;
-	bool security; /* custom.security: true */
+	bool security;      /* custom.security: true */
+	const char *verity; /* custom.verity: a JSON object's text, or NULL */
 };
 int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
 			 const struct upt_targets *cur, const struct publish_target *pt,
