@@ -148,15 +148,14 @@ void srv_evidence_alerts(struct srv_store *st, const char *device, const struct 
 		const struct srv_proved *e = &p[i];
 		const struct srv_published *now = NULL, *before = NULL;
 		char msg[512], ev[256];
-		bool rolled_back = false, asked = false;
-		if (no_image(e->sha256))
-			continue;
-		now = published_for(pub, npub, e->sha256, e->hardware_id);
+		bool rolled_back = false, asked = false, empty = no_image(e->sha256);
+		if (!empty)
+			now = published_for(pub, npub, e->sha256, e->hardware_id);
 		if (e->before[0] && !no_image(e->before))
 			before = published_for(pub, npub, e->before, e->hardware_id);
 		/* unknown-software: a hash never published for this hardware
 		 * (raised when the ECU's report turns to it) */
-		if (!now && strcmp(e->sha256, e->before) != 0) {
+		if (!empty && !now && strcmp(e->sha256, e->before) != 0) {
 			snprintf(msg, sizeof msg,
 				 "ECU runs %.150s (sha256 %s), which the Image repository never "
 				 "published for hardware %.127s",
@@ -165,7 +164,7 @@ void srv_evidence_alerts(struct srv_store *st, const char *device, const struct 
 			srv_alert(st, device, e->serial, "unknown-software", msg, ev);
 		}
 		/* rollback: an assigned image was attempted and failed, and the
-		 * ECU proves it runs the image it ran before */
+		 * ECU proves it runs the image it ran before (or still none) */
 		for (size_t k = 0; k < nas; k++) {
 			const struct srv_assignment *a = &as[k];
 			bool failed;
