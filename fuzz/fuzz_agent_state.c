@@ -1,8 +1,10 @@
 /* Fuzz target: uptake-agent's state files (src/agent/state.c). The first
  * byte picks the parser: 0 a slot record, 1 the report counter, 2 the
- * failed-images list. A slot record that parses is written again and
- * parses to the same record; a counter is in range; nothing is read past
- * the input. */
+ * failed-images list, 3 the support end (src/agent/support.c), 4 the
+ * pending install result (src/agent/report.c). A slot record that parses
+ * is written again and parses to the same record; a counter is in range; a
+ * support end is a real date; an install result's fields are bounded text;
+ * nothing is read past the input. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,34 @@ static void list(const uint8_t *data, size_t size)
 		abort();
 }
 
+static void support(const uint8_t *data, size_t size)
+{
+	struct agent_support s;
+	struct upt_error err = {0};
+	int64_t day;
+	int rc = agent_support_parse(&s, data, size, &err);
+	if (rc > 0 || (rc != UPT_OK && err.msg[0] == 0))
+		abort();
+	if (rc != UPT_OK)
+		return;
+	if (size == 0 ? s.end[0] != 0
+		      : strlen(s.end) != 10 || agent_date_parse(s.end, &day) != UPT_OK ||
+			    day != s.end_day || strlen(s.product) >= sizeof s.product)
+		abort();
+}
+
+static void install_result(const uint8_t *data, size_t size)
+{
+	struct install_result r;
+	struct upt_error err = {0};
+	int rc = agent_install_result_parse(&r, data, size, &err);
+	if (rc > 0 || (rc != UPT_OK && err.msg[0] == 0))
+		abort();
+	if (rc == UPT_OK && (!r.cid[0] || strchr(r.cid, '"') || strchr(r.cid, '\\') ||
+			     strchr(r.cid, '\n') || !r.code[0] || strchr(r.code, '"')))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
@@ -67,15 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(copy = malloc(size - 1 ? size - 1 : 1)))
 		return 0;
 	memcpy(copy, data + 1, size - 1);
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		slot(copy, size - 1);
 		break;
 	case 1:
 		counter(copy, size - 1);
 		break;
-	default:
+	case 2:
 		list(copy, size - 1);
+		break;
+	case 3:
+		support(copy, size - 1);
+		break;
+	default:
+		install_result(copy, size - 1);
 	}
 	free(copy);
 	return 0;

@@ -14,6 +14,8 @@
  *                metadata, image and install over the link
  *   json_out.c   JSON that leaves the agent, through libuptake's writer
  *   check.c      `uptake-agent check`: one verification, nothing installed
+ *   support.c    the signed support end, and the notify_dir hooks
+ *   status.c     `uptake-agent status`: the device's state
  * Every parser of bytes from outside (the configuration, the boot
  * environments, the state files, the PKCS#12 answer) has a parse-from-bytes
  * entry point, fuzzed in fuzz/fuzz_agent_*.c. */
@@ -80,6 +82,10 @@ struct agent_config {
 	int secondary_install_timeout; /* seconds: an install's exchange */
 	/* refuse a target without custom.verity (verity = required) */
 	bool verity_required;
+	/* CRA Art. 13(19): executables run when the signed support end is
+	 * within support_notify_days days, and when it has passed */
+	char notify_dir[AGENT_PATH];
+	int support_notify_days;
 };
 
 #define AGENT_CONFIG_MAX ((size_t)1 << 20)
@@ -214,10 +220,26 @@ bool agent_healthy(const struct agent_config *c, int slot, const struct slot_inf
 /* ---- the signed report (report.c) ---------------------------------------- */
 /* Report what the running slot holds, with `attack` (may be NULL), every
  * secondary's last report, and (secs, may be NULL) the outcome of this
- * cycle's secondary updates as the installation report. */
+ * cycle's secondary updates as the installation report; without secondary updates, a pending
+ * install result of the primary (state_dir/install.result, see agent_install_result), removed once
+ * the server took it. */
 struct sec_cycle;
 int agent_report(const struct agent_config *c, const struct slot_info *running, const char *attack,
 		 const struct sec_cycle *secs, size_t n_secs, struct upt_error *err);
+/* Record how the install under the Director's correlation id
+ * (state_dir/install.cid, written at install) went, for the next report:
+ * "CID\nok\n" or "CID\nfailed\nCODE\n". Nothing without a correlation id. */
+int agent_install_result(const struct agent_config *c, bool success, const char *code,
+			 struct upt_error *err);
+/* The pending install result: the correlation id (at most 256 bytes, no
+ * control bytes or quotes), success, and the code. */
+struct install_result {
+	char cid[257];
+	bool success;
+	char code[64];
+};
+int agent_install_result_parse(struct install_result *r, const uint8_t *data, size_t len,
+			       struct upt_error *err);
 
 /* ---- one cycle (cycle.c) ------------------------------------------------- */
 /* 0 done, 1 failed, EXIT_REBOOT a reboot is needed. */
@@ -309,6 +331,37 @@ struct upt_json *agent_json_arr(struct upt_json *v, const char *key, struct upt_
 				size_t n);
 /* The tree as JSON text (libuptake's writer), malloc'd and NUL-terminated. */
 int agent_json_text(char **out, const struct upt_json *v, struct upt_error *err);
+
+/* ---- support end and notification (support.c) ----------------------------
+ * state_dir/support: "YYYY-MM-DD\nPRODUCT\n" as the Director's verified
+ * targets said (empty: no support end). state_dir/notified: "EVENT END"
+ * lines, the events whose hooks all ran. */
+struct agent_support {
+	char end[11]; /* "" when the Director names none */
+	char product[128];
+	int64_t end_day; /* days since the epoch */
+};
+/* A date YYYY-MM-DD that exists: its day number. */
+int agent_date_parse(const char *s, int64_t *day);
+int agent_support_parse(struct agent_support *s, const uint8_t *data, size_t len,
+			struct upt_error *err);
+void agent_support_load(const struct agent_config *c, struct agent_support *s);
+/* After full verification: take signed.custom.support_end and .product
+ * from the Director targets just verified (`version`) into state_dir. */
+int agent_support_learn(const struct agent_config *c, int64_t version, struct upt_error *err);
+/* "unknown", "in-support", "ending" (within support_notify_days) or
+ * "ended" (the end day has come), as of `now`; *days_left till the end. */
+const char *agent_support_status(const struct agent_config *c, const struct agent_support *s,
+				 int64_t now, int64_t *days_left);
+/* Run every executable in notify_dir (name order, health_timeout each)
+ * with UPTAKE_EVENT=support-ending|support-ended, UPTAKE_SUPPORT_END,
+ * UPTAKE_SUPPORT_DAYS_LEFT, UPTAKE_PRODUCT, UPTAKE_PRIMARY_SERIAL, once per
+ * event and support end: remembered when every hook exited 0 (a failing
+ * one makes the next cycle try again). 0 done or nothing due, -1 failed. */
+int agent_support_notify(const struct agent_config *c, int64_t now);
+
+/* ---- status (status.c) --------------------------------------------------- */
+int agent_status(const struct agent_config *c, bool json);
 
 /* ---- check (check.c) ----------------------------------------------------- */
 int agent_check_main(int argc, char **argv);

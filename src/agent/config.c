@@ -148,6 +148,7 @@ static void defaults(struct agent_config *c)
 	c->min_download_rate = 4096;
 	c->secondary_timeout = 10;
 	c->secondary_install_timeout = 300;
+	c->support_notify_days = 90;
 }
 
 static int parse_lines(struct agent_config *c, const char *path, char *text, struct upt_error *err)
@@ -197,6 +198,7 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 		S("device_id", device_id);
 		S("uboot_config", uboot_config);
 		S("grub_env", grub_env);
+		S("notify_dir", notify_dir);
 		else if (strcmp(k, "boot_limit") == 0) ok = set_int(&c->boot_limit, v, 1, 100);
 		else if (strcmp(k, "health_timeout") == 0) ok =
 		    set_int(&c->health_timeout, v, 1, 3600);
@@ -231,6 +233,8 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 			ok = strcmp(v, "required") == 0 || strcmp(v, "optional") == 0;
 			c->verity_required = strcmp(v, "required") == 0;
 		}
+		else if (strcmp(k, "support_notify_days") == 0) ok =
+		    set_int(&c->support_notify_days, v, 0, 3650);
 		else if (strcmp(k, "deadline_base") == 0) ok =
 		    set_int(&c->deadline_base, v, 1, 86400);
 		else if (strcmp(k, "min_download_rate") == 0)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uptake/crypto_openssl.h>
 #include <uptake/encode.h>
+#include <uptake/json.h>
 #include <uptake/uptane.h>
 
 #include "../host/host.h"
@@ -59,6 +60,7 @@ static int after_fallback(struct cycle *y)
 		  dead.name);
 	y->b.fell_back = false;
 	if (state_remember_failed(y->c, dead.sha256, &y->err) != UPT_OK ||
+	    agent_install_result(y->c, false, "BOOT_FAILED", &y->err) != UPT_OK ||
 	    boot_save(&y->b, y->c, &y->err) != UPT_OK)
 		return -1;
 	return 0;
@@ -75,6 +77,8 @@ static int trial(struct cycle *y)
 		y->b.upgrade_available = false;
 		y->b.bootcount = 0;
 		agent_log("slot %c is good: %s committed", y->slot ? 'b' : 'a', y->running.name);
+		if (agent_install_result(c, true, "OK", &y->err) != UPT_OK)
+			return 1;
 		return boot_save(&y->b, c, &y->err) == UPT_OK ? 0 : 1;
 	}
 	state_slot_load(c, y->b.previous, &old);
@@ -87,6 +91,9 @@ static int trial(struct cycle *y)
 	/* not tried again automatically: a new image is needed */
 	if (rc == UPT_OK)
 		rc = state_remember_failed(c, y->running.sha256, &y->err);
+	/* the signed installation report says so, with the correlation id */
+	if (rc == UPT_OK)
+		rc = agent_install_result(c, false, "HEALTH_CHECK_FAILED", &y->err);
 	if (rc == UPT_OK) {
 		struct upt_error rerr = {0};
 		if (agent_report(c, &old, "", NULL, 0, &rerr) != UPT_OK)
@@ -156,6 +163,27 @@ static int refuse(struct cycle *y, const char *image, const char *sha256, int rc
 	return rc;
 }
 
+/* The Director's correlation id for this install (custom.correlationId of
+ * its verified target), for the installation report that says how it went. */
+static int remember_cid(struct cycle *y, const struct upt_update *u)
+{
+	const struct upt_json *cid = upt_json_get(u->director->custom, "correlationId");
+	char text[300], path[AGENT_PATH + 32];
+	bool plain = cid && cid->type == UPT_JSON_STRING && cid->len > 0 && cid->len <= 256;
+	for (size_t i = 0; plain && i < cid->len; i++)
+		plain = (unsigned char)cid->str[i] >= 0x20 && cid->str[i] != 0x7f &&
+			cid->str[i] != '"' && cid->str[i] != '\\';
+	state_path(path, sizeof path, y->c, "install.result");
+	unlink(path); /* a result of an earlier install is stale now */
+	if (!plain) {
+		state_path(path, sizeof path, y->c, "install.cid");
+		unlink(path);
+		return UPT_OK;
+	}
+	snprintf(text, sizeof text, "%s\n", cid->str);
+	return state_write(y->c, "install.cid", text, &y->err);
+}
+
 /* Install a verified update: into the slot, through the script when that
  * is the backend, then the slot record and the boot switch. */
 static int install(struct cycle *y, const struct upt_update *u)
@@ -178,7 +206,9 @@ static int install(struct cycle *y, const struct upt_update *u)
 		return refuse(y, u->image->name, h, rc);
 	agent_log("installing %s into slot %c%s", u->image->name, to ? 'b' : 'a',
 		  vp.present ? " (dm-verity)" : "");
-	rc = download(y, u->image, to);
+	rc = remember_cid(y, u);
+	if (rc == UPT_OK)
+		rc = download(y, u->image, to);
 	/* the hash tree in the slot is the data's, with the signed root */
 	if (rc == UPT_OK && vp.present && y->ab) {
 		rc = verity_check(c->slot[to], &vp, &y->err);
@@ -361,6 +391,11 @@ static int verify(struct cycle *y, struct verified *w, void *dm, void *im)
 			snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(rc),
 				 y->err.msg);
 	}
+	if (rc == UPT_OK) {
+		struct upt_error serr = {0};
+		if (agent_support_learn(c, w->dr.targets.c.version, &serr) != UPT_OK)
+			agent_log("support end not taken: %s", serr.msg);
+	}
 	return rc;
 }
 
@@ -469,6 +504,9 @@ int agent_cycle(const struct agent_config *c)
 		    UPT_OK)
 			agent_log("report failed (sent again next cycle): %s", rerr.msg);
 	}
+	/* CRA Art. 13(19): tell the user when support ends (the signed end
+	 * last learned; also when the server cannot be reached) */
+	agent_support_notify(c, (int64_t)time(NULL));
 done:
 	free(dm);
 	free(im);

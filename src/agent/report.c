@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uptake/alloc.h>
 #include <uptake/arena.h>
 #include <uptake/crypto_openssl.h>
@@ -80,6 +81,87 @@ static int version_report(char **out, const struct agent_config *c, const struct
 		struct upt_json doc;
 		return agent_json_text(out, agent_json_obj(&doc, NULL, items, 4), err);
 	}
+}
+
+/* Text the agent writes into state and reports as it is. */
+static bool plain_text(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+int agent_install_result_parse(struct install_result *r, const uint8_t *data, size_t len,
+			       struct upt_error *err)
+{
+	char text[STATE_SMALL_MAX], *lines[4] = {0};
+	size_t n = 0;
+	memset(r, 0, sizeof *r);
+	if (len >= sizeof text || memchr(data, 0, len) || !len || data[len - 1] != '\n')
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "install.result: not lines of text");
+	memcpy(text, data, len);
+	text[len] = 0;
+	for (char *p = text; *p && n < 4;) {
+		char *nl = strchr(p, '\n');
+		*nl = 0;
+		lines[n++] = p;
+		p = nl + 1;
+	}
+	if (n < 2 || n > 3 || !lines[0][0] || strlen(lines[0]) >= sizeof r->cid ||
+	    !plain_text(lines[0]) ||
+	    (strcmp(lines[1], "ok") != 0 && strcmp(lines[1], "failed") != 0) ||
+	    (n == 3 && (strlen(lines[2]) >= sizeof r->code || !plain_text(lines[2]))))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "install.result: expected CID, ok or failed, and a code");
+	snprintf(r->cid, sizeof r->cid, "%s", lines[0]);
+	r->success = strcmp(lines[1], "ok") == 0;
+	snprintf(r->code, sizeof r->code, "%s", n == 3 ? lines[2] : r->success ? "OK" : "FAILED");
+	return UPT_OK;
+}
+
+int agent_install_result(const struct agent_config *c, bool success, const char *code,
+			 struct upt_error *err)
+{
+	char cid[300], text[400];
+	if (state_read(c, "install.cid", cid, sizeof cid) != 0)
+		return UPT_OK; /* the Director gave no correlation id */
+	cid[strcspn(cid, "\n")] = 0;
+	if (!cid[0] || strlen(cid) > 256 || !plain_text(cid) || !plain_text(code))
+		return UPT_OK;
+	snprintf(text, sizeof text, "%s\n%s\n%s\n", cid, success ? "ok" : "failed", code);
+	return state_write(c, "install.result", text, err);
+}
+
+/* aktualizr's installation report for the primary: how the install under
+ * the correlation id went. */
+struct ir_nodes {
+	struct upt_json v[16];
+	struct upt_json *res[3], *res2[3], *item[2], *items[1], *rep[4], *outer[2];
+};
+
+static struct upt_json *installation_report(struct ir_nodes *t, const struct agent_config *c,
+					    const struct install_result *r)
+{
+	struct upt_json *v = t->v, **res = t->res, **res2 = t->res2, **item = t->item,
+			**items = t->items, **rep = t->rep, **outer = t->outer;
+	const char *what = r->success ? "installed and healthy" : r->code;
+	res[0] = agent_json_str(&v[0], "code", r->code);
+	res[1] = agent_json_str(&v[1], "description", what);
+	res[2] = agent_json_bool(&v[2], "success", r->success);
+	item[0] = agent_json_str(&v[3], "ecu", c->primary_serial);
+	item[1] = agent_json_obj(&v[4], "result", res, 3);
+	items[0] = agent_json_obj(&v[5], NULL, item, 2);
+	res2[0] = agent_json_str(&v[6], "code", r->code);
+	res2[1] = agent_json_str(&v[7], "description", what);
+	res2[2] = agent_json_bool(&v[8], "success", r->success);
+	rep[0] = agent_json_str(&v[9], "correlation_id", r->cid);
+	rep[1] = agent_json_arr(&v[10], "items", items, 1);
+	rep[2] = agent_json_str(&v[11], "raw_report", "");
+	rep[3] = agent_json_obj(&v[12], "result", res2, 3);
+	outer[0] = agent_json_str(&v[13], "content_type", UPT_INSTALLATION_REPORT_TYPE);
+	outer[1] = agent_json_obj(&v[14], "report", rep, 4);
+	return agent_json_obj(&v[15], "installation_report", outer, 2);
 }
 
 /* The installation report of this cycle's secondary updates (aktualizr's
@@ -169,8 +251,10 @@ static void kept_reports(uint8_t **texts, size_t *lens, size_t *total, const str
  * secondary's last one, untouched (the writer gives back the same canonical
  * form each signature covers), and the installation report. */
 static int vehicle_manifest(char **out, const struct agent_config *c, const char *ecu_doc,
-			    const struct sec_cycle *secs, size_t n_secs, struct upt_error *err)
+			    const struct sec_cycle *secs, size_t n_secs,
+			    const struct install_result *pir, struct upt_error *err)
 {
+	struct ir_nodes iv;
 	struct upt_json v[4], doc, *items[4], *ecus[AGENT_SECONDARIES_MAX + 1], *report = NULL;
 	uint8_t *texts[AGENT_SECONDARIES_MAX];
 	size_t lens[AGENT_SECONDARIES_MAX], total = 0, n = 0, k = 0, cap;
@@ -205,6 +289,8 @@ static int vehicle_manifest(char **out, const struct agent_config *c, const char
 		items[k++] = agent_json_obj(&v[1], "ecu_version_manifests", ecus, n);
 		if (secs && (items[k] = installation(w, secs, n_secs)))
 			k++;
+		else if (pir) /* the primary's own install result */
+			items[k++] = installation_report(&iv, c, pir);
 		items[k++] = agent_json_str(&v[2], "primary_ecu_serial", c->primary_serial);
 		rc = agent_json_text(out, agent_json_obj(&doc, NULL, items, k), err);
 	}
@@ -225,7 +311,17 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	char *text = NULL, *ecu = NULL, *body = NULL, *manifest = NULL;
 	int64_t counter = 0;
 	enum upt_dialect dialect = director_dialect(c);
+	struct install_result ir;
+	char ir_text[STATE_SMALL_MAX] = "";
+	bool has_ir = false;
 	int rc = state_ecu_key(c, &key, keyid, err);
+	if (state_read(c, "install.result", ir_text, sizeof ir_text) == 0) {
+		struct upt_error e2 = {0};
+		has_ir = agent_install_result_parse(&ir, (const uint8_t *)ir_text, strlen(ir_text),
+						    &e2) == UPT_OK;
+		if (!has_ir)
+			agent_log("%s/%s (not reported)", c->state_dir, e2.msg);
+	}
 	/* a counter file that does not parse is not guessed at: a counter too
 	 * low would be refused as a replay, one too high skips ahead */
 	if (rc == UPT_OK) {
@@ -245,7 +341,7 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	if (rc == UPT_OK)
 		rc = sign_json(&ecu, text, key, dialect, err);
 	if (rc == UPT_OK)
-		rc = vehicle_manifest(&body, c, ecu, secs, n_secs, err);
+		rc = vehicle_manifest(&body, c, ecu, secs, n_secs, has_ir ? &ir : NULL, err);
 	if (rc == UPT_OK)
 		rc = sign_json(&manifest, body, key, dialect, err);
 	/* the counter moves before sending: a lost answer never reuses one */
@@ -257,6 +353,11 @@ int agent_report(const struct agent_config *c, const struct slot_info *running, 
 	if (rc == UPT_OK)
 		agent_log("report sent: %s runs %s", c->primary_serial,
 			  running->name[0] ? running->name : "nothing yet");
+	if (rc == UPT_OK && (has_ir || ir_text[0])) {
+		char path[AGENT_PATH + 32];
+		state_path(path, sizeof path, c, "install.result");
+		unlink(path); /* taken: not reported twice */
+	}
 	free(text);
 	upt_free(ecu); /* the signed documents are upt_malloc'd */
 	free(body);

@@ -11,6 +11,7 @@
 #include <uptake/manifest.h>
 
 #include "alerts.h"
+#include "evidence.h"
 #include "server.h"
 
 struct work {
@@ -210,6 +211,7 @@ struct judged {
 	const struct upt_ecu_report *r;
 	struct srv_ecu *e; /* NULL: not registered */
 	char digest[65];   /* sha256 of the report's canonical signed part */
+	char before[65];   /* the image sha256 its previous accepted report named */
 	enum verdict v;
 	struct upt_error why; /* for V_REFUSED and V_REPLAYED */
 };
@@ -414,6 +416,8 @@ static int manifest_commit(struct srv_store *st, struct work *w, const char *dev
 			rc = upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs changed", device);
 		else
 			rc = judge(st, device, &j[i], i == primary_at, err);
+		if (rc == UPT_OK)
+			snprintf(j[i].before, sizeof j[i].before, "%s", j[i].e->installed_sha256);
 	}
 	if (rc == UPT_OK && j[primary_at].v != V_FRESH)
 		rc = upt_error_set(err, UPT_ERR_ROLLBACK, "%s", j[primary_at].why.msg);
@@ -429,6 +433,10 @@ static int manifest_commit(struct srv_store *st, struct work *w, const char *dev
 		rc = st->ops->commit(st, err);
 	else
 		st->ops->rollback(st);
+	/* the locked copies go: the ECUs read before the transaction stand in */
+	for (size_t i = 0; i < m->n_reports; i++)
+		if (j[i].v != V_REFUSED)
+			j[i].e = NULL;
 	free(fresh);
 	return rc;
 }
@@ -494,6 +502,30 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 			srv_alert(st, device, r->ecu_serial, "attack-reported", r->attacks_detected,
 				  evidence);
 		}
+	}
+	/* what the new reports prove, against the releases and assignments */
+	if (rc == UPT_OK) {
+		struct srv_proved *p = calloc(m.n_reports ? m.n_reports : 1, sizeof *p);
+		size_t np = 0;
+		char sha[UPT_MANIFEST_MAX_ECUS][65];
+		for (size_t i = 0; p && i < m.n_reports && i < UPT_MANIFEST_MAX_ECUS; i++) {
+			const struct upt_ecu_report *r = &m.reports[i];
+			const struct srv_ecu *e = ecu_find(ecus, n, r->ecu_serial);
+			if (!e || (j[i].v != V_FRESH && j[i].v != V_NEW) || !r->hashes.has_sha256)
+				continue;
+			upt_hex_encode(sha[i], r->hashes.sha256, UPT_SHA256_LEN);
+			p[np].serial = e->serial;
+			p[np].hardware_id = e->hardware_id;
+			p[np].name = r->filepath;
+			p[np].sha256 = sha[i];
+			p[np].before = j[i].before;
+			np++;
+		}
+		if (p)
+			srv_evidence_alerts(st, device, p, np,
+					    m.has_installation_report ? &m.installation : NULL,
+					    evidence);
+		free(p);
 	}
 	/* a registered ECU that the manifest does not name */
 	for (size_t e = 0; rc == UPT_OK && e < n; e++) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # uptake-agent end to end on loopback, with the real server and CLI:
 # v1 -> v2 installed and proven; rollback when the health check fails;
-# rollback when the boot count runs out; automatic updates off is
+# rollback when the boot count runs out (each a rollback alert from the
+# signed installation report); automatic updates off is
 # honoured; a tampered image on the server is refused and reported in the
 # manifest's attack field (an alert on the server). Bad configuration is a
 # usage error.
@@ -97,7 +98,13 @@ grep -q "runs fw-1.0" agent.log && ok || bad "the old image was not reported whi
 { echo "image v3 BROKEN"; head -c 1000 /dev/urandom; } >v3.bin
 publish v3 3.0 d1
 cycle d1/agent.conf && ok || bad "v3 cycle"
-[ "$(running d1)" = "fw-2.0 0" ] && ok || bad "after the failed v3: $(running d1)"
+# the signed installation report says it failed: a rollback alert
+[ "$(running d1)" = "fw-2.0 1" ] && ok || bad "after the failed v3: $(running d1)"
+rollbacks() { # DEVICE: the rollback alerts' (count, assignment named)
+  curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/alerts?kind=rollback&device=$1" |
+    /usr/bin/python3 -c 'import json, sys; print([(a["count"], "assignment urn:uptake:assignment:" in a["evidence"]) for a in json.load(sys.stdin)["alerts"]])'
+}
+[ "$(rollbacks d1)" = "[(1, True)]" ] && ok || bad "no rollback alert for v3: $(rollbacks d1)"
 grep -q "failed its health checks: back to slot a" agent.log && ok || bad "no rollback logged"
 grep -q "not installing fw-3.0 again" agent.log && ok || bad "the broken image was retried"
 
@@ -108,7 +115,8 @@ publish v4 4.0 d1
 for _ in 1 2 3; do "$agent" --config d1/agent.conf boot >>agent.log 2>&1; done
 grep -q "bootloader: slot b failed 2 boots, back to slot a" agent.log && ok || bad "no fallback"
 cycle d1/agent.conf && ok || bad "cycle after the fallback"
-[ "$(running d1)" = "fw-2.0 0" ] && ok || bad "after the fallback: $(running d1)"
+[ "$(running d1)" = "fw-2.0 2" ] && ok || bad "after the fallback: $(running d1)"
+[ "$(rollbacks d1)" = "[(2, True)]" ] && ok || bad "the fallback folds into the rollback alert: $(rollbacks d1)"
 grep -q "boot count spent" agent.log && ok || bad "the agent did not see the fallback"
 
 # --- automatic updates off: honoured and logged
@@ -236,7 +244,7 @@ for d in d6 d7; do
   "$agent" --config $d/agent.conf once >>agent.log 2>&1; [ $? -eq 3 ] && ok || bad "$d: v10 not installed"
   for _ in 1 2 3; do "$agent" --config $d/agent.conf boot >>agent.log 2>&1; done
   cycle $d/agent.conf && ok || bad "$d cycle after the fallback"
-  [ "$(running $d)" = "fw-9.0 0" ] && ok || bad "$d after the fallback: $(running $d)"
+  [ "$(running $d)" = "fw-9.0 1" ] && ok || bad "$d after the fallback: $(running $d)"
 done
 fw_printenv -c fw_env.config uptake_slot | grep -qx "uptake_slot=b" && ok || bad "U-Boot slot after the fallback"
 grub-editenv grubenv list | grep -qx "uptake_slot=b" && ok || bad "GRUB slot after the fallback"

@@ -16,7 +16,11 @@
  *                unsent; prints the path
  *                [--counter N: every report's counter is N] [--omit SERIAL:
  *                leave that ECU's report out; "all": no reports]
- *   (report and sign: --auto-update true|false puts auto_update in the manifest)
+ *   (report and sign: --auto-update true|false puts auto_update in the manifest;
+ *    --set SERIAL=NAME:LENGTH:SHA256 makes that ECU claim the image, signed
+ *    with its own key, as a compromised ECU would; --attack TEXT puts TEXT
+ *    in the primary's attacks_detected; --install-failed CID:SERIAL adds an
+ *    installation report: the install under CID failed on SERIAL)
  * Exit 0 ok, 1 refused or failed (message on stderr), 2 usage. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -29,6 +33,7 @@
 #include <uptake/crypto_openssl.h>
 #include <uptake/encode.h>
 #include <uptake/json.h>
+#include <uptake/manifest.h>
 #include <uptake/uptane.h>
 
 #include "../../src/host/host.h"
@@ -49,9 +54,13 @@ struct ecu {
 
 struct dev {
 	const char *dir, *server, *ca, *cert, *key;
-	const char *out, *omit;  /* sign */
-	long long counter;       /* sign: > 0 sets every report's counter */
-	const char *auto_update; /* "true"/"false": the manifest says so */
+	const char *out, *omit;    /* sign */
+	long long counter;         /* sign: > 0 sets every report's counter */
+	const char *auto_update;   /* "true"/"false": the manifest says so */
+	const char *set[MAX_ECUS]; /* SERIAL=NAME:LENGTH:SHA256 */
+	size_t n_set;
+	const char *attack;         /* the primary's attacks_detected */
+	const char *install_failed; /* CID:SERIAL */
 	struct ecu ecus[MAX_ECUS];
 	size_t n;
 };
@@ -327,6 +336,24 @@ static int cmd_report(struct dev *d, int mode)
 		    (upt_privkey_generate(&wrong, UPT_KEY_ED25519, &err) != UPT_OK ||
 		     upt_privkey_keyid(wrong_id, wrong, UPT_DIALECT_TUF, &err) != UPT_OK))
 			return fail("forge", &err);
+		for (size_t k = 0; k < d->n_set; k++) {
+			const char *eq = strchr(d->set[k], '='), *c1, *c2;
+			struct ecu *e = NULL;
+			for (size_t i = 0; eq && i < d->n; i++)
+				if (strlen(d->ecus[i].serial) == (size_t)(eq - d->set[k]) &&
+				    !strncmp(d->ecus[i].serial, d->set[k],
+					     (size_t)(eq - d->set[k])))
+					e = &d->ecus[i];
+			c1 = eq ? strchr(eq + 1, ':') : NULL;
+			c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			if (!e || !c2 || strlen(c2 + 1) != 64) {
+				fprintf(stderr, "test_device: --set SERIAL=NAME:LENGTH:SHA256\n");
+				return 2;
+			}
+			snprintf(e->name, sizeof e->name, "%.*s", (int)(c1 - eq - 1), eq + 1);
+			e->length = strtoll(c1 + 1, NULL, 10);
+			snprintf(e->sha256, sizeof e->sha256, "%s", c2 + 1);
+		}
 		o += (size_t)snprintf(text, sizeof text,
 				      "{\"primary_ecu_serial\":\"%s\",\"ecu_version_manifests\":{",
 				      d->ecus[0].serial);
@@ -337,17 +364,18 @@ static int cmd_report(struct dev *d, int mode)
 			    (strcmp(d->omit, "all") == 0 || strcmp(d->omit, e->serial) == 0))
 				continue;
 			e->counter = d->counter > 0 ? d->counter : e->counter + 1;
-			snprintf(
-			    report, sizeof report,
-			    "{\"attacks_detected\":\"\",\"ecu_serial\":\"%s\",\"installed_image\":"
-			    "{\"fileinfo\":{\"hashes\":{\"sha256\":\"%s\"},\"length\":%lld},"
-			    "\"filepath\":\"%s\"},\"report_counter\":%lld}",
-			    e->serial,
-			    e->sha256[0] ? e->sha256
-					 : "0000000000000000000000000000000000000000000000000000000"
-					   "000000000",
-			    (long long)e->length, e->name[0] ? e->name : "none",
-			    (long long)e->counter);
+			snprintf(report, sizeof report,
+				 "{\"attacks_detected\":\"%s\",\"ecu_serial\":\"%s\",\"installed_"
+				 "image\":"
+				 "{\"fileinfo\":{\"hashes\":{\"sha256\":\"%s\"},\"length\":%lld},"
+				 "\"filepath\":\"%s\"},\"report_counter\":%lld}",
+				 i == 0 && d->attack ? d->attack : "", e->serial,
+				 e->sha256[0]
+				     ? e->sha256
+				     : "0000000000000000000000000000000000000000000000000000000"
+				       "000000000",
+				 (long long)e->length, e->name[0] ? e->name : "none",
+				 (long long)e->counter);
 			signed_report = (mode == 2 && i == 0) || (mode == 3 && i == d->n - 1)
 					    ? sign(report, wrong)
 					    : sign(report, e->key);
@@ -356,9 +384,26 @@ static int cmd_report(struct dev *d, int mode)
 					      signed_report);
 			free(signed_report);
 		}
-		snprintf(text + o, sizeof text - o, "}%s%s}",
-			 d->auto_update ? ",\"auto_update\":" : "",
-			 d->auto_update ? d->auto_update : "");
+		o += (size_t)snprintf(text + o, sizeof text - o, "}%s%s",
+				      d->auto_update ? ",\"auto_update\":" : "",
+				      d->auto_update ? d->auto_update : "");
+		if (d->install_failed) {
+			const char *colon = strrchr(d->install_failed, ':');
+			if (!colon)
+				return fprintf(stderr,
+					       "test_device: --install-failed CID:SERIAL\n"),
+				       2;
+			o += (size_t)snprintf(
+			    text + o, sizeof text - o,
+			    ",\"installation_report\":{\"content_type\":"
+			    "\"" UPT_INSTALLATION_REPORT_TYPE
+			    "\",\"report\":{\"correlation_id\":\"%.*s\",\"items\":[{\"ecu\":\"%s\","
+			    "\"result\":{\"code\":\"INSTALL_FAILED\",\"description\":\"failed\","
+			    "\"success\":false}}],\"raw_report\":\"\",\"result\":{\"code\":"
+			    "\"INSTALL_FAILED\",\"description\":\"failed\",\"success\":false}}}",
+			    (int)(colon - d->install_failed), d->install_failed, colon + 1);
+		}
+		snprintf(text + o, sizeof text - o, "}");
 		manifest = sign(text, d->ecus[0].key);
 		if (mode == 0 || mode == 3 || mode == 4) {
 			rc = host_write_file(path, manifest, strlen(manifest), &err);
@@ -402,6 +447,9 @@ int main(int argc, char **argv)
 					      {"counter", required_argument, NULL, 'n'},
 					      {"omit", required_argument, NULL, 'o'},
 					      {"auto-update", required_argument, NULL, 'u'},
+					      {"set", required_argument, NULL, 'S'},
+					      {"attack", required_argument, NULL, 'A'},
+					      {"install-failed", required_argument, NULL, 'F'},
 					      {NULL, 0, NULL, 0}};
 	struct dev d = {0};
 	char *ecu_specs[MAX_ECUS];
@@ -442,6 +490,17 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			root_img = optarg;
+			break;
+		case 'S':
+			if (d.n_set == MAX_ECUS)
+				return 2;
+			d.set[d.n_set++] = optarg;
+			break;
+		case 'A':
+			d.attack = optarg;
+			break;
+		case 'F':
+			d.install_failed = optarg;
 			break;
 		case 'e':
 			if (n_specs == MAX_ECUS)
