@@ -421,6 +421,8 @@ struct srv_store_ops {
 	 * final state "cancelled". */
 	int (*campaign_set)(struct srv_store *s, const struct srv_campaign *c,
 			    struct upt_error *err);
+	/* One more ECU in a campaign (UPT_ERR_STATE: active in one already). */
+	int (*member_add)(struct srv_store *s, const struct srv_member *m, struct upt_error *err);
 	/* Members of a campaign (stage < 0: all), by stage, device, ECU. */
 	int (*member_list)(struct srv_store *s, int64_t campaign, int64_t stage,
 			   struct srv_member **out, size_t *n, struct upt_error *err);

@@ -1525,6 +1525,35 @@ static int pg_campaign_add(struct srv_store *b, struct srv_campaign *c, const st
 	return code;
 }
 
+static int pg_member_add(struct srv_store *b, const struct srv_member *m, struct upt_error *err)
+{
+	char id[24], sg[24], at[24], ud[24];
+	const char *mv[] = {num(id, m->campaign),
+			    m->device,
+			    m->ecu,
+			    m->hardware_id,
+			    num(sg, m->stage),
+			    m->state,
+			    m->sha256,
+			    m->correlation_id,
+			    m->from_sha256,
+			    num(at, m->assigned_at),
+			    m->published ? "1" : "0",
+			    m->active ? "1" : "0",
+			    num(ud, m->updated)};
+	int code =
+	    run(P(b),
+		"INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+		"state, sha256, correlation_id, from_sha256, assigned_at, published, active, "
+		"updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+		13, mv, err);
+	if (code == UPT_ERR_STATE)
+		upt_error_set(err, UPT_ERR_STATE,
+			      "device %s ECU %s is already in an active campaign", m->device,
+			      m->ecu);
+	return code;
+}
+
 #define CAMPAIGN_COLS                                                                             \
 	"SELECT id, name, spec, status, stage, approved, stage_started, met_at, acked_failures, " \
 	"reason, created, updated FROM campaigns"
@@ -1834,6 +1863,7 @@ static const struct srv_store_ops pg_ops = {
     .campaign_get = pg_campaign_get,
     .campaign_list = pg_campaign_list,
     .campaign_set = pg_campaign_set,
+    .member_add = pg_member_add,
     .member_list = pg_member_list,
     .member_set = pg_member_set,
     .member_counts = pg_member_counts,

@@ -1716,6 +1716,32 @@ static int sq_campaign_add(struct srv_store *b, struct srv_campaign *c, const st
 	return rc;
 }
 
+static int sq_member_add(struct srv_store *b, const struct srv_member *m, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc, step;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+		     "state, sha256, correlation_id, from_sha256, assigned_at, published, "
+		     "active, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     err);
+	if (rc == UPT_OK) {
+		bind_member(st, m);
+		step = sqlite3_step(st);
+		if (step == SQLITE_CONSTRAINT)
+			rc = upt_error_set(err, UPT_ERR_STATE,
+					   "device %s ECU %s is already in an active campaign",
+					   m->device, m->ecu);
+		else if (step != SQLITE_DONE)
+			rc = db_fail(s, err, "campaign member insert");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 #define CAMPAIGN_COLS                                                                             \
 	"SELECT id, name, spec, status, stage, approved, stage_started, met_at, acked_failures, " \
 	"reason, created, updated FROM campaigns"
@@ -2033,6 +2059,7 @@ static const struct srv_store_ops sqlite_ops = {
     .campaign_get = sq_campaign_get,
     .campaign_list = sq_campaign_list,
     .campaign_set = sq_campaign_set,
+    .member_add = sq_member_add,
     .member_list = sq_member_list,
     .member_set = sq_member_set,
     .member_counts = sq_member_counts,

@@ -8,6 +8,8 @@
  *   test_device --dir D --server URL --ca CA --cert CERT --key KEY COMMAND
  *     init --root-director FILE --root-image FILE --ecu SERIAL:HWID...
  *     update     verify and install what is assigned; prints each install
+ *                [--fail-health: download and verify it, then fail the health
+ *                check: the old image stays, as after a rollback]
  *     report     send a manifest (report counter + 1)
  *     replay     send the last manifest again
  *     forge      send a manifest whose primary's report is signed by a wrong key
@@ -16,7 +18,11 @@
  *                unsent; prints the path
  *                [--counter N: every report's counter is N] [--omit SERIAL:
  *                leave that ECU's report out; "all": no reports]
- *   (report and sign: --auto-update true|false puts auto_update in the manifest)
+ *   (report and sign: --auto-update true|false puts auto_update in the manifest;
+ *    --install-report CID:true|false adds aktualizr's installation_report
+ *    for correlation id CID, its one item the first ECU's; --installed
+ *    SERIAL:NAME:SHA256:LENGTH reports that image on that ECU from now on,
+ *    e.g. one the Image repository never published)
  * Exit 0 ok, 1 refused or failed (message on stderr), 2 usage. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -49,9 +55,12 @@ struct ecu {
 
 struct dev {
 	const char *dir, *server, *ca, *cert, *key;
-	const char *out, *omit;  /* sign */
-	long long counter;       /* sign: > 0 sets every report's counter */
-	const char *auto_update; /* "true"/"false": the manifest says so */
+	const char *out, *omit;     /* sign */
+	long long counter;          /* sign: > 0 sets every report's counter */
+	const char *auto_update;    /* "true"/"false": the manifest says so */
+	const char *install_report; /* CID:true|false */
+	const char *installed;      /* SERIAL:NAME:SHA256:LENGTH */
+	bool fail_health;
 	struct ecu ecus[MAX_ECUS];
 	size_t n;
 };
@@ -276,7 +285,10 @@ static int cmd_update(struct dev *d)
 		snprintf(url, sizeof url, "%s/repo/targets/%s", d->server, q);
 		snprintf(local, sizeof local, "%s/image-%s", d->dir, e->serial);
 		rc = host_http_get_verified(url, local, u->image->length, &u->image->hashes, &err);
-		if (rc == UPT_OK) {
+		if (rc == UPT_OK && d->fail_health) {
+			printf("health check of %s on %s failed: rolled back\n", u->image->name,
+			       e->serial);
+		} else if (rc == UPT_OK) {
 			snprintf(e->name, sizeof e->name, "%s", u->image->name);
 			e->length = u->image->length;
 			snprintf(e->sha256, sizeof e->sha256, "%s", hex);
@@ -306,6 +318,27 @@ static char *sign(const char *text, struct upt_privkey *key)
 	return doc;
 }
 
+/* --installed SERIAL:NAME:SHA256:LENGTH */
+static int set_installed(struct dev *d, struct upt_error *err)
+{
+	char buf[512], *f[4], *save = NULL;
+	int nf = 0;
+	snprintf(buf, sizeof buf, "%s", d->installed);
+	for (char *t = strtok_r(buf, ":", &save); t && nf < 4; t = strtok_r(NULL, ":", &save))
+		f[nf++] = t;
+	if (nf != 4 || strlen(f[2]) != 64)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "--installed SERIAL:NAME:SHA256:LENGTH");
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->ecus[i].serial, f[0]) == 0) {
+			snprintf(d->ecus[i].name, sizeof d->ecus[i].name, "%s", f[1]);
+			snprintf(d->ecus[i].sha256, sizeof d->ecus[i].sha256, "%s", f[2]);
+			d->ecus[i].length = strtoll(f[3], NULL, 10);
+			return UPT_OK;
+		}
+	return upt_error_set(err, UPT_ERR_UNKNOWN_ECU, "--installed: no ECU %s", f[0]);
+}
+
 static int cmd_report(struct dev *d, int mode)
 {
 	struct upt_error err = {0};
@@ -327,6 +360,8 @@ static int cmd_report(struct dev *d, int mode)
 		    (upt_privkey_generate(&wrong, UPT_KEY_ED25519, &err) != UPT_OK ||
 		     upt_privkey_keyid(wrong_id, wrong, UPT_DIALECT_TUF, &err) != UPT_OK))
 			return fail("forge", &err);
+		if (d->installed && (rc = set_installed(d, &err)) != UPT_OK)
+			return fail("installed", &err);
 		o += (size_t)snprintf(text, sizeof text,
 				      "{\"primary_ecu_serial\":\"%s\",\"ecu_version_manifests\":{",
 				      d->ecus[0].serial);
@@ -356,9 +391,28 @@ static int cmd_report(struct dev *d, int mode)
 					      signed_report);
 			free(signed_report);
 		}
-		snprintf(text + o, sizeof text - o, "}%s%s}",
-			 d->auto_update ? ",\"auto_update\":" : "",
-			 d->auto_update ? d->auto_update : "");
+		o += (size_t)snprintf(text + o, sizeof text - o, "}%s%s",
+				      d->auto_update ? ",\"auto_update\":" : "",
+				      d->auto_update ? d->auto_update : "");
+		if (d->install_report) {
+			const char *colon = strrchr(d->install_report, ':');
+			bool ok = colon && strcmp(colon + 1, "true") == 0;
+			int cl = colon ? (int)(colon - d->install_report) : 0;
+			const char *res =
+			    ok ? "{\"code\":\"OK\",\"description\":\"installed\","
+				 "\"success\":true}"
+			       : "{\"code\":\"INSTALL_FAILED\",\"description\":\"health "
+				 "check failed, rolled back\",\"success\":false}";
+			o += (size_t)snprintf(
+			    text + o, sizeof text - o,
+			    ",\"installation_report\":{\"content_type\":\"%s\",\"report\":{"
+			    "\"correlation_id\":\"%.*s\",\"items\":[{\"ecu\":\"%s\",\"result\":%s}]"
+			    ","
+			    "\"raw_report\":\"test device\",\"result\":%s}}",
+			    "application/vnd.com.here.otac.installationReport.v1", cl,
+			    d->install_report, d->ecus[0].serial, res, res);
+		}
+		snprintf(text + o, sizeof text - o, "}");
 		manifest = sign(text, d->ecus[0].key);
 		if (mode == 0 || mode == 3 || mode == 4) {
 			rc = host_write_file(path, manifest, strlen(manifest), &err);
@@ -402,6 +456,9 @@ int main(int argc, char **argv)
 					      {"counter", required_argument, NULL, 'n'},
 					      {"omit", required_argument, NULL, 'o'},
 					      {"auto-update", required_argument, NULL, 'u'},
+					      {"install-report", required_argument, NULL, 'R'},
+					      {"installed", required_argument, NULL, 'I'},
+					      {"fail-health", no_argument, NULL, 'F'},
 					      {NULL, 0, NULL, 0}};
 	struct dev d = {0};
 	char *ecu_specs[MAX_ECUS];
@@ -442,6 +499,15 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			root_img = optarg;
+			break;
+		case 'R':
+			d.install_report = optarg;
+			break;
+		case 'I':
+			d.installed = optarg;
+			break;
+		case 'F':
+			d.fail_health = true;
 			break;
 		case 'e':
 			if (n_specs == MAX_ECUS)
