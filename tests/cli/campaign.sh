@@ -103,6 +103,18 @@ print(sum(1 for x in d['devices'] for e in x['ecus']
           if e.get('installed', {}).get('sha256') == sys.argv[1]))" "$1"
 }
 
+# a second server process on the same PostgreSQL database: its periodic
+# evaluation races the first one's for every campaign
+start_second() {
+  printf 'database = %s\ndata_dir = %s/data2\nport = 0\nadmin_token = %s\n' \
+    "$UPTAKE_TEST_DATABASE" "$work" "$token" >"$work/server2.conf"
+  "$build/uptake-server" --config "$work/server2.conf" --port-file "$work/port2" \
+    2>"$work/server2.log" &
+  server2_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port2" ] && break; sleep 0.1; done
+  [ -s "$work/port2" ] || { echo "second server did not start"; cat "$work/server2.log"; return 1; }
+}
+
 scenario() {
   work=$(mktemp -d "$top/run-XXXXXX")
   cd "$work"
@@ -111,6 +123,7 @@ scenario() {
   T0=1796144400 # 2026-12-01 17:00 UTC
   set_clock $T0
   start_server || return 1
+  [ -n "${UPTAKE_TEST_DATABASE:-}" ] && { start_second || return 1; }
   printf '%s\n' "$token" >token
   q "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws
   head -c 20000 /dev/urandom >fw1.bin
@@ -323,6 +336,10 @@ json.dump(w, open(p, "w"))' "$url"
   api 200 GET campaigns
   [ "$(jget 'len(d["campaigns"])')" = 6 ] && ok || bad "campaign list: $(jget 'len(d["campaigns"])')"
   stop_server
+  if [ -n "$server2_pid" ]; then
+    kill "$server2_pid" 2>/dev/null && wait "$server2_pid" 2>/dev/null
+    server2_pid=
+  fi
   cd "$top"
 }
 
