@@ -1251,6 +1251,8 @@ static const char *stage_label(const struct srv_campaign *c, const struct spec *
 {
 	if (strcmp(c->status, "finished") == 0 || (int64_t)i < c->stage)
 		return "done";
+	if (strcmp(c->status, "cancelled") == 0)
+		return "cancelled";
 	if ((int64_t)i > c->stage || c->stage < 0)
 		return "waiting";
 	if (c->stage_started)

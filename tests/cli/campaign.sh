@@ -263,36 +263,58 @@ json.dump(w, open(p, "w"))' "$url"
   api 200 POST "campaigns/$c2/start" '{}'
   check "$c2" "s[1]['counts']['assigned']" "3" "C2 stage 1"
   dev_update 31
-  api 200 POST "campaigns/$c2/stop" '{}'
+  expect 0 "$uptake" campaign stop "$c2" --dir ws
   check "$c2" "d['status'], s[1]['counts']['pending'], s[1]['succeeded']" "('stopped', 2, 1)" "C2 stopped"
   expect 0 "$device" $(D 32) update
   grep -q "installed" out.txt && bad "a stopped campaign's image was installed" || ok
   api 200 POST "campaigns/$c2/resume" '{}'
   check "$c2" "s[1]['counts']['assigned']" "2" "C2 resumed: reassigned"
-  api 200 POST "campaigns/$c2/cancel" '{}'
+  expect 0 "$uptake" campaign cancel "$c2" --dir ws
   check "$c2" "d['status'], s[1]['succeeded'], d['totals']['cancelled']" "('cancelled', 1, 5)" "C2 cancelled"
   expect 0 "$device" $(D 33) update
   grep -q "installed" out.txt && bad "a cancelled campaign's image was installed" || ok
   api 409 POST "campaigns/$c2/resume" '{}'
+  expect 3 "$uptake" campaign resume "$c2" --dir ws
+  grep -q "is cancelled" err.txt && ok || bad "resume of a cancelled campaign: $(cat err.txt)"
   [ "$(running "$fw2")" = 27 ] && ok || bad "cancel changed updated devices"
   # the ECUs are free again
   api 201 POST campaigns '{"name":"again","targets":{"board-a":"fw-2.0"},"devices":["dev-32"]}'
   api 200 POST "campaigns/$(jget 'd["id"]')/cancel" '{}'
 
-  # --- C3: approval before each stage
-  api 201 POST campaigns '{"name":"approve","targets":{"board-a":"fw-2.0"},"filter":{"tags":["approve"]},
-    "stages":[{"count":2,"success":100},{"percent":100}],"approval":true}'
-  c3=$(jget 'd["id"]')
-  api 200 POST "campaigns/$c3/start" '{}'
+  # --- C3: approval before each stage (with the CLI)
+  expect 0 "$uptake" campaign create approve --dir ws --target board-a=fw-2.0 --tag approve \
+    --stage 2:success=100 --stage 100% --approval --json
+  c3=$(/usr/bin/python3 -c "import json; print(json.load(open('out.txt'))['id'])")
+  expect 0 "$uptake" campaign start "$c3" --dir ws
   check "$c3" "d['status'], s[1]['state'], s[1]['counts']['assigned']" "('running', 'awaiting_approval', 0)" "C3 waits for approval"
-  api 200 POST "campaigns/$c3/approve" '{"stage":1}'
+  expect 0 "$uptake" campaign approve "$c3" --stage 1 --dir ws
   check "$c3" "s[1]['counts']['assigned']" "2" "C3 stage 1 approved"
   dev_update 37
   dev_update 38
   check "$c3" "d['stage'], s[2]['state'], s[2]['counts']['assigned']" "(2, 'awaiting_approval', 0)" "C3 stage 2 waits"
-  api 200 POST "campaigns/$c3/approve" '{}'
+  expect 0 "$uptake" campaign approve "$c3" --dir ws
   check "$c3" "s[2]['counts']['assigned']" "3" "C3 stage 2 approved"
-  api 400 POST "campaigns/$c3/approve" '{"stage":9}'
+  expect 3 "$uptake" campaign approve "$c3" --stage 9 --dir ws
+  grep -q "stage must be an integer from 1 to 2" err.txt && ok || bad "approve --stage 9: $(cat err.txt)"
+  expect 2 "$uptake" campaign approve "$c3" --stage x --dir ws
+  expect 2 "$uptake" campaign create nothing --dir ws --tag approve
+  expect 2 "$uptake" campaign create x --dir ws --target board-a=fw-2.0 --tag t --stage 10%:colour=1
+  expect 3 "$uptake" campaign create x --dir ws --target board-a=fw-2.0 --tag approve --stage 10%:error=101
+  grep -q "error must be an integer from 0 to 100" err.txt && ok || bad "CLI error 101: $(cat err.txt)"
+  expect 2 "$uptake" campaign show --dir ws
+  # show: per-stage counts; a progress bar on a terminal only
+  expect 0 "$uptake" campaign show "$c1" --dir ws
+  grep -q "campaign $c1 \"fw-2.0 wave\": finished, stage 3 of 3" out.txt && ok || bad "show: $(head -2 out.txt)"
+  grep -q "stage 1  done .* 5 ECUs  4 ok, 1 failed, 0 in progress, 0 pending" out.txt && ok ||
+    bad "show stage 1: $(cat out.txt)"
+  grep -q '\[' out.txt && bad "a progress bar without a terminal" || ok
+  script -qec "$uptake campaign show $c1 --dir ws" /dev/null >tty.txt 2>&1
+  grep -q "stage 2  done .*\[#*x*\.*\]  8 ok, 2 failed" tty.txt && ok || bad "no progress bar on a terminal: $(cat tty.txt)"
+  expect 0 timeout 20 "$uptake" campaign show "$c1" --dir ws --watch --json
+  [ "$(/usr/bin/python3 -c "import json; print(json.load(open('out.txt'))['status'])")" = finished ] && ok ||
+    bad "show --watch of a finished campaign"
+  expect 0 "$uptake" campaign list --dir ws
+  [ "$(grep -c '^campaign ' out.txt)" = 4 ] && ok || bad "campaign list: $(cat out.txt)"
 
   # --- C4: a maintenance window in the devices' local time (fixed clock)
   set_clock $((T0 + 7200)) # 19:00 UTC: 05:00 at UTC+10
@@ -351,8 +373,10 @@ if [ -z "$only" ] || [ "$only" = sqlite ]; then
 fi
 if [ -z "$only" ] || [ "$only" = postgresql ]; then
   echo "--- PostgreSQL"
+  cd / # the postgres user may not enter the test's directory
   start_postgres || exit 1
   create_database campaign || exit 1
+  cd "$top"
   export UPTAKE_TEST_DATABASE=$pg_uri_base/campaign
   scenario || rc=1
 fi
