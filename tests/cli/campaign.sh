@@ -246,6 +246,12 @@ json.dump(w, open(p, "w"))' "$url"
   check "$c1" "d['stage'], s[3]['counts']['assigned']" "(3, 15)" "C1 stage 3 after the soak"
   # stage 3: dev-16 reports an image the Image repository never published
   q "$device" $(D 16) --installed "p16:evil-1.0:$(printf 'e%.0s' $(seq 64)):666" report
+  # an installation report saying success is not success: the signed
+  # version report of the image is
+  cid=$(curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/devices/dev-17" |
+    /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['assignments'][0]['correlation_id'])")
+  q "$device" $(D 17) --install-report "$cid:true" report
+  check "$c1" "s[3]['counts']['awaiting_reboot'], s[3]['succeeded']" "(1, 0)" "C1 dev-17 awaiting reboot"
   for i in $(seq 17 30); do dev_update "$i"; done
   check "$c1" "d['status'], s[3]['succeeded'], s[3]['failed']" "('finished', 14, 1)" "C1 finished"
   curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/alerts?kind=unknown-software" >al.json
