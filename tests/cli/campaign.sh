@@ -355,6 +355,13 @@ json.dump(w, open(p, "w"))' "$url"
   for i in 49 50 51; do dev_update "$i"; done
   check "$c5" "d['status'], d['totals']['succeeded']" "('finished', 5)" "C5 finished"
   [ "$(running "$fw3")" = 5 ] && ok || bad "fw-2.1 runs on $(running "$fw3")"
+  # the patch-status report shows the security campaign's progress
+  curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/reports/patch-status" >ps.json
+  [ "$(/usr/bin/python3 -c "
+import json
+r = [x for x in json.load(open('ps.json'))['releases'] if x['target'] == 'fw-2.1'][0]
+print([(c['name'], c['status'], c['ecus'], c['succeeded']) for c in r['campaigns']])")" = "[('sec', 'finished', 5, 5)]" ] &&
+    ok || bad "patch-status campaigns: $(head -c 600 ps.json)"
   # every stage started once (on PostgreSQL with two servers evaluating)
   for c in $c1 $c2 $c3 $c4 $c5; do
     camp "$c" "[x['text'] for x in d['log'] if x['text'].endswith(' started') and x['text'].startswith('stage')]" >started.txt
