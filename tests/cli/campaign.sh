@@ -149,9 +149,8 @@ scenario() {
   done
   tag() { # TAG OFFSET FIRST LAST
     for i in $(seq "$3" "$4"); do
-      curl -sf --cacert "$ca" -H "Authorization: Bearer $token" -X PATCH \
-        -H "Content-Type: application/json" --data-binary "{\"tags\":[\"$1\"],\"utc_offset\":$2}" \
-        "$url/api/v1/devices/dev-$(n2 "$i")" >/dev/null || bad "tagging dev-$i"
+      "$uptake" device set "dev-$(n2 "$i")" --dir ws --tags "$1,fleet" --utc-offset "$2" >/dev/null ||
+        bad "tagging dev-$i"
     done
   }
   tag wave 0 1 30
@@ -161,6 +160,11 @@ scenario() {
   tag night 600 44 46
   tag sec 0 47 50
   [ "$(running "$fw1")" = 50 ] && ok || bad "fleet: $(running "$fw1") devices run fw-1.0"
+  expect 0 "$uptake" device set dev-01 --dir ws --tags wave,fleet
+  grep -q '"tags":\["wave","fleet"\],"utc_offset":0' out.txt && ok || bad "device tags: $(cat out.txt)"
+  expect 3 "$uptake" device set dev-01 --dir ws --tags "a b"
+  expect 2 "$uptake" device set dev-01 --dir ws --utc-offset 900
+  expect 2 "$uptake" device add dev-99 --dir ws --tags x
 
   # --- bad input: clear 4xx, nothing stored
   api 400 POST campaigns '{"name":"x","targets":{"board-a":"fw-2.0"},"filter":{"colour":"red"}}'
