@@ -379,6 +379,8 @@ print([(c['name'], c['status'], c['ecus'], c['succeeded']) for c in r['campaigns
     kill "$server2_pid" 2>/dev/null && wait "$server2_pid" 2>/dev/null
     server2_pid=
   fi
+  # (built with sanitizers, a server's report would be in its log)
+  if grep -h -A12 "Sanitizer\|runtime error" "$work"/server*.log; then bad "sanitizer report"; else ok; fi
   cd "$top"
 }
 
