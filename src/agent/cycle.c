@@ -263,6 +263,14 @@ static int install(struct cycle *y, const struct upt_update *u)
 	return rc;
 }
 
+/* The Image repository signed it as a security update (custom.security). */
+static bool security(const struct upt_update *u)
+{
+	const struct upt_json *custom = u->image ? u->image->custom : NULL;
+	const struct upt_json *sec = custom ? upt_json_get(custom, "security") : NULL;
+	return sec && sec->type == UPT_JSON_TRUE;
+}
+
 /* Which verified update ECU `ecu` (0: the primary) is to install (NULL:
  * none, or not now). */
 static const struct upt_update *choose(struct cycle *y, const struct upt_verified *v, size_t ecu)
@@ -281,7 +289,11 @@ static const struct upt_update *choose(struct cycle *y, const struct upt_verifie
 		}
 		u = &v->updates[i];
 	}
-	if (u && (!c->auto_update || (int64_t)time(NULL) < c->postpone_until)) {
+	/* a security update is not postponed (CRA Annex I: security updates
+	 * without delay); turning automatic updates off still holds it */
+	if (u && c->auto_update && (int64_t)time(NULL) < c->postpone_until && security(u))
+		agent_log("update %s is a security update: not postponed", u->director->name);
+	else if (u && (!c->auto_update || (int64_t)time(NULL) < c->postpone_until)) {
 		agent_log("update %s available; not installed: %s", u->director->name,
 			  c->auto_update ? "postponed" : "automatic updates are off");
 		u = NULL;

@@ -113,5 +113,6 @@ int cmd_report(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@
 
 static const char device_usage[] =
     "usage: uptake device add ID [--out PREFIX] [--public-key PEM] [LIFECYCLE] [--dir DIR]\n"
-    "       uptake device set ID LIFECYCLE [--dir DIR]\n"
+    "       uptake device set ID [LIFECYCLE] [--tags T1,T2] [--utc-offset MINUTES] [--dir DIR]\n"
     "       uptake device import FILE.csv [--dir DIR]\n"
     "       uptake device list [--dir DIR]\n"
     "       uptake device show ID [--dir DIR]\n\n"
@@ -31,7 +31,9 @@ static const char device_usage[] =
     "set changes what it is given; import takes a factory's CSV records (a header\n"
     "naming the columns device, product, manufactured, placed_on_market,\n"
     "support_end; one row per unit) and changes nothing when any row is wrong,\n"
-    "naming its line. Exit 0 ok, 2 usage, 3 refusal.\n";
+    "naming its line. --tags (comma-separated; \"\" clears them) and --utc-offset\n"
+    "(minutes east of UTC) are what campaign filters and maintenance windows use.\n"
+    "Exit 0 ok, 2 usage, 3 refusal.\n";
 
 static const char assign_usage[] =
     "usage: uptake assign TARGET --device ID (--ecu SERIAL | --hardware-id HWID)\n"
@@ -124,6 +126,8 @@ int cmd_device(int argc, char **argv)
 					      {"manufactured", required_argument, NULL, 'M'},
 					      {"placed-on-market", required_argument, NULL, 'K'},
 					      {"support-end", required_argument, NULL, 'E'},
+					      {"tags", required_argument, NULL, 'T'},
+					      {"utc-offset", required_argument, NULL, 'U'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *dir = ".", *out = NULL, *pubkey = NULL, *sub, *id = NULL;
@@ -145,6 +149,10 @@ int cmd_device(int argc, char **argv)
 			l.placed_on_market = optarg;
 		else if (c == 'E')
 			l.support_end = optarg;
+		else if (c == 'T')
+			l.tags = optarg;
+		else if (c == 'U')
+			l.utc_offset = optarg;
 		else if (c == 'o')
 			out = optarg;
 		else if (c == 'k')
@@ -159,12 +167,14 @@ int cmd_device(int argc, char **argv)
 	sub = argv[optind++];
 	if (optind < argc)
 		id = argv[optind++];
-	lifecycle = l.product || l.manufactured || l.placed_on_market || l.support_end;
+	lifecycle = l.product || l.manufactured || l.placed_on_market || l.support_end || l.tags ||
+		    l.utc_offset;
 	if (optind != argc || (strcmp(sub, "list") == 0) != !id ||
 	    (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
 	     strcmp(sub, "set") && strcmp(sub, "import")) ||
 	    (strcmp(sub, "set") == 0 && !lifecycle) ||
 	    (lifecycle && strcmp(sub, "set") && strcmp(sub, "add")) ||
+	    ((l.tags || l.utc_offset) && strcmp(sub, "set")) ||
 	    (strcmp(sub, "import") && id && (strlen(id) > 127 || strchr(id, '/'))))
 		return fputs(device_usage, stderr), CLI_USAGE;
 	rc = ws_load(&w, dir, &err);

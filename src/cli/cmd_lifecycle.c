@@ -24,6 +24,25 @@ int lifecycle_members(struct cli_buf *b, const struct cli_lifecycle *l, bool fir
 				  : cli_buf_printf(b, "null");
 		first = false;
 	}
+	if (rc == UPT_OK && l->tags) {
+		rc = cli_buf_printf(b, "%s\"tags\":[", first ? "" : ",");
+		for (const char *t = l->tags; rc == UPT_OK && *t;) {
+			size_t n = strcspn(t, ",");
+			rc = cli_buf_printf(b, "%s", t == l->tags ? "" : ",");
+			rc = rc ? rc : cli_buf_json_strn(b, t, n);
+			t += n;
+			if (*t == ',')
+				t++;
+		}
+		rc = rc ? rc : cli_buf_printf(b, "]");
+		first = false;
+	}
+	if (rc == UPT_OK && l->utc_offset) {
+		int64_t off;
+		if (cli_parse_int(&off, l->utc_offset, -840, 840) != UPT_OK)
+			return UPT_ERR_ARG;
+		rc = cli_buf_printf(b, "%s\"utc_offset\":%lld", first ? "" : ",", (long long)off);
+	}
 	return rc;
 }
 
@@ -39,6 +58,10 @@ int lifecycle_set(struct ws *w, const char *id, const struct cli_lifecycle *l,
 	rc = cli_buf_printf(&body, "{");
 	rc = rc ? rc : lifecycle_members(&body, l, true);
 	rc = rc ? rc : cli_buf_printf(&body, "}");
+	if (rc == UPT_ERR_ARG) {
+		cli_buf_free(&body);
+		return upt_error_set(err, UPT_ERR_ARG, "--utc-offset: minutes from -840 to 840");
+	}
 	snprintf(api, sizeof api, "devices/%s", q);
 	if (rc == UPT_OK)
 		rc = ws_http(w, "PATCH", api, "application/json", body.p, body.len, NULL, false,

@@ -7,6 +7,8 @@
 /* What the command line sets; NULL: not given, "": clear. */
 struct cli_lifecycle {
 	const char *product, *manufactured, *placed_on_market, *support_end;
+	const char *tags;       /* uptake device set: "a,b" ("" clears them) */
+	const char *utc_offset; /* minutes east of UTC */
 };
 
 /* Append the given members ("product":...,...) to a JSON object. */

@@ -15,6 +15,7 @@ static const struct cli_cmd commands[] = {
     {"device", cmd_device, "add devices (TLS certificates), their lifecycle, list, show"},
     {"assign", cmd_assign, "assign an image to ECUs of devices (the Director)"},
     {"product", cmd_product, "products and their CRA support periods"},
+    {"campaign", cmd_campaign, "staged update campaigns: create, start, approve, show..."},
     {"alerts", cmd_alerts, "alerts raised from devices' evidence: list, acknowledge"},
     {"report", cmd_report, "fleet reports from signed evidence (support)"},
     {"user", cmd_user, "users of the admin API and dashboard: roles, API tokens"},

@@ -198,6 +198,12 @@ void srv_h_login(const struct srv_req *q, struct srv_resp *r);
 void srv_h_session_show(const struct srv_req *q, struct srv_resp *r);
 void srv_h_logout(const struct srv_req *q, struct srv_resp *r);
 
+/* api_campaigns.c: update campaigns (admin) */
+void srv_h_campaigns_list(const struct srv_req *q, struct srv_resp *r);
+void srv_h_campaigns_create(const struct srv_req *q, struct srv_resp *r);
+void srv_h_campaigns_show(const struct srv_req *q, struct srv_resp *r);
+void srv_h_campaigns_action(const struct srv_req *q, struct srv_resp *r);
+
 /* api_alerts.c */
 void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r);
 void srv_h_alert_ack(const struct srv_req *q, struct srv_resp *r);

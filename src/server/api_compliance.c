@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "campaigns.h"
 #include "lifecycle.h"
 #include "reports.h"
 
@@ -46,6 +47,9 @@ void srv_h_device_lifecycle(const struct srv_req *q, struct srv_resp *r)
 	char *json = NULL;
 	int rc = srv_admin_device_lifecycle(q->srv->store, q->srv->director, q->param[0], q->body,
 					    q->body_len, q->now, &json, &err);
+	/* a device that now matches a campaign's filter may join it */
+	if (rc == UPT_OK)
+		srv_campaign_device_joined(q->srv->repo, q->srv->director, q->param[0], q->now);
 	srv_resp_result(r, rc, json, &err);
 }
 

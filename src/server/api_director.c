@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "campaigns.h"
 
 static void ok_or_error(struct srv_resp *r, int rc, const struct upt_error *err)
 {
@@ -52,6 +53,8 @@ void srv_h_director_register(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
 	int rc = srv_dev_register(q->srv->store, q->caller, q->body, q->body_len, &err);
+	if (rc == UPT_OK)
+		srv_campaign_device_joined(q->srv->repo, q->srv->director, q->caller, q->now);
 	ok_or_error(r, rc, &err);
 }
 
@@ -59,6 +62,9 @@ void srv_h_director_manifest(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
 	int rc = srv_dev_manifest(q->srv->store, q->caller, q->body, q->body_len, q->now, &err);
+	/* the device's campaigns follow its verified evidence */
+	if (rc == UPT_OK)
+		srv_campaign_device_changed(q->srv->director, q->caller, q->now);
 	ok_or_error(r, rc, &err);
 }
 
@@ -70,6 +76,8 @@ void srv_h_device_report(const struct srv_req *q, struct srv_resp *r)
 	bool json = strcmp(q->info_kind, "config") != 0;
 	int rc =
 	    srv_dev_info(q->srv->store, q->caller, q->info_kind, json, q->body, q->body_len, &err);
+	if (rc == UPT_OK && strcmp(q->info_kind, "events") == 0)
+		srv_campaign_device_changed(q->srv->director, q->caller, q->now);
 	ok_or_error(r, rc, &err);
 }
 

@@ -948,7 +948,7 @@ static int assign_check(const struct srv_ecu *e, const struct upt_target *t, str
 }
 
 /* A new correlation id: urn:uptake:assignment:UUID (random, version 4). */
-static int correlation_id(char *out, size_t cap, struct upt_error *err)
+int srv_correlation_id(char *out, size_t cap, struct upt_error *err)
 {
 	uint8_t b[16];
 	char hex[33];
@@ -975,6 +975,33 @@ static int assign_one(struct srv_store *st, const char *device, const struct srv
 	upt_hex_encode(a.sha512, t->hashes.sha512, UPT_SHA512_LEN);
 	a.release_counter = t->has_release_counter ? t->release_counter : -1;
 	return st->ops->assign_put(st, device, &a, err);
+}
+
+int srv_image_target_lookup(struct srv_repo *image, const char *name, const char *hardware_id,
+			    struct srv_assignment *out, struct upt_error *err)
+{
+	struct work w;
+	const struct upt_target *t = NULL;
+	struct srv_ecu e = {0};
+	int rc = work_init(&w, 256u << 10, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc = image_target(image, &w, name, &t, err);
+	snprintf(e.serial, sizeof e.serial, "(any)");
+	snprintf(e.hardware_id, sizeof e.hardware_id, "%s", hardware_id);
+	if (rc == UPT_OK)
+		rc = assign_check(&e, t, err);
+	if (rc == UPT_OK) {
+		memset(out, 0, sizeof *out);
+		snprintf(out->hardware_id, sizeof out->hardware_id, "%s", hardware_id);
+		snprintf(out->target, sizeof out->target, "%s", t->name);
+		out->length = t->length;
+		upt_hex_encode(out->sha256, t->hashes.sha256, UPT_SHA256_LEN);
+		upt_hex_encode(out->sha512, t->hashes.sha512, UPT_SHA512_LEN);
+		out->release_counter = t->has_release_counter ? t->release_counter : -1;
+	}
+	free(w.mem);
+	return rc;
 }
 
 int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const uint8_t *body,
@@ -1020,7 +1047,7 @@ int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const ui
 			rc = st->ops->ecus_get(st, d->str, &e, &n, err);
 			/* one correlation id per assignment request and device */
 			if (rc == UPT_OK && pass == 1)
-				rc = correlation_id(cid, sizeof cid, err);
+				rc = srv_correlation_id(cid, sizeof cid, err);
 			if (rc == UPT_OK && n == 0)
 				rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
 						   "device %s: unknown or no ECUs registered",

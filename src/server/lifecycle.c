@@ -499,9 +499,6 @@ int srv_admin_product_show(struct srv_store *st, const char *name, char **resp,
 
 /* ---- devices' lifecycle ---------------------------------------------------------- */
 
-static const char *const lifecycle_members[] = {"product", "manufactured", "placed_on_market",
-						"support_end", NULL};
-
 /* The members of a device's lifecycle, its object left open. */
 static void put_lifecycle(struct srv_json *o, const struct srv_device *d,
 			  const struct srv_product *p)
@@ -521,31 +518,108 @@ static void put_lifecycle(struct srv_json *o, const struct srv_device *d,
 	srv_json_raw(o, ",\"support_end_set\":%s", d->support_end[0] ? "true" : "false");
 }
 
+/* A device's tags (a list of 1-63 printable characters each, no comma;
+ * at most 8) into "a,b,c". */
+static int tags_from_json(char *out, size_t cap, const struct upt_json *v, struct upt_error *err)
+{
+	size_t o = 0;
+	out[0] = 0;
+	if (v->type != UPT_JSON_ARRAY || v->n > 8)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "device: tags: a list of up to 8 tags");
+	for (size_t i = 0; i < v->n; i++) {
+		const struct upt_json *t = v->items[i];
+		bool ok = t->type == UPT_JSON_STRING && t->len > 0 && t->len < 64;
+		for (size_t k = 0; ok && k < t->len; k++)
+			ok = (unsigned char)t->str[k] > 0x20 && t->str[k] != 0x7f &&
+			     t->str[k] != ',' && t->str[k] != '"' && t->str[k] != '\\';
+		if (!ok)
+			return upt_error_set(
+			    err, UPT_ERR_FIELD_VALUE,
+			    "device: tags[%zu]: 1-63 printable characters, no space, "
+			    "comma or quote",
+			    i);
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "," : "", t->str);
+	}
+	return UPT_OK;
+}
+
+/* Tags and UTC offset, if the body has them, over the device's. */
+static int device_tags_set(struct srv_store *st, const char *id, const struct upt_json *v,
+			   bool *any, struct upt_error *err)
+{
+	const struct upt_json *tags = upt_json_get(v, "tags"), *off = upt_json_get(v, "utc_offset");
+	struct srv_device d;
+	int rc;
+	*any = tags || off;
+	if (!*any)
+		return UPT_OK;
+	rc = st->ops->device_get(st, id, &d, err);
+	if (rc == UPT_OK && tags)
+		rc = tags_from_json(d.tags, sizeof d.tags, tags, err);
+	if (rc == UPT_OK && off) {
+		if (off->type != UPT_JSON_INT || off->i < -840 || off->i > 840)
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "device: utc_offset: minutes east of UTC, -840 to 840");
+		else
+			d.utc_offset = off->i;
+	}
+	return rc == UPT_OK ? st->ops->device_tags(st, id, d.tags, d.utc_offset, err) : rc;
+}
+
 int srv_admin_device_lifecycle(struct srv_store *st, struct srv_repo *director, const char *id,
 			       const uint8_t *body, size_t len, int64_t now, char **resp,
 			       struct upt_error *err)
 {
+	static const char *const allowed[] = {"product",     "manufactured", "placed_on_market",
+					      "support_end", "tags",         "utc_offset",
+					      NULL};
 	struct work w = {0};
 	struct upt_json *v;
 	struct srv_lifecycle l;
 	struct srv_device d;
 	struct srv_product p;
 	struct srv_json o = {0};
-	bool any;
+	bool any, tags_any = false;
 	int rc = parse_body(&w, body, len, &v, err);
 	if (rc == UPT_OK)
-		rc = only_members(v, "lifecycle", lifecycle_members, err);
+		rc = only_members(v, "device", allowed, err);
 	if (rc == UPT_OK)
 		rc = srv_lifecycle_from_json(&l, v, &any, err);
-	if (rc == UPT_OK)
+	/* the tags first: checked without writing anything else */
+	if (rc == UPT_OK && (upt_json_get(v, "tags") || upt_json_get(v, "utc_offset"))) {
+		char t[512];
+		const struct upt_json *tg = upt_json_get(v, "tags"),
+				      *off = upt_json_get(v, "utc_offset");
+		if (tg)
+			rc = tags_from_json(t, sizeof t, tg, err);
+		if (rc == UPT_OK && off &&
+		    (off->type != UPT_JSON_INT || off->i < -840 || off->i > 840))
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "device: utc_offset: minutes east of UTC, -840 to 840");
+	}
+	if (rc == UPT_OK && (any || !(upt_json_get(v, "tags") || upt_json_get(v, "utc_offset"))))
 		rc = srv_lifecycle_set(st, director, id, &l, now, err);
+	if (rc == UPT_OK)
+		rc = device_tags_set(st, id, v, &tags_any, err);
 	if (rc == UPT_OK)
 		rc = st->ops->device_get(st, id, &d, err);
 	if (rc == UPT_OK) {
 		bool has_p =
 		    d.product[0] && st->ops->product_get(st, d.product, &p, NULL) == UPT_OK;
 		put_lifecycle(&o, &d, has_p ? &p : NULL);
-		srv_json_raw(&o, "}\n");
+		srv_json_raw(&o, ",\"tags\":[");
+		for (const char *t = d.tags; *t;) {
+			size_t n = strcspn(t, ",");
+			char one[64];
+			snprintf(one, sizeof one, "%.*s", (int)n, t);
+			srv_json_raw(&o, "%s", t == d.tags ? "" : ",");
+			srv_json_str(&o, one);
+			t += n;
+			if (*t == ',')
+				t++;
+		}
+		srv_json_raw(&o, "],\"utc_offset\":%lld}\n", (long long)d.utc_offset);
 		rc = srv_json_finish(&o, resp, err);
 	}
 	free(w.mem);

@@ -14,6 +14,7 @@
 
 #include "../host/host.h"
 #include "alerts.h"
+#include "campaigns.h"
 #include "http.h"
 
 static const char usage[] =
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
 	struct srv_repo repo, director;
 	struct srv_http *http = NULL;
 	struct srv_alerts *alerts = NULL;
+	struct srv_campaigns *campaigns = NULL;
 	struct srv_ca ca = {0};
 	struct srv_ctx ctx = {&cfg, &repo, &director, NULL, &ca, NULL};
 	struct upt_error err = {0};
@@ -190,9 +192,12 @@ int main(int argc, char **argv)
 	if (rc == UPT_OK && !(ctx.logins = srv_limiter_new()))
 		rc = upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK)
+		rc = srv_campaigns_start(&campaigns, &repo, &director, &err);
+	if (rc == UPT_OK)
 		rc = srv_http_start(&http, &ctx, &err);
 	if (rc != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "%s: %s", upt_err_name(rc), err.msg);
+		srv_campaigns_stop(campaigns);
 		srv_alerts_stop(alerts);
 		srv_limiter_free(ctx.logins);
 		if (store)
@@ -222,6 +227,7 @@ int main(int argc, char **argv)
 	}
 	srv_log(SRV_LOG_INFO, "stopping");
 	srv_http_stop(http);
+	srv_campaigns_stop(campaigns);
 	srv_alerts_stop(alerts);
 	srv_repo_close(&repo);
 	srv_repo_close(&director);

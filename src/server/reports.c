@@ -329,6 +329,63 @@ static int patch_row(void *ctx, const struct srv_ecu_row *row)
 	return UPT_OK;
 }
 
+/* The ECUs lacking a release (empty until it is overdue). */
+static void put_lacking(struct srv_json *o, const struct release *r, int64_t now)
+{
+	srv_json_raw(o, ",\"lacking\":[");
+	for (size_t j = 0; j < r->n; j++) {
+		const struct lack *l = &r->lacking[j];
+		srv_json_raw(o, "%s{\"device\":", j ? "," : "");
+		srv_json_str(o, l->device);
+		srv_json_raw(o, ",\"ecu\":");
+		srv_json_str(o, l->serial);
+		srv_json_raw(o, ",\"hardware_id\":");
+		srv_json_str(o, l->hardware_id);
+		srv_json_raw(o, ",\"installed\":");
+		srv_json_str(o, l->installed);
+		srv_json_raw(o, ",\"installed_sha256\":\"%s\",\"missing_days\":%lld}", l->sha256,
+			     (long long)((now - r->t->published) / 86400));
+	}
+	srv_json_raw(o, "]");
+}
+
+/* The campaigns that roll the release out, and how far they are. */
+static void put_campaigns(struct srv_json *o, struct srv_store *st, const char *sha256,
+			  const struct srv_campaign *c, size_t n)
+{
+	char needle[96];
+	bool first = true;
+	snprintf(needle, sizeof needle, "\"sha256\":\"%s\"", sha256);
+	srv_json_raw(o, ",\"campaigns\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct srv_member_count *cnt = NULL;
+		size_t nc = 0;
+		int64_t ecus = 0, ok = 0, failed = 0;
+		if (!strstr(c[i].spec, needle) ||
+		    st->ops->member_counts(st, c[i].id, &cnt, &nc, NULL) != UPT_OK)
+			continue;
+		for (size_t k = 0; k < nc; k++) {
+			ecus += cnt[k].n;
+			ok += strcmp(cnt[k].state, "succeeded") == 0 ||
+				      strcmp(cnt[k].state, "already_installed") == 0
+				  ? cnt[k].n
+				  : 0;
+			failed += strcmp(cnt[k].state, "failed") == 0 ||
+					  strcmp(cnt[k].state, "rolled_back") == 0
+				      ? cnt[k].n
+				      : 0;
+		}
+		free(cnt);
+		srv_json_raw(o, "%s{\"id\":%lld,\"name\":", first ? "" : ",", (long long)c[i].id);
+		srv_json_str(o, c[i].name);
+		srv_json_raw(o,
+			     ",\"status\":\"%s\",\"ecus\":%lld,\"succeeded\":%lld,\"failed\":%lld}",
+			     c[i].status, (long long)ecus, (long long)ok, (long long)failed);
+		first = false;
+	}
+	srv_json_raw(o, "]");
+}
+
 int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, char **resp,
 			    struct upt_error *err)
 {
@@ -336,6 +393,8 @@ int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, cha
 	struct srv_published *pub = NULL;
 	size_t npub = 0;
 	struct srv_json o = {0};
+	struct srv_campaign *camps = NULL;
+	size_t ncamps = 0;
 	int rc = st->ops->published_list(st, &pub, &npub, err);
 	c.pub = pub;
 	if (rc == UPT_OK && index_published(pub, npub, &c.pub_index) != UPT_OK)
@@ -352,6 +411,8 @@ int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, cha
 		if (rc == UPT_ERR_NOMEM)
 			upt_error_set(err, rc, "out of memory");
 	}
+	if (rc == UPT_OK)
+		rc = st->ops->campaign_list(st, &camps, &ncamps, err);
 	if (rc != UPT_OK)
 		goto done;
 	srv_json_raw(&o, "{\"at\":%lld,\"days\":%lld,\"releases\":[", (long long)now,
@@ -373,24 +434,13 @@ int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, cha
 		}
 		srv_json_raw(&o,
 			     "],\"release_counter\":%lld,\"published\":%lld,\"due\":%lld,"
-			     "\"overdue\":%s,\"ecus\":%zu,\"patched\":%zu,\"lacking\":[",
+			     "\"overdue\":%s,\"ecus\":%zu,\"patched\":%zu",
 			     (long long)r->t->release_counter, (long long)r->t->published,
 			     (long long)(r->t->published + days * 86400), r->due ? "true" : "false",
 			     r->ecus, r->patched);
-		for (size_t j = 0; j < r->n; j++) {
-			const struct lack *l = &r->lacking[j];
-			srv_json_raw(&o, "%s{\"device\":", j ? "," : "");
-			srv_json_str(&o, l->device);
-			srv_json_raw(&o, ",\"ecu\":");
-			srv_json_str(&o, l->serial);
-			srv_json_raw(&o, ",\"hardware_id\":");
-			srv_json_str(&o, l->hardware_id);
-			srv_json_raw(&o, ",\"installed\":");
-			srv_json_str(&o, l->installed);
-			srv_json_raw(&o, ",\"installed_sha256\":\"%s\",\"missing_days\":%lld}",
-				     l->sha256, (long long)((now - r->t->published) / 86400));
-		}
-		srv_json_raw(&o, "]}");
+		put_lacking(&o, r, now);
+		put_campaigns(&o, st, r->t->sha256, camps, ncamps);
+		srv_json_raw(&o, "}");
 	}
 	srv_json_raw(&o, "]}\n");
 	rc = srv_json_finish(&o, resp, err);
@@ -399,6 +449,7 @@ done:
 		free(c.r[i].lacking);
 	free(c.r);
 	table_free(&c.pub_index);
+	srv_campaigns_free(camps, ncamps);
 	free(pub);
 	return rc;
 }

@@ -82,6 +82,13 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/reports/inventory", SRV_ADMIN, NONE, 0, srv_h_report_inventory, NULL),
     ROW("GET", "/api/v1/reports/patch-status", SRV_ADMIN, NONE, 0, srv_h_report_patch_status, NULL),
     ROW("GET", "/api/v1/reports/opt-out", SRV_ADMIN, NONE, 0, srv_h_report_opt_out, NULL),
+    /* admin: update campaigns */
+    ROW("GET", "/api/v1/campaigns", SRV_ADMIN, NONE, 0, srv_h_campaigns_list, NULL),
+    ROW("POST", "/api/v1/campaigns", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_campaigns_create,
+	NULL),
+    ROW("GET", "/api/v1/campaigns/{id}", SRV_ADMIN, NONE, 0, srv_h_campaigns_show, NULL),
+    ROW("POST", "/api/v1/campaigns/{id}/{action}", SRV_ADMIN, JSON, 4096, srv_h_campaigns_action,
+	NULL),
     ROWP("POST", "/api/v1/fleet-credentials", JSON, 64u << 10, srv_h_fleet_credential, NULL, ADMIN),
     /* admin: users, their tokens, the audit log */
     ROWP("GET", "/api/v1/users", NONE, 0, srv_h_users_list, NULL, ADMIN),

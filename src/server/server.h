@@ -122,6 +122,13 @@ int srv_dev_provision(struct srv_store *st, struct srv_ca *ca, const char *fleet
 		      struct upt_error *err);
 int srv_admin_fleet_credential(struct srv_ca *ca, const uint8_t *body, size_t len, char **resp,
 			       struct upt_error *err);
+/* A new correlation id (urn:uptake:assignment:UUID). */
+int srv_correlation_id(char *out, size_t cap, struct upt_error *err);
+/* The Image repository's target `name` for `hardware_id`, as an
+ * assignment (no ECU, no correlation id): UPT_ERR_NOT_FOUND when it is not
+ * there, UPT_ERR_HARDWARE_ID when it is not for that hardware. */
+int srv_image_target_lookup(struct srv_repo *image, const char *name, const char *hardware_id,
+			    struct srv_assignment *out, struct upt_error *err);
 int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const uint8_t *body,
 		     size_t len, int64_t now, char **resp, struct upt_error *err);
 

@@ -142,6 +142,8 @@ struct srv_device {
 	 * support_end is a per-unit end later than the product's default */
 	char product[128];
 	char manufactured[11], placed_on_market[11], support_end[11];
+	char tags[512];     /* comma-separated; "" when none */
+	int64_t utc_offset; /* minutes east of UTC of the device's local time */
 };
 
 /* A product: what the CRA's support period is set for (years, at least 5). */
@@ -201,6 +203,50 @@ struct srv_ecu_row {
 	char installed[512]; /* "" before a report */
 	char installed_sha256[65];
 	int64_t reported_at;
+};
+
+/* An update campaign as stored: the normalised request the server
+ * accepted (spec, JSON text, malloc'd) and where it stands. */
+struct srv_campaign {
+	int64_t id;
+	char name[128];
+	char *spec;
+	/* created, running, paused, stopped, cancelled, finished */
+	char status[16];
+	int64_t stage;          /* the current stage; -1 before the first */
+	int64_t approved;       /* the highest stage approved; -1: none */
+	int64_t stage_started;  /* when the current stage's first ECUs were assigned; 0: not yet */
+	int64_t met_at;         /* when it reached its success threshold; 0: not yet */
+	int64_t acked_failures; /* failures of the stage accepted by a resume */
+	char reason[256];       /* why it is paused or stopped */
+	int64_t created, updated;
+};
+
+/* One ECU of a device in a campaign, in a stage, and its state there. */
+struct srv_member {
+	int64_t campaign;
+	char device[128], ecu[128], hardware_id[128];
+	int64_t stage;
+	char state[20];  /* pending, assigned, ..., succeeded (campaigns.h) */
+	char sha256[65]; /* the image assigned to it */
+	char correlation_id[64];
+	char from_sha256[65]; /* what it ran when assigned */
+	int64_t assigned_at, updated;
+	bool published;     /* the Director signed its assignment */
+	bool active;        /* holds the ECU (at most one active campaign per ECU) */
+	int64_t utc_offset; /* its device's (minutes; read only) */
+};
+
+/* How many ECUs of a stage are in a state. */
+struct srv_member_count {
+	int64_t stage;
+	char state[20];
+	int64_t n;
+};
+
+struct srv_campaign_event {
+	int64_t at;
+	char text[256];
 };
 
 /* Called for each row of a scan; a non-zero return stops it and is
@@ -351,6 +397,49 @@ struct srv_store_ops {
 	 * in one pass (the store's lock is held during the callbacks: they
 	 * must not call the store). */
 	int (*ecu_scan)(struct srv_store *s, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err);
+	/* Devices' tags (comma-separated) and UTC offset (minutes). */
+	int (*device_tags)(struct srv_store *s, const char *id, const char *tags,
+			   int64_t utc_offset, struct upt_error *err);
+	/* Remove an ECU's assignment if it is still the one with this
+	 * correlation id (a withdrawn campaign step). */
+	int (*assign_withdraw)(struct srv_store *s, const char *device, const char *ecu,
+			       const char *correlation_id, struct upt_error *err);
+	/* Campaigns. Add one with its members in one step; an ECU already
+	 * active in another campaign: UPT_ERR_STATE naming it, nothing added. */
+	int (*campaign_add)(struct srv_store *s, struct srv_campaign *c, const struct srv_member *m,
+			    size_t n, struct upt_error *err);
+	/* With `lock` (inside begin/commit): the row stays locked against
+	 * other server processes until commit (SELECT ... FOR UPDATE). */
+	int (*campaign_get)(struct srv_store *s, int64_t id, bool lock, struct srv_campaign *out,
+			    struct upt_error *err);
+	/* All campaigns, newest first (spec included). */
+	int (*campaign_list)(struct srv_store *s, struct srv_campaign **out, size_t *n,
+			     struct upt_error *err);
+	/* Write status, stage, approved, stage_started, met_at,
+	 * acked_failures, reason, updated. A campaign that ends (cancelled,
+	 * finished) releases its ECUs; cancelled marks each ECU not in a
+	 * final state "cancelled". */
+	int (*campaign_set)(struct srv_store *s, const struct srv_campaign *c,
+			    struct upt_error *err);
+	/* One more ECU in a campaign (UPT_ERR_STATE: active in one already). */
+	int (*member_add)(struct srv_store *s, const struct srv_member *m, struct upt_error *err);
+	/* Members of a campaign (stage < 0: all), by stage, device, ECU. */
+	int (*member_list)(struct srv_store *s, int64_t campaign, int64_t stage,
+			   struct srv_member **out, size_t *n, struct upt_error *err);
+	/* Write a member's state, sha256, correlation id, from_sha256,
+	 * assigned_at, published, updated. */
+	int (*member_set)(struct srv_store *s, const struct srv_member *m, struct upt_error *err);
+	/* Per stage and state: how many ECUs. */
+	int (*member_counts)(struct srv_store *s, int64_t campaign, struct srv_member_count **out,
+			     size_t *n, struct upt_error *err);
+	/* The active memberships of a device's ECUs. */
+	int (*device_members)(struct srv_store *s, const char *device, struct srv_member **out,
+			      size_t *n, struct upt_error *err);
+	int (*campaign_log)(struct srv_store *s, int64_t campaign, int64_t at, const char *text,
+			    struct upt_error *err);
+	/* Oldest first. */
+	int (*campaign_log_list)(struct srv_store *s, int64_t campaign,
+				 struct srv_campaign_event **out, size_t *n, struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 
@@ -368,5 +457,6 @@ int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_e
 void srv_meta_free(struct srv_meta *m);
 void srv_blobs_free(char **b, size_t n);
 void srv_install_reports_free(struct srv_install_report *r, size_t n);
+void srv_campaigns_free(struct srv_campaign *c, size_t n);
 
 #endif

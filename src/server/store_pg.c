@@ -109,6 +109,27 @@ static const char *const migrations[] = {
     " $$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$$;"
     "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log"
     " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();",
+    /* 10 */
+    "CREATE TABLE campaigns (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL,"
+    " status TEXT NOT NULL, stage BIGINT NOT NULL DEFAULT -1, approved BIGINT NOT NULL DEFAULT -1,"
+    " stage_started BIGINT NOT NULL DEFAULT 0, met_at BIGINT NOT NULL DEFAULT 0,"
+    " acked_failures BIGINT NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+    " created BIGINT NOT NULL, updated BIGINT NOT NULL);"
+    "CREATE TABLE campaign_members (campaign BIGINT NOT NULL REFERENCES campaigns(id),"
+    " device TEXT NOT NULL, ecu TEXT NOT NULL, hardware_id TEXT NOT NULL, stage BIGINT NOT NULL,"
+    " state TEXT NOT NULL, sha256 TEXT NOT NULL, correlation_id TEXT NOT NULL DEFAULT '',"
+    " from_sha256 TEXT NOT NULL DEFAULT '', assigned_at BIGINT NOT NULL DEFAULT 0,"
+    " published BIGINT NOT NULL DEFAULT 0, active BIGINT NOT NULL DEFAULT 1,"
+    " updated BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (campaign, device, ecu),"
+    " FOREIGN KEY (device, ecu) REFERENCES ecus);"
+    "CREATE UNIQUE INDEX campaign_members_active ON campaign_members(device, ecu)"
+    " WHERE active = 1;"
+    "CREATE INDEX campaign_members_stage ON campaign_members(campaign, stage, state);"
+    "CREATE TABLE campaign_log (seq BIGSERIAL PRIMARY KEY, campaign BIGINT NOT NULL,"
+    " at BIGINT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX campaign_log_campaign ON campaign_log(campaign, at);"
+    "ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE devices ADD COLUMN utc_offset BIGINT NOT NULL DEFAULT 0;",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -362,8 +383,8 @@ static int pg_device_add(struct srv_store *b, const char *id, struct upt_error *
 #define DEVICE_COLS                                                                                \
 	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
 	"auto_update, coalesce(product, ''), coalesce(manufactured, ''), "                         \
-	"coalesce(placed_on_market, ''), coalesce(support_end, ''), auto_update_since FROM "       \
-	"devices"
+	"coalesce(placed_on_market, ''), coalesce(support_end, ''), auto_update_since, tags, "     \
+	"utc_offset FROM devices"
 
 static void device_row(PGresult *r, int i, struct srv_device *d)
 {
@@ -378,6 +399,8 @@ static void device_row(PGresult *r, int i, struct srv_device *d)
 	col_s(d->placed_on_market, sizeof d->placed_on_market, r, i, 7);
 	col_s(d->support_end, sizeof d->support_end, r, i, 8);
 	d->auto_update_since = col_i(r, i, 9);
+	col_s(d->tags, sizeof d->tags, r, i, 10);
+	d->utc_offset = col_i(r, i, 11);
 }
 
 static int pg_device_get(struct srv_store *b, const char *id, struct srv_device *out,
@@ -1397,6 +1420,388 @@ static int pg_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 	return code;
 }
 
+/* ---- campaigns ---------------------------------------------------------- */
+
+static int pg_device_tags(struct srv_store *b, const char *id, const char *tags, int64_t utc_offset,
+			  struct upt_error *err)
+{
+	char o[24];
+	const char *vals[] = {tags, num(o, utc_offset), id};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "UPDATE devices SET tags=$1, utc_offset=$2 WHERE id=$3", 3, vals, NULL, NULL,
+		 err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
+	PQclear(r);
+	return code;
+}
+
+static int pg_assign_withdraw(struct srv_store *b, const char *device, const char *ecu,
+			      const char *correlation_id, struct upt_error *err)
+{
+	const char *vals[] = {device, ecu, correlation_id};
+	return run(
+	    P(b), "DELETE FROM assignments WHERE device=$1 AND ecu_serial=$2 AND correlation_id=$3",
+	    3, vals, err);
+}
+
+static int64_t pg_holder(struct pg_store *s, const char *device, const char *ecu)
+{
+	const char *vals[] = {device, ecu};
+	int code;
+	int64_t id = 0;
+	PGresult *r = exec(s,
+			   "SELECT campaign FROM campaign_members WHERE device=$1 AND ecu=$2 AND "
+			   "active=1",
+			   2, vals, NULL, NULL, NULL, &code);
+	if (code == UPT_OK && PQntuples(r) > 0)
+		id = col_i(r, 0, 0);
+	PQclear(r);
+	return id;
+}
+
+static int pg_campaign_add(struct srv_store *b, struct srv_campaign *c, const struct srv_member *m,
+			   size_t n, struct upt_error *err)
+{
+	struct pg_store *s = P(b);
+	char st[24], ap[24], cr[24], up[24], id[24];
+	const char *vals[] = {c->name,
+			      c->spec,
+			      c->status,
+			      num(st, c->stage),
+			      num(ap, c->approved),
+			      num(cr, c->created),
+			      num(up, c->updated)};
+	size_t bad = n;
+	int code;
+	PGresult *r;
+	code = pg_begin(b, err);
+	if (code != UPT_OK)
+		return code;
+	r = exec(s,
+		 "INSERT INTO campaigns (name, spec, status, stage, approved, created, updated) "
+		 "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+		 7, vals, NULL, NULL, err, &code);
+	if (code == UPT_OK)
+		c->id = col_i(r, 0, 0);
+	PQclear(r);
+	num(id, c->id);
+	for (size_t i = 0; code == UPT_OK && i < n; i++) {
+		char sg[24], at[24], ud[24];
+		const char *mv[] = {id,
+				    m[i].device,
+				    m[i].ecu,
+				    m[i].hardware_id,
+				    num(sg, m[i].stage),
+				    m[i].state,
+				    m[i].sha256,
+				    m[i].correlation_id,
+				    m[i].from_sha256,
+				    num(at, m[i].assigned_at),
+				    m[i].published ? "1" : "0",
+				    m[i].active ? "1" : "0",
+				    num(ud, m[i].updated)};
+		r = exec(s,
+			 "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+			 "state, sha256, correlation_id, from_sha256, assigned_at, published, "
+			 "active, updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+			 13, mv, NULL, NULL, err, &code);
+		PQclear(r);
+		if (code == UPT_ERR_STATE)
+			bad = i;
+	}
+	if (code == UPT_OK)
+		return pg_commit(b, err);
+	pthread_mutex_lock(&s->lock); /* held on across the rollback */
+	pg_rollback(b);
+	if (bad < n)
+		code = upt_error_set(
+		    err, UPT_ERR_STATE, "device %s ECU %s is already in active campaign %lld",
+		    m[bad].device, m[bad].ecu, (long long)pg_holder(s, m[bad].device, m[bad].ecu));
+	pthread_mutex_unlock(&s->lock);
+	return code;
+}
+
+static int pg_member_add(struct srv_store *b, const struct srv_member *m, struct upt_error *err)
+{
+	char id[24], sg[24], at[24], ud[24];
+	const char *mv[] = {num(id, m->campaign),
+			    m->device,
+			    m->ecu,
+			    m->hardware_id,
+			    num(sg, m->stage),
+			    m->state,
+			    m->sha256,
+			    m->correlation_id,
+			    m->from_sha256,
+			    num(at, m->assigned_at),
+			    m->published ? "1" : "0",
+			    m->active ? "1" : "0",
+			    num(ud, m->updated)};
+	int code =
+	    run(P(b),
+		"INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+		"state, sha256, correlation_id, from_sha256, assigned_at, published, active, "
+		"updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+		13, mv, err);
+	if (code == UPT_ERR_STATE)
+		upt_error_set(err, UPT_ERR_STATE,
+			      "device %s ECU %s is already in an active campaign", m->device,
+			      m->ecu);
+	return code;
+}
+
+#define CAMPAIGN_COLS                                                                             \
+	"SELECT id, name, spec, status, stage, approved, stage_started, met_at, acked_failures, " \
+	"reason, created, updated FROM campaigns"
+
+static int campaign_row(PGresult *r, int i, struct srv_campaign *c, struct upt_error *err)
+{
+	memset(c, 0, sizeof *c);
+	c->id = col_i(r, i, 0);
+	col_s(c->name, sizeof c->name, r, i, 1);
+	col_s(c->status, sizeof c->status, r, i, 3);
+	c->stage = col_i(r, i, 4);
+	c->approved = col_i(r, i, 5);
+	c->stage_started = col_i(r, i, 6);
+	c->met_at = col_i(r, i, 7);
+	c->acked_failures = col_i(r, i, 8);
+	col_s(c->reason, sizeof c->reason, r, i, 9);
+	c->created = col_i(r, i, 10);
+	c->updated = col_i(r, i, 11);
+	if (!(c->spec = strdup(PQgetvalue(r, i, 2))))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	return UPT_OK;
+}
+
+static int pg_campaign_get(struct srv_store *b, int64_t id, bool lock, struct srv_campaign *out,
+			   struct upt_error *err)
+{
+	char i[24];
+	const char *vals[] = {num(i, id)};
+	int code;
+	PGresult *r;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 lock ? CAMPAIGN_COLS " WHERE id=$1 FOR UPDATE" : CAMPAIGN_COLS " WHERE id=$1", 1,
+		 vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code =
+		    upt_error_set(err, UPT_ERR_NOT_FOUND, "campaign %lld: unknown", (long long)id);
+	if (code == UPT_OK)
+		code = campaign_row(r, 0, out, err);
+	PQclear(r);
+	return code;
+}
+
+static int pg_campaign_list(struct srv_store *b, struct srv_campaign **out, size_t *n,
+			    struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), CAMPAIGN_COLS " ORDER BY id DESC", 0, NULL, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			code = campaign_row(r, i, &(*out)[i], err);
+			(*n)++;
+		}
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_campaigns_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return code;
+}
+
+static int pg_campaign_set(struct srv_store *b, const struct srv_campaign *c, struct upt_error *err)
+{
+	char st[24], ap[24], ss[24], ma[24], af[24], up[24], id[24];
+	const char *vals[] = {c->status,
+			      num(st, c->stage),
+			      num(ap, c->approved),
+			      num(ss, c->stage_started),
+			      num(ma, c->met_at),
+			      num(af, c->acked_failures),
+			      c->reason,
+			      num(up, c->updated),
+			      num(id, c->id)};
+	const char *w[] = {up, id};
+	int code;
+	pthread_mutex_lock(&P(b)->lock);
+	code = run(P(b),
+		   "UPDATE campaigns SET status=$1, stage=$2, approved=$3, stage_started=$4, "
+		   "met_at=$5, acked_failures=$6, reason=$7, updated=$8 WHERE id=$9",
+		   9, vals, err);
+	if (code == UPT_OK && strcmp(c->status, "cancelled") == 0)
+		code = run(P(b),
+			   "UPDATE campaign_members SET state='cancelled', updated=$1 WHERE "
+			   "campaign=$2 AND state NOT IN "
+			   "('succeeded','failed','rolled_back','already_installed')",
+			   2, w, err);
+	if (code == UPT_OK &&
+	    (strcmp(c->status, "cancelled") == 0 || strcmp(c->status, "finished") == 0))
+		code = run(P(b), "UPDATE campaign_members SET active=0 WHERE campaign=$1", 1, w + 1,
+			   err);
+	pthread_mutex_unlock(&P(b)->lock);
+	return code;
+}
+
+#define MEMBER_COLS                                                                          \
+	"SELECT m.campaign, m.device, m.ecu, m.hardware_id, m.stage, m.state, m.sha256, "    \
+	"m.correlation_id, m.from_sha256, m.assigned_at, m.published, m.active, m.updated, " \
+	"d.utc_offset FROM campaign_members m JOIN devices d ON d.id = m.device"
+
+static int members_query(struct srv_store *b, const char *sql, int nv, const char *const *vals,
+			 struct srv_member **out, size_t *n, struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), sql, nv, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			struct srv_member *m = &(*out)[(*n)++];
+			m->campaign = col_i(r, i, 0);
+			col_s(m->device, sizeof m->device, r, i, 1);
+			col_s(m->ecu, sizeof m->ecu, r, i, 2);
+			col_s(m->hardware_id, sizeof m->hardware_id, r, i, 3);
+			m->stage = col_i(r, i, 4);
+			col_s(m->state, sizeof m->state, r, i, 5);
+			col_s(m->sha256, sizeof m->sha256, r, i, 6);
+			col_s(m->correlation_id, sizeof m->correlation_id, r, i, 7);
+			col_s(m->from_sha256, sizeof m->from_sha256, r, i, 8);
+			m->assigned_at = col_i(r, i, 9);
+			m->published = col_i(r, i, 10) != 0;
+			m->active = col_i(r, i, 11) != 0;
+			m->updated = col_i(r, i, 12);
+			m->utc_offset = col_i(r, i, 13);
+		}
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_member_list(struct srv_store *b, int64_t campaign, int64_t stage,
+			  struct srv_member **out, size_t *n, struct upt_error *err)
+{
+	char c[24], s[24];
+	const char *vals[] = {num(c, campaign), num(s, stage)};
+	return members_query(b,
+			     MEMBER_COLS " WHERE m.campaign=$1 AND ($2::bigint<0 OR m.stage=$2) "
+					 "ORDER BY m.stage, m.device, m.ecu",
+			     2, vals, out, n, err);
+}
+
+static int pg_device_members(struct srv_store *b, const char *device, struct srv_member **out,
+			     size_t *n, struct upt_error *err)
+{
+	const char *vals[] = {device};
+	return members_query(b, MEMBER_COLS " WHERE m.device=$1 AND m.active=1 ORDER BY m.ecu", 1,
+			     vals, out, n, err);
+}
+
+static int pg_member_set(struct srv_store *b, const struct srv_member *m, struct upt_error *err)
+{
+	char at[24], up[24], c[24];
+	const char *vals[] = {m->state,
+			      m->sha256,
+			      m->correlation_id,
+			      m->from_sha256,
+			      num(at, m->assigned_at),
+			      m->published ? "1" : "0",
+			      num(up, m->updated),
+			      num(c, m->campaign),
+			      m->device,
+			      m->ecu};
+	return run(P(b),
+		   "UPDATE campaign_members SET state=$1, sha256=$2, correlation_id=$3, "
+		   "from_sha256=$4, assigned_at=$5, published=$6, updated=$7 WHERE campaign=$8 AND "
+		   "device=$9 AND ecu=$10",
+		   10, vals, err);
+}
+
+static int pg_member_counts(struct srv_store *b, int64_t campaign, struct srv_member_count **out,
+			    size_t *n, struct upt_error *err)
+{
+	char c[24];
+	const char *vals[] = {num(c, campaign)};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT stage, state, count(*) FROM campaign_members WHERE campaign=$1 "
+		 "GROUP BY stage, state ORDER BY stage, state",
+		 1, vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			struct srv_member_count *x = &(*out)[(*n)++];
+			x->stage = col_i(r, i, 0);
+			col_s(x->state, sizeof x->state, r, i, 1);
+			x->n = col_i(r, i, 2);
+		}
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_campaign_log(struct srv_store *b, int64_t campaign, int64_t at, const char *text,
+			   struct upt_error *err)
+{
+	char c[24], a[24];
+	const char *vals[] = {num(c, campaign), num(a, at), text};
+	return run(P(b), "INSERT INTO campaign_log (campaign, at, text) VALUES ($1,$2,$3)", 3, vals,
+		   err);
+}
+
+static int pg_campaign_log_list(struct srv_store *b, int64_t campaign,
+				struct srv_campaign_event **out, size_t *n, struct upt_error *err)
+{
+	char c[24];
+	const char *vals[] = {num(c, campaign)};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "SELECT at, text FROM campaign_log WHERE campaign=$1 ORDER BY at, seq", 1,
+		 vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0) {
+		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+			struct srv_campaign_event *e = &(*out)[(*n)++];
+			e->at = col_i(r, i, 0);
+			col_s(e->text, sizeof e->text, r, i, 1);
+		}
+	}
+	PQclear(r);
+	return code;
+}
+
 static const struct srv_store_ops pg_ops = {
     .name = "postgresql",
     .begin = pg_begin,
@@ -1452,6 +1857,19 @@ static const struct srv_store_ops pg_ops = {
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
     .ecu_scan = pg_ecu_scan,
+    .device_tags = pg_device_tags,
+    .assign_withdraw = pg_assign_withdraw,
+    .campaign_add = pg_campaign_add,
+    .campaign_get = pg_campaign_get,
+    .campaign_list = pg_campaign_list,
+    .campaign_set = pg_campaign_set,
+    .member_add = pg_member_add,
+    .member_list = pg_member_list,
+    .member_set = pg_member_set,
+    .member_counts = pg_member_counts,
+    .device_members = pg_device_members,
+    .campaign_log = pg_campaign_log,
+    .campaign_log_list = pg_campaign_log_list,
     .close = pg_close,
 };
 

@@ -124,6 +124,30 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* 10: update campaigns, their ECUs (at most one active campaign per
+     * ECU), their event log; devices' tags and UTC offsets */
+    "CREATE TABLE campaigns ("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, status TEXT NOT NULL,"
+    " stage INTEGER NOT NULL DEFAULT -1, approved INTEGER NOT NULL DEFAULT -1,"
+    " stage_started INTEGER NOT NULL DEFAULT 0, met_at INTEGER NOT NULL DEFAULT 0,"
+    " acked_failures INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE campaign_members ("
+    " campaign INTEGER NOT NULL REFERENCES campaigns(id), device TEXT NOT NULL,"
+    " ecu TEXT NOT NULL, hardware_id TEXT NOT NULL, stage INTEGER NOT NULL,"
+    " state TEXT NOT NULL, sha256 TEXT NOT NULL, correlation_id TEXT NOT NULL DEFAULT '',"
+    " from_sha256 TEXT NOT NULL DEFAULT '', assigned_at INTEGER NOT NULL DEFAULT 0,"
+    " published INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,"
+    " updated INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, device, ecu),"
+    " FOREIGN KEY (device, ecu) REFERENCES ecus);"
+    "CREATE UNIQUE INDEX campaign_members_active ON campaign_members(device, ecu)"
+    " WHERE active = 1;"
+    "CREATE INDEX campaign_members_stage ON campaign_members(campaign, stage, state);"
+    "CREATE TABLE campaign_log ("
+    " campaign INTEGER NOT NULL, at INTEGER NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX campaign_log_campaign ON campaign_log(campaign, at);"
+    "ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE devices ADD COLUMN utc_offset INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -470,12 +494,14 @@ static void device_row(sqlite3_stmt *st, struct srv_device *d)
 	text_col(d->placed_on_market, sizeof d->placed_on_market, st, 7);
 	text_col(d->support_end, sizeof d->support_end, st, 8);
 	d->auto_update_since = sqlite3_column_int64(st, 9);
+	text_col(d->tags, sizeof d->tags, st, 10);
+	d->utc_offset = sqlite3_column_int64(st, 11);
 }
 
 #define DEVICE_COLS                                                                                \
 	"SELECT id, created, last_manifest, (SELECT count(*) FROM ecus WHERE device=devices.id), " \
 	"auto_update, product, manufactured, placed_on_market, support_end, "                      \
-	"auto_update_since FROM devices"
+	"auto_update_since, tags, utc_offset FROM devices"
 
 static int sq_device_get(struct srv_store *b, const char *id, struct srv_device *out,
 			 struct upt_error *err)
@@ -1579,6 +1605,399 @@ static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 	return rc;
 }
 
+/* ---- campaigns ---------------------------------------------------------- */
+
+static int sq_device_tags(struct srv_store *b, const char *id, const char *tags, int64_t utc_offset,
+			  struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *v[] = {tags, &utc_offset, id};
+	int rc = run(s, "UPDATE devices SET tags=?, utc_offset=? WHERE id=?", "tit", v, err);
+	if (rc == UPT_OK && sqlite3_changes(s->db) == 0)
+		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
+	return rc;
+}
+
+static int sq_assign_withdraw(struct srv_store *b, const char *device, const char *ecu,
+			      const char *correlation_id, struct upt_error *err)
+{
+	const void *v[] = {device, ecu, correlation_id};
+	return run(S(b),
+		   "DELETE FROM assignments WHERE device=? AND ecu_serial=? AND correlation_id=?",
+		   "ttt", v, err);
+}
+
+static void bind_member(sqlite3_stmt *st, const struct srv_member *m)
+{
+	sqlite3_bind_int64(st, 1, m->campaign);
+	sqlite3_bind_text(st, 2, m->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->ecu, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->hardware_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, m->stage);
+	sqlite3_bind_text(st, 6, m->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, m->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, m->correlation_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, m->from_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, m->assigned_at);
+	sqlite3_bind_int(st, 11, m->published);
+	sqlite3_bind_int(st, 12, m->active);
+	sqlite3_bind_int64(st, 13, m->updated);
+}
+
+/* Which active campaign holds an ECU (for the error naming it). */
+static int64_t holder(struct sqlite_store *s, const char *device, const char *ecu)
+{
+	sqlite3_stmt *st;
+	int64_t id = 0;
+	if (prepare(s, &st,
+		    "SELECT campaign FROM campaign_members WHERE device=? AND ecu=? AND active=1",
+		    NULL) != UPT_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ecu, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+static int sq_campaign_add(struct srv_store *b, struct srv_campaign *c, const struct srv_member *m,
+			   size_t n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st = NULL;
+	int rc = sq_begin(b, err);
+	if (rc != UPT_OK)
+		return rc;
+	rc =
+	    prepare(s, &st,
+		    "INSERT INTO campaigns (name, spec, status, stage, approved, created, updated) "
+		    "VALUES (?,?,?,?,?,?,?)",
+		    err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->spec, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, c->stage);
+		sqlite3_bind_int64(st, 5, c->approved);
+		sqlite3_bind_int64(st, 6, c->created);
+		sqlite3_bind_int64(st, 7, c->updated);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(s, err, "campaign insert");
+		sqlite3_finalize(st);
+		c->id = sqlite3_last_insert_rowid(s->db);
+	}
+	if (rc == UPT_OK)
+		rc = prepare(
+		    s, &st,
+		    "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+		    "state, sha256, correlation_id, from_sha256, assigned_at, published, "
+		    "active, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		struct srv_member x = m[i];
+		int step;
+		x.campaign = c->id;
+		sqlite3_reset(st);
+		bind_member(st, &x);
+		step = sqlite3_step(st);
+		if (step == SQLITE_CONSTRAINT)
+			rc = upt_error_set(err, UPT_ERR_STATE,
+					   "device %s ECU %s is already in active campaign %lld",
+					   x.device, x.ecu, (long long)holder(s, x.device, x.ecu));
+		else if (step != SQLITE_DONE)
+			rc = db_fail(s, err, "campaign member insert");
+	}
+	if (st)
+		sqlite3_finalize(st);
+	if (rc == UPT_OK)
+		return sq_commit(b, err);
+	sq_rollback(b);
+	return rc;
+}
+
+static int sq_member_add(struct srv_store *b, const struct srv_member *m, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc, step;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+		     "state, sha256, correlation_id, from_sha256, assigned_at, published, "
+		     "active, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     err);
+	if (rc == UPT_OK) {
+		bind_member(st, m);
+		step = sqlite3_step(st);
+		if (step == SQLITE_CONSTRAINT)
+			rc = upt_error_set(err, UPT_ERR_STATE,
+					   "device %s ECU %s is already in an active campaign",
+					   m->device, m->ecu);
+		else if (step != SQLITE_DONE)
+			rc = db_fail(s, err, "campaign member insert");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+#define CAMPAIGN_COLS                                                                             \
+	"SELECT id, name, spec, status, stage, approved, stage_started, met_at, acked_failures, " \
+	"reason, created, updated FROM campaigns"
+
+static void campaign_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_campaign *c = p;
+	memset(c, 0, sizeof *c);
+	c->id = sqlite3_column_int64(st, 0);
+	text_col(c->name, sizeof c->name, st, 1);
+	c->spec = strdup((const char *)sqlite3_column_text(st, 2));
+	text_col(c->status, sizeof c->status, st, 3);
+	c->stage = sqlite3_column_int64(st, 4);
+	c->approved = sqlite3_column_int64(st, 5);
+	c->stage_started = sqlite3_column_int64(st, 6);
+	c->met_at = sqlite3_column_int64(st, 7);
+	c->acked_failures = sqlite3_column_int64(st, 8);
+	text_col(c->reason, sizeof c->reason, st, 9);
+	c->created = sqlite3_column_int64(st, 10);
+	c->updated = sqlite3_column_int64(st, 11);
+}
+
+static int spec_check(struct srv_campaign *c, size_t n, struct upt_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!c[i].spec)
+			return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	return UPT_OK;
+}
+
+/* In SQLite, begin already holds the database's write lock: `lock` needs
+ * nothing more. */
+static int sq_campaign_get(struct srv_store *b, int64_t id, bool lock, struct srv_campaign *out,
+			   struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	(void)lock;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, CAMPAIGN_COLS " WHERE id=?", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			campaign_row(st, out);
+			rc = spec_check(out, 1, err);
+		} else {
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "campaign %lld: unknown",
+					   (long long)id);
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_campaign_list(struct srv_store *b, struct srv_campaign **out, size_t *n,
+			    struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, CAMPAIGN_COLS " ORDER BY id DESC", err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, campaign_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc == UPT_OK && (rc = spec_check(*out, *n, err)) != UPT_OK) {
+		srv_campaigns_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_campaign_set(struct srv_store *b, const struct srv_campaign *c, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *v[] = {c->status,         &c->stage,   &c->approved,
+			   &c->stage_started, &c->met_at,  &c->acked_failures,
+			   c->reason,         &c->updated, &c->id};
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = run(s,
+		 "UPDATE campaigns SET status=?, stage=?, approved=?, stage_started=?, met_at=?, "
+		 "acked_failures=?, reason=?, updated=? WHERE id=?",
+		 "tiiiiitii", v, err);
+	if (rc == UPT_OK && strcmp(c->status, "cancelled") == 0) {
+		const void *w[] = {&c->updated, &c->id};
+		rc =
+		    run(s,
+			"UPDATE campaign_members SET state='cancelled', updated=? WHERE campaign=? "
+			"AND state NOT IN ('succeeded','failed','rolled_back','already_installed')",
+			"ii", w, err);
+	}
+	if (rc == UPT_OK &&
+	    (strcmp(c->status, "cancelled") == 0 || strcmp(c->status, "finished") == 0)) {
+		const void *w[] = {&c->id};
+		rc = run(s, "UPDATE campaign_members SET active=0 WHERE campaign=?", "i", w, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+#define MEMBER_COLS                                                                          \
+	"SELECT m.campaign, m.device, m.ecu, m.hardware_id, m.stage, m.state, m.sha256, "    \
+	"m.correlation_id, m.from_sha256, m.assigned_at, m.published, m.active, m.updated, " \
+	"d.utc_offset FROM campaign_members m JOIN devices d ON d.id = m.device"
+
+static void member_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_member *m = p;
+	memset(m, 0, sizeof *m);
+	m->campaign = sqlite3_column_int64(st, 0);
+	text_col(m->device, sizeof m->device, st, 1);
+	text_col(m->ecu, sizeof m->ecu, st, 2);
+	text_col(m->hardware_id, sizeof m->hardware_id, st, 3);
+	m->stage = sqlite3_column_int64(st, 4);
+	text_col(m->state, sizeof m->state, st, 5);
+	text_col(m->sha256, sizeof m->sha256, st, 6);
+	text_col(m->correlation_id, sizeof m->correlation_id, st, 7);
+	text_col(m->from_sha256, sizeof m->from_sha256, st, 8);
+	m->assigned_at = sqlite3_column_int64(st, 9);
+	m->published = sqlite3_column_int(st, 10) != 0;
+	m->active = sqlite3_column_int(st, 11) != 0;
+	m->updated = sqlite3_column_int64(st, 12);
+	m->utc_offset = sqlite3_column_int64(st, 13);
+}
+
+static int sq_member_list(struct srv_store *b, int64_t campaign, int64_t stage,
+			  struct srv_member **out, size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     MEMBER_COLS " WHERE m.campaign=? AND (?<0 OR m.stage=?) "
+				 "ORDER BY m.stage, m.device, m.ecu",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, campaign);
+		sqlite3_bind_int64(st, 2, stage);
+		sqlite3_bind_int64(st, 3, stage);
+		rc = collect(s, st, sizeof **out, member_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_member_set(struct srv_store *b, const struct srv_member *m, struct upt_error *err)
+{
+	int64_t pub = m->published;
+	const void *v[] = {m->state,        m->sha256, m->correlation_id, m->from_sha256,
+			   &m->assigned_at, &pub,      &m->updated,       &m->campaign,
+			   m->device,       m->ecu};
+	return run(
+	    S(b),
+	    "UPDATE campaign_members SET state=?, sha256=?, correlation_id=?, from_sha256=?, "
+	    "assigned_at=?, published=?, updated=? WHERE campaign=? AND device=? AND ecu=?",
+	    "ttttiiiitt", v, err);
+}
+
+static void count_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_member_count *c = p;
+	memset(c, 0, sizeof *c);
+	c->stage = sqlite3_column_int64(st, 0);
+	text_col(c->state, sizeof c->state, st, 1);
+	c->n = sqlite3_column_int64(st, 2);
+}
+
+static int sq_member_counts(struct srv_store *b, int64_t campaign, struct srv_member_count **out,
+			    size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT stage, state, count(*) FROM campaign_members WHERE campaign=? "
+		     "GROUP BY stage, state ORDER BY stage, state",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, campaign);
+		rc = collect(s, st, sizeof **out, count_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_device_members(struct srv_store *b, const char *device, struct srv_member **out,
+			     size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, MEMBER_COLS " WHERE m.device=? AND m.active=1 ORDER BY m.ecu", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		rc = collect(s, st, sizeof **out, member_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_campaign_log(struct srv_store *b, int64_t campaign, int64_t at, const char *text,
+			   struct upt_error *err)
+{
+	const void *v[] = {&campaign, &at, text};
+	return run(S(b), "INSERT INTO campaign_log (campaign, at, text) VALUES (?,?,?)", "iit", v,
+		   err);
+}
+
+static void event_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_campaign_event *e = p;
+	e->at = sqlite3_column_int64(st, 0);
+	text_col(e->text, sizeof e->text, st, 1);
+}
+
+static int sq_campaign_log_list(struct srv_store *b, int64_t campaign,
+				struct srv_campaign_event **out, size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT at, text FROM campaign_log WHERE campaign=? ORDER BY at, rowid", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_int64(st, 1, campaign);
+		rc = collect(s, st, sizeof **out, event_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
@@ -1634,6 +2053,19 @@ static const struct srv_store_ops sqlite_ops = {
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
     .ecu_scan = sq_ecu_scan,
+    .device_tags = sq_device_tags,
+    .assign_withdraw = sq_assign_withdraw,
+    .campaign_add = sq_campaign_add,
+    .campaign_get = sq_campaign_get,
+    .campaign_list = sq_campaign_list,
+    .campaign_set = sq_campaign_set,
+    .member_add = sq_member_add,
+    .member_list = sq_member_list,
+    .member_set = sq_member_set,
+    .member_counts = sq_member_counts,
+    .device_members = sq_device_members,
+    .campaign_log = sq_campaign_log,
+    .campaign_log_list = sq_campaign_log_list,
     .close = sq_close,
 };
 
@@ -1689,4 +2121,11 @@ void srv_install_reports_free(struct srv_install_report *r, size_t n)
 	for (size_t i = 0; r && i < n; i++)
 		free(r[i].report);
 	free(r);
+}
+
+void srv_campaigns_free(struct srv_campaign *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		free(c[i].spec);
+	free(c);
 }

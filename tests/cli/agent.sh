@@ -280,6 +280,23 @@ cycle d9/agent.conf && ok || bad "d9 install cycle"
 cmp -s d9/app.bin v9.bin && ok || bad "the file backend did not write the verified image"
 [ "$(running d9)" = "fw-9.0 0" ] && ok || bad "file backend: $(running d9)"
 
+# --- postponed: an update waits, a security update does not (CRA)
+cp d9/agent.conf d9/postponed.conf
+printf 'postpone_until = %s\n' "$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)" >>d9/postponed.conf
+image v10
+q "$uptake" publish v10.bin --dir ws --name fw --version 10.0 --hardware-id board-a
+q "$uptake" assign fw-10.0 --dir ws --ecu d9-main --device d9
+cycle d9/postponed.conf && ok || bad "d9 postponed cycle"
+[ "$(running d9)" = "fw-9.0 0" ] && ok || bad "a postponed update was installed: $(running d9)"
+grep -q "fw-10.0 available; not installed: postponed" agent.log && ok || bad "postponement not logged"
+image v11
+q "$uptake" publish v11.bin --dir ws --name fw --version 11.0 --hardware-id board-a --security
+q "$uptake" assign fw-11.0 --dir ws --ecu d9-main --device d9
+cycle d9/postponed.conf && ok || bad "d9 security cycle"
+[ "$(running d9)" = "fw-11.0 0" ] && ok || bad "a security update was postponed: $(running d9)"
+grep -q "fw-11.0 is a security update: not postponed" agent.log && ok || bad "security install not logged"
+cmp -s d9/app.bin v11.bin && ok || bad "the security update's image is not installed"
+
 # --- an unreachable server: a clear failure, nothing touched
 sed "s|^server = .*|server = https://127.0.0.1:9|" d9/agent.conf >d9/offline.conf
 cp d9/app.bin app.before

@@ -149,6 +149,26 @@ call /api/v1/device-lifecycle POST /api/v1/device-lifecycle "${A[@]}" "${J[@]}" 
   --data-binary '[{"device":"dev-9","colour":"red"}]'
 call /api/v1/reports/support GET '/api/v1/reports/support?within=30&at=2026-06-01' "${A[@]}"
 call /api/v1/reports/support GET '/api/v1/reports/support?at=yesterday' "${A[@]}"
+call '/api/v1/devices/{id}' PATCH /api/v1/devices/dev-1 "${A[@]}" "${J[@]}" \
+  --data-binary '{"tags":["eu","lab"],"utc_offset":60}'
+call '/api/v1/devices/{id}' PATCH /api/v1/devices/dev-1 "${A[@]}" "${J[@]}" --data-binary '{"utc_offset":9999}'
+# campaigns
+call /api/v1/campaigns POST /api/v1/campaigns "${A[@]}" "${J[@]}" \
+  --data-binary '{"name":"c","targets":{"board-a":"fw-1.0"},"filter":{"colour":"red"}}'
+call /api/v1/campaigns POST /api/v1/campaigns "${A[@]}" "${J[@]}" \
+  --data-binary '{"name":"c","targets":{"board-a":"nothing"},"devices":["dev-1"]}'
+call /api/v1/campaigns POST /api/v1/campaigns "${A[@]}" "${J[@]}" \
+  --data-binary '{"name":"c","targets":{"board-a":"fw-1.0"},"filter":{"tags":["eu"]},"stages":[{"percent":100,"success":90,"error":20}],"approval":true,"window":{"start":"01:00","end":"05:00"}}'
+call /api/v1/campaigns POST /api/v1/campaigns "${A[@]}" "${J[@]}" \
+  --data-binary '{"name":"c2","targets":{"board-a":"fw-1.0"},"devices":["dev-1"]}'
+call /api/v1/campaigns GET /api/v1/campaigns "${A[@]}"
+call '/api/v1/campaigns/{id}/{action}' POST /api/v1/campaigns/1/start "${A[@]}" "${J[@]}" --data-binary '{}'
+call '/api/v1/campaigns/{id}/{action}' POST /api/v1/campaigns/1/start "${A[@]}" "${J[@]}" --data-binary '{}'
+call '/api/v1/campaigns/{id}/{action}' POST /api/v1/campaigns/1/approve "${A[@]}" "${J[@]}" --data-binary '{"stage":1}'
+call '/api/v1/campaigns/{id}/{action}' POST /api/v1/campaigns/1/fly "${A[@]}" "${J[@]}" --data-binary '{}'
+call '/api/v1/campaigns/{id}' GET '/api/v1/campaigns/1?members=1' "${A[@]}"
+call '/api/v1/campaigns/{id}' GET /api/v1/campaigns/99 "${A[@]}"
+call '/api/v1/campaigns/{id}/{action}' POST /api/v1/campaigns/1/cancel "${A[@]}" "${J[@]}" --data-binary '{}'
 call /api/v1/alerts GET '/api/v1/alerts?open=1' "${A[@]}"
 call /api/v1/alerts GET '/api/v1/alerts?since=x' "${A[@]}"
 call '/api/v1/alerts/{id}/ack' POST /api/v1/alerts/1/ack "${A[@]}" "${J[@]}" --data-binary '{"by":"alice"}'
