@@ -437,178 +437,177 @@ static int cmd_report(struct dev *d, int mode)
 			    "\"success\":false}}],\"raw_report\":\"\",\"result\":{\"code\":"
 			    "\"INSTALL_FAILED\",\"description\":\"failed\",\"success\":false}}}",
 			    (int)(colon - d->install_failed), d->install_failed, colon + 1);
-			if (d->install_report) {
-				const char *colon = strrchr(d->install_report, ':');
-				bool ok = colon && strcmp(colon + 1, "true") == 0;
-				int cl = colon ? (int)(colon - d->install_report) : 0;
-				const char *res =
-				    ok ? "{\"code\":\"OK\",\"description\":\"installed\","
-					 "\"success\":true}"
-				       : "{\"code\":\"INSTALL_FAILED\",\"description\":\"health "
-					 "check failed, rolled back\",\"success\":false}";
-				o += (size_t)snprintf(
-				    text + o, sizeof text - o,
-				    ",\"installation_report\":{\"content_type\":\"%s\",\"report\":{"
-				    "\"correlation_id\":\"%.*s\",\"items\":[{\"ecu\":\"%s\","
-				    "\"result\":%s}]"
-				    ","
-				    "\"raw_report\":\"test device\",\"result\":%s}}",
-				    "application/vnd.com.here.otac.installationReport.v1", cl,
-				    d->install_report, d->ecus[0].serial, res, res);
-			}
-			snprintf(text + o, sizeof text - o, "}");
-			manifest = sign(text, d->ecus[0].key);
-			if (mode == 0 || mode == 3 || mode == 4) {
-				rc = host_write_file(path, manifest, strlen(manifest), &err);
-				if (rc == UPT_OK)
-					rc = save_state(d, &err);
-			}
 		}
-		if (rc == UPT_OK && mode == 4 && d->out)
-			rc = host_write_file(d->out, manifest, strlen(manifest), &err);
-		if (mode == 4) {
-			free(manifest);
-			if (rc != UPT_OK)
-				return fail("sign", &err);
-			printf("%s\n", d->out ? d->out : path);
-			return 0;
+		if (d->install_report) {
+			const char *colon = strrchr(d->install_report, ':');
+			bool ok = colon && strcmp(colon + 1, "true") == 0;
+			int cl = colon ? (int)(colon - d->install_report) : 0;
+			const char *res =
+			    ok ? "{\"code\":\"OK\",\"description\":\"installed\","
+				 "\"success\":true}"
+			       : "{\"code\":\"INSTALL_FAILED\",\"description\":\"health "
+				 "check failed, rolled back\",\"success\":false}";
+			o += (size_t)snprintf(
+			    text + o, sizeof text - o,
+			    ",\"installation_report\":{\"content_type\":\"%s\",\"report\":{"
+			    "\"correlation_id\":\"%.*s\",\"items\":[{\"ecu\":\"%s\","
+			    "\"result\":%s}]"
+			    ","
+			    "\"raw_report\":\"test device\",\"result\":%s}}",
+			    "application/vnd.com.here.otac.installationReport.v1", cl,
+			    d->install_report, d->ecus[0].serial, res, res);
 		}
-		if (rc == UPT_OK)
-			rc =
-			    request(d, "PUT", "/director/manifest", manifest, &status, &resp, &err);
-		if (rc == UPT_OK && status != 200)
-			rc = upt_error_set(&err, UPT_ERR_IO, "manifest: HTTP %lld: %s",
-					   (long long)status, resp);
-		free(resp);
+		snprintf(text + o, sizeof text - o, "}");
+		manifest = sign(text, d->ecus[0].key);
+		if (mode == 0 || mode == 3 || mode == 4) {
+			rc = host_write_file(path, manifest, strlen(manifest), &err);
+			if (rc == UPT_OK)
+				rc = save_state(d, &err);
+		}
+	}
+	if (rc == UPT_OK && mode == 4 && d->out)
+		rc = host_write_file(d->out, manifest, strlen(manifest), &err);
+	if (mode == 4) {
 		free(manifest);
-		upt_privkey_free(wrong);
 		if (rc != UPT_OK)
-			return fail("report", &err);
-		printf("manifest accepted\n");
+			return fail("sign", &err);
+		printf("%s\n", d->out ? d->out : path);
 		return 0;
 	}
+	if (rc == UPT_OK)
+		rc = request(d, "PUT", "/director/manifest", manifest, &status, &resp, &err);
+	if (rc == UPT_OK && status != 200)
+		rc = upt_error_set(&err, UPT_ERR_IO, "manifest: HTTP %lld: %s", (long long)status,
+				   resp);
+	free(resp);
+	free(manifest);
+	upt_privkey_free(wrong);
+	if (rc != UPT_OK)
+		return fail("report", &err);
+	printf("manifest accepted\n");
+	return 0;
+}
 
-	int main(int argc, char **argv)
-	{
-		static const struct option longs[] = {
-		    {"dir", required_argument, NULL, 'd'},
-		    {"server", required_argument, NULL, 's'},
-		    {"ca", required_argument, NULL, 'a'},
-		    {"cert", required_argument, NULL, 'c'},
-		    {"key", required_argument, NULL, 'k'},
-		    {"ecu", required_argument, NULL, 'e'},
-		    {"root-director", required_argument, NULL, 'r'},
-		    {"root-image", required_argument, NULL, 'i'},
-		    {"counter", required_argument, NULL, 'n'},
-		    {"omit", required_argument, NULL, 'o'},
-		    {"auto-update", required_argument, NULL, 'u'},
-		    {"set", required_argument, NULL, 'S'},
-		    {"attack", required_argument, NULL, 'A'},
-		    {"install-failed", required_argument, NULL, 'F'},
-		    {"install-report", required_argument, NULL, 'R'},
-		    {"installed", required_argument, NULL, 'I'},
-		    {"fail-health", no_argument, NULL, 'H'},
-		    {NULL, 0, NULL, 0}};
-		struct dev d = {0};
-		char *ecu_specs[MAX_ECUS];
-		const char *root_dir = NULL, *root_img = NULL, *cmd;
-		size_t n_specs = 0;
-		struct upt_error err = {0};
-		int c, rc;
-		while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-			switch (c) {
-			case 'd':
-				d.dir = optarg;
-				break;
-			case 's':
-				d.server = optarg;
-				break;
-			case 'a':
-				d.ca = optarg;
-				break;
-			case 'c':
-				d.cert = optarg;
-				break;
-			case 'k':
-				d.key = optarg;
-				break;
-			case 'r':
-				root_dir = optarg;
-				break;
-			case 'n':
-				d.counter = strtoll(optarg, NULL, 10);
-				break;
-			case 'o':
-				d.omit = optarg;
-				break;
-			case 'u':
-				if (strcmp(optarg, "true") && strcmp(optarg, "false"))
-					return 2;
-				d.auto_update = optarg;
-				break;
-			case 'i':
-				root_img = optarg;
-				break;
-			case 'S':
-				if (d.n_set == MAX_ECUS)
-					return 2;
-				d.set[d.n_set++] = optarg;
-				break;
-			case 'A':
-				d.attack = optarg;
-				break;
-			case 'F':
-				d.install_failed = optarg;
-				break;
-			case 'R':
-				d.install_report = optarg;
-				break;
-			case 'I':
-				d.installed = optarg;
-				break;
-			case 'H':
-				d.fail_health = true;
-				break;
-			case 'e':
-				if (n_specs == MAX_ECUS)
-					return 2;
-				ecu_specs[n_specs++] = optarg;
-				break;
-			default:
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
+					      {"server", required_argument, NULL, 's'},
+					      {"ca", required_argument, NULL, 'a'},
+					      {"cert", required_argument, NULL, 'c'},
+					      {"key", required_argument, NULL, 'k'},
+					      {"ecu", required_argument, NULL, 'e'},
+					      {"root-director", required_argument, NULL, 'r'},
+					      {"root-image", required_argument, NULL, 'i'},
+					      {"counter", required_argument, NULL, 'n'},
+					      {"omit", required_argument, NULL, 'o'},
+					      {"auto-update", required_argument, NULL, 'u'},
+					      {"set", required_argument, NULL, 'S'},
+					      {"attack", required_argument, NULL, 'A'},
+					      {"install-failed", required_argument, NULL, 'F'},
+					      {"install-report", required_argument, NULL, 'R'},
+					      {"installed", required_argument, NULL, 'I'},
+					      {"fail-health", no_argument, NULL, 'H'},
+					      {NULL, 0, NULL, 0}};
+	struct dev d = {0};
+	char *ecu_specs[MAX_ECUS];
+	const char *root_dir = NULL, *root_img = NULL, *cmd;
+	size_t n_specs = 0;
+	struct upt_error err = {0};
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			d.dir = optarg;
+			break;
+		case 's':
+			d.server = optarg;
+			break;
+		case 'a':
+			d.ca = optarg;
+			break;
+		case 'c':
+			d.cert = optarg;
+			break;
+		case 'k':
+			d.key = optarg;
+			break;
+		case 'r':
+			root_dir = optarg;
+			break;
+		case 'n':
+			d.counter = strtoll(optarg, NULL, 10);
+			break;
+		case 'o':
+			d.omit = optarg;
+			break;
+		case 'u':
+			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
 				return 2;
-			}
+			d.auto_update = optarg;
+			break;
+		case 'i':
+			root_img = optarg;
+			break;
+		case 'S':
+			if (d.n_set == MAX_ECUS)
+				return 2;
+			d.set[d.n_set++] = optarg;
+			break;
+		case 'A':
+			d.attack = optarg;
+			break;
+		case 'F':
+			d.install_failed = optarg;
+			break;
+		case 'R':
+			d.install_report = optarg;
+			break;
+		case 'I':
+			d.installed = optarg;
+			break;
+		case 'H':
+			d.fail_health = true;
+			break;
+		case 'e':
+			if (n_specs == MAX_ECUS)
+				return 2;
+			ecu_specs[n_specs++] = optarg;
+			break;
+		default:
+			return 2;
 		}
-		if (optind == argc - 2 && strcmp(argv[optind], "sign") == 0)
-			d.out = argv[argc - 1];
-		else if (optind != argc - 1)
-			return fprintf(stderr, "test_device: usage: see the source\n"), 2;
-		if (!d.dir || !d.server || !d.ca || !d.cert || !d.key)
-			return fprintf(stderr, "test_device: usage: see the source\n"), 2;
-		cmd = argv[optind];
-		if ((rc = host_init(&err)) != UPT_OK)
-			return fail("init", &err);
-		host_set_tls(d.ca, d.cert, d.key);
-		if (strcmp(cmd, "init") == 0)
-			rc = root_dir && root_img && n_specs
-				 ? cmd_init(&d, root_dir, root_img, ecu_specs, n_specs)
-				 : 2;
-		else if (load_state(&d, &err) != UPT_OK)
-			rc = fail("state", &err);
-		else if (strcmp(cmd, "update") == 0)
-			rc = cmd_update(&d);
-		else if (strcmp(cmd, "report") == 0)
-			rc = cmd_report(&d, 0);
-		else if (strcmp(cmd, "replay") == 0)
-			rc = cmd_report(&d, 1);
-		else if (strcmp(cmd, "forge") == 0)
-			rc = cmd_report(&d, 2);
-		else if (strcmp(cmd, "forge-secondary") == 0)
-			rc = cmd_report(&d, 3);
-		else if (strcmp(cmd, "sign") == 0)
-			rc = cmd_report(&d, 4);
-		else
-			rc = 2;
-		for (size_t i = 0; i < d.n; i++)
-			upt_privkey_free(d.ecus[i].key);
-		return rc;
 	}
+	if (optind == argc - 2 && strcmp(argv[optind], "sign") == 0)
+		d.out = argv[argc - 1];
+	else if (optind != argc - 1)
+		return fprintf(stderr, "test_device: usage: see the source\n"), 2;
+	if (!d.dir || !d.server || !d.ca || !d.cert || !d.key)
+		return fprintf(stderr, "test_device: usage: see the source\n"), 2;
+	cmd = argv[optind];
+	if ((rc = host_init(&err)) != UPT_OK)
+		return fail("init", &err);
+	host_set_tls(d.ca, d.cert, d.key);
+	if (strcmp(cmd, "init") == 0)
+		rc = root_dir && root_img && n_specs
+			 ? cmd_init(&d, root_dir, root_img, ecu_specs, n_specs)
+			 : 2;
+	else if (load_state(&d, &err) != UPT_OK)
+		rc = fail("state", &err);
+	else if (strcmp(cmd, "update") == 0)
+		rc = cmd_update(&d);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(&d, 0);
+	else if (strcmp(cmd, "replay") == 0)
+		rc = cmd_report(&d, 1);
+	else if (strcmp(cmd, "forge") == 0)
+		rc = cmd_report(&d, 2);
+	else if (strcmp(cmd, "forge-secondary") == 0)
+		rc = cmd_report(&d, 3);
+	else if (strcmp(cmd, "sign") == 0)
+		rc = cmd_report(&d, 4);
+	else
+		rc = 2;
+	for (size_t i = 0; i < d.n; i++)
+		upt_privkey_free(d.ecus[i].key);
+	return rc;
+}
