@@ -30,6 +30,8 @@ static const char usage[] =
     "  admin_token              bearer token of the admin API, or\n"
     "  admin_token_file         a file holding it (one of the two is required)\n"
     "  threads                  HTTP worker threads (default: number of cores)\n"
+    "  database_pool            PostgreSQL connections kept by this process\n"
+    "                           (default: threads + 2)\n"
     "  max_metadata_bytes       largest metadata upload (default 8388608)\n"
     "  max_image_bytes          largest image upload (default 4294967296)\n"
     "  snapshot_lifetime_hours  expiry of signed snapshots (default 168)\n"
@@ -171,7 +173,9 @@ int main(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = strncmp(cfg.database, "postgresql://", 13) == 0 ||
 			     strncmp(cfg.database, "postgres://", 11) == 0
-			 ? srv_store_pg_open(&store, cfg.database, &err)
+			 ? srv_store_pg_open(
+			       &store, cfg.database,
+			       cfg.database_pool ? cfg.database_pool : cfg.threads + 2, &err)
 			 : srv_store_sqlite_open(&store, cfg.database, &err);
 	ctx.store = store;
 	if (rc == UPT_OK) {

@@ -351,6 +351,12 @@ struct srv_store_ops {
 	 * in one pass (the store's lock is held during the callbacks: they
 	 * must not call the store). */
 	int (*ecu_scan)(struct srv_store *s, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err);
+	/* Can the database be reached now? (The health check; it reconnects.) */
+	int (*ping)(struct srv_store *s, struct upt_error *err);
+	/* How many calls failed so far for want of the database (unreachable,
+	 * connection lost): a call that raised it answers 503, never data
+	 * derived from what it could not read. */
+	uint64_t (*failures)(struct srv_store *s);
 	void (*close)(struct srv_store *s);
 };
 
@@ -362,8 +368,10 @@ struct srv_store {
 /* Open (creating and migrating) the SQLite store at `path`. */
 int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_error *err);
 /* Connect to (and migrate) a PostgreSQL database: a libpq connection URI
- * (postgresql://...) or key=value string. */
-int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_error *err);
+ * (postgresql://...) or key=value string, with a pool of `pool`
+ * connections (each thread takes one per call or transaction). */
+int srv_store_pg_open(struct srv_store **out, const char *conninfo, size_t pool,
+		      struct upt_error *err);
 
 void srv_meta_free(struct srv_meta *m);
 void srv_blobs_free(char **b, size_t n);

@@ -1551,6 +1551,20 @@ static int sq_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 	return rc;
 }
 
+/* A local file: there whenever the server is. */
+static int sq_ping(struct srv_store *b, struct upt_error *err)
+{
+	(void)b;
+	(void)err;
+	return UPT_OK;
+}
+
+static uint64_t sq_failures(struct srv_store *b)
+{
+	(void)b;
+	return 0;
+}
+
 static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
@@ -1634,6 +1648,8 @@ static const struct srv_store_ops sqlite_ops = {
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
     .ecu_scan = sq_ecu_scan,
+    .ping = sq_ping,
+    .failures = sq_failures,
     .close = sq_close,
 };
 
