@@ -130,6 +130,14 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+/* What another server process on the same database changed. */
+static void on_change(void *arg, const char *what)
+{
+	const struct srv_ctx *ctx = arg;
+	srv_repo_changed(ctx->repo, what);
+	srv_repo_changed(ctx->director, what);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
@@ -190,6 +198,8 @@ int main(int argc, char **argv)
 		rc = srv_ca_open(&ca, tls, cfg.tls_names, &err);
 	}
 	if (rc == UPT_OK)
+		rc = store->ops->watch(store, on_change, &ctx, &err);
+	if (rc == UPT_OK)
 		rc = srv_alerts_start(&alerts, store, &cfg, &err);
 	if (rc == UPT_OK && !(ctx.logins = srv_limiter_new()))
 		rc = upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
@@ -200,7 +210,7 @@ int main(int argc, char **argv)
 		srv_alerts_stop(alerts);
 		srv_limiter_free(ctx.logins);
 		if (store)
-			store->ops->close(store);
+			store->ops->close(store); /* stops the watcher first */
 		return 1;
 	}
 	if (port_file) {
@@ -227,6 +237,7 @@ int main(int argc, char **argv)
 	srv_log(SRV_LOG_INFO, "stopping");
 	srv_http_stop(http);
 	srv_alerts_stop(alerts);
+	store->ops->unwatch(store);
 	srv_repo_close(&repo);
 	srv_repo_close(&director);
 	srv_ca_close(&ca);

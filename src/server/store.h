@@ -207,6 +207,9 @@ struct srv_ecu_row {
  * returned. */
 typedef int (*srv_ecu_scan_fn)(void *ctx, const struct srv_ecu_row *row);
 
+/* Called with what another server process changed (srv_store_ops.watch). */
+typedef void (*srv_change_fn)(void *ctx, const char *what);
+
 struct srv_store_ops {
 	const char *name;
 	int (*begin)(struct srv_store *s, struct upt_error *err);
@@ -351,6 +354,20 @@ struct srv_store_ops {
 	 * in one pass (the store's lock is held during the callbacks: they
 	 * must not call the store). */
 	int (*ecu_scan)(struct srv_store *s, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err);
+	/* Inside begin/commit: wait until no other transaction (of any server
+	 * process on the database) holds `name`; held until commit. */
+	int (*lock)(struct srv_store *s, const char *name, struct upt_error *err);
+	/* Tell the other server processes on the database that `what`
+	 * changed ("device:ID", "keys:REPO"); inside begin/commit, only when
+	 * it commits. */
+	int (*changed)(struct srv_store *s, const char *what, struct upt_error *err);
+	/* Call fn from a thread of the store's for every change announced
+	 * (by any process, this one included), and with what == NULL after
+	 * each (re)connection, when anything may have changed unseen. A store
+	 * of one machine (SQLite) has no announcements: nothing is called.
+	 * unwatch stops it (before fn's context goes). */
+	int (*watch)(struct srv_store *s, srv_change_fn fn, void *ctx, struct upt_error *err);
+	void (*unwatch)(struct srv_store *s);
 	/* Can the database be reached now? (The health check; it reconnects.) */
 	int (*ping)(struct srv_store *s, struct upt_error *err);
 	/* How many calls failed so far for want of the database (unreachable,

@@ -14,6 +14,7 @@
  * the server recovers when the database returns. */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,15 @@ struct pg_store {
 	pthread_key_t held; /* the connection this thread holds */
 	uint64_t failures;  /* atomic: calls failed for want of the database */
 	uint64_t epoch;     /* atomic: connection failures seen */
+	/* the watcher: its own connection, LISTENing */
+	pthread_t watcher;
+	bool watching;
+	int stop; /* atomic */
+	srv_change_fn change_fn;
+	void *change_ctx;
 };
+
+#define CHANNEL "uptake_changes"
 
 #define P(x) ((struct pg_store *)(x))
 #define NOW  "(EXTRACT(EPOCH FROM now())::bigint)"
@@ -1295,11 +1304,14 @@ static int pg_outbox_retry(struct srv_store *b, int64_t alert_id, const char *ur
 		   3, vals, err);
 }
 
+static void pg_unwatch(struct srv_store *b);
+
 static void pg_close(struct srv_store *b)
 {
 	struct pg_store *s = P(b);
 	if (!b)
 		return;
+	pg_unwatch(b);
 	for (size_t i = 0; i < s->n_conns; i++) {
 		forget_prepared(&s->conns[i]);
 		PQfinish(s->conns[i].db);
@@ -1310,6 +1322,101 @@ static void pg_close(struct srv_store *b)
 	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
 	free(b);
+}
+
+/* A transaction-scoped advisory lock: held until commit or rollback. */
+static int pg_lock(struct srv_store *b, const char *name, struct upt_error *err)
+{
+	const char *vals[] = {name};
+	int code;
+	PQclear(exec(P(b), "SELECT pg_advisory_xact_lock(hashtext($1))", 1, vals, NULL, NULL, err,
+		     &code));
+	return code;
+}
+
+/* NOTIFY: inside a transaction, sent when it commits. */
+static int pg_changed(struct srv_store *b, const char *what, struct upt_error *err)
+{
+	const char *vals[] = {what};
+	int code;
+	PQclear(exec(P(b), "SELECT pg_notify('" CHANNEL "', $1)", 1, vals, NULL, NULL, err, &code));
+	return code;
+}
+
+/* Connect and LISTEN; NULL while the database is away. */
+static PGconn *listen_conn(struct pg_store *s)
+{
+	PGconn *db = PQconnectdb(s->conninfo);
+	PGresult *r;
+	if (PQstatus(db) != CONNECTION_OK) {
+		PQfinish(db);
+		return NULL;
+	}
+	r = PQexec(db, "LISTEN " CHANNEL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(r);
+	return db;
+}
+
+static void *watcher(void *arg)
+{
+	struct pg_store *s = arg;
+	PGconn *db = NULL;
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd;
+		PGnotify *n;
+		if (!db) {
+			if (!(db = listen_conn(s))) {
+				poll(NULL, 0, 500);
+				continue;
+			}
+			/* what changed while no one listened is unknown */
+			s->change_fn(s->change_ctx, NULL);
+		}
+		pfd.fd = PQsocket(db);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 250) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(db) || PQstatus(db) != CONNECTION_OK) {
+			PQfinish(db);
+			db = NULL;
+			continue;
+		}
+		while ((n = PQnotifies(db)) != NULL) {
+			s->change_fn(s->change_ctx, n->extra);
+			PQfreemem(n);
+		}
+	}
+	PQfinish(db);
+	return NULL;
+}
+
+static int pg_watch(struct srv_store *b, srv_change_fn fn, void *ctx, struct upt_error *err)
+{
+	struct pg_store *s = P(b);
+	if (s->watching)
+		return upt_error_set(err, UPT_ERR_STATE, "postgresql: watched already");
+	s->change_fn = fn;
+	s->change_ctx = ctx;
+	s->stop = 0;
+	if (pthread_create(&s->watcher, NULL, watcher, s) != 0)
+		return upt_error_set(err, UPT_ERR_IO, "cannot start the change watcher");
+	s->watching = true;
+	return UPT_OK;
+}
+
+static void pg_unwatch(struct srv_store *b)
+{
+	struct pg_store *s = P(b);
+	if (!s->watching)
+		return;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->watcher, NULL);
+	s->watching = false;
 }
 
 static int pg_ping(struct srv_store *b, struct upt_error *err)
@@ -1666,6 +1773,10 @@ static const struct srv_store_ops pg_ops = {
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
     .ecu_scan = pg_ecu_scan,
+    .lock = pg_lock,
+    .changed = pg_changed,
+    .watch = pg_watch,
+    .unwatch = pg_unwatch,
     .ping = pg_ping,
     .failures = pg_failures,
     .close = pg_close,
