@@ -164,6 +164,23 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Connect with bounds on waiting for a database that went away: a
+ * connection attempt gives up after 5 s, and TCP keepalives find a peer
+ * gone silent within about 25 s. What the configured URI or key=value
+ * string says comes after these, and wins. */
+static PGconn *pg_connect(const char *conninfo)
+{
+	static const char *const keys[] = {"connect_timeout",
+					   "keepalives",
+					   "keepalives_idle",
+					   "keepalives_interval",
+					   "keepalives_count",
+					   "dbname",
+					   NULL};
+	const char *const vals[] = {"5", "1", "10", "5", "3", conninfo, NULL};
+	return PQconnectdbParams(keys, vals, 1);
+}
+
 static void forget_prepared(struct pg_conn *c)
 {
 	for (size_t i = 0; i < c->n_prepared; i++)
@@ -190,7 +207,7 @@ static int conn_ready(struct pg_store *s, struct pg_conn *c, struct upt_error *e
 		return unavailable(s, "not connected", err);
 	forget_prepared(c);
 	PQfinish(c->db);
-	c->db = PQconnectdb(s->conninfo);
+	c->db = pg_connect(s->conninfo);
 	c->epoch = epoch;
 	if (PQstatus(c->db) != CONNECTION_OK) {
 		int rc = unavailable(s, PQerrorMessage(c->db), err);
@@ -1346,7 +1363,7 @@ static int pg_changed(struct srv_store *b, const char *what, struct upt_error *e
 /* Connect and LISTEN; NULL while the database is away. */
 static PGconn *listen_conn(struct pg_store *s)
 {
-	PGconn *db = PQconnectdb(s->conninfo);
+	PGconn *db = pg_connect(s->conninfo);
 	PGresult *r;
 	if (PQstatus(db) != CONNECTION_OK) {
 		PQfinish(db);
@@ -1865,7 +1882,7 @@ int srv_store_pg_open(struct srv_store **out, const char *conninfo, size_t pool,
 	}
 	/* the first connection now (a wrong URI fails the start); the others
 	 * when first needed */
-	s->conns[0].db = PQconnectdb(conninfo);
+	s->conns[0].db = pg_connect(conninfo);
 	if (PQstatus(s->conns[0].db) != CONNECTION_OK) {
 		rc = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s",
 				   PQerrorMessage(s->conns[0].db));
