@@ -12,6 +12,8 @@
 #  - One server is killed (SIGKILL) while devices report: every manifest
 #    that was acknowledged is in the database, and the devices, the agent
 #    and the admin API carry on through the other server.
+#  - A third server joins and the Director's online keys are rotated
+#    through it: the other server signs with the new keys from then on.
 #   bash tests/cli/two_servers.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -284,4 +286,33 @@ expect 0 dev 3 report
 [ "$(running d3)" = fw-3.0 ] && ok || bad "d3 runs $(running d3) after the kill"
 cycle && ok || { bad "the agent's cycle after the kill"; tail -5 agent.log; }
 [ "$(running ag)" = fw-3.0 ] && ok || bad "the agent runs $(running ag), not fw-3.0, after the kill"
+
+# --- a server joins; the Director's online keys are rotated through it:
+# server b signs with the new keys from then on
+start_one c
+ws_server() { # URL: the workspace talks to that server
+  /usr/bin/python3 -c '
+import json, sys
+p = "ws/uptake-workspace.json"
+d = json.load(open(p))
+d["server"] = sys.argv[1]
+json.dump(d, open(p, "w"))' "$1"
+}
+online_keys() { curl -sf --cacert "$ca" -H "Authorization: Bearer $token" "$1/api/v1/director/online-keys"; }
+before_keys=$(online_keys "$url_b")
+ws_server "$url_c"
+expect 0 "$uptake" key rotate online --director --dir ws
+ws_server "$url"
+same=0
+for _ in $(seq 50); do
+  [ "$(online_keys "$url_b")" = "$(online_keys "$url_c")" ] && { same=1; break; }
+  sleep 0.1
+done
+[ "$same" = 1 ] && [ "$(online_keys "$url_b")" != "$before_keys" ] && ok ||
+  bad "server b did not take the online keys rotated through server c"
+image fw4
+expect 0 "$uptake" publish fw4.bin --dir ws --name fw --version 4.0 --hardware-id board-a
+assign_at "$url_b" fw-4.0 d4 && ok || bad "assignment of fw-4.0 through b"
+expect 0 "$device" --dir dev4 --server "$url_b" --ca "$ca" --cert d4.crt --key d4.key update
+grep -q "installed fw-4.0 on prim-4" out.txt && ok || bad "d4 did not install fw-4.0 signed by server b with the rotated keys"
 finish
