@@ -31,7 +31,7 @@ static const char usage[] =
     "  admin_token_file         a file holding it (one of the two is required)\n"
     "  threads                  HTTP worker threads (default: number of cores)\n"
     "  database_pool            PostgreSQL connections kept by this process\n"
-    "                           (default: threads + 2)\n"
+    "                           (0, the default: threads + 2)\n"
     "  max_metadata_bytes       largest metadata upload (default 8388608)\n"
     "  max_image_bytes          largest image upload (default 4294967296)\n"
     "  snapshot_lifetime_hours  expiry of signed snapshots (default 168)\n"
