@@ -82,10 +82,10 @@ global
   maxconn 2000
 defaults
   mode tcp
-  timeout connect 2s
+  timeout connect 5s
   timeout client 60s
   timeout server 60s
-  timeout check 2s
+  timeout check 5s
   retries 3
   option redispatch
 frontend fleet
@@ -95,9 +95,11 @@ backend servers
   balance roundrobin
   option httpchk GET /health
   http-check expect status 200
-  server a ${url_a#https://} check check-ssl verify none inter 300ms fall 1 rise 2
-  server b ${url_b#https://} check check-ssl verify none inter 300ms fall 1 rise 2
+  server a ${url_a#https://} check check-ssl verify none inter 500ms fall 3 rise 2
+  server b ${url_b#https://} check check-ssl verify none inter 500ms fall 3 rise 2
 CFG
+# (a server slow to answer its checks on a loaded machine stays in: fall 3;
+# connections to a dead one are sent to the other: redispatch)
 haproxy -db -f haproxy.cfg >haproxy.log 2>&1 &
 pids+=($!)
 url=https://127.0.0.1:$lb_port
