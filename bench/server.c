@@ -4,18 +4,27 @@
  *   (a) unchanged metadata polls: GET /director/timestamp.json
  *   (b) signed manifest uploads, 3 ECU reports each (4 signatures to
  *       verify per upload, counters checked, inventory written)
- * Connections are kept alive (one per device). The reference is the raw
- * Ed25519 verify rate of the same OpenSSL in the same run: (b) is also
- * printed as a fraction of verify_rate / 4, the most a server could do if
- * it did nothing but verify signatures.
+ * Connections are kept alive (one per device). The references, measured
+ * in the same run with the same client:
+ *   (a) nginx (Debian's nginx-light, when /usr/sbin/nginx is there)
+ *       serving the same timestamp.json bytes over the same mutual TLS:
+ *       the same server certificate and key, `ssl_verify_client on`
+ *       against the same device CA, as many worker processes as cores;
+ *   (b) the raw Ed25519 verify rate of the same OpenSSL: (b) is printed as
+ *       a fraction of cores x verify_rate / 4, the most a server could do
+ *       if it did nothing but verify signatures.
  *   bench_server [DEVICES] [SECONDS]   (defaults 16 and 3) */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -292,13 +301,80 @@ static double verify_rate(void)
 	return (double)n / (now_s() - t0);
 }
 
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* nginx serving `body` as /director/timestamp.json with the server's TLS
+ * certificate and ssl_verify_client on; its pid, or 0 when there is none. */
+static pid_t start_nginx(const char *body, long cores, char *url, size_t cap)
+{
+	char path[512], conf[4096];
+	int port = free_port();
+	pid_t pid;
+	if (access("/usr/sbin/nginx", X_OK) != 0 || !port)
+		return 0;
+	snprintf(path, sizeof path, "%s/www", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/www/director", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/www/director/timestamp.json", dir);
+	write_text(path, body);
+	snprintf(conf, sizeof conf,
+		 "worker_processes %ld;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/nginx.err;\n"
+		 "events { worker_connections 4096; }\n"
+		 "http {\n  access_log off;\n  default_type application/json;\n"
+		 "  client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+		 "  uwsgi_temp_path %s; scgi_temp_path %s;\n  keepalive_requests 1000000;\n"
+		 "  server {\n    listen 127.0.0.1:%d ssl;\n"
+		 "    ssl_certificate %s/data/tls/server.pem;\n"
+		 "    ssl_certificate_key %s/data/tls/server.key;\n"
+		 "    ssl_client_certificate %s;\n    ssl_verify_client on;\n"
+		 "    root %s/www;\n  }\n}\n",
+		 cores, dir, dir, dir, dir, dir, dir, dir, port, dir, dir, ca, dir);
+	snprintf(path, sizeof path, "%s/nginx.conf", dir);
+	write_text(path, conf);
+	pid = fork();
+	if (pid == 0) {
+		execl("/usr/sbin/nginx", "nginx", "-p", dir, "-e", "/dev/null", "-c", path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(url, cap, "https://127.0.0.1:%d", port);
+	for (int i = 0; i < 100; i++) { /* until it answers */
+		char *out = NULL;
+		char saved[128];
+		snprintf(saved, sizeof saved, "%s", base);
+		snprintf(base, sizeof base, "%s", url);
+		long st = http(devs[0].c, "GET", "/director/timestamp.json", NULL, false, &out);
+		snprintf(base, sizeof base, "%s", saved);
+		free(out);
+		if (st == 200)
+			return pid;
+		usleep(50000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char conf[512], portf[512], cmd[1024], text[1024];
 	CURL *admin;
 	pid_t pid;
-	long f1, f2;
-	double polls, manifests, vr;
+	long f1, f2, f3 = 0, cores = sysconf(_SC_NPROCESSORS_ONLN);
+	double polls, manifests, vr, ref_polls = 0;
+	pid_t nginx = 0;
 	FILE *f;
 	int port = 0;
 	if (argc > 1)
@@ -307,7 +383,8 @@ int main(int argc, char **argv)
 		n_dev = 16;
 	if (argc > 2)
 		seconds = atof(argv[2]) > 0 ? atof(argv[2]) : 3;
-	snprintf(dir, sizeof dir, "/tmp/uptake-bench-XXXXXX");
+	snprintf(dir, sizeof dir, "%s/uptake-bench-XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(conf, sizeof conf, "%s/server.conf", dir);
@@ -346,6 +423,20 @@ int main(int argc, char **argv)
 
 	vr = verify_rate();
 	polls = phase(0, &f1);
+	{
+		char *ts = NULL, url[128];
+		if (http(devs[0].c, "GET", "/director/timestamp.json", NULL, false, &ts) == 200 &&
+		    (nginx = start_nginx(ts, cores, url, sizeof url)) > 0) {
+			char saved[128];
+			snprintf(saved, sizeof saved, "%s", base);
+			snprintf(base, sizeof base, "%s", url);
+			ref_polls = phase(0, &f3);
+			snprintf(base, sizeof base, "%s", saved);
+			kill(nginx, SIGTERM);
+			waitpid(nginx, NULL, 0);
+		}
+		free(ts);
+	}
 	manifests = phase(1, &f2);
 	printf("uptake-server on loopback, mutual TLS, %d devices, %d client threads, %d ECUs "
 	       "per manifest\n",
@@ -354,9 +445,18 @@ int main(int argc, char **argv)
 	       f1 ? "  (some failed)" : "");
 	printf("  (b) signed manifest uploads:            %8.0f /s%s\n", manifests,
 	       f2 ? "  (some failed)" : "");
+	if (ref_polls > 0) {
+		printf("  reference: nginx, same bytes and TLS:  %8.0f /s%s\n", ref_polls,
+		       f3 ? "  (some failed)" : "");
+		printf("  ratio: polls = %.2f x nginx\n", polls / ref_polls);
+	} else {
+		printf("  reference: nginx not found (/usr/sbin/nginx, Debian's nginx-light)\n");
+	}
 	printf("  raw Ed25519 verify, one core (baseline): %8.0f /s\n", vr);
 	printf("  ratio: manifests/s = %.2f x (verify rate / %d signatures per manifest)\n",
 	       manifests / (vr / (ECUS + 1)), ECUS + 1);
+	printf("  ratio: manifests/s = %.2f x (%ld cores x verify rate / %d signatures)\n",
+	       manifests / ((double)cores * vr / (ECUS + 1)), cores, ECUS + 1);
 	for (int i = 0; i < n_dev; i++) {
 		curl_easy_cleanup(devs[i].c);
 		for (int e = 0; e < ECUS; e++)

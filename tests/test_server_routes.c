@@ -183,7 +183,7 @@ static void test_handlers_without_socket(void)
 	srv_resp_init(&r);
 	srv_h_health(&q, &r);
 	CHECK_EQ_INT(r.status, 200);
-	CHECK(r.len == 12 && memcmp(r.body, "{\"ok\":true}\n", 12) == 0);
+	CHECK(r.len == 28 && memcmp(r.body, "{\"ok\":true,\"database\":\"ok\"}\n", 28) == 0);
 	srv_resp_dispose(&r);
 
 	srv_resp_init(&r);

@@ -56,10 +56,17 @@ void srv_serve_metadata(const struct srv_req *q, struct srv_resp *r, const char 
 	r->len = m.len;
 }
 
+/* Up when the database answers: a load balancer takes a server whose
+ * database is away out of its rotation. */
 void srv_h_health(const struct srv_req *q, struct srv_resp *r)
 {
-	(void)q;
-	srv_resp_bytes(r, 200, "application/json", "{\"ok\":true}\n", 12);
+	static const char up[] = "{\"ok\":true,\"database\":\"ok\"}\n";
+	static const char down[] = "{\"ok\":false,\"database\":\"unavailable\"}\n";
+	struct srv_store *st = q->srv->store;
+	if (st->ops->ping(st, NULL) == UPT_OK)
+		srv_resp_bytes(r, 200, "application/json", up, sizeof up - 1);
+	else
+		srv_resp_bytes(r, 503, "application/json", down, sizeof down - 1);
 }
 
 void srv_h_repo_metadata(const struct srv_req *q, struct srv_resp *r)

@@ -181,3 +181,20 @@ void srv_cache_drop(struct srv_cache *c, const char *key)
 	}
 	pthread_mutex_unlock(&s->lock);
 }
+
+void srv_cache_clear(struct srv_cache *c)
+{
+	for (int i = 0; c && i < SHARDS; i++) {
+		struct shard *s = &c->shard[i];
+		pthread_mutex_lock(&s->lock);
+		for (int b = 0; b < BUCKETS; b++) {
+			for (struct entry *e = s->bucket[b], *n; e; e = n) {
+				n = e->next;
+				entry_free(e);
+			}
+			s->bucket[b] = NULL;
+		}
+		s->n = 0;
+		pthread_mutex_unlock(&s->lock);
+	}
+}

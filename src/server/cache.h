@@ -25,5 +25,7 @@ bool srv_cache_has(struct srv_cache *c, const char *key, int64_t now_ms);
 void srv_cache_put(struct srv_cache *c, const char *key, const uint8_t *val, size_t len,
 		   int64_t until_ms, int64_t now_ms);
 void srv_cache_drop(struct srv_cache *c, const char *key);
+/* Drop every entry (accepts NULL). */
+void srv_cache_clear(struct srv_cache *c);
 
 #endif

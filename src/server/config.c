@@ -145,6 +145,8 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			      !((c->director_cache_ms = (int64_t)n), 1);
 		else if (strcmp(k, "threads") == 0)
 			bad = parse_u64(v, 1, 256, &n) || !((c->threads = (unsigned)n), 1);
+		else if (strcmp(k, "database_pool") == 0)
+			bad = parse_u64(v, 0, 1024, &n) || !((c->database_pool = (unsigned)n), 1);
 		else if (strcmp(k, "max_metadata_bytes") == 0)
 			bad = parse_u64(v, 1024, 1ull << 30, &n) ||
 			      !((c->max_metadata_bytes = (size_t)n), 1);

@@ -531,6 +531,7 @@ static enum verdict authenticate(struct srv_http *h, struct MHD_Connection *c, c
 	struct srv_store *st = h->ctx->store;
 	struct srv_device d;
 	struct upt_error err = {0};
+	int rc;
 	switch (q->rt->caller) {
 	case SRV_PUBLIC:
 		return ACCEPT;
@@ -553,7 +554,10 @@ static enum verdict authenticate(struct srv_http *h, struct MHD_Connection *c, c
 	/* devices are never removed: once found, a device is known */
 	if (srv_cache_has(h->known, q->caller, 0))
 		return ACCEPT;
-	if (st->ops->device_get(st, q->caller, &d, &err) != UPT_OK)
+	rc = st->ops->device_get(st, q->caller, &d, &err);
+	if (rc != UPT_OK && rc != UPT_ERR_NOT_FOUND)
+		return refuse(f, 503, UPT_ERR_IO, "database unavailable");
+	if (rc != UPT_OK)
 		return refuse(f, 403, UPT_ERR_NOT_FOUND, "unknown device");
 	srv_cache_put(h->known, q->caller, (const uint8_t *)"", 0, INT64_MAX, 0);
 	return ACCEPT;
@@ -712,6 +716,8 @@ static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c,
 	struct srv_req rq = {0};
 	struct srv_resp r;
 	char remote[64];
+	struct srv_store *st = h->ctx->store;
+	uint64_t failures;
 	srv_resp_init(&r);
 	rq.srv = h->ctx;
 	rq.method = method;
@@ -740,7 +746,16 @@ static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c,
 		q->up.length = q->got;
 		rq.upload = &q->up;
 	}
+	failures = st->ops->failures(st);
 	q->rt->handler(&rq, &r);
+	if (st->ops->failures(st) != failures && r.status != 503) {
+		/* a call of this request (or one running beside it) found the
+		 * database away: what the handler made of that is not an answer */
+		srv_resp_dispose(&r);
+		srv_resp_init(&r);
+		srv_resp_error(&r, 503, UPT_ERR_IO, "database unavailable");
+		srv_resp_header(&r, "Retry-After", "5");
+	}
 	if (r.status == 0)
 		srv_resp_error(&r, 500, UPT_ERR_STATE, "the handler gave no answer");
 	return send_resp(h, c, method, url, q, &r);

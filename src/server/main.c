@@ -31,6 +31,8 @@ static const char usage[] =
     "  admin_token              bearer token of the admin API, or\n"
     "  admin_token_file         a file holding it (one of the two is required)\n"
     "  threads                  HTTP worker threads (default: number of cores)\n"
+    "  database_pool            PostgreSQL connections kept by this process\n"
+    "                           (0, the default: threads + 2)\n"
     "  max_metadata_bytes       largest metadata upload (default 8388608)\n"
     "  max_image_bytes          largest image upload (default 4294967296)\n"
     "  snapshot_lifetime_hours  expiry of signed snapshots (default 168)\n"
@@ -129,6 +131,14 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+/* What another server process on the same database changed. */
+static void on_change(void *arg, const char *what)
+{
+	const struct srv_ctx *ctx = arg;
+	srv_repo_changed(ctx->repo, what);
+	srv_repo_changed(ctx->director, what);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
@@ -173,7 +183,9 @@ int main(int argc, char **argv)
 	if (rc == UPT_OK)
 		rc = strncmp(cfg.database, "postgresql://", 13) == 0 ||
 			     strncmp(cfg.database, "postgres://", 11) == 0
-			 ? srv_store_pg_open(&store, cfg.database, &err)
+			 ? srv_store_pg_open(
+			       &store, cfg.database,
+			       cfg.database_pool ? cfg.database_pool : cfg.threads + 2, &err)
 			 : srv_store_sqlite_open(&store, cfg.database, &err);
 	ctx.store = store;
 	if (rc == UPT_OK) {
@@ -188,6 +200,8 @@ int main(int argc, char **argv)
 		rc = srv_ca_open(&ca, tls, cfg.tls_names, &err);
 	}
 	if (rc == UPT_OK)
+		rc = store->ops->watch(store, on_change, &ctx, &err);
+	if (rc == UPT_OK)
 		rc = srv_alerts_start(&alerts, store, &cfg, &err);
 	if (rc == UPT_OK && !(ctx.logins = srv_limiter_new()))
 		rc = upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
@@ -201,7 +215,7 @@ int main(int argc, char **argv)
 		srv_alerts_stop(alerts);
 		srv_limiter_free(ctx.logins);
 		if (store)
-			store->ops->close(store);
+			store->ops->close(store); /* stops the watcher first */
 		return 1;
 	}
 	if (port_file) {
@@ -229,6 +243,7 @@ int main(int argc, char **argv)
 	srv_http_stop(http);
 	srv_campaigns_stop(campaigns);
 	srv_alerts_stop(alerts);
+	store->ops->unwatch(store);
 	srv_repo_close(&repo);
 	srv_repo_close(&director);
 	srv_ca_close(&ca);

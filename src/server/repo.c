@@ -39,6 +39,50 @@ static void work_free(struct work *w)
 	w->mem = NULL;
 }
 
+/* A new online key for `role`, unless another server process on the
+ * database made one first (then its key). */
+static int make_key(struct srv_repo *r, const char *role, struct upt_privkey **key, char *keyid,
+		    struct upt_error *err)
+{
+	struct srv_key k = {{0}, NULL};
+	char name[96], *pem = NULL;
+	size_t len = 0;
+	int rc = r->store->ops->begin(r->store, err);
+	if (rc != UPT_OK)
+		return rc;
+	snprintf(name, sizeof name, "keys:%s", r->name);
+	rc = r->store->ops->lock(r->store, name, err);
+	if (rc == UPT_OK)
+		rc = r->store->ops->key_get(r->store, r->name, role, &k, err);
+	if (rc == UPT_OK) {
+		rc = upt_privkey_load_pem(key, k.pem, strlen(k.pem), NULL, err);
+		upt_free_secret(k.pem, strlen(k.pem));
+	} else if (rc == UPT_ERR_NOT_FOUND) {
+		rc = upt_privkey_generate(key, UPT_KEY_ED25519, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_keyid(keyid, *key, UPT_DIALECT_TUF, err);
+		if (rc == UPT_OK)
+			rc = upt_privkey_save_pem(&pem, &len, *key, NULL, err);
+		if (rc == UPT_OK) {
+			snprintf(k.keyid, sizeof k.keyid, "%s", keyid);
+			k.pem = pem;
+			rc = r->store->ops->key_put(r->store, r->name, role, &k, err);
+		}
+		if (pem)
+			upt_free_secret(pem, len);
+		if (rc == UPT_OK)
+			srv_log(SRV_LOG_INFO, "%s: new online %s key %s", r->name, role, keyid);
+	}
+	if (rc == UPT_OK)
+		rc = upt_privkey_keyid(keyid, *key, UPT_DIALECT_TUF, err);
+	if (rc == UPT_OK)
+		return r->store->ops->commit(r->store, err);
+	r->store->ops->rollback(r->store);
+	upt_privkey_free(*key);
+	*key = NULL;
+	return rc;
+}
+
 static int load_key(struct srv_repo *r, const char *role, struct upt_privkey **key, char *keyid,
 		    struct upt_error *err)
 {
@@ -46,32 +90,36 @@ static int load_key(struct srv_repo *r, const char *role, struct upt_privkey **k
 	int rc = r->store->ops->key_get(r->store, r->name, role, &k, err);
 	if (rc == UPT_ERR_NOT_FOUND && strncmp(role, "next-", 5) == 0)
 		return UPT_OK; /* no rotation under way */
-	if (rc == UPT_ERR_NOT_FOUND) {
-		char *pem = NULL;
-		size_t len = 0;
-		rc = upt_privkey_generate(key, UPT_KEY_ED25519, err);
-		if (rc == UPT_OK)
-			rc = upt_privkey_keyid(keyid, *key, UPT_DIALECT_TUF, err);
-		if (rc == UPT_OK)
-			rc = upt_privkey_save_pem(&pem, &len, *key, NULL, err);
-		if (rc == UPT_OK) {
-			struct srv_key nk;
-			snprintf(nk.keyid, sizeof nk.keyid, "%s", keyid);
-			nk.pem = pem;
-			rc = r->store->ops->key_put(r->store, r->name, role, &nk, err);
-			srv_log(SRV_LOG_INFO, "%s: new online %s key %s", r->name, role, keyid);
-		}
-		if (pem)
-			upt_free_secret(pem, len);
-		return rc;
-	}
+	if (rc == UPT_ERR_NOT_FOUND)
+		return make_key(r, role, key, keyid, err);
 	if (rc != UPT_OK)
 		return rc;
 	rc = upt_privkey_load_pem(key, k.pem, strlen(k.pem), NULL, err);
 	if (rc == UPT_OK)
 		rc = upt_privkey_keyid(keyid, *key, UPT_DIALECT_TUF, err);
-	free(k.pem);
+	upt_free_secret(k.pem, strlen(k.pem));
 	return rc;
+}
+
+/* The dialect of the current root (TUF until there is one). */
+static enum upt_dialect root_dialect(struct srv_repo *r)
+{
+	enum upt_dialect d = UPT_DIALECT_TUF;
+	struct srv_meta m;
+	if (r->store->ops->meta_get(r->store, r->name, "root", 0, &m, NULL) == UPT_OK) {
+		size_t cap = 32 * m.len + 65536;
+		void *mem = malloc(cap);
+		struct upt_arena a;
+		struct upt_doc doc;
+		if (mem) {
+			upt_arena_init(&a, mem, cap);
+			if (upt_doc_parse(&doc, &a, m.data, m.len, 0, "root.json", NULL) == UPT_OK)
+				d = doc.dialect;
+		}
+		free(mem);
+		srv_meta_free(&m);
+	}
+	return d;
 }
 
 int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct srv_store *store,
@@ -96,29 +144,21 @@ int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct sr
 						    "next-targets"};
 		rc = load_key(r, next[i], &r->next_key[i], r->next_keyid[i], err);
 	}
-	/* sign in the dialect of the current root (TUF until there is one) */
-	r->dialect = UPT_DIALECT_TUF;
-	if (rc == UPT_OK) {
-		struct srv_meta m;
-		if (store->ops->meta_get(store, name, "root", 0, &m, NULL) == UPT_OK) {
-			size_t cap = 32 * m.len + 65536;
-			void *mem = malloc(cap);
-			struct upt_arena a;
-			struct upt_doc doc;
-			if (mem) {
-				upt_arena_init(&a, mem, cap);
-				if (upt_doc_parse(&doc, &a, m.data, m.len, 0, "root.json", NULL) ==
-				    UPT_OK)
-					r->dialect = doc.dialect;
-			}
-			free(mem);
-			srv_meta_free(&m);
-		}
-	}
+	/* sign in the dialect of the current root */
+	if (rc == UPT_OK)
+		r->dialect = root_dialect(r);
 	return rc;
 }
 
 static const char *const online_roles[3] = {"snapshot", "timestamp", "targets"};
+
+/* The other server processes on the database load the keys anew. */
+static int announce_keys(struct srv_repo *r, struct upt_error *err)
+{
+	char what[64];
+	snprintf(what, sizeof what, "keys:%s", r->name);
+	return r->store->ops->changed(r->store, what, err);
+}
 
 static struct upt_privkey **cur_key(struct srv_repo *r, int i)
 {
@@ -166,6 +206,8 @@ int srv_repo_rotate_online(struct srv_repo *r, enum upt_dialect dialect, char **
 			upt_privkey_free(key);
 		}
 	}
+	if (rc == UPT_OK)
+		rc = announce_keys(r, err);
 	pthread_mutex_unlock(&r->lock);
 	if (rc == UPT_OK && !(out = malloc(total)))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
@@ -498,6 +540,8 @@ int srv_repo_put_root(struct srv_repo *r, const uint8_t *data, size_t len, int64
 			if (sk.pem)
 				upt_free_secret(sk.pem, strlen(sk.pem));
 		}
+		if (rc == UPT_OK && any)
+			rc = announce_keys(r, err);
 		if (rc == UPT_OK)
 			r->dialect = doc.dialect;
 		if (rc == UPT_OK && any) {
@@ -888,6 +932,23 @@ static void cache_drop(struct srv_repo *r, const char *device)
 	}
 }
 
+/* Inside a transaction: one signer of `repo` at a time across every
+ * server process on the database; the device's cached copies go in the
+ * others when it commits. */
+static int sign_lock(struct srv_repo *r, const char *repo, struct upt_error *err)
+{
+	char name[220];
+	snprintf(name, sizeof name, "sign:%s", repo);
+	return r->store->ops->lock(r->store, name, err);
+}
+
+static int announce_device(struct srv_repo *r, const char *device, struct upt_error *err)
+{
+	char what[160];
+	snprintf(what, sizeof what, "device:%s", device);
+	return r->store->ops->changed(r->store, what, err);
+}
+
 int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, struct upt_error *err)
 {
 	char repo[200];
@@ -896,9 +957,13 @@ int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, st
 	pthread_mutex_lock(&r->lock);
 	rc = r->store->ops->begin(r->store, err);
 	if (rc == UPT_OK) {
-		rc = director_targets(r, repo, device, now, err);
+		rc = sign_lock(r, repo, err);
+		if (rc == UPT_OK)
+			rc = director_targets(r, repo, device, now, err);
 		if (rc == UPT_OK)
 			rc = sign_online(r, repo, now, true, err);
+		if (rc == UPT_OK)
+			rc = announce_device(r, device, err);
 		if (rc == UPT_OK)
 			rc = r->store->ops->commit(r->store, err);
 		else
@@ -910,33 +975,45 @@ int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, st
 	return rc;
 }
 
+/* Which of the device's roles are due to be signed anew (half their
+ * lifetime left, or missing). A read that fails counts as due: the
+ * signing that follows then fails on its own. */
+static void director_due(struct srv_repo *r, const char *repo, int64_t now, bool due[3])
+{
+	static const char *const roles[3] = {"targets", "snapshot", "timestamp"};
+	for (int i = 0; i < 3; i++) {
+		struct srv_meta m;
+		int64_t life = i < 2 ? r->cfg->snapshot_lifetime : r->cfg->timestamp_lifetime;
+		due[i] = true;
+		if (r->store->ops->meta_get(r->store, repo, roles[i], 0, &m, NULL) == UPT_OK) {
+			due[i] = m.expires - now < life / 2;
+			srv_meta_free(&m);
+		}
+	}
+}
+
 int srv_director_current(struct srv_repo *r, const char *device, int64_t now, struct upt_error *err)
 {
 	char repo[200];
-	struct srv_meta m;
-	bool targets_old = true, snap_old = true, ts_old = true;
+	bool due[3];
 	int rc = UPT_OK;
 	device_repo(repo, sizeof repo, device);
 	pthread_mutex_lock(&r->lock);
-	if (r->store->ops->meta_get(r->store, repo, "targets", 0, &m, NULL) == UPT_OK) {
-		targets_old = m.expires - now < r->cfg->snapshot_lifetime / 2;
-		srv_meta_free(&m);
-	}
-	if (r->store->ops->meta_get(r->store, repo, "snapshot", 0, &m, NULL) == UPT_OK) {
-		snap_old = m.expires - now < r->cfg->snapshot_lifetime / 2;
-		srv_meta_free(&m);
-	}
-	if (r->store->ops->meta_get(r->store, repo, "timestamp", 0, &m, NULL) == UPT_OK) {
-		ts_old = m.expires - now < r->cfg->timestamp_lifetime / 2;
-		srv_meta_free(&m);
-	}
-	if (targets_old || snap_old || ts_old) {
+	director_due(r, repo, now, due);
+	if (due[0] || due[1] || due[2]) {
 		rc = r->store->ops->begin(r->store, err);
 		if (rc == UPT_OK) {
-			if (targets_old)
-				rc = director_targets(r, repo, device, now, err);
+			/* another server process may have signed meanwhile: look
+			 * again once no other can */
+			rc = sign_lock(r, repo, err);
 			if (rc == UPT_OK)
-				rc = sign_online(r, repo, now, targets_old || snap_old, err);
+				director_due(r, repo, now, due);
+			if (rc == UPT_OK && due[0])
+				rc = director_targets(r, repo, device, now, err);
+			if (rc == UPT_OK && (due[0] || due[1] || due[2]))
+				rc = sign_online(r, repo, now, due[0] || due[1], err);
+			if (rc == UPT_OK && (due[0] || due[1] || due[2]))
+				rc = announce_device(r, device, err);
 			if (rc == UPT_OK)
 				rc = r->store->ops->commit(r->store, err);
 			else
@@ -1003,36 +1080,94 @@ int srv_director_get(struct srv_repo *r, const char *device, const char *file, i
 	return rc;
 }
 
-int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *err)
+/* Whether the repository's snapshot and timestamp are due to be signed
+ * anew (false while there is no timestamp yet: nothing to refresh). */
+static void repo_due(struct srv_repo *r, int64_t now, bool *resnap, bool *rets)
 {
 	struct srv_meta ts, snap;
-	int rc = UPT_OK;
-	bool resnap = false, rets = false;
-	pthread_mutex_lock(&r->lock);
+	*resnap = *rets = false;
 	if (r->store->ops->meta_get(r->store, r->name, "timestamp", 0, &ts, NULL) == UPT_OK) {
-		rets = ts.expires - now < r->cfg->timestamp_lifetime / 2;
+		*rets = ts.expires - now < r->cfg->timestamp_lifetime / 2;
 		srv_meta_free(&ts);
 		if (r->store->ops->meta_get(r->store, r->name, "snapshot", 0, &snap, NULL) ==
 		    UPT_OK) {
-			resnap = snap.expires - now < r->cfg->snapshot_lifetime / 2;
+			*resnap = snap.expires - now < r->cfg->snapshot_lifetime / 2;
 			srv_meta_free(&snap);
 		}
 	}
+}
+
+int srv_repo_refresh_online(struct srv_repo *r, int64_t now, struct upt_error *err)
+{
+	int rc = UPT_OK;
+	bool resnap, rets;
+	pthread_mutex_lock(&r->lock);
+	repo_due(r, now, &resnap, &rets);
 	if (rets || resnap) {
 		rc = r->store->ops->begin(r->store, err);
 		if (rc == UPT_OK) {
-			rc = sign_online(r, r->name, now, resnap, err);
+			/* once across server processes: whoever comes second
+			 * finds it done */
+			rc = sign_lock(r, r->name, err);
+			if (rc == UPT_OK)
+				repo_due(r, now, &resnap, &rets);
+			if (rc == UPT_OK && (rets || resnap))
+				rc = sign_online(r, r->name, now, resnap, err);
 			if (rc == UPT_OK)
 				rc = r->store->ops->commit(r->store, err);
 			else
 				r->store->ops->rollback(r->store);
 		}
-		if (rc == UPT_OK)
+		if (rc == UPT_OK && (rets || resnap))
 			srv_log(SRV_LOG_INFO, "%s: re-signed %s before expiry", r->name,
 				resnap ? "snapshot and timestamp" : "timestamp");
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+/* The online keys as stored now (another server process may have rotated
+ * them): a key that cannot be loaded keeps the one in memory. */
+static void reload_keys(struct srv_repo *r)
+{
+	int n = r->director ? 3 : 2;
+	for (int i = 0; i < n; i++) {
+		char role[32], id[UPT_KEYID_MAX + 1];
+		struct upt_privkey *k = NULL;
+		if (load_key(r, online_roles[i], &k, id, NULL) == UPT_OK && k) {
+			upt_privkey_free(*cur_key(r, i));
+			*cur_key(r, i) = k;
+			memcpy(cur_keyid(r, i), id, sizeof id);
+		}
+		snprintf(role, sizeof role, "next-%s", online_roles[i]);
+		k = NULL;
+		if (load_key(r, role, &k, id, NULL) == UPT_OK) {
+			upt_privkey_free(r->next_key[i]);
+			r->next_key[i] = k; /* NULL: no rotation under way */
+			if (k)
+				memcpy(r->next_keyid[i], id, sizeof id);
+		}
+	}
+	r->dialect = root_dialect(r);
+}
+
+void srv_repo_changed(struct srv_repo *r, const char *what)
+{
+	char keys[64];
+	snprintf(keys, sizeof keys, "keys:%s", r->name);
+	if (!what || strcmp(what, keys) == 0) {
+		pthread_mutex_lock(&r->lock);
+		reload_keys(r);
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (!r->director)
+		return;
+	/* a read under way must not put back what this drops */
+	__atomic_add_fetch(&r->generation, 1, __ATOMIC_RELEASE);
+	if (what && strncmp(what, "device:", 7) == 0)
+		cache_drop(r, what + 7);
+	else if (!what || strcmp(what, keys) == 0)
+		srv_cache_clear(r->cache);
 }
 
 int srv_image_path(const struct srv_config *cfg, const char *sha256, char *out, size_t cap)

@@ -20,6 +20,7 @@ struct srv_config {
 	char admin_token[256];
 	char admin_token_file[1024];
 	unsigned threads;
+	unsigned database_pool; /* PostgreSQL connections; 0: threads + 2 */
 	size_t max_metadata_bytes;
 	uint64_t max_image_bytes;
 	char tls_names[512];        /* subjectAltNames of the server certificate */
@@ -71,6 +72,10 @@ struct srv_repo {
 int srv_repo_open(struct srv_repo *r, const char *name, bool director, struct srv_store *store,
 		  const struct srv_config *cfg, struct upt_error *err);
 void srv_repo_close(struct srv_repo *r);
+/* Another server process on the database changed `what` ("device:ID":
+ * that device's Director metadata; "keys:REPO": the online keys; NULL:
+ * anything): drop what is cached of it, load the keys anew. */
+void srv_repo_changed(struct srv_repo *r, const char *what);
 /* New online keys, returned as {"snapshot":KEY,...}; they replace the
  * current ones when an uploaded root lists them. */
 int srv_repo_rotate_online(struct srv_repo *r, enum upt_dialect dialect, char **json,

@@ -253,6 +253,9 @@ struct srv_campaign_event {
  * returned. */
 typedef int (*srv_ecu_scan_fn)(void *ctx, const struct srv_ecu_row *row);
 
+/* Called with what another server process changed (srv_store_ops.watch). */
+typedef void (*srv_change_fn)(void *ctx, const char *what);
+
 struct srv_store_ops {
 	const char *name;
 	int (*begin)(struct srv_store *s, struct upt_error *err);
@@ -440,6 +443,26 @@ struct srv_store_ops {
 	/* Oldest first. */
 	int (*campaign_log_list)(struct srv_store *s, int64_t campaign,
 				 struct srv_campaign_event **out, size_t *n, struct upt_error *err);
+	/* Inside begin/commit: wait until no other transaction (of any server
+	 * process on the database) holds `name`; held until commit. */
+	int (*lock)(struct srv_store *s, const char *name, struct upt_error *err);
+	/* Tell the other server processes on the database that `what`
+	 * changed ("device:ID", "keys:REPO"); inside begin/commit, only when
+	 * it commits. */
+	int (*changed)(struct srv_store *s, const char *what, struct upt_error *err);
+	/* Call fn from a thread of the store's for every change announced
+	 * (by any process, this one included), and with what == NULL after
+	 * each (re)connection, when anything may have changed unseen. A store
+	 * of one machine (SQLite) has no announcements: nothing is called.
+	 * unwatch stops it (before fn's context goes). */
+	int (*watch)(struct srv_store *s, srv_change_fn fn, void *ctx, struct upt_error *err);
+	void (*unwatch)(struct srv_store *s);
+	/* Can the database be reached now? (The health check; it reconnects.) */
+	int (*ping)(struct srv_store *s, struct upt_error *err);
+	/* How many calls failed so far for want of the database (unreachable,
+	 * connection lost): a call that raised it answers 503, never data
+	 * derived from what it could not read. */
+	uint64_t (*failures)(struct srv_store *s);
 	void (*close)(struct srv_store *s);
 };
 
@@ -451,8 +474,10 @@ struct srv_store {
 /* Open (creating and migrating) the SQLite store at `path`. */
 int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_error *err);
 /* Connect to (and migrate) a PostgreSQL database: a libpq connection URI
- * (postgresql://...) or key=value string. */
-int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_error *err);
+ * (postgresql://...) or key=value string, with a pool of `pool`
+ * connections (each thread takes one per call or transaction). */
+int srv_store_pg_open(struct srv_store **out, const char *conninfo, size_t pool,
+		      struct upt_error *err);
 
 void srv_meta_free(struct srv_meta *m);
 void srv_blobs_free(char **b, size_t n);

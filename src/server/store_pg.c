@@ -1,8 +1,20 @@
 /* uptake-server: the PostgreSQL storage backend (libpq), for fleets that
  * outgrow one machine. Same interface and schema as the SQLite backend;
- * versioned migrations in table uptake_schema. One connection, serialised
- * like the SQLite backend's (a pool is the next step). */
+ * versioned migrations in table uptake_schema.
+ *
+ * A pool of connections: a call takes a free connection for its duration,
+ * a transaction (begin .. commit) keeps one for the thread that began it,
+ * so that every call of that thread in between runs on it. Statements are
+ * prepared once per connection (on first use) and executed by name.
+ *
+ * When the database goes away, calls fail with "database unavailable" and
+ * count a failure (srv_store_ops.failures); a connection found broken, and
+ * every connection made before a failure was seen, is connected anew when
+ * next taken (at most one attempt per connection every RETRY_MS), so that
+ * the server recovers when the database returns. */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +23,45 @@
 
 #include "store.h"
 
+#define PG_MAX_PREPARED 128   /* statements prepared per connection */
+#define RETRY_MS        250   /* between attempts to connect a broken connection */
+#define WAIT_MS         10000 /* longest wait for a free connection */
+
+struct pg_prepared {
+	uint64_t hash;
+	char *sql;
+};
+
+struct pg_conn {
+	PGconn *db;           /* NULL: not connected yet */
+	struct pg_conn *next; /* in the free list */
+	int depth;            /* nested takes by the thread holding it */
+	uint64_t epoch;       /* the failure epoch when it connected */
+	int64_t retry_at;     /* monotonic ms: no new attempt before */
+	struct pg_prepared prepared[PG_MAX_PREPARED];
+	size_t n_prepared;
+};
+
 struct pg_store {
 	struct srv_store base;
-	PGconn *db;
-	pthread_mutex_t lock;
+	char *conninfo;
+	struct pg_conn *conns;
+	size_t n_conns;
+	pthread_mutex_t lock; /* the free list */
+	pthread_cond_t freed;
+	struct pg_conn *free;
+	pthread_key_t held; /* the connection this thread holds */
+	uint64_t failures;  /* atomic: calls failed for want of the database */
+	uint64_t epoch;     /* atomic: connection failures seen */
+	/* the watcher: its own connection, LISTENing */
+	pthread_t watcher;
+	bool watching;
+	int stop; /* atomic */
+	srv_change_fn change_fn;
+	void *change_ctx;
 };
+
+#define CHANNEL "uptake_changes"
 
 #define P(x) ((struct pg_store *)(x))
 #define NOW  "(EXTRACT(EPOCH FROM now())::bigint)"
@@ -132,6 +178,167 @@ static const char *const migrations[] = {
     "ALTER TABLE devices ADD COLUMN utc_offset BIGINT NOT NULL DEFAULT 0;",
 };
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connect with bounds on waiting for a database that went away: a
+ * connection attempt gives up after 5 s, and TCP keepalives find a peer
+ * gone silent within about 25 s. What the configured URI or key=value
+ * string says comes after these, and wins. */
+static PGconn *pg_connect(const char *conninfo)
+{
+	static const char *const keys[] = {"connect_timeout",
+					   "keepalives",
+					   "keepalives_idle",
+					   "keepalives_interval",
+					   "keepalives_count",
+					   "dbname",
+					   NULL};
+	const char *const vals[] = {"5", "1", "10", "5", "3", conninfo, NULL};
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+static void forget_prepared(struct pg_conn *c)
+{
+	for (size_t i = 0; i < c->n_prepared; i++)
+		free(c->prepared[i].sql);
+	c->n_prepared = 0;
+}
+
+static int unavailable(struct pg_store *s, const char *why, struct upt_error *err)
+{
+	__atomic_add_fetch(&s->epoch, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&s->failures, 1, __ATOMIC_RELEASE);
+	return upt_error_set(err, UPT_ERR_IO, "postgresql: database unavailable: %.180s", why);
+}
+
+/* Connect c anew when it is broken or older than the last failure seen. */
+static int conn_ready(struct pg_store *s, struct pg_conn *c, struct upt_error *err)
+{
+	uint64_t epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+	int64_t t;
+	if (c->db && PQstatus(c->db) == CONNECTION_OK && c->epoch == epoch)
+		return UPT_OK;
+	t = mono_ms();
+	if (t < c->retry_at)
+		return unavailable(s, "not connected", err);
+	forget_prepared(c);
+	PQfinish(c->db);
+	c->db = pg_connect(s->conninfo);
+	c->epoch = epoch;
+	if (PQstatus(c->db) != CONNECTION_OK) {
+		int rc = unavailable(s, PQerrorMessage(c->db), err);
+		c->epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+		c->retry_at = t + RETRY_MS;
+		return rc;
+	}
+	PQclear(PQexec(c->db, "SET client_min_messages = warning"));
+	return UPT_OK;
+}
+
+/* The connection this thread holds, taken once more; or a free one. */
+static struct pg_conn *conn_get(struct pg_store *s, struct upt_error *err)
+{
+	struct pg_conn *c = pthread_getspecific(s->held);
+	struct timespec until;
+	if (c) {
+		c->depth++;
+		return c;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&s->lock);
+	while (!s->free)
+		if (pthread_cond_timedwait(&s->freed, &s->lock, &until) == ETIMEDOUT)
+			break;
+	c = s->free;
+	if (c)
+		s->free = c->next;
+	pthread_mutex_unlock(&s->lock);
+	if (!c) {
+		upt_error_set(err, UPT_ERR_IO, "postgresql: no free database connection");
+		__atomic_add_fetch(&s->failures, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	if (conn_ready(s, c, err) != UPT_OK) {
+		pthread_mutex_lock(&s->lock);
+		c->next = s->free;
+		s->free = c;
+		pthread_cond_signal(&s->freed);
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	c->depth = 1;
+	pthread_setspecific(s->held, c);
+	return c;
+}
+
+static void conn_put(struct pg_store *s, struct pg_conn *c)
+{
+	if (!c || --c->depth > 0)
+		return;
+	pthread_setspecific(s->held, NULL);
+	pthread_mutex_lock(&s->lock);
+	c->next = s->free;
+	s->free = c;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Keep one connection for this thread until release (several statements
+ * on one connection; a transaction). */
+static int hold(struct pg_store *s)
+{
+	return conn_get(s, NULL) ? UPT_OK : UPT_ERR_IO;
+}
+
+static void release(struct pg_store *s)
+{
+	conn_put(s, pthread_getspecific(s->held));
+}
+
+static uint64_t fnv1a(const char *p)
+{
+	uint64_t h = 14695981039346656037ull;
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h;
+}
+
+/* Run sql as a statement prepared on c (prepared on first use). */
+static PGresult *run_prepared(struct pg_conn *c, const char *sql, int n, const char *const *vals,
+			      const int *lens, const int *formats)
+{
+	uint64_t h = fnv1a(sql);
+	char name[24];
+	size_t i;
+	for (i = 0; i < c->n_prepared; i++)
+		if (c->prepared[i].hash == h && strcmp(c->prepared[i].sql, sql) == 0)
+			break;
+	if (i == c->n_prepared) {
+		PGresult *p;
+		char *copy = i < PG_MAX_PREPARED ? strdup(sql) : NULL;
+		if (!copy) /* none left: unnamed, as a one-off */
+			return PQexecParams(c->db, sql, n, NULL, vals, lens, formats, 0);
+		snprintf(name, sizeof name, "u%zu", i);
+		p = PQprepare(c->db, name, sql, n, NULL);
+		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+			free(copy);
+			return p;
+		}
+		PQclear(p);
+		c->prepared[i].hash = h;
+		c->prepared[i].sql = copy;
+		c->n_prepared++;
+	}
+	snprintf(name, sizeof name, "u%zu", i);
+	return PQexecPrepared(c->db, name, n, vals, lens, formats, 0);
+}
+
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
  * (binary: bytea), whose lengths are in lens[]. */
 static PGresult *exec(struct pg_store *s, const char *sql, int n, const char *const *vals,
@@ -140,18 +347,29 @@ static PGresult *exec(struct pg_store *s, const char *sql, int n, const char *co
 	int formats[16] = {0};
 	PGresult *res;
 	ExecStatusType st;
+	struct pg_conn *c = conn_get(s, err);
+	if (!c) {
+		*code = UPT_ERR_IO;
+		return NULL;
+	}
 	for (int i = 0; i < n && kinds; i++)
 		formats[i] = kinds[i] == 'b';
-	res = PQexecParams(s->db, sql, n, NULL, vals, lens, formats, 0);
+	res = run_prepared(c, sql, n, vals, lens, formats);
 	st = PQresultStatus(res);
 	*code = UPT_OK;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		*code = state && strncmp(state, "23", 2) == 0 ? UPT_ERR_STATE : UPT_ERR_IO;
-		upt_error_set(err, *code, "postgresql: %.200s", PQresultErrorMessage(res));
+		if (PQstatus(c->db) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+		    (state && strncmp(state, "57P", 3) == 0))
+			*code = unavailable(s, PQerrorMessage(c->db), err);
+		else {
+			*code = state && strncmp(state, "23", 2) == 0 ? UPT_ERR_STATE : UPT_ERR_IO;
+			upt_error_set(err, *code, "postgresql: %.200s", PQresultErrorMessage(res));
+		}
 		PQclear(res);
-		return NULL;
+		res = NULL;
 	}
+	conn_put(s, c);
 	return res;
 }
 
@@ -160,9 +378,9 @@ static int run(struct pg_store *s, const char *sql, int n, const char *const *va
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&s->lock);
+	hold(s);
 	r = exec(s, sql, n, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&s->lock);
+	release(s);
 	PQclear(r);
 	return code;
 }
@@ -187,11 +405,13 @@ static int pg_begin(struct srv_store *b, struct upt_error *err)
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	/* the connection stays with this thread until commit or rollback */
+	if (!conn_get(P(b), err))
+		return UPT_ERR_IO;
 	r = exec(P(b), "BEGIN", 0, NULL, NULL, NULL, err, &code);
 	PQclear(r);
 	if (code != UPT_OK)
-		pthread_mutex_unlock(&P(b)->lock);
+		release(P(b));
 	return code;
 }
 
@@ -200,7 +420,7 @@ static int pg_commit(struct srv_store *b, struct upt_error *err)
 	int code;
 	PGresult *r = exec(P(b), "COMMIT", 0, NULL, NULL, NULL, err, &code);
 	PQclear(r);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	return code;
 }
 
@@ -208,7 +428,7 @@ static void pg_rollback(struct srv_store *b)
 {
 	int code;
 	PQclear(exec(P(b), "ROLLBACK", 0, NULL, NULL, NULL, NULL, &code));
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 }
 
 static int pg_meta_put(struct srv_store *b, const char *repo, const char *role, int64_t version,
@@ -218,11 +438,11 @@ static int pg_meta_put(struct srv_store *b, const char *repo, const char *role, 
 	const char *vals[] = {repo, role, num(v, version), num(e, expires), (const char *)data};
 	int lens[] = {0, 0, 0, 0, (int)len}, code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "INSERT INTO meta (repo, role, version, expires, data) VALUES ($1,$2,$3,$4,$5)", 5,
 		 vals, lens, "ttttb", err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	PQclear(r);
 	if (code == UPT_ERR_STATE)
 		return upt_error_set(err, UPT_ERR_ROLLBACK, "%s %s version %lld exists", repo, role,
@@ -238,14 +458,14 @@ static int pg_meta_get(struct srv_store *b, const char *repo, const char *role, 
 	int code;
 	PGresult *r;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 version > 0 ? "SELECT version, expires, data FROM meta WHERE repo=$1 AND role=$2 "
 			       "AND version=$3"
 			     : "SELECT version, expires, data FROM meta WHERE repo=$1 AND role=$2 "
 			       "ORDER BY version DESC LIMIT 1",
 		 version > 0 ? 3 : 2, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s %s: no such metadata", repo, role);
 	if (code == UPT_OK) {
@@ -273,12 +493,12 @@ static int pg_meta_roles(struct srv_store *b, const char *repo, char **out, stru
 	char *buf = NULL;
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "SELECT DISTINCT role FROM meta WHERE repo=$1 AND role NOT IN "
 		 "('root','targets','snapshot','timestamp') ORDER BY role",
 		 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK) {
 		for (int i = 0; i < PQntuples(r); i++)
 			len += strlen(PQgetvalue(r, i, 0)) + 1;
@@ -316,10 +536,10 @@ static int pg_image_get(struct srv_store *b, const char *name, struct srv_image 
 	int code;
 	PGresult *r;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), "SELECT name, length, sha256, sha512 FROM images WHERE name=$1", 1, vals,
 		 NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "image %s: not found", name);
 	if (code == UPT_OK) {
@@ -349,10 +569,10 @@ static int pg_key_get(struct srv_store *b, const char *repo, const char *role, s
 	int code;
 	PGresult *r;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), "SELECT keyid, pem FROM online_keys WHERE repo=$1 AND role=$2", 2, vals,
 		 NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s %s: no online key", repo, role);
 	if (code == UPT_OK) {
@@ -409,9 +629,9 @@ static int pg_device_get(struct srv_store *b, const char *id, struct srv_device 
 	const char *vals[] = {id};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), DEVICE_COLS " WHERE id=$1", 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
 	if (code == UPT_OK)
@@ -425,9 +645,9 @@ static int pg_device_list(struct srv_store *b, struct srv_device **out, size_t *
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), DEVICE_COLS " ORDER BY id", 0, NULL, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -451,9 +671,9 @@ static int ecus_query(struct srv_store *b, const char *sql, const char *device,
 	const char *vals[] = {device};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), sql, 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -561,7 +781,7 @@ static int pg_ecu_report(struct srv_store *b, const char *device, const struct s
 			      e->serial};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 raise_counter
 		     ? "UPDATE ecus SET installed=$1, installed_length=$2, installed_sha256=$3, "
@@ -587,7 +807,7 @@ static int pg_ecu_report(struct srv_store *b, const char *device, const struct s
 			code = keep_newest(P(b), "ecu_reports", "device", device, "serial",
 					   e->serial, b->policy.manifest_history, err);
 	}
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	return code;
 }
 
@@ -597,11 +817,11 @@ static int pg_report_seen(struct srv_store *b, const char *device, const char *s
 	const char *vals[] = {device, serial, digest};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "SELECT 1 FROM ecu_reports WHERE device=$1 AND serial=$2 AND digest=$3 LIMIT 1", 3,
 		 vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*seen = code == UPT_OK && PQntuples(r) > 0;
 	PQclear(r);
 	return code;
@@ -638,12 +858,12 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 	const char *vals[] = {device};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter, "
 		 "correlation_id, created FROM assignments WHERE device=$1 ORDER BY ecu_serial",
 		 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -673,7 +893,7 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 	const char *vals[] = {device, num(t, at), (const char *)data};
 	int lens[] = {0, 0, (int)len}, code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), "INSERT INTO manifests (device, received, body) VALUES ($1,$2,$3)", 3, vals,
 		 lens, "ttb", err, &code);
 	PQclear(r);
@@ -698,7 +918,7 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 			     "(SELECT max(id) FROM manifests WHERE device=$1)",
 			     2, v3, NULL, NULL, err, &code));
 	}
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	return code;
 }
 
@@ -721,10 +941,10 @@ static int pg_alert_count(struct srv_store *b, const char *device, int64_t *n,
 	const char *vals[] = {device};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), "SELECT coalesce(sum(count), 0) FROM alerts WHERE device=$1", 1, vals, NULL,
 		 NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*n = code == UPT_OK ? col_i(r, 0, 0) : 0;
 	PQclear(r);
 	return code;
@@ -736,14 +956,14 @@ static int pg_info_put(struct srv_store *b, const char *device, const char *kind
 	const char *vals[] = {device, kind, (const char *)data};
 	int lens[] = {0, 0, (int)len}, code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), "INSERT INTO device_info (device, kind, body) VALUES ($1,$2,$3)", 3, vals,
 		 lens, "ttb", err, &code);
 	PQclear(r);
 	if (code == UPT_OK)
 		code = keep_newest(P(b), "device_info", "device", device, "kind", kind,
 				   b->policy.report_history, err);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	return code;
 }
 
@@ -753,10 +973,10 @@ static int pg_info_list(struct srv_store *b, const char *device, const char *kin
 	const char *vals[] = {device, kind};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), "SELECT body FROM device_info WHERE device=$1 AND kind=$2 ORDER BY id DESC",
 		 2, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0 &&
@@ -791,7 +1011,7 @@ static int pg_install_put(struct srv_store *b, const char *device,
 	const char *vals[] = {device, num(at, ir->at), ir->correlation_id, ir->success ? "1" : "0",
 			      ir->report};
 	int code;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	PQclear(exec(P(b),
 		     "INSERT INTO installation_reports (device, at, correlation_id, success, "
 		     "report) VALUES ($1,$2,$3,$4,$5)",
@@ -799,7 +1019,7 @@ static int pg_install_put(struct srv_store *b, const char *device,
 	if (code == UPT_OK)
 		code = keep_newest(P(b), "installation_reports", "device", device, NULL, NULL,
 				   b->policy.manifest_history, err);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	return code;
 }
 
@@ -809,12 +1029,12 @@ static int pg_install_list(struct srv_store *b, const char *device, struct srv_i
 	const char *vals[] = {device};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "SELECT at, correlation_id, success, report FROM installation_reports "
 		 "WHERE device=$1 ORDER BY id DESC",
 		 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0 &&
@@ -846,14 +1066,14 @@ static int pg_product_put(struct srv_store *b, const struct srv_product *p, bool
 	const char *vals[] = {p->name, p->hardware_ids, num(years, p->support_years), p->contact};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 create ? "INSERT INTO products (name, hardware_ids, support_years, contact) "
 			  "VALUES ($1,$2,$3,$4)"
 			: "UPDATE products SET hardware_ids=$2, support_years=$3, contact=$4 "
 			  "WHERE name=$1",
 		 4, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_ERR_STATE && create)
 		upt_error_set(err, UPT_ERR_STATE, "product %s exists already", p->name);
 	else if (code == UPT_OK && !create && strcmp(PQcmdTuples(r), "0") == 0)
@@ -880,9 +1100,9 @@ static int pg_product_get(struct srv_store *b, const char *name, struct srv_prod
 	const char *vals[] = {name};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), PRODUCT_COLS " WHERE name=$1", 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", name);
 	if (code == UPT_OK)
@@ -896,9 +1116,9 @@ static int pg_product_list(struct srv_store *b, struct srv_product **out, size_t
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), PRODUCT_COLS " ORDER BY name", 0, NULL, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -923,12 +1143,12 @@ static int pg_device_lifecycle(struct srv_store *b, const char *id, const char *
 	for (int i = 1; i < 5; i++)
 		if (vals[i] && !vals[i][0])
 			vals[i] = NULL; /* SQL NULL */
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "UPDATE devices SET product=$2, manufactured=$3, placed_on_market=$4, "
 		 "support_end=$5 WHERE id=$1",
 		 5, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_ERR_STATE)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", product);
 	else if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
@@ -953,7 +1173,7 @@ static int pg_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_
 				      b->policy.webhooks[i]);
 	/* fold into the open alert, or a new one and its deliveries: one
 	 * statement, so one step */
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(
 	    P(b),
 	    "WITH up AS (UPDATE alerts SET count=count+1, last_seen=$6::bigint, message=$4, "
@@ -974,7 +1194,7 @@ static int pg_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_
 	if (code == UPT_OK && col_i(r, 0, 1) == 0)
 		code = keep_newest(P(b), "alerts", "device", a->device, NULL, NULL,
 				   b->policy.alert_history, err);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	PQclear(r);
 	return code;
 }
@@ -1009,13 +1229,13 @@ static int pg_alert_list(struct srv_store *b, const struct srv_alert_filter *f,
 	PGresult *r;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 PG_ALERT_COLS " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR "
 			       "device=$2) AND last_seen >= $3::bigint AND ($4::int = 0 OR "
 			       "acked_at = 0) ORDER BY last_seen DESC, id DESC LIMIT $5::bigint",
 		 5, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) > 0) {
 		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
 			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
@@ -1035,9 +1255,9 @@ static int pg_alert_get(struct srv_store *b, int64_t id, struct srv_alert *out,
 	const char *vals[] = {num(t, id)};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b), PG_ALERT_COLS " WHERE id=$1::bigint", 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "alert %lld: unknown", (long long)id);
 	if (code == UPT_OK)
@@ -1059,12 +1279,12 @@ static int pg_alert_ack(struct srv_store *b, int64_t id, const char *by, int64_t
 				     (long long)id, a.acked_by);
 	if (code != UPT_OK)
 		return code;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "UPDATE alerts SET acked_by=$1, acked_at=$2::bigint WHERE id=$3::bigint AND "
 		 "acked_at=0",
 		 3, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
 		code = upt_error_set(err, UPT_ERR_STATE, "alert %lld: acknowledged already",
 				     (long long)id);
@@ -1081,14 +1301,14 @@ static int pg_outbox_claim(struct srv_store *b, int64_t now, int64_t lease, size
 	PGresult *r;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "UPDATE alert_outbox o SET next_at=$1::bigint FROM (SELECT alert_id, url FROM "
 		 "alert_outbox WHERE next_at <= $2::bigint ORDER BY next_at LIMIT $3::bigint FOR "
 		 "UPDATE SKIP LOCKED) c WHERE o.alert_id=c.alert_id AND o.url=c.url "
 		 "RETURNING o.alert_id, o.url, o.attempts",
 		 3, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	if (code == UPT_OK && PQntuples(r) > 0) {
 		if (!(*out = calloc((size_t)PQntuples(r), sizeof **out)))
 			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
@@ -1124,13 +1344,131 @@ static int pg_outbox_retry(struct srv_store *b, int64_t alert_id, const char *ur
 		   3, vals, err);
 }
 
+static void pg_unwatch(struct srv_store *b);
+
 static void pg_close(struct srv_store *b)
 {
+	struct pg_store *s = P(b);
 	if (!b)
 		return;
-	PQfinish(P(b)->db);
-	pthread_mutex_destroy(&P(b)->lock);
+	pg_unwatch(b);
+	for (size_t i = 0; i < s->n_conns; i++) {
+		forget_prepared(&s->conns[i]);
+		PQfinish(s->conns[i].db);
+	}
+	free(s->conns);
+	free(s->conninfo);
+	pthread_key_delete(s->held);
+	pthread_cond_destroy(&s->freed);
+	pthread_mutex_destroy(&s->lock);
 	free(b);
+}
+
+/* A transaction-scoped advisory lock: held until commit or rollback. */
+static int pg_lock(struct srv_store *b, const char *name, struct upt_error *err)
+{
+	const char *vals[] = {name};
+	int code;
+	PQclear(exec(P(b), "SELECT pg_advisory_xact_lock(hashtext($1))", 1, vals, NULL, NULL, err,
+		     &code));
+	return code;
+}
+
+/* NOTIFY: inside a transaction, sent when it commits. */
+static int pg_changed(struct srv_store *b, const char *what, struct upt_error *err)
+{
+	const char *vals[] = {what};
+	int code;
+	PQclear(exec(P(b), "SELECT pg_notify('" CHANNEL "', $1)", 1, vals, NULL, NULL, err, &code));
+	return code;
+}
+
+/* Connect and LISTEN; NULL while the database is away. */
+static PGconn *listen_conn(struct pg_store *s)
+{
+	PGconn *db = pg_connect(s->conninfo);
+	PGresult *r;
+	if (PQstatus(db) != CONNECTION_OK) {
+		PQfinish(db);
+		return NULL;
+	}
+	r = PQexec(db, "LISTEN " CHANNEL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(r);
+	return db;
+}
+
+static void *watcher(void *arg)
+{
+	struct pg_store *s = arg;
+	PGconn *db = NULL;
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd;
+		PGnotify *n;
+		if (!db) {
+			if (!(db = listen_conn(s))) {
+				poll(NULL, 0, 500);
+				continue;
+			}
+			/* what changed while no one listened is unknown */
+			s->change_fn(s->change_ctx, NULL);
+		}
+		pfd.fd = PQsocket(db);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 250) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(db) || PQstatus(db) != CONNECTION_OK) {
+			PQfinish(db);
+			db = NULL;
+			continue;
+		}
+		while ((n = PQnotifies(db)) != NULL) {
+			s->change_fn(s->change_ctx, n->extra);
+			PQfreemem(n);
+		}
+	}
+	PQfinish(db);
+	return NULL;
+}
+
+static int pg_watch(struct srv_store *b, srv_change_fn fn, void *ctx, struct upt_error *err)
+{
+	struct pg_store *s = P(b);
+	if (s->watching)
+		return upt_error_set(err, UPT_ERR_STATE, "postgresql: watched already");
+	s->change_fn = fn;
+	s->change_ctx = ctx;
+	s->stop = 0;
+	if (pthread_create(&s->watcher, NULL, watcher, s) != 0)
+		return upt_error_set(err, UPT_ERR_IO, "cannot start the change watcher");
+	s->watching = true;
+	return UPT_OK;
+}
+
+static void pg_unwatch(struct srv_store *b)
+{
+	struct pg_store *s = P(b);
+	if (!s->watching)
+		return;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->watcher, NULL);
+	s->watching = false;
+}
+
+static int pg_ping(struct srv_store *b, struct upt_error *err)
+{
+	int code;
+	PQclear(exec(P(b), "SELECT 1", 0, NULL, NULL, NULL, err, &code));
+	return code;
+}
+
+static uint64_t pg_failures(struct srv_store *b)
+{
+	return __atomic_load_n(&P(b)->failures, __ATOMIC_ACQUIRE);
 }
 
 static int pg_published_put(struct srv_store *b, const struct srv_published *t, size_t n,
@@ -1160,12 +1498,12 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
+	hold(P(b));
 	r = exec(P(b),
 		 "SELECT name, sha256, length, hardware_ids, release_counter, security, published "
 		 "FROM published_targets ORDER BY name, published",
 		 0, NULL, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
+	release(P(b));
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0 &&
@@ -1190,11 +1528,7 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 static PGresult *query(struct srv_store *b, const char *sql, int n, const char *const *vals,
 		       struct upt_error *err, int *code)
 {
-	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
-	r = exec(P(b), sql, n, vals, NULL, NULL, err, code);
-	pthread_mutex_unlock(&P(b)->lock);
-	return r;
+	return exec(P(b), sql, n, vals, NULL, NULL, err, code);
 }
 
 static void user_row(PGresult *r, int i, struct srv_user *u)
@@ -1390,16 +1724,18 @@ static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 static int pg_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
 {
 	struct pg_store *s = P(b);
+	struct pg_conn *c = conn_get(s, err);
 	int code = UPT_OK;
 	PGresult *r;
-	pthread_mutex_lock(&s->lock);
-	if (!PQsendQueryParams(s->db,
+	if (!c)
+		return UPT_ERR_IO;
+	if (!PQsendQueryParams(c->db,
 			       "SELECT device, serial, hardware_id, installed, installed_sha256, "
 			       "reported_at FROM ecus ORDER BY device, serial",
 			       0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsetSingleRowMode(s->db))
-		code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(s->db));
-	while ((r = PQgetResult(s->db)) != NULL) {
+	    !PQsetSingleRowMode(c->db))
+		code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(c->db));
+	while ((r = PQgetResult(c->db)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
 		if (code == UPT_OK && st == PGRES_SINGLE_TUPLE) {
 			struct srv_ecu_row row;
@@ -1416,7 +1752,9 @@ static int pg_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 		}
 		PQclear(r); /* after a stop, the rest is read and dropped */
 	}
-	pthread_mutex_unlock(&s->lock);
+	if (code != UPT_OK && PQstatus(c->db) != CONNECTION_OK)
+		code = unavailable(s, PQerrorMessage(c->db), err);
+	conn_put(s, c);
 	return code;
 }
 
@@ -1429,10 +1767,8 @@ static int pg_device_tags(struct srv_store *b, const char *id, const char *tags,
 	const char *vals[] = {tags, num(o, utc_offset), id};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b), "UPDATE devices SET tags=$1, utc_offset=$2 WHERE id=$3", 3, vals, NULL, NULL,
 		 err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
 	PQclear(r);
@@ -1515,13 +1851,11 @@ static int pg_campaign_add(struct srv_store *b, struct srv_campaign *c, const st
 	}
 	if (code == UPT_OK)
 		return pg_commit(b, err);
-	pthread_mutex_lock(&s->lock); /* held on across the rollback */
 	pg_rollback(b);
 	if (bad < n)
 		code = upt_error_set(
 		    err, UPT_ERR_STATE, "device %s ECU %s is already in active campaign %lld",
 		    m[bad].device, m[bad].ecu, (long long)pg_holder(s, m[bad].device, m[bad].ecu));
-	pthread_mutex_unlock(&s->lock);
 	return code;
 }
 
@@ -1585,11 +1919,9 @@ static int pg_campaign_get(struct srv_store *b, int64_t id, bool lock, struct sr
 	int code;
 	PGresult *r;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b),
 		 lock ? CAMPAIGN_COLS " WHERE id=$1 FOR UPDATE" : CAMPAIGN_COLS " WHERE id=$1", 1,
 		 vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	if (code == UPT_OK && PQntuples(r) == 0)
 		code =
 		    upt_error_set(err, UPT_ERR_NOT_FOUND, "campaign %lld: unknown", (long long)id);
@@ -1604,9 +1936,7 @@ static int pg_campaign_list(struct srv_store *b, struct srv_campaign **out, size
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b), CAMPAIGN_COLS " ORDER BY id DESC", 0, NULL, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -1640,7 +1970,6 @@ static int pg_campaign_set(struct srv_store *b, const struct srv_campaign *c, st
 			      num(id, c->id)};
 	const char *w[] = {up, id};
 	int code;
-	pthread_mutex_lock(&P(b)->lock);
 	code = run(P(b),
 		   "UPDATE campaigns SET status=$1, stage=$2, approved=$3, stage_started=$4, "
 		   "met_at=$5, acked_failures=$6, reason=$7, updated=$8 WHERE id=$9",
@@ -1655,7 +1984,6 @@ static int pg_campaign_set(struct srv_store *b, const struct srv_campaign *c, st
 	    (strcmp(c->status, "cancelled") == 0 || strcmp(c->status, "finished") == 0))
 		code = run(P(b), "UPDATE campaign_members SET active=0 WHERE campaign=$1", 1, w + 1,
 			   err);
-	pthread_mutex_unlock(&P(b)->lock);
 	return code;
 }
 
@@ -1669,9 +1997,7 @@ static int members_query(struct srv_store *b, const char *sql, int nv, const cha
 {
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b), sql, nv, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -1745,12 +2071,10 @@ static int pg_member_counts(struct srv_store *b, int64_t campaign, struct srv_me
 	const char *vals[] = {num(c, campaign)};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b),
 		 "SELECT stage, state, count(*) FROM campaign_members WHERE campaign=$1 "
 		 "GROUP BY stage, state ORDER BY stage, state",
 		 1, vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -1783,10 +2107,8 @@ static int pg_campaign_log_list(struct srv_store *b, int64_t campaign,
 	const char *vals[] = {num(c, campaign)};
 	int code;
 	PGresult *r;
-	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b), "SELECT at, text FROM campaign_log WHERE campaign=$1 ORDER BY at, seq", 1,
 		 vals, NULL, NULL, err, &code);
-	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0) {
@@ -1870,33 +2192,45 @@ static const struct srv_store_ops pg_ops = {
     .device_members = pg_device_members,
     .campaign_log = pg_campaign_log,
     .campaign_log_list = pg_campaign_log_list,
+    .lock = pg_lock,
+    .changed = pg_changed,
+    .watch = pg_watch,
+    .unwatch = pg_unwatch,
+    .ping = pg_ping,
+    .failures = pg_failures,
     .close = pg_close,
 };
 
+/* Migrate on connection c, under an advisory lock: server processes
+ * starting together on one database migrate it once. */
 static int migrate(struct pg_store *s, struct upt_error *err)
 {
 	int code, have = 0, n = (int)(sizeof migrations / sizeof migrations[0]);
-	PGresult *r = exec(s, "CREATE TABLE IF NOT EXISTS uptake_schema (version INTEGER NOT NULL)",
-			   0, NULL, NULL, NULL, err, &code);
-	PQclear(r);
+	PGresult *r;
+	PQclear(exec(s, "SELECT pg_advisory_lock(7068846)", 0, NULL, NULL, NULL, err, &code));
 	if (code != UPT_OK)
 		return code;
-	r = exec(s, "SELECT coalesce(max(version), 0) FROM uptake_schema", 0, NULL, NULL, NULL, err,
-		 &code);
-	if (code == UPT_OK)
-		have = (int)col_i(r, 0, 0);
+	r = exec(s, "CREATE TABLE IF NOT EXISTS uptake_schema (version INTEGER NOT NULL)", 0, NULL,
+		 NULL, NULL, err, &code);
 	PQclear(r);
+	if (code == UPT_OK) {
+		r = exec(s, "SELECT coalesce(max(version), 0) FROM uptake_schema", 0, NULL, NULL,
+			 NULL, err, &code);
+		if (code == UPT_OK)
+			have = (int)col_i(r, 0, 0);
+		PQclear(r);
+	}
 	if (code == UPT_OK && have > n)
-		return upt_error_set(err, UPT_ERR_UNSUPPORTED,
-				     "postgresql: schema version %d is newer than this server",
-				     have);
+		code =
+		    upt_error_set(err, UPT_ERR_UNSUPPORTED,
+				  "postgresql: schema version %d is newer than this server", have);
 	for (int i = have; code == UPT_OK && i < n; i++) {
 		char v[24];
 		const char *vals[] = {num(v, i + 1)};
 		PQclear(exec(s, "BEGIN", 0, NULL, NULL, NULL, err, &code));
 		if (code == UPT_OK) {
 			/* a migration may hold several statements: no parameters */
-			PGresult *m = PQexec(s->db, migrations[i]);
+			PGresult *m = PQexec(s->conns[0].db, migrations[i]);
 			if (PQresultStatus(m) != PGRES_COMMAND_OK)
 				code = upt_error_set(err, UPT_ERR_IO,
 						     "postgresql: migration %d: %.200s", i + 1,
@@ -1913,30 +2247,58 @@ static int migrate(struct pg_store *s, struct upt_error *err)
 			PQclear(exec(s, "ROLLBACK", 0, NULL, NULL, NULL, NULL, &ignored));
 		}
 	}
+	{
+		int ignored;
+		PQclear(exec(s, "SELECT pg_advisory_unlock(7068846)", 0, NULL, NULL, NULL, NULL,
+			     &ignored));
+	}
 	return code;
 }
 
-int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_error *err)
+int srv_store_pg_open(struct srv_store **out, const char *conninfo, size_t pool,
+		      struct upt_error *err)
 {
 	struct pg_store *s = calloc(1, sizeof *s);
-	pthread_mutexattr_t attr;
 	int rc;
 	if (!s)
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&s->lock, &attr);
-	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	if (pthread_key_create(&s->held, NULL) != 0) {
+		pthread_cond_destroy(&s->freed);
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of thread keys");
+	}
 	s->base.ops = &pg_ops;
 	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
-	s->db = PQconnectdb(conninfo);
-	if (PQstatus(s->db) != CONNECTION_OK) {
-		rc = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(s->db));
+	s->n_conns = pool ? pool : 1;
+	if (!(s->conninfo = strdup(conninfo)) ||
+	    !(s->conns = calloc(s->n_conns, sizeof *s->conns))) {
+		pg_close(&s->base);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = s->n_conns; i-- > 0;) {
+		s->conns[i].next = s->free;
+		s->free = &s->conns[i];
+	}
+	/* the first connection now (a wrong URI fails the start); the others
+	 * when first needed */
+	s->conns[0].db = pg_connect(conninfo);
+	if (PQstatus(s->conns[0].db) != CONNECTION_OK) {
+		rc = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s",
+				   PQerrorMessage(s->conns[0].db));
 		pg_close(&s->base);
 		return rc;
 	}
-	PQclear(PQexec(s->db, "SET client_min_messages = warning"));
+	PQclear(PQexec(s->conns[0].db, "SET client_min_messages = warning"));
+	/* the first connection for the migration (it runs multi-statement text) */
+	if (!conn_get(s, err)) {
+		pg_close(&s->base);
+		return UPT_ERR_IO;
+	}
 	rc = migrate(s, err);
+	conn_put(s, &s->conns[0]);
 	if (rc != UPT_OK) {
 		pg_close(&s->base);
 		return rc;

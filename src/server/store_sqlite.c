@@ -1577,6 +1577,54 @@ static int sq_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 	return rc;
 }
 
+/* BEGIN IMMEDIATE holds the database's write lock already: every
+ * transaction is serialised with those of other processes on the file. */
+static int sq_lock(struct srv_store *b, const char *name, struct upt_error *err)
+{
+	(void)b;
+	(void)name;
+	(void)err;
+	return UPT_OK;
+}
+
+/* No announcements between processes on one file: the others see a change
+ * when their cached copies expire (director_cache_ms). */
+static int sq_changed(struct srv_store *b, const char *what, struct upt_error *err)
+{
+	(void)b;
+	(void)what;
+	(void)err;
+	return UPT_OK;
+}
+
+static int sq_watch(struct srv_store *b, srv_change_fn fn, void *ctx, struct upt_error *err)
+{
+	(void)b;
+	(void)fn;
+	(void)ctx;
+	(void)err;
+	return UPT_OK;
+}
+
+static void sq_unwatch(struct srv_store *b)
+{
+	(void)b;
+}
+
+/* A local file: there whenever the server is. */
+static int sq_ping(struct srv_store *b, struct upt_error *err)
+{
+	(void)b;
+	(void)err;
+	return UPT_OK;
+}
+
+static uint64_t sq_failures(struct srv_store *b)
+{
+	(void)b;
+	return 0;
+}
+
 static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
@@ -2066,6 +2114,12 @@ static const struct srv_store_ops sqlite_ops = {
     .device_members = sq_device_members,
     .campaign_log = sq_campaign_log,
     .campaign_log_list = sq_campaign_log_list,
+    .lock = sq_lock,
+    .changed = sq_changed,
+    .watch = sq_watch,
+    .unwatch = sq_unwatch,
+    .ping = sq_ping,
+    .failures = sq_failures,
     .close = sq_close,
 };
 

@@ -4,7 +4,7 @@
 # as root, so as root it runs as the postgres user.
 pg_dir=
 pg_port=
-pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_as() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 start_postgres() {
   local bin
@@ -33,4 +33,16 @@ stop_postgres() {
   pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1
   rm -rf "$pg_dir"
   pg_dir=
+}
+
+# pause_postgres / resume_postgres: stop the server (its data kept) and
+# start it again on the same port, as a database outage and its end.
+pause_postgres() {
+  pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null
+}
+
+resume_postgres() {
+  pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+    -o "-h 127.0.0.1 -p $pg_port -k $pg_dir -c fsync=off" start >/dev/null ||
+    { cat "$pg_dir/server.log"; return 1; }
 }
