@@ -16,6 +16,8 @@ static const struct cli_cmd commands[] = {
     {"assign", cmd_assign, "assign an image to ECUs of devices (the Director)"},
     {"product", cmd_product, "products and their CRA support periods"},
     {"alerts", cmd_alerts, "alerts raised from devices' evidence: list, acknowledge"},
+    {"sbom", cmd_sbom, "the SBOM of a published image: show, components; check a file"},
+    {"vuln", cmd_vuln, "vulnerability records: import (OSV), show, mark exploited"},
     {"report", cmd_report, "fleet reports from signed evidence (support)"},
     {"user", cmd_user, "users of the admin API and dashboard: roles, API tokens"},
     {"audit", cmd_audit, "the audit log of admin actions and logins"},

@@ -163,6 +163,29 @@ struct srv_published {
 	int64_t release_counter; /* -1: none */
 	bool security;           /* custom.security: a security update */
 	int64_t published;       /* when first accepted */
+	char sbom_sha256[65];    /* custom.sbom.sha256 (signed with the target); "" when none */
+};
+
+/* An SBOM: stored once per content (its sha256), as uploaded. */
+struct srv_sbom {
+	char sha256[65];
+	char sha512[129];
+	char format[24]; /* "cyclonedx-1.6", "spdx-2.3" */
+	int64_t created;
+	uint8_t *data; /* malloc'd */
+	size_t len;
+};
+
+/* A vulnerability record (OSV), normalized by vulns.c into uptake's own
+ * JSON (`record`, malloc'd); exploited_at: when the manufacturer became
+ * aware that it is actively exploited (0: not known to be). */
+struct srv_vuln {
+	char id[128];
+	char modified[40];
+	bool withdrawn;
+	int64_t imported;
+	int64_t exploited_at;
+	char *record;
 };
 
 /* A person using the admin API or the dashboard, with one role (users.h). */
@@ -351,6 +374,20 @@ struct srv_store_ops {
 	 * in one pass (the store's lock is held during the callbacks: they
 	 * must not call the store). */
 	int (*ecu_scan)(struct srv_store *s, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err);
+	/* SBOMs by content: a sha256 stored already is kept as it was. */
+	int (*sbom_put)(struct srv_store *s, const struct srv_sbom *sb, struct upt_error *err);
+	/* UPT_ERR_NOT_FOUND when none; free out->data. */
+	int (*sbom_get)(struct srv_store *s, const char *sha256, struct srv_sbom *out,
+			struct upt_error *err);
+	/* Add or replace a vulnerability record (exploited_at is kept). */
+	int (*vuln_put)(struct srv_store *s, const struct srv_vuln *v, struct upt_error *err);
+	/* Every record, by id (free with srv_vulns_free). */
+	int (*vuln_list)(struct srv_store *s, struct srv_vuln **out, size_t *n,
+			 struct upt_error *err);
+	/* Set when the manufacturer became aware of exploitation
+	 * (UPT_ERR_NOT_FOUND: no such record). */
+	int (*vuln_exploited)(struct srv_store *s, const char *id, int64_t aware_at,
+			      struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 
@@ -368,5 +405,6 @@ int srv_store_pg_open(struct srv_store **out, const char *conninfo, struct upt_e
 void srv_meta_free(struct srv_meta *m);
 void srv_blobs_free(char **b, size_t n);
 void srv_install_reports_free(struct srv_install_report *r, size_t n);
+void srv_vulns_free(struct srv_vuln *v, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
  * versioned migrations in table uptake_schema. One connection, serialised
  * like the SQLite backend's (a pool is the next step). */
 #include <libpq-fe.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,12 @@ static const char *const migrations[] = {
     " $$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$$;"
     "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log"
     " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();",
+    /* vulnerability handling (same as SQLite's) */
+    "CREATE TABLE sboms (sha256 TEXT PRIMARY KEY, sha512 TEXT NOT NULL, format TEXT NOT NULL,"
+    " created BIGINT NOT NULL, data BYTEA NOT NULL);"
+    "ALTER TABLE published_targets ADD COLUMN sbom_sha256 TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE vulns (id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn BIGINT NOT NULL,"
+    " imported BIGINT NOT NULL, exploited_at BIGINT NOT NULL DEFAULT 0, record TEXT NOT NULL);",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -1122,12 +1129,13 @@ static int pg_published_put(struct srv_store *b, const struct srv_published *t, 
 				      t[i].hardware_ids,
 				      num(c, t[i].release_counter),
 				      t[i].security ? "1" : "0",
-				      num(p, t[i].published)};
+				      num(p, t[i].published),
+				      t[i].sbom_sha256};
 		code = run(P(b),
 			   "INSERT INTO published_targets (name, sha256, length, hardware_ids, "
-			   "release_counter, security, published) VALUES ($1,$2,$3,$4,$5,$6,$7) "
-			   "ON CONFLICT (name, sha256) DO NOTHING",
-			   7, vals, err);
+			   "release_counter, security, published, sbom_sha256) VALUES "
+			   "($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (name, sha256) DO NOTHING",
+			   8, vals, err);
 	}
 	return code;
 }
@@ -1139,8 +1147,8 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 	PGresult *r;
 	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b),
-		 "SELECT name, sha256, length, hardware_ids, release_counter, security, published "
-		 "FROM published_targets ORDER BY name, published",
+		 "SELECT name, sha256, length, hardware_ids, release_counter, security, published, "
+		 "sbom_sha256 FROM published_targets ORDER BY name, published",
 		 0, NULL, NULL, NULL, err, &code);
 	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
@@ -1157,6 +1165,7 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 		t->release_counter = col_i(r, i, 4);
 		t->security = col_i(r, i, 5) != 0;
 		t->published = col_i(r, i, 6);
+		col_s(t->sbom_sha256, sizeof t->sbom_sha256, r, i, 7);
 	}
 	PQclear(r);
 	return code;
@@ -1310,6 +1319,54 @@ static int pg_session_get(struct srv_store *b, const char *digest, int64_t now,
 		col_s(out->role, sizeof out->role, r, 0, 1);
 		col_s(out->csrf, sizeof out->csrf, r, 0, 2);
 		out->expires = col_i(r, 0, 3);
+static int pg_sbom_put(struct srv_store *b, const struct srv_sbom *sb, struct upt_error *err)
+{
+	char c[24];
+	const char *vals[] = {sb->sha256, sb->sha512, sb->format, num(c, sb->created),
+			      (const char *)sb->data};
+	int lens[] = {0, 0, 0, 0, (int)sb->len}, code;
+	PGresult *r;
+	if (sb->len > INT_MAX)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "sbom too large");
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "INSERT INTO sboms (sha256, sha512, format, created, data) VALUES "
+		 "($1,$2,$3,$4,$5) ON CONFLICT (sha256) DO NOTHING",
+		 5, vals, lens, "tttib", err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	PQclear(r);
+	return code;
+}
+
+static int pg_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom *out,
+		       struct upt_error *err)
+{
+	const char *vals[] = {sha256};
+	int code;
+	PGresult *r;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "SELECT sha256, sha512, format, created, data FROM sboms WHERE sha256=$1", 1,
+		 vals, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "sbom %s: not stored", sha256);
+	if (code == UPT_OK) {
+		size_t n = 0;
+		unsigned char *raw =
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 4), &n);
+		col_s(out->sha256, sizeof out->sha256, r, 0, 0);
+		col_s(out->sha512, sizeof out->sha512, r, 0, 1);
+		col_s(out->format, sizeof out->format, r, 0, 2);
+		out->created = col_i(r, 0, 3);
+		if (!raw || !(out->data = malloc(n + 1)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		else {
+			memcpy(out->data, raw, n);
+			out->data[n] = 0;
+			out->len = n;
+		}
+		PQfreemem(raw);
 	}
 	PQclear(r);
 	return code;
@@ -1342,6 +1399,30 @@ static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 			    "SELECT id, at, actor, role, remote, method, path, status, detail FROM "
 			    "audit_log WHERE at>=$1::bigint ORDER BY id LIMIT $2::bigint",
 			    2, vals, err, &code);
+static int pg_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {v->id, v->modified, v->withdrawn ? "1" : "0", num(t, v->imported),
+			      v->record};
+	return run(P(b),
+		   "INSERT INTO vulns (id, modified, withdrawn, imported, record) VALUES "
+		   "($1,$2,$3,$4,$5) ON CONFLICT (id) DO UPDATE SET modified=excluded.modified, "
+		   "withdrawn=excluded.withdrawn, imported=excluded.imported, "
+		   "record=excluded.record",
+		   5, vals, err);
+}
+
+static int pg_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
+			struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT id, modified, withdrawn, imported, exploited_at, record FROM vulns "
+		 "ORDER BY id",
+		 0, NULL, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
 	*out = NULL;
 	*n = 0;
 	if (code == UPT_OK && PQntuples(r) > 0 &&
@@ -1359,6 +1440,38 @@ static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 		a->status = col_i(r, i, 7);
 		col_s(a->detail, sizeof a->detail, r, i, 8);
 	}
+	PQclear(r);
+		struct srv_vuln *v = &(*out)[(*n)++];
+		col_s(v->id, sizeof v->id, r, i, 0);
+		col_s(v->modified, sizeof v->modified, r, i, 1);
+		v->withdrawn = col_i(r, i, 2) != 0;
+		v->imported = col_i(r, i, 3);
+		v->exploited_at = col_i(r, i, 4);
+		if (!(v->record = strdup(PQgetvalue(r, i, 5))))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_vulns_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return code;
+}
+
+static int pg_vuln_exploited(struct srv_store *b, const char *id, int64_t aware_at,
+			     struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {num(t, aware_at), id};
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b), "UPDATE vulns SET exploited_at=$1::bigint WHERE id=$2", 2, vals, NULL, NULL,
+		 err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
 	PQclear(r);
 	return code;
 }
@@ -1452,6 +1565,11 @@ static const struct srv_store_ops pg_ops = {
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
     .ecu_scan = pg_ecu_scan,
+    .sbom_put = pg_sbom_put,
+    .sbom_get = pg_sbom_get,
+    .vuln_put = pg_vuln_put,
+    .vuln_list = pg_vuln_list,
+    .vuln_exploited = pg_vuln_exploited,
     .close = pg_close,
 };
 

@@ -1,0 +1,1143 @@
+/* uptake-server: SBOMs and vulnerability handling (see vulns.h). */
+#include "vulns.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uptake/sbom.h>
+
+#include "jsonout.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "versions.h"
+
+struct work {
+	unsigned char *mem;
+	struct upt_arena a;
+};
+
+static int work_init(struct work *w, size_t len, struct upt_error *err)
+{
+	size_t cap = 32 * len + (1u << 20);
+	if (!(w->mem = malloc(cap)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	upt_arena_init(&w->a, w->mem, cap);
+	return UPT_OK;
+}
+
+static const char *jstr(const struct upt_json *o, const char *k)
+{
+	const struct upt_json *v = upt_json_get(o, k);
+	return v && v->type == UPT_JSON_STRING ? v->str : NULL;
+}
+
+static bool valid_sha256(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+/* ---- SBOMs --------------------------------------------------------------- */
+
+static void hex(char *out, const uint8_t *d, size_t n)
+{
+	static const char x[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *body, size_t len,
+		       int64_t now, char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_sbom sb;
+	struct srv_sbom rec = {0};
+	struct srv_json o = {0};
+	uint8_t d256[32], d512[64];
+	int rc;
+	if (!valid_sha256(sha256))
+		return upt_error_set(err, UPT_ERR_ARG, "sbom: %s is not a lower-case sha256",
+				     sha256);
+	if (EVP_Digest(body, len, d256, NULL, EVP_sha256(), NULL) != 1 ||
+	    EVP_Digest(body, len, d512, NULL, EVP_sha512(), NULL) != 1)
+		return upt_error_set(err, UPT_ERR_CRYPTO, "sbom: hashing failed");
+	hex(rec.sha256, d256, 32);
+	hex(rec.sha512, d512, 64);
+	if (strcmp(rec.sha256, sha256) != 0)
+		return upt_error_set(err, UPT_ERR_HASH_MISMATCH,
+				     "sbom: the body's sha256 is %s, not %s", rec.sha256, sha256);
+	rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_sbom_parse(&sb, &w.a, body, len, err);
+	if (rc == UPT_OK) {
+		upt_sbom_format_name(&sb, rec.format, sizeof rec.format);
+		rec.created = now;
+		if (!(rec.data = malloc(len ? len : 1)))
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	if (rc == UPT_OK) {
+		memcpy(rec.data, body, len);
+		rec.len = len;
+		rc = st->ops->sbom_put(st, &rec, err);
+	}
+	if (rc == UPT_OK) {
+		srv_json_raw(&o,
+			     "{\"sha256\":\"%s\",\"sha512\":\"%s\",\"format\":\"%s\","
+			     "\"length\":%zu,\"components\":%zu}\n",
+			     rec.sha256, rec.sha512, rec.format, len, sb.n_components);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "sbom %s: stored (%s, %zu components)", rec.sha256,
+			rec.format, sb.n_components);
+	}
+	free(rec.data);
+	free(w.mem);
+	return rc;
+}
+
+int srv_admin_sbom_get(struct srv_store *st, const char *sha256, char **resp, size_t *len,
+		       struct upt_error *err)
+{
+	struct srv_sbom sb;
+	int rc;
+	if (!valid_sha256(sha256))
+		return upt_error_set(err, UPT_ERR_ARG, "sbom: %s is not a lower-case sha256",
+				     sha256);
+	rc = st->ops->sbom_get(st, sha256, &sb, err);
+	if (rc == UPT_OK) {
+		*resp = (char *)sb.data;
+		*len = sb.len;
+	}
+	return rc;
+}
+
+/* A parsed SBOM, loaded once per matching run. */
+struct sbom_entry {
+	char sha256[65];
+	bool loaded;
+	struct upt_sbom s;
+	struct work w;
+};
+
+static int sbom_load(struct srv_store *st, struct sbom_entry *e, struct upt_error *err)
+{
+	struct srv_sbom sb;
+	int rc;
+	if (e->loaded)
+		return UPT_OK;
+	rc = st->ops->sbom_get(st, e->sha256, &sb, err);
+	if (rc == UPT_OK)
+		rc = work_init(&e->w, sb.len, err);
+	if (rc == UPT_OK)
+		rc = upt_sbom_parse(&e->s, &e->w.a, sb.data, sb.len, err);
+	free(sb.data);
+	e->loaded = rc == UPT_OK;
+	return rc;
+}
+
+int srv_admin_sbom_components(struct srv_store *st, const char *sha256, char **resp,
+			      struct upt_error *err)
+{
+	struct sbom_entry e = {0};
+	struct srv_json o = {0};
+	char fmt[24];
+	int rc;
+	if (!valid_sha256(sha256))
+		return upt_error_set(err, UPT_ERR_ARG, "sbom: %s is not a lower-case sha256",
+				     sha256);
+	memcpy(e.sha256, sha256, 65);
+	rc = sbom_load(st, &e, err);
+	if (rc == UPT_OK) {
+		upt_sbom_format_name(&e.s, fmt, sizeof fmt);
+		srv_json_raw(&o, "{\"sha256\":\"%s\",\"format\":\"%s\",\"created\":", sha256, fmt);
+		srv_json_str(&o, e.s.created);
+		srv_json_raw(&o, ",\"components\":[");
+		for (size_t i = 0; i < e.s.n_components; i++) {
+			const struct upt_sbom_component *c = &e.s.components[i];
+			srv_json_raw(&o, "%s{\"name\":", i ? "," : "");
+			srv_json_str(&o, c->name);
+			srv_json_raw(&o, ",\"version\":");
+			srv_json_str(&o, c->version);
+			srv_json_raw(&o, ",\"purl\":");
+			srv_json_str(&o, c->purl);
+			srv_json_raw(&o, ",\"cpe\":");
+			srv_json_str(&o, c->cpe);
+			srv_json_raw(&o, "}");
+		}
+		srv_json_raw(&o, "]}\n");
+		rc = srv_json_finish(&o, resp, err);
+	}
+	free(e.w.mem);
+	return rc;
+}
+
+/* ---- OSV records ---------------------------------------------------------- */
+
+/* "YYYY-MM-DDTHH:MM:SS" with optional fraction and "Z" or an offset. */
+static bool rfc3339(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i;
+	if (!s)
+		return false;
+	for (i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return false;
+	s += i;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (*s == 'Z')
+		return s[1] == '\0';
+	return (*s == '+' || *s == '-') && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+	       s[2] <= '9' && s[3] == ':' && s[4] >= '0' && s[4] <= '9' && s[5] >= '0' &&
+	       s[5] <= '9' && s[6] == '\0';
+}
+
+static bool printable(const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; *s; s++, n++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || n >= max)
+			return false;
+	return n > 0;
+}
+
+/* The purl type and namespace of an OSV ecosystem (NULL: not known). */
+static const char *purl_base(const char *ecosystem)
+{
+	static const struct {
+		const char *eco, *base;
+	} map[] = {{"Debian", "deb/debian"},
+		   {"Ubuntu", "deb/ubuntu"},
+		   {"Alpine", "apk/alpine"},
+		   {"npm", "npm"},
+		   {"PyPI", "pypi"},
+		   {"crates.io", "cargo"},
+		   {"Go", "golang"},
+		   {"Maven", "maven"},
+		   {"RubyGems", "gem"},
+		   {"NuGet", "nuget"},
+		   {"Packagist", "composer"},
+		   {"Hex", "hex"},
+		   {"Pub", "pub"}};
+	size_t n = strcspn(ecosystem, ":");
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (strlen(map[i].eco) == n && strncmp(map[i].eco, ecosystem, n) == 0)
+			return map[i].base;
+	return NULL;
+}
+
+/* "pkg:type/namespace/name@version?q#s" -> key "type/namespace/name",
+ * version, and the `upstream` qualifier's name (Debian source package). */
+struct purl {
+	char key[512], version[256], upstream[256];
+};
+
+static bool purl_parse(struct purl *p, const char *s)
+{
+	const char *end, *at, *q;
+	size_t n;
+	memset(p, 0, sizeof *p);
+	if (!s || strncmp(s, "pkg:", 4) != 0)
+		return false;
+	s += 4;
+	while (*s == '/')
+		s++;
+	end = s + strcspn(s, "?#");
+	at = memchr(s, '@', (size_t)(end - s));
+	n = (size_t)((at ? at : end) - s);
+	if (!n || n >= sizeof p->key || !memchr(s, '/', n))
+		return false;
+	memcpy(p->key, s, n);
+	for (char *c = p->key; *c && *c != '/'; c++) /* the type is case-insensitive */
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	if (at) {
+		size_t vn = (size_t)(end - at - 1);
+		if (vn >= sizeof p->version)
+			return false;
+		memcpy(p->version, at + 1, vn);
+	}
+	for (q = *end == '?' ? end + 1 : NULL; q && *q && *q != '#';) {
+		size_t len = strcspn(q, "&#");
+		if (len > 9 && strncmp(q, "upstream=", 9) == 0) {
+			size_t un = strcspn(q + 9, "@&#");
+			if (un < sizeof p->upstream)
+				memcpy(p->upstream, q + 9, un);
+		}
+		q += len;
+		if (*q == '&')
+			q++;
+	}
+	return true;
+}
+
+#define SRV_OSV_MAX_EVENTS 64
+
+static const char *const event_kinds[] = {"introduced", "fixed", "last_affected", "limit"};
+
+static int osv_events(struct srv_json *o, const struct upt_json *ev, enum srv_vscheme sch,
+		      const char *where, struct upt_error *err)
+{
+	if (!ev || ev->type != UPT_JSON_ARRAY || !ev->n || ev->n > SRV_OSV_MAX_EVENTS)
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "%s.events: not an array of 1 to %d events", where,
+				     SRV_OSV_MAX_EVENTS);
+	srv_json_raw(o, ",\"events\":[");
+	for (size_t k = 0; k < ev->n; k++) {
+		const struct upt_json *e = ev->items[k];
+		const char *kind = NULL, *v;
+		for (size_t j = 0; e->type == UPT_JSON_OBJECT && e->n == 1 && j < 4; j++)
+			if (upt_json_get(e, event_kinds[j]))
+				kind = event_kinds[j];
+		if (!kind || !(v = jstr(e, kind)))
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s.events[%zu]: not one of introduced, fixed, "
+					     "last_affected, limit with a string",
+					     where, k);
+		if (!(strcmp(kind, "introduced") == 0 && strcmp(v, "0") == 0) &&
+		    !(strcmp(kind, "limit") == 0 && strcmp(v, "*") == 0) &&
+		    !srv_version_valid(sch, v))
+			return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					     "%s.events[%zu].%s: \"%.64s\" is not a %s version",
+					     where, k, kind, v, srv_vscheme_name(sch));
+		srv_json_raw(o, "%s{\"%s\":", k ? "," : "", kind);
+		srv_json_str(o, v);
+		srv_json_raw(o, "}");
+	}
+	srv_json_raw(o, "]");
+	return UPT_OK;
+}
+
+/* One affected[] entry; *taken says if it has something to match. */
+static int osv_affected(struct srv_json *o, const struct upt_json *a, const char *where, bool first,
+			bool *taken, size_t *git, struct upt_error *err)
+{
+	const struct upt_json *pkg = upt_json_get(a, "package"), *ranges, *versions;
+	const char *eco, *name, *purl;
+	struct purl p;
+	char key[512], sub[300];
+	enum srv_vscheme sch;
+	size_t kept = 0;
+	*taken = false;
+	if (a->type != UPT_JSON_OBJECT)
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s: not an object", where);
+	if (!pkg)
+		return UPT_OK; /* affected without a package: nothing to match */
+	eco = jstr(pkg, "ecosystem");
+	name = jstr(pkg, "name");
+	purl = jstr(pkg, "purl");
+	if (pkg->type != UPT_JSON_OBJECT || !eco || !name || !printable(eco, 128) ||
+	    !printable(name, 256))
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "%s.package: needs ecosystem and name strings", where);
+	if (upt_json_get(pkg, "purl") && (!purl || !purl_parse(&p, purl) || p.version[0]))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s.package.purl: not a purl without a version", where);
+	if (purl)
+		snprintf(key, sizeof key, "%s", p.key);
+	else if (purl_base(eco))
+		snprintf(key, sizeof key, "%s/%s", purl_base(eco), name);
+	else
+		return UPT_OK; /* an ecosystem uptake cannot name: skipped */
+	ranges = upt_json_get(a, "ranges");
+	versions = upt_json_get(a, "versions");
+	if ((ranges && ranges->type != UPT_JSON_ARRAY) ||
+	    (versions && versions->type != UPT_JSON_ARRAY))
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s: ranges and versions are arrays",
+				     where);
+	sch = srv_vscheme_of(eco, NULL);
+	srv_json_raw(o, "%s{\"key\":", first ? "" : ",");
+	srv_json_str(o, key);
+	srv_json_raw(o, ",\"ecosystem\":");
+	srv_json_str(o, eco);
+	srv_json_raw(o, ",\"name\":");
+	srv_json_str(o, name);
+	srv_json_raw(o, ",\"ranges\":[");
+	for (size_t i = 0; ranges && i < ranges->n; i++) {
+		const struct upt_json *r = ranges->items[i];
+		const char *type = jstr(r, "type");
+		int rc;
+		snprintf(sub, sizeof sub, "%s.ranges[%zu]", where, i);
+		if (!type)
+			return upt_error_set(err, UPT_ERR_FIELD_MISSING, "%s.type: missing", sub);
+		if (strcmp(type, "GIT") == 0) {
+			(*git)++;
+			continue;
+		}
+		if (strcmp(type, "SEMVER") != 0 && strcmp(type, "ECOSYSTEM") != 0)
+			return upt_error_set(err, UPT_ERR_UNSUPPORTED,
+					     "%s.type: \"%.32s\" is not SEMVER, ECOSYSTEM or GIT",
+					     sub, type);
+		srv_json_raw(o, "%s{\"scheme\":\"%s\"", kept ? "," : "",
+			     srv_vscheme_name(srv_vscheme_of(eco, type)));
+		if ((rc = osv_events(o, upt_json_get(r, "events"), srv_vscheme_of(eco, type), sub,
+				     err)) != UPT_OK)
+			return rc;
+		srv_json_raw(o, "}");
+		kept++;
+	}
+	srv_json_raw(o, "],\"versions\":[");
+	for (size_t i = 0; versions && i < versions->n; i++) {
+		if (versions->items[i]->type != UPT_JSON_STRING ||
+		    !printable(versions->items[i]->str, 200))
+			return upt_error_set(err, UPT_ERR_FIELD_TYPE,
+					     "%s.versions[%zu]: not a version", where, i);
+		srv_json_raw(o, "%s", i ? "," : "");
+		srv_json_str(o, versions->items[i]->str);
+	}
+	srv_json_raw(o, "],\"scheme\":\"%s\"}", srv_vscheme_name(sch));
+	*taken = kept || (versions && versions->n);
+	return UPT_OK;
+}
+
+/* A severity to show: database_specific.severity (GHSA, OSV's own
+ * advisories), else the first CVSS vector. */
+static const char *osv_severity(const struct upt_json *rec)
+{
+	const struct upt_json *ds = upt_json_get(rec, "database_specific");
+	const struct upt_json *sv = upt_json_get(rec, "severity");
+	if (jstr(ds, "severity") && printable(jstr(ds, "severity"), 64))
+		return jstr(ds, "severity");
+	if (sv && sv->type == UPT_JSON_ARRAY && sv->n && jstr(sv->items[0], "score") &&
+	    printable(jstr(sv->items[0], "score"), 200))
+		return jstr(sv->items[0], "score");
+	return "";
+}
+
+int srv_osv_normalize(struct srv_json *o, const struct upt_json *rec, const char *source,
+		      const char **skip, size_t *git_ranges, struct upt_error *err)
+{
+	const char *id = jstr(rec, "id"), *mod = jstr(rec, "modified");
+	const struct upt_json *al = upt_json_get(rec, "aliases"),
+			      *af = upt_json_get(rec, "affected");
+	const char *wd = jstr(rec, "withdrawn");
+	char where[200];
+	size_t taken = 0;
+	int rc = UPT_OK;
+	*skip = NULL;
+	if (rec->type != UPT_JSON_OBJECT)
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s: not an OSV record (an object)",
+				     source);
+	if (!id || !printable(id, 127) || strchr(id, '/'))
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "%s: id: missing or not a short printable string", source);
+	if (!rfc3339(mod))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s (%s): modified: missing or not an RFC 3339 time", source,
+				     id);
+	if (upt_json_get(rec, "withdrawn") && !rfc3339(wd))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "%s (%s): withdrawn: not an RFC 3339 time", source, id);
+	if (al && al->type != UPT_JSON_ARRAY)
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s (%s): aliases: not an array",
+				     source, id);
+	if (af && af->type != UPT_JSON_ARRAY)
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s (%s): affected: not an array",
+				     source, id);
+	if (upt_json_get(rec, "summary") && !jstr(rec, "summary"))
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s (%s): summary: not a string",
+				     source, id);
+	srv_json_raw(o, "{\"id\":");
+	srv_json_str(o, id);
+	srv_json_raw(o, ",\"modified\":");
+	srv_json_str(o, mod);
+	srv_json_raw(o, ",\"withdrawn\":");
+	srv_json_str(o, wd ? wd : "");
+	srv_json_raw(o, ",\"summary\":");
+	srv_json_str(o, jstr(rec, "summary") ? jstr(rec, "summary") : "");
+	srv_json_raw(o, ",\"severity\":");
+	srv_json_str(o, osv_severity(rec));
+	srv_json_raw(o, ",\"aliases\":[");
+	for (size_t i = 0; al && i < al->n; i++) {
+		if (al->items[i]->type != UPT_JSON_STRING || !printable(al->items[i]->str, 127))
+			return upt_error_set(err, UPT_ERR_FIELD_TYPE,
+					     "%s (%s): aliases[%zu]: not an id", source, id, i);
+		srv_json_raw(o, "%s", i ? "," : "");
+		srv_json_str(o, al->items[i]->str);
+	}
+	srv_json_raw(o, "],\"affected\":[");
+	for (size_t i = 0; rc == UPT_OK && af && i < af->n; i++) {
+		bool t;
+		snprintf(where, sizeof where, "%s (%s): affected[%zu]", source, id, i);
+		rc = osv_affected(o, af->items[i], where, taken == 0, &t, git_ranges, err);
+		taken += t;
+	}
+	srv_json_raw(o, "]}");
+	if (rc == UPT_OK && wd)
+		*skip = "withdrawn";
+	else if (rc == UPT_OK && !taken)
+		*skip = "no_matchable_package";
+	return rc;
+}
+
+int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
+			  char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_json *v;
+	const struct upt_json *recs;
+	struct srv_vuln *out = NULL;
+	size_t n_out = 0, cap_out = 0, git = 0, withdrawn = 0, nomatch = 0, total = 0;
+	struct srv_json o = {0};
+	int rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	recs = rc == UPT_OK ? upt_json_get(v, "records") : NULL;
+	if (rc == UPT_OK && (!recs || recs->type != UPT_JSON_ARRAY || v->n != 1))
+		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				   "import: the body is {\"records\": [...]} only");
+	/* check and normalize every record before storing any; an item's
+	 * record is one OSV record or an array of them (a file's content) */
+	for (size_t i = 0; rc == UPT_OK && i < recs->n; i++) {
+		const struct upt_json *it = recs->items[i], *rec = upt_json_get(it, "record");
+		const char *src = jstr(it, "source");
+		size_t many = rec && rec->type == UPT_JSON_ARRAY ? rec->n : 1;
+		if (!rec || it->type != UPT_JSON_OBJECT || !src || it->n != 2) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+					   "records[%zu]: not {\"source\": name, \"record\": ...}",
+					   i);
+			break;
+		}
+		for (size_t j = 0; rc == UPT_OK && j < many; j++) {
+			const struct upt_json *one_rec =
+			    rec->type == UPT_JSON_ARRAY ? rec->items[j] : rec;
+			const char *skip = NULL;
+			char name[200];
+			struct srv_json one = {0};
+			struct srv_vuln *nv;
+			if (rec->type == UPT_JSON_ARRAY)
+				snprintf(name, sizeof name, "%.150s[%zu]", src, j);
+			else
+				snprintf(name, sizeof name, "%.150s", src);
+			rc = srv_osv_normalize(&one, one_rec, name, &skip, &git, err);
+			if (rc == UPT_OK && skip && strcmp(skip, "no_matchable_package") == 0) {
+				nomatch++;
+				srv_json_dispose(&one);
+				continue;
+			}
+			if (rc == UPT_OK && n_out == cap_out) {
+				size_t cap = cap_out ? 2 * cap_out : 64;
+				struct srv_vuln *more = realloc(out, cap * sizeof *more);
+				if (!more)
+					rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				else
+					out = more, cap_out = cap;
+			}
+			if (rc != UPT_OK) {
+				srv_json_dispose(&one);
+				break;
+			}
+			nv = &out[n_out];
+			memset(nv, 0, sizeof *nv);
+			if ((rc = srv_json_finish(&one, &nv->record, err)) != UPT_OK)
+				break;
+			n_out++;
+			snprintf(nv->id, sizeof nv->id, "%s", jstr(one_rec, "id"));
+			snprintf(nv->modified, sizeof nv->modified, "%s",
+				 jstr(one_rec, "modified"));
+			nv->withdrawn = skip != NULL;
+			nv->imported = now;
+			withdrawn += skip != NULL;
+			total++;
+		}
+	}
+	if (rc == UPT_OK)
+		rc = st->ops->begin(st, err);
+	if (rc == UPT_OK) {
+		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
+			rc = st->ops->vuln_put(st, &out[i], err);
+		if (rc == UPT_OK)
+			rc = st->ops->commit(st, err);
+		else
+			st->ops->rollback(st);
+	}
+	if (rc == UPT_OK) {
+		srv_json_raw(&o,
+			     "{\"records\":%zu,\"taken\":%zu,\"skipped\":{\"withdrawn\":%zu,"
+			     "\"no_matchable_package\":%zu},\"git_ranges_skipped\":%zu}\n",
+			     total + nomatch, n_out - withdrawn, withdrawn, nomatch, git);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "vulnerabilities: %zu records imported, %zu withdrawn",
+			n_out - withdrawn, withdrawn);
+	}
+	for (size_t i = 0; out && i < n_out; i++)
+		free(out[i].record);
+	free(out);
+	free(w.mem);
+	return rc;
+}
+
+int srv_admin_vuln_exploited(struct srv_store *st, const char *id, const uint8_t *body, size_t len,
+			     char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_json *v;
+	const struct upt_json *t;
+	struct srv_json o = {0};
+	int rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	t = rc == UPT_OK ? upt_json_get(v, "aware_at") : NULL;
+	if (rc == UPT_OK &&
+	    (v->type != UPT_JSON_OBJECT || v->n != 1 || !t || t->type != UPT_JSON_INT || t->i <= 0))
+		rc =
+		    upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				  "exploited: the body is {\"aware_at\": seconds since the epoch}");
+	if (rc == UPT_OK)
+		rc = st->ops->vuln_exploited(st, id, t->i, err);
+	if (rc == UPT_OK) {
+		srv_json_raw(&o, "{\"id\":");
+		srv_json_str(&o, id);
+		srv_json_raw(&o, ",\"exploited_at\":%lld}\n", (long long)t->i);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_WARN, "vulnerability %s: actively exploited (aware at %lld)", id,
+			(long long)t->i);
+	}
+	free(w.mem);
+	return rc;
+}
+
+/* ---- matching ------------------------------------------------------------ */
+
+/* Whether `ver` falls in one normalized range, by OSV's evaluation: the
+ * events sorted by version ("0" lowest), then in turn: introduced at or
+ * below sets, fixed and limit at or below clear, last_affected below
+ * clears. */
+static bool in_range(const struct upt_json *r, const char *ver)
+{
+	const struct upt_json *ev = upt_json_get(r, "events"), *e[SRV_OSV_MAX_EVENTS];
+	const char *sn = jstr(r, "scheme");
+	enum srv_vscheme s = !sn                         ? SRV_VS_GENERIC
+			     : strcmp(sn, "debian") == 0 ? SRV_VS_DEBIAN
+			     : strcmp(sn, "semver") == 0 ? SRV_VS_SEMVER
+							 : SRV_VS_GENERIC;
+	bool affected = false;
+	size_t n;
+	if (!srv_version_valid(s, ver) || !ev || ev->type != UPT_JSON_ARRAY ||
+	    ev->n > SRV_OSV_MAX_EVENTS)
+		return false;
+	n = ev->n;
+	for (size_t i = 0; i < n; i++) {
+		/* insertion sort; "0" and "*" sort first and last */
+		const struct upt_json *x = ev->items[i]->items[0];
+		size_t j = i;
+		while (j > 0) {
+			const struct upt_json *y = e[j - 1];
+			int c = strcmp(x->str, "0") == 0   ? -1
+				: strcmp(y->str, "0") == 0 ? 1
+				: strcmp(x->str, "*") == 0 ? 1
+				: strcmp(y->str, "*") == 0 ? -1
+							   : srv_version_cmp(s, x->str, y->str);
+			if (c >= 0)
+				break;
+			e[j] = y;
+			j--;
+		}
+		e[j] = x;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *k = e[i]->key, *x = e[i]->str;
+		if (strcmp(k, "introduced") == 0) {
+			if (strcmp(x, "0") == 0 || srv_version_cmp(s, ver, x) >= 0)
+				affected = true;
+		} else if (strcmp(k, "fixed") == 0 || strcmp(k, "limit") == 0) {
+			if (strcmp(x, "*") != 0 && srv_version_cmp(s, ver, x) >= 0)
+				affected = false;
+		} else if (strcmp(k, "last_affected") == 0) {
+			if (srv_version_cmp(s, ver, x) > 0)
+				affected = false;
+		}
+	}
+	return affected;
+}
+
+/* Whether a component is affected by one normalized affected[] entry. */
+static bool component_hit(const struct upt_json *af, const struct upt_sbom_component *c)
+{
+	const char *key = jstr(af, "key");
+	const struct upt_json *vs = upt_json_get(af, "versions"), *rs = upt_json_get(af, "ranges");
+	struct purl p;
+	char alt[512];
+	const char *ver;
+	if (!key || !purl_parse(&p, c->purl))
+		return false;
+	alt[0] = '\0';
+	if (p.upstream[0] && strncmp(p.key, "deb/", 4) == 0) {
+		const char *slash = strrchr(p.key, '/');
+		snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - p.key), p.key, p.upstream);
+	}
+	if (strcmp(key, p.key) != 0 && strcmp(key, alt) != 0)
+		return false;
+	ver = p.version[0] ? p.version : c->version;
+	for (size_t i = 0; vs && i < vs->n; i++)
+		if (strcmp(vs->items[i]->str, ver) == 0)
+			return true;
+	for (size_t i = 0; rs && i < rs->n; i++)
+		if (in_range(rs->items[i], ver))
+			return true;
+	return false;
+}
+
+struct vrec {
+	const struct srv_vuln *v;
+	struct upt_json *rec;
+	/* per published target (index into pub): components hit, or 0 */
+	size_t *hits;
+	size_t devices, in_support;
+	const struct srv_published *fix;
+};
+
+struct match {
+	struct srv_published *pub;
+	size_t npub;
+	struct sbom_entry **sb; /* per published target, NULL without an SBOM */
+	struct sbom_entry *sboms;
+	size_t nsboms;
+	struct srv_vuln *vulns;
+	size_t nvulns;
+	struct vrec *vr;
+	struct work w;
+};
+
+static void match_free(struct match *m)
+{
+	for (size_t i = 0; m->vr && i < m->nvulns; i++)
+		free(m->vr[i].hits);
+	for (size_t i = 0; i < m->nsboms; i++)
+		free(m->sboms[i].w.mem);
+	free(m->vr);
+	free(m->sboms);
+	free(m->sb);
+	free(m->pub);
+	srv_vulns_free(m->vulns, m->nvulns);
+	free(m->w.mem);
+}
+
+/* Which components of an SBOM a record hits (count), listing them in `o`
+ * when given. */
+static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, struct srv_json *o)
+{
+	const struct upt_json *af = upt_json_get(rec, "affected");
+	size_t n = 0;
+	for (size_t c = 0; c < s->n_components; c++) {
+		bool hit = false;
+		for (size_t a = 0; !hit && af && a < af->n; a++)
+			hit = component_hit(af->items[a], &s->components[c]);
+		if (!hit)
+			continue;
+		if (o) {
+			srv_json_raw(o, "%s{\"name\":", n ? "," : "");
+			srv_json_str(o, s->components[c].name);
+			srv_json_raw(o, ",\"version\":");
+			srv_json_str(o, s->components[c].version);
+			srv_json_raw(o, ",\"purl\":");
+			srv_json_str(o, s->components[c].purl);
+			srv_json_raw(o, "}");
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Load the published targets, their SBOMs, and the records. */
+static int match_load(struct srv_store *st, struct match *m, struct upt_error *err)
+{
+	size_t total = 0;
+	int rc = st->ops->published_list(st, &m->pub, &m->npub, err);
+	if (rc == UPT_OK)
+		rc = st->ops->vuln_list(st, &m->vulns, &m->nvulns, err);
+	if (rc == UPT_OK && (!(m->sb = calloc(m->npub + 1, sizeof *m->sb)) ||
+			     !(m->sboms = calloc(m->npub + 1, sizeof *m->sboms)) ||
+			     !(m->vr = calloc(m->nvulns + 1, sizeof *m->vr))))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < m->npub; i++) {
+		size_t k;
+		if (!m->pub[i].sbom_sha256[0])
+			continue;
+		for (k = 0; k < m->nsboms && strcmp(m->sboms[k].sha256, m->pub[i].sbom_sha256); k++)
+			;
+		if (k == m->nsboms) {
+			memcpy(m->sboms[k].sha256, m->pub[i].sbom_sha256, 65);
+			m->nsboms++;
+			if (sbom_load(st, &m->sboms[k], err) != UPT_OK) {
+				/* a signed hash without its SBOM: report, do not guess */
+				srv_log(SRV_LOG_WARN, "target %s: sbom %s: %s", m->pub[i].name,
+					m->pub[i].sbom_sha256, err->msg);
+				upt_error_clear(err);
+				continue;
+			}
+		}
+		if (m->sboms[k].loaded)
+			m->sb[i] = &m->sboms[k];
+	}
+	for (size_t i = 0; i < m->nvulns; i++)
+		total += strlen(m->vulns[i].record);
+	if (rc == UPT_OK)
+		rc = work_init(&m->w, total, err);
+	for (size_t i = 0; rc == UPT_OK && i < m->nvulns; i++) {
+		struct vrec *r = &m->vr[i];
+		r->v = &m->vulns[i];
+		rc = upt_json_parse(&r->rec, &m->w.a, (const uint8_t *)r->v->record,
+				    strlen(r->v->record), NULL, err);
+		if (rc == UPT_OK && !(r->hits = calloc(m->npub + 1, sizeof *r->hits)))
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		for (size_t p = 0; rc == UPT_OK && !r->v->withdrawn && p < m->npub; p++)
+			if (m->sb[p])
+				r->hits[p] = sbom_hits(r->rec, &m->sb[p]->s, NULL);
+	}
+	return rc;
+}
+
+int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, char **resp,
+			 struct upt_error *err)
+{
+	struct sbom_entry e = {0};
+	struct srv_vuln *vs = NULL;
+	size_t nv = 0, k = 0;
+	struct srv_json o = {0};
+	struct work w = {0};
+	int rc;
+	if (!valid_sha256(sha256))
+		return upt_error_set(err, UPT_ERR_ARG, "sbom: %s is not a lower-case sha256",
+				     sha256);
+	memcpy(e.sha256, sha256, 65);
+	rc = sbom_load(st, &e, err);
+	if (rc == UPT_OK)
+		rc = st->ops->vuln_list(st, &vs, &nv, err);
+	srv_json_raw(&o, "{\"sha256\":\"%s\",\"vulnerabilities\":[", sha256);
+	for (size_t i = 0; rc == UPT_OK && i < nv; i++) {
+		struct upt_json *rec;
+		if (vs[i].withdrawn)
+			continue;
+		rc = work_init(&w, strlen(vs[i].record), err);
+		if (rc == UPT_OK)
+			rc = upt_json_parse(&rec, &w.a, (const uint8_t *)vs[i].record,
+					    strlen(vs[i].record), NULL, err);
+		if (rc == UPT_OK && sbom_hits(rec, &e.s, NULL)) {
+			srv_json_raw(&o, "%s{\"id\":", k++ ? "," : "");
+			srv_json_str(&o, vs[i].id);
+			srv_json_raw(&o, ",\"severity\":");
+			srv_json_str(&o, jstr(rec, "severity"));
+			srv_json_raw(&o,
+				     ",\"exploited\":%s,\"exploited_at\":%lld,\"vex\":null,"
+				     "\"components\":[",
+				     vs[i].exploited_at ? "true" : "false",
+				     (long long)vs[i].exploited_at);
+			sbom_hits(rec, &e.s, &o);
+			srv_json_raw(&o, "]}");
+		}
+		free(w.mem);
+		w.mem = NULL;
+	}
+	srv_json_raw(&o, "]}\n");
+	if (rc == UPT_OK)
+		rc = srv_json_finish(&o, resp, err);
+	else
+		srv_json_dispose(&o);
+	srv_vulns_free(vs, nv);
+	free(e.w.mem);
+	return rc;
+}
+
+/* ---- the fleet: which devices run which affected image ------------------- */
+
+struct dev_vuln {
+	char device[128];
+	size_t *vulns; /* indexes into m->vr */
+	size_t n, cap;
+};
+
+struct fleet {
+	struct match *m;
+	struct dev_vuln *d;
+	size_t nd, capd;
+	/* devices counted per vulnerability: the last device seen */
+	char (*last)[128];
+	const struct srv_device *devs;
+	size_t ndevs;
+	const struct srv_product *prods;
+	size_t nprods;
+	int64_t today;
+};
+
+static bool in_support(const struct fleet *f, const char *id)
+{
+	for (size_t i = 0; i < f->ndevs; i++) {
+		const struct srv_device *d = &f->devs[i];
+		const struct srv_product *p = NULL;
+		char end[11];
+		int64_t e;
+		if (strcmp(d->id, id) != 0)
+			continue;
+		for (size_t k = 0; k < f->nprods; k++)
+			if (strcmp(f->prods[k].name, d->product) == 0)
+				p = &f->prods[k];
+		srv_support_end(d, p, end);
+		return end[0] && srv_date_parse(end, &e) == UPT_OK && e > f->today;
+	}
+	return false;
+}
+
+static int dev_add(struct fleet *f, const char *device, size_t v)
+{
+	struct dev_vuln *d = f->nd ? &f->d[f->nd - 1] : NULL;
+	if (!d || strcmp(d->device, device) != 0) {
+		if (f->nd == f->capd) {
+			size_t cap = f->capd ? 2 * f->capd : 16;
+			struct dev_vuln *more = realloc(f->d, cap * sizeof *more);
+			if (!more)
+				return UPT_ERR_NOMEM;
+			f->d = more;
+			f->capd = cap;
+		}
+		d = &f->d[f->nd++];
+		memset(d, 0, sizeof *d);
+		snprintf(d->device, sizeof d->device, "%s", device);
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (d->vulns[i] == v)
+			return UPT_OK;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 8;
+		size_t *more = realloc(d->vulns, cap * sizeof *more);
+		if (!more)
+			return UPT_ERR_NOMEM;
+		d->vulns = more;
+		d->cap = cap;
+	}
+	d->vulns[d->n++] = v;
+	return UPT_OK;
+}
+
+/* One ECU's verified state: the published targets with its hash. Rows come
+ * ordered by device. */
+static int fleet_row(void *ctx, const struct srv_ecu_row *row)
+{
+	struct fleet *f = ctx;
+	struct match *m = f->m;
+	if (!row->installed_sha256[0])
+		return UPT_OK;
+	for (size_t p = 0; p < m->npub; p++) {
+		if (!m->sb[p] || strcmp(m->pub[p].sha256, row->installed_sha256) != 0)
+			continue;
+		for (size_t v = 0; v < m->nvulns; v++) {
+			struct vrec *r = &m->vr[v];
+			int rc;
+			if (!r->hits[p])
+				continue;
+			if (strcmp(f->last[v], row->device) != 0) {
+				snprintf(f->last[v], sizeof f->last[v], "%s", row->device);
+				r->devices++;
+				r->in_support += in_support(f, row->device);
+			}
+			if ((rc = dev_add(f, row->device, v)) != UPT_OK)
+				return rc;
+		}
+	}
+	return UPT_OK;
+}
+
+static bool share_hwid(const char *a, const char *b)
+{
+	for (const char *p = a; *p;) {
+		size_t n = strcspn(p, ",");
+		for (const char *q = b; *q;) {
+			size_t k = strcspn(q, ",");
+			if (k == n && strncmp(p, q, n) == 0)
+				return true;
+			q += k + (q[k] == ',');
+		}
+		p += n + (p[n] == ',');
+	}
+	return !*a && !*b;
+}
+
+/* The first release that fixes a record: among published targets with an
+ * SBOM that it does not hit, sharing a hardware id with a target it hits
+ * and newer than it (a higher release counter, or published later), the
+ * lowest counter (then the earliest). */
+static void first_fix(struct match *m, struct vrec *r)
+{
+	r->fix = NULL;
+	for (size_t c = 0; c < m->npub; c++) {
+		const struct srv_published *t = &m->pub[c];
+		bool newer = false;
+		if (!m->sb[c] || r->hits[c])
+			continue;
+		for (size_t a = 0; !newer && a < m->npub; a++) {
+			const struct srv_published *x = &m->pub[a];
+			if (!r->hits[a] || !share_hwid(t->hardware_ids, x->hardware_ids))
+				continue;
+			newer = t->release_counter >= 0 && x->release_counter >= 0
+				    ? t->release_counter > x->release_counter
+				    : t->published > x->published;
+		}
+		if (newer &&
+		    (!r->fix ||
+		     (t->release_counter >= 0 && t->release_counter < r->fix->release_counter) ||
+		     (t->release_counter == r->fix->release_counter &&
+		      t->published < r->fix->published)))
+			r->fix = t;
+	}
+}
+
+static void put_vuln(struct srv_json *o, struct match *m, struct vrec *r, bool full)
+{
+	size_t k = 0;
+	srv_json_raw(o, "{\"id\":");
+	srv_json_str(o, r->v->id);
+	srv_json_raw(o, ",\"severity\":");
+	srv_json_str(o, jstr(r->rec, "severity"));
+	srv_json_raw(o, ",\"summary\":");
+	srv_json_str(o, jstr(r->rec, "summary"));
+	srv_json_raw(o, ",\"modified\":");
+	srv_json_str(o, r->v->modified);
+	srv_json_raw(o, ",\"withdrawn\":%s,\"exploited_at\":%lld,\"aliases\":",
+		     r->v->withdrawn ? "true" : "false", (long long)r->v->exploited_at);
+	/* the normalized record's aliases, as stored */
+	{
+		const struct upt_json *al = upt_json_get(r->rec, "aliases");
+		srv_json_raw(o, "[");
+		for (size_t i = 0; al && i < al->n; i++) {
+			srv_json_raw(o, "%s", i ? "," : "");
+			srv_json_str(o, al->items[i]->str);
+		}
+		srv_json_raw(o, "]");
+	}
+	srv_json_raw(o, ",\"images\":[");
+	for (size_t p = 0; p < m->npub; p++) {
+		if (!r->hits[p])
+			continue;
+		srv_json_raw(o, "%s{\"target\":", k++ ? "," : "");
+		srv_json_str(o, m->pub[p].name);
+		srv_json_raw(o, ",\"sha256\":\"%s\",\"release_counter\":%lld", m->pub[p].sha256,
+			     (long long)m->pub[p].release_counter);
+		if (full) {
+			srv_json_raw(o, ",\"components\":[");
+			sbom_hits(r->rec, &m->sb[p]->s, o);
+			srv_json_raw(o, "]");
+		}
+		srv_json_raw(o, "}");
+	}
+	srv_json_raw(o, "],\"devices\":%zu,\"devices_in_support\":%zu,\"fixed_in\":", r->devices,
+		     r->in_support);
+	if (r->fix) {
+		srv_json_raw(o, "{\"target\":");
+		srv_json_str(o, r->fix->name);
+		srv_json_raw(o, ",\"sha256\":\"%s\",\"release_counter\":%lld}", r->fix->sha256,
+			     (long long)r->fix->release_counter);
+	} else {
+		srv_json_raw(o, "null");
+	}
+	srv_json_raw(o, "}");
+}
+
+static int dev_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dev_vuln *)a)->device, ((const struct dev_vuln *)b)->device);
+}
+
+/* Match everything and write the report (id: one record only). */
+static int vulns_report(struct srv_store *st, const char *id, int64_t now, char **resp,
+			struct upt_error *err)
+{
+	struct match m = {0};
+	struct fleet f = {0};
+	struct srv_device *devs = NULL;
+	struct srv_product *prods = NULL;
+	struct srv_json o = {0};
+	size_t k = 0, one = SIZE_MAX;
+	int rc = match_load(st, &m, err);
+	f.m = &m;
+	f.today = now / 86400;
+	if (rc == UPT_OK)
+		rc = st->ops->device_list(st, &devs, &f.ndevs, err);
+	if (rc == UPT_OK)
+		rc = st->ops->product_list(st, &prods, &f.nprods, err);
+	f.devs = devs;
+	f.prods = prods;
+	if (rc == UPT_OK && !(f.last = calloc(m.nvulns + 1, sizeof *f.last)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK && (rc = st->ops->ecu_scan(st, fleet_row, &f, err)) == UPT_ERR_NOMEM)
+		upt_error_set(err, rc, "out of memory");
+	for (size_t v = 0; rc == UPT_OK && v < m.nvulns; v++) {
+		first_fix(&m, &m.vr[v]);
+		if (id && strcmp(m.vulns[v].id, id) == 0)
+			one = v;
+	}
+	if (rc == UPT_OK && id && one == SIZE_MAX)
+		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
+	if (rc != UPT_OK)
+		goto done;
+	qsort(f.d, f.nd, sizeof *f.d, dev_cmp);
+	if (id) {
+		put_vuln(&o, &m, &m.vr[one], true);
+		/* reopen the object for the record as normalized and the devices */
+		if (o.rc == UPT_OK && o.len)
+			o.len--;
+		srv_json_raw(&o, ",\"record\":%s,\"affected_devices\":[", m.vulns[one].record);
+		for (size_t d = 0; d < f.nd; d++)
+			for (size_t i = 0; i < f.d[d].n; i++)
+				if (f.d[d].vulns[i] == one) {
+					srv_json_raw(&o, "%s", k++ ? "," : "");
+					srv_json_str(&o, f.d[d].device);
+				}
+		srv_json_raw(&o, "]}\n");
+	} else {
+		srv_json_raw(&o, "{\"at\":%lld,\"vulnerabilities\":[", (long long)now);
+		for (size_t v = 0; v < m.nvulns; v++) {
+			bool any = false;
+			for (size_t p = 0; !any && p < m.npub; p++)
+				any = m.vr[v].hits[p] != 0;
+			if (!any)
+				continue;
+			srv_json_raw(&o, "%s", k++ ? "," : "");
+			put_vuln(&o, &m, &m.vr[v], false);
+		}
+		srv_json_raw(&o, "],\"devices\":[");
+		for (size_t d = 0; d < f.nd; d++) {
+			srv_json_raw(&o, "%s{\"id\":", d ? "," : "");
+			srv_json_str(&o, f.d[d].device);
+			srv_json_raw(&o, ",\"in_support\":%s,\"open\":[",
+				     in_support(&f, f.d[d].device) ? "true" : "false");
+			for (size_t i = 0; i < f.d[d].n; i++) {
+				srv_json_raw(&o, "%s", i ? "," : "");
+				srv_json_str(&o, m.vulns[f.d[d].vulns[i]].id);
+			}
+			srv_json_raw(&o, "]}");
+		}
+		srv_json_raw(&o, "],\"records\":%zu}\n", m.nvulns);
+	}
+	rc = srv_json_finish(&o, resp, err);
+done:
+	if (rc != UPT_OK)
+		srv_json_dispose(&o);
+	for (size_t d = 0; f.d && d < f.nd; d++)
+		free(f.d[d].vulns);
+	free(f.d);
+	free(f.last);
+	free(devs);
+	free(prods);
+	match_free(&m);
+	return rc;
+}
+
+int srv_admin_vuln_show(struct srv_store *st, const char *id, int64_t now, char **resp,
+			struct upt_error *err)
+{
+	return vulns_report(st, id, now, resp, err);
+}
+
+int srv_report_vulns(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
+{
+	return vulns_report(st, NULL, now, resp, err);
+}
