@@ -191,6 +191,28 @@ call /api/v1/audit GET '/api/v1/audit?since=x' "${A[@]}"
 call /api/v1/session DELETE /api/v1/session -H "Authorization: Bearer $vt"
 call '/api/v1/users/{name}' DELETE /api/v1/users/vera "${A[@]}"
 call '/api/v1/users/{name}' DELETE /api/v1/users/vera "${A[@]}"
+# SBOMs and vulnerabilities
+fx=$here/../fixtures
+sb=$(sha256sum "$fx/sbom/debian-image.cdx.json" | cut -d' ' -f1)
+call '/api/v1/sboms/{sha256}' PUT "/api/v1/sboms/$sb" "${A[@]}" "${J[@]}" --data-binary @"$fx/sbom/debian-image.cdx.json"
+call '/api/v1/sboms/{sha256}' PUT "/api/v1/sboms/$sb" "${A[@]}" "${J[@]}" --data-binary '{"bomFormat":"CycloneDX"}'
+call '/api/v1/sboms/{sha256}' GET "/api/v1/sboms/$sb" "${A[@]}"
+call '/api/v1/sboms/{sha256}' GET "/api/v1/sboms/0000000000000000000000000000000000000000000000000000000000000000" "${A[@]}"
+call '/api/v1/sboms/{sha256}/components' GET "/api/v1/sboms/$sb/components" "${A[@]}"
+call /api/v1/vulns/import POST /api/v1/vulns/import "${A[@]}" "${J[@]}" \
+  --data-binary "{\"records\":[{\"source\":\"a.json\",\"record\":$(cat "$fx/osv/GHSA-lodash.json")}]}"
+call /api/v1/vulns/import POST /api/v1/vulns/import "${A[@]}" "${J[@]}" --data-binary '{"records":[{"source":"b","record":{"id":"X"}}]}'
+call '/api/v1/sboms/{sha256}/vulns' GET "/api/v1/sboms/$sb/vulns" "${A[@]}"
+call '/api/v1/vulns/{id}' GET /api/v1/vulns/GHSA-35jh-r3h4-6jhm "${A[@]}"
+call '/api/v1/vulns/{id}' GET /api/v1/vulns/NONE-1 "${A[@]}"
+call '/api/v1/vulns/{id}/exploited' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/exploited "${A[@]}" "${J[@]}" --data-binary '{"aware_at":1790000000}'
+call '/api/v1/vulns/{id}/exploited' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/exploited "${A[@]}" "${J[@]}" --data-binary '{"aware_at":"x"}'
+call /api/v1/reports/vulns GET /api/v1/reports/vulns "${A[@]}"
+/usr/bin/python3 -c '
+import json, sys
+sv = json.load(open("answer.%d" % (int(sys.argv[1]) - 5)))
+assert [v["id"] for v in sv["vulnerabilities"]] == ["GHSA-35jh-r3h4-6jhm"], sv' "$n" ||
+  { echo "FAIL: the SBOM does not match the lodash record"; exit 1; }
 call /health GET /health
 
 node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl
