@@ -279,6 +279,71 @@ static int cyclonedx(struct ctx *c, const struct upt_json *v)
 
 /* ---- SPDX 2.3 ------------------------------------------------------------ */
 
+static const char *const spdx_top[] = {"SPDXID",
+				       "annotations",
+				       "comment",
+				       "creationInfo",
+				       "dataLicense",
+				       "externalDocumentRefs",
+				       "hasExtractedLicensingInfos",
+				       "name",
+				       "revieweds",
+				       "spdxVersion",
+				       "documentNamespace",
+				       "documentDescribes",
+				       "packages",
+				       "files",
+				       "snippets",
+				       "relationships",
+				       NULL};
+static const char *const spdx_creation[] = {"comment", "created", "creators", "licenseListVersion",
+					    NULL};
+static const char *const spdx_package_members[] = {"SPDXID",
+						   "annotations",
+						   "attributionTexts",
+						   "builtDate",
+						   "checksums",
+						   "comment",
+						   "copyrightText",
+						   "description",
+						   "downloadLocation",
+						   "externalRefs",
+						   "filesAnalyzed",
+						   "hasFiles",
+						   "homepage",
+						   "licenseComments",
+						   "licenseConcluded",
+						   "licenseDeclared",
+						   "licenseInfoFromFiles",
+						   "name",
+						   "originator",
+						   "packageFileName",
+						   "packageVerificationCode",
+						   "primaryPackagePurpose",
+						   "releaseDate",
+						   "sourceInfo",
+						   "summary",
+						   "supplier",
+						   "validUntilDate",
+						   "versionInfo",
+						   NULL};
+static const char *const spdx_ref[] = {"comment", "referenceCategory", "referenceLocator",
+				       "referenceType", NULL};
+
+/* Unknown members where the schema says additionalProperties: false. */
+static int only(struct ctx *c, const struct upt_json *o, const char *const *allowed,
+		const char *path, const char *def)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (!in_list(o->items[i]->key, o->items[i]->key_len, allowed))
+			return upt_error_set(c->err, UPT_ERR_FIELD_VALUE,
+					     "sbom %s: %s/additionalProperties: unknown member "
+					     "\"%.*s\"",
+					     path[0] ? path : "/", def, (int)o->items[i]->key_len,
+					     o->items[i]->key);
+	return UPT_OK;
+}
+
 static const char *const spdx_categories[] = {"OTHER",           "PERSISTENT-ID",   "SECURITY",
 					      "PACKAGE-MANAGER", "PACKAGE_MANAGER", NULL};
 
@@ -297,6 +362,9 @@ static int spdx_refs(struct ctx *c, const struct upt_json *refs, const char *pat
 		if (r->type != UPT_JSON_OBJECT)
 			return upt_error_set(c->err, UPT_ERR_FIELD_TYPE,
 					     "sbom %s: %s/items/type: not an object", sub, def);
+		if (only(c, r, spdx_ref, sub,
+			 "#/properties/packages/items/properties/externalRefs/items") != UPT_OK)
+			return c->err->code;
 		cat = upt_json_get(r, "referenceCategory");
 		type = jstr(r, "referenceType");
 		loc = jstr(r, "referenceLocator");
@@ -352,6 +420,8 @@ static int spdx_package(struct ctx *c, const struct upt_json *v, const struct up
 	if (p->type != UPT_JSON_OBJECT)
 		return upt_error_set(c->err, UPT_ERR_FIELD_TYPE, "sbom %s: %s/type: not an object",
 				     path, def);
+	if ((rc = only(c, p, spdx_package_members, path, def)) != UPT_OK)
+		return rc;
 	for (size_t i = 0; i < 3; i++)
 		if (!upt_json_get(p, i == 0 ? "SPDXID" : i == 1 ? "name" : "downloadLocation"))
 			return upt_error_set(c->err, UPT_ERR_FIELD_MISSING,
@@ -382,6 +452,8 @@ static int spdx(struct ctx *c, const struct upt_json *v)
 		if (!upt_json_get(v, required[i]))
 			return upt_error_set(c->err, UPT_ERR_FIELD_MISSING,
 					     "sbom: #/required: no \"%s\"", required[i]);
+	if ((rc = only(c, v, spdx_top, "", "#")) != UPT_OK)
+		return rc;
 	if (!upt_json_is_str(upt_json_get(v, "spdxVersion"), "SPDX-2.3"))
 		return upt_error_set(c->err, UPT_ERR_UNSUPPORTED,
 				     "sbom /spdxVersion: only SPDX-2.3 is supported");
@@ -398,6 +470,9 @@ static int spdx(struct ctx *c, const struct upt_json *v)
 		return upt_error_set(c->err, UPT_ERR_FIELD_TYPE,
 				     "sbom /creationInfo: #/properties/creationInfo/type: not an "
 				     "object");
+	if ((rc = only(c, ci, spdx_creation, "/creationInfo", "#/properties/creationInfo")) !=
+	    UPT_OK)
+		return rc;
 	if (!jstr(ci, "created") || !(cr = upt_json_get(ci, "creators")))
 		return upt_error_set(c->err, UPT_ERR_FIELD_MISSING,
 				     "sbom /creationInfo: #/properties/creationInfo/required: no "

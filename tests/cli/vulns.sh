@@ -68,6 +68,10 @@ mutate "$S" b10.json 'd["packages"][1]["externalRefs"][0]["referenceCategory"] =
 refused b10.json "/packages/1/externalRefs/0/referenceCategory"
 mutate "$S" b11.json 'del d["packages"][3]["versionInfo"]'
 refused b11.json "component zlib has no version"
+mutate "$S" b13.json 'd["packages"][1]["flavour"] = "x"'
+refused b13.json '/packages/1: #/properties/packages/items/additionalProperties: unknown member "flavour"'
+mutate "$S" b14.json 'd["creationInfo"]["when"] = "x"'
+refused b14.json '/creationInfo: #/properties/creationInfo/additionalProperties: unknown member "when"'
 printf '{"bomFormat":"CycloneDX",' >b12.json
 refused b12.json "b12.json"
 
