@@ -273,6 +273,14 @@ static int cyclonedx(struct ctx *c, const struct upt_json *v)
 		return upt_error_set(c->err, UPT_ERR_FIELD_TYPE,
 				     "sbom /metadata/timestamp: #/definitions/metadata/properties/"
 				     "timestamp/type: not a string");
+	/* tools: an array of tools in 1.4; 1.5 added the object form */
+	if (md && upt_json_get(md, "tools") && upt_json_get(md, "tools")->type != UPT_JSON_ARRAY &&
+	    (upt_json_get(md, "tools")->type != UPT_JSON_OBJECT || upt_json_is_str(sv, "1.4")))
+		return upt_error_set(
+		    c->err, UPT_ERR_FIELD_TYPE,
+		    "sbom /metadata/tools: #/definitions/metadata/properties/tools/type: "
+		    "not %s",
+		    upt_json_is_str(sv, "1.4") ? "an array" : "an array or an object");
 	c->s->created = md && jstr(md, "timestamp") ? jstr(md, "timestamp") : "";
 	return comps ? cdx_components(c, comps, "", 0) : UPT_OK;
 }
