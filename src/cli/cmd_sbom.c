@@ -64,7 +64,7 @@ int sbom_prepare(struct publish_sbom *out, char **doc, size_t *len, const char *
 int sbom_upload_and_gate(const struct ws *w, const struct publish_sbom *sb, const char *doc,
 			 size_t len, const char *target, bool gate, struct upt_error *err)
 {
-	char api[128], *resp = NULL;
+	char api[1900], qt[1700], *resp = NULL;
 	struct cli_arena ca = {0};
 	struct upt_json *v;
 	const struct upt_json *vs;
@@ -74,7 +74,9 @@ int sbom_upload_and_gate(const struct ws *w, const struct publish_sbom *sb, cons
 	rc = ws_http(w, "PUT", api, "application/json", doc, len, NULL, false, &resp, err);
 	free(resp);
 	resp = NULL;
-	snprintf(api, sizeof api, "sboms/%s/vulns", sb->sha256);
+	if (rc == UPT_OK && host_url_quote(qt, sizeof qt, target, false) != UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_ARG, "%s: name too long", target);
+	snprintf(api, sizeof api, "sboms/%s/vulns?target=%s", sb->sha256, qt);
 	if (rc == UPT_OK)
 		rc = ws_http(w, "GET", api, NULL, NULL, 0, NULL, false, &resp, err);
 	if (rc == UPT_OK)
@@ -102,7 +104,17 @@ int sbom_upload_and_gate(const struct ws *w, const struct publish_sbom *sb, cons
 			fprintf(stderr, " %s@%s", n && n->type == UPT_JSON_STRING ? n->str : "?",
 				ve && ve->type == UPT_JSON_STRING ? ve->str : "?");
 		}
-		fprintf(stderr, "%s\n", ex && !vex ? "; ACTIVELY EXPLOITED, no VEX statement" : "");
+		if (vex) {
+			const struct upt_json *vx = upt_json_get(x, "vex");
+			const struct upt_json *st = upt_json_get(vx, "status"),
+					      *ju = upt_json_get(vx, "justification");
+			fprintf(stderr, "; VEX: %s%s%s\n",
+				st && st->type == UPT_JSON_STRING ? st->str : "?",
+				ju && ju->type == UPT_JSON_STRING && ju->len ? ", " : "",
+				ju && ju->type == UPT_JSON_STRING ? ju->str : "");
+		} else {
+			fprintf(stderr, "%s\n", ex ? "; ACTIVELY EXPLOITED, no VEX statement" : "");
+		}
 		exploited += ex && !vex;
 	}
 	if (rc == UPT_OK && gate && exploited)

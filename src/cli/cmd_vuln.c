@@ -19,7 +19,8 @@
 static const char usage[] =
     "usage: uptake vuln import PATH [--dir DIR]\n"
     "       uptake vuln show ID [--json] [--dir DIR]\n"
-    "       uptake vuln exploited ID --aware-at TIME [--dir DIR]\n\n"
+    "       uptake vuln exploited ID --aware-at TIME [--dir DIR]\n"
+    "       uptake vuln vex FILE [--dir DIR]\n\n"
     "import: OSV JSON records from PATH, a file (one record or an array of them)\n"
     "or a directory of *.json files; the server checks every record and stores\n"
     "them all in one transaction, or none (a bad record is named with its\n"
@@ -30,6 +31,10 @@ static const char usage[] =
     "exploited: the manufacturer became aware at TIME (ISO 8601 or now) that ID\n"
     "is actively exploited: the release gate (uptake publish --gate) refuses\n"
     "images it affects.\n"
+    "vex: a CSAF 2.0 VEX document: its known_not_affected (with a justification)\n"
+    "and fixed statements about published targets (by product name) or\n"
+    "components (by purl) replace that document's earlier ones; matching and the\n"
+    "gate honour them. A product that is neither is refused.\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 /* One file's JSON: checked here (one value), sent as it is. */
@@ -143,6 +148,21 @@ static int print_import(const char *json, struct upt_error *err)
 	return rc;
 }
 
+static int print_vex(const char *json, struct upt_error *err)
+{
+	struct cli_arena ca = {0};
+	struct upt_json *v;
+	int rc = cli_arena_init(&ca, 16 * strlen(json) + 65536);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &ca.a, (const uint8_t *)json, strlen(json), NULL, err);
+	if (rc == UPT_OK)
+		printf("vex %s: %lld statements (known_not_affected, fixed); %lld product "
+		       "statuses of other kinds ignored\n",
+		       str(v, "document"), num(v, "statements"), num(v, "other_statuses_ignored"));
+	cli_arena_dispose(&ca);
+	return rc;
+}
+
 static int print_show(const char *json, struct upt_error *err)
 {
 	struct cli_arena ca = {0};
@@ -221,12 +241,13 @@ int cmd_vuln(int argc, char **argv)
 		return fputs(usage, stderr), CLI_USAGE;
 	sub = argv[optind];
 	arg = argv[optind + 1];
-	if (strcmp(sub, "import") == 0      ? json || aware
-	    : strcmp(sub, "show") == 0      ? aware != NULL
+	if (strcmp(sub, "import") == 0 || strcmp(sub, "vex") == 0 ? json || aware
+	    : strcmp(sub, "show") == 0                            ? aware != NULL
 	    : strcmp(sub, "exploited") == 0 ? json || !aware || cli_parse_time(&at, aware) != UPT_OK
 					    : true)
 		return fputs(usage, stderr), CLI_USAGE;
-	if (strcmp(sub, "import") != 0 && host_url_quote(qid, sizeof qid, arg, false) != UPT_OK)
+	if (strcmp(sub, "import") != 0 && strcmp(sub, "vex") != 0 &&
+	    host_url_quote(qid, sizeof qid, arg, false) != UPT_OK)
 		return fputs(usage, stderr), CLI_USAGE;
 	cli_buf_init(&body, VULN_IMPORT_MAX);
 	rc = ws_load(&w, dir, &err);
@@ -245,6 +266,16 @@ int cmd_vuln(int argc, char **argv)
 				     body.len, NULL, false, &resp, &err);
 		if (rc == UPT_OK)
 			rc = print_import(resp, &err);
+	} else if (rc == UPT_OK && strcmp(sub, "vex") == 0) {
+		char *doc = NULL;
+		size_t len = 0;
+		rc = cli_read_file(arg, VULN_IMPORT_MAX, &doc, &len, &err);
+		if (rc == UPT_OK)
+			rc = ws_http(&w, "POST", "vex", "application/json", doc, len, NULL, false,
+				     &resp, &err);
+		upt_free(doc);
+		if (rc == UPT_OK)
+			rc = print_vex(resp, &err);
 	} else if (rc == UPT_OK && strcmp(sub, "show") == 0) {
 		snprintf(api, sizeof api, "vulns/%s", qid);
 		rc = ws_http(&w, "GET", api, NULL, NULL, 0, NULL, false, &resp, &err);

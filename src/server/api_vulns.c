@@ -39,7 +39,8 @@ void srv_h_sbom_vulns(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
 	char *json = NULL;
-	int rc = srv_admin_sbom_vulns(q->srv->store, q->param[0], &json, &err);
+	int rc = srv_admin_sbom_vulns(q->srv->store, q->param[0], q->query(q->io, "target"), &json,
+				      &err);
 	srv_resp_result(r, rc, json, &err);
 }
 
@@ -73,5 +74,13 @@ void srv_h_report_vulns(const struct srv_req *q, struct srv_resp *r)
 	struct upt_error err = {0};
 	char *json = NULL;
 	int rc = srv_report_vulns(q->srv->store, q->now, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
+
+void srv_h_vex_import(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_admin_vex_import(q->srv->store, q->body, q->body_len, q->now, &json, &err);
 	srv_resp_result(r, rc, json, &err);
 }

@@ -176,6 +176,19 @@ struct srv_sbom {
 	size_t len;
 };
 
+/* A VEX statement (from a CSAF 2.0 VEX document): about vulnerability
+ * `vuln` (an id or an alias) and `product`, a published target's name or
+ * a component's purl; status "known_not_affected" (with a justification)
+ * or "fixed". */
+struct srv_vex {
+	char vuln[128];
+	char product[512];
+	char status[24];
+	char justification[64];
+	char document[128]; /* the CSAF document's tracking id */
+	int64_t imported;
+};
+
 /* A vulnerability record (OSV), normalized by vulns.c into uptake's own
  * JSON (`record`, malloc'd); exploited_at: when the manufacturer became
  * aware that it is actively exploited (0: not known to be). */
@@ -388,6 +401,11 @@ struct srv_store_ops {
 	 * (UPT_ERR_NOT_FOUND: no such record). */
 	int (*vuln_exploited)(struct srv_store *s, const char *id, int64_t aware_at,
 			      struct upt_error *err);
+	/* Inside begin/commit: replace the statements of one VEX document. */
+	int (*vex_put)(struct srv_store *s, const char *document, const struct srv_vex *v, size_t n,
+		       struct upt_error *err);
+	int (*vex_list)(struct srv_store *s, struct srv_vex **out, size_t *n,
+			struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 

@@ -115,7 +115,10 @@ static const char *const migrations[] = {
     " created BIGINT NOT NULL, data BYTEA NOT NULL);"
     "ALTER TABLE published_targets ADD COLUMN sbom_sha256 TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE vulns (id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn BIGINT NOT NULL,"
-    " imported BIGINT NOT NULL, exploited_at BIGINT NOT NULL DEFAULT 0, record TEXT NOT NULL);",
+    " imported BIGINT NOT NULL, exploited_at BIGINT NOT NULL DEFAULT 0, record TEXT NOT NULL);"
+    "CREATE TABLE vex (document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
+    " status TEXT NOT NULL, justification TEXT NOT NULL, imported BIGINT NOT NULL,"
+    " PRIMARY KEY (document, vuln, product));",
 };
 
 /* One statement. Parameters are text, except those marked 'b' in `kinds`
@@ -1459,6 +1462,56 @@ static int pg_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	return code;
 }
 
+static int pg_vex_put(struct srv_store *b, const char *document, const struct srv_vex *v, size_t n,
+		      struct upt_error *err)
+{
+	const char *d[] = {document};
+	int code;
+	PGresult *r = exec(P(b), "DELETE FROM vex WHERE document=$1", 1, d, NULL, NULL, err, &code);
+	PQclear(r);
+	for (size_t i = 0; code == UPT_OK && i < n; i++) {
+		char t[24];
+		const char *vals[] = {document,    v[i].vuln,          v[i].product,
+				      v[i].status, v[i].justification, num(t, v[i].imported)};
+		r = exec(
+		    P(b),
+		    "INSERT INTO vex (document, vuln, product, status, justification, imported) "
+		    "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (document, vuln, product) DO UPDATE "
+		    "SET status=excluded.status, justification=excluded.justification",
+		    6, vals, NULL, NULL, err, &code);
+		PQclear(r);
+	}
+	return code;
+}
+
+static int pg_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	pthread_mutex_lock(&P(b)->lock);
+	r = exec(P(b),
+		 "SELECT document, vuln, product, status, justification, imported FROM vex "
+		 "ORDER BY vuln, product, document",
+		 0, NULL, NULL, NULL, err, &code);
+	pthread_mutex_unlock(&P(b)->lock);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_vex *v = &(*out)[(*n)++];
+		col_s(v->document, sizeof v->document, r, i, 0);
+		col_s(v->vuln, sizeof v->vuln, r, i, 1);
+		col_s(v->product, sizeof v->product, r, i, 2);
+		col_s(v->status, sizeof v->status, r, i, 3);
+		col_s(v->justification, sizeof v->justification, r, i, 4);
+		v->imported = col_i(r, i, 5);
+	}
+	PQclear(r);
+	return code;
+}
+
 static int pg_vuln_exploited(struct srv_store *b, const char *id, int64_t aware_at,
 			     struct upt_error *err)
 {
@@ -1570,6 +1623,8 @@ static const struct srv_store_ops pg_ops = {
     .vuln_put = pg_vuln_put,
     .vuln_list = pg_vuln_list,
     .vuln_exploited = pg_vuln_exploited,
+    .vex_put = pg_vex_put,
+    .vex_list = pg_vex_list,
     .close = pg_close,
 };
 

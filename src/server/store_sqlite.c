@@ -133,7 +133,11 @@ static const char *const migrations[] = {
     "CREATE TABLE vulns ("
     " id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn INTEGER NOT NULL,"
     " imported INTEGER NOT NULL, exploited_at INTEGER NOT NULL DEFAULT 0,"
-    " record TEXT NOT NULL);",
+    " record TEXT NOT NULL);"
+    "CREATE TABLE vex ("
+    " document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
+    " status TEXT NOT NULL, justification TEXT NOT NULL, imported INTEGER NOT NULL,"
+    " PRIMARY KEY (document, vuln, product));",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -1724,6 +1728,54 @@ static int sq_vuln_exploited(struct srv_store *b, const char *id, int64_t aware_
 	return rc;
 }
 
+static int sq_vex_put(struct srv_store *b, const char *document, const struct srv_vex *v, size_t n,
+		      struct upt_error *err)
+{
+	const void *d[] = {document};
+	int rc = run(S(b), "DELETE FROM vex WHERE document=?", "t", d, err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		const void *vals[] = {document,    v[i].vuln,          v[i].product,
+				      v[i].status, v[i].justification, &v[i].imported};
+		rc = run(
+		    S(b),
+		    "INSERT INTO vex (document, vuln, product, status, justification, imported) "
+		    "VALUES (?,?,?,?,?,?) ON CONFLICT(document, vuln, product) DO UPDATE SET "
+		    "status=excluded.status, justification=excluded.justification",
+		    "ttttti", vals, err);
+	}
+	return rc;
+}
+
+static void vex_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_vex *v = p;
+	memset(v, 0, sizeof *v);
+	text_col(v->document, sizeof v->document, st, 0);
+	text_col(v->vuln, sizeof v->vuln, st, 1);
+	text_col(v->product, sizeof v->product, st, 2);
+	text_col(v->status, sizeof v->status, st, 3);
+	text_col(v->justification, sizeof v->justification, st, 4);
+	v->imported = sqlite3_column_int64(st, 5);
+}
+
+static int sq_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT document, vuln, product, status, justification, imported FROM vex "
+		     "ORDER BY vuln, product, document",
+		     err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, vex_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
@@ -1784,6 +1836,8 @@ static const struct srv_store_ops sqlite_ops = {
     .vuln_put = sq_vuln_put,
     .vuln_list = sq_vuln_list,
     .vuln_exploited = sq_vuln_exploited,
+    .vex_put = sq_vex_put,
+    .vex_list = sq_vex_list,
     .close = sq_close,
 };
 

@@ -687,11 +687,18 @@ static bool component_hit(const struct upt_json *af, const struct upt_sbom_compo
 	return false;
 }
 
+struct vexset {
+	struct srv_vex *v;
+	size_t n;
+};
+
 struct vrec {
 	const struct srv_vuln *v;
 	struct upt_json *rec;
 	/* per published target (index into pub): components hit, or 0 */
 	size_t *hits;
+	/* per published target: the VEX statement that clears it, or NULL */
+	const struct srv_vex **vex;
 	size_t devices, in_support;
 	const struct srv_published *fix;
 };
@@ -706,12 +713,16 @@ struct match {
 	size_t nvulns;
 	struct vrec *vr;
 	struct work w;
+	struct vexset vex;
 };
 
 static void match_free(struct match *m)
 {
-	for (size_t i = 0; m->vr && i < m->nvulns; i++)
+	free(m->vex.v);
+	for (size_t i = 0; m->vr && i < m->nvulns; i++) {
 		free(m->vr[i].hits);
+		free(m->vr[i].vex);
+	}
 	for (size_t i = 0; i < m->nsboms; i++)
 		free(m->sboms[i].w.mem);
 	free(m->vr);
@@ -722,9 +733,30 @@ static void match_free(struct match *m)
 	free(m->w.mem);
 }
 
+/* The VEX statements known, and the one (not affected or fixed) about a
+ * record (by its id or an alias) and a product (a target's name or a
+ * component's purl). */
+
+static const struct srv_vex *vex_find(const struct vexset *vs, const struct upt_json *rec,
+				      const char *product)
+{
+	const struct upt_json *al = upt_json_get(rec, "aliases");
+	const char *id = jstr(rec, "id");
+	for (size_t i = 0; vs && product && *product && i < vs->n; i++) {
+		const struct srv_vex *x = &vs->v[i];
+		bool named = id && strcmp(x->vuln, id) == 0;
+		for (size_t k = 0; !named && al && k < al->n; k++)
+			named = strcmp(x->vuln, al->items[k]->str) == 0;
+		if (named && strcmp(x->product, product) == 0)
+			return x;
+	}
+	return NULL;
+}
+
 /* Which components of an SBOM a record hits (count), listing them in `o`
- * when given. */
-static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, struct srv_json *o)
+ * when given; components a VEX statement covers by purl are not hit. */
+static size_t sbom_hits_vex(const struct upt_json *rec, const struct upt_sbom *s,
+			    const struct vexset *vs, struct srv_json *o)
 {
 	const struct upt_json *af = upt_json_get(rec, "affected");
 	size_t n = 0;
@@ -732,7 +764,7 @@ static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, st
 		bool hit = false;
 		for (size_t a = 0; !hit && af && a < af->n; a++)
 			hit = component_hit(af->items[a], &s->components[c]);
-		if (!hit)
+		if (!hit || vex_find(vs, rec, s->components[c].purl))
 			continue;
 		if (o) {
 			srv_json_raw(o, "%s{\"name\":", n ? "," : "");
@@ -748,6 +780,24 @@ static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, st
 	return n;
 }
 
+static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, struct srv_json *o)
+{
+	return sbom_hits_vex(rec, s, NULL, o);
+}
+
+static void put_vex(struct srv_json *o, const struct srv_vex *x)
+{
+	srv_json_raw(o, "{\"status\":");
+	srv_json_str(o, x->status);
+	srv_json_raw(o, ",\"justification\":");
+	srv_json_str(o, x->justification);
+	srv_json_raw(o, ",\"document\":");
+	srv_json_str(o, x->document);
+	srv_json_raw(o, ",\"product\":");
+	srv_json_str(o, x->product);
+	srv_json_raw(o, "}");
+}
+
 /* Load the published targets, their SBOMs, and the records. */
 static int match_load(struct srv_store *st, struct match *m, struct upt_error *err)
 {
@@ -755,6 +805,8 @@ static int match_load(struct srv_store *st, struct match *m, struct upt_error *e
 	int rc = st->ops->published_list(st, &m->pub, &m->npub, err);
 	if (rc == UPT_OK)
 		rc = st->ops->vuln_list(st, &m->vulns, &m->nvulns, err);
+	if (rc == UPT_OK)
+		rc = st->ops->vex_list(st, &m->vex.v, &m->vex.n, err);
 	if (rc == UPT_OK && (!(m->sb = calloc(m->npub + 1, sizeof *m->sb)) ||
 			     !(m->sboms = calloc(m->npub + 1, sizeof *m->sboms)) ||
 			     !(m->vr = calloc(m->nvulns + 1, sizeof *m->vr))))
@@ -788,20 +840,27 @@ static int match_load(struct srv_store *st, struct match *m, struct upt_error *e
 		r->v = &m->vulns[i];
 		rc = upt_json_parse(&r->rec, &m->w.a, (const uint8_t *)r->v->record,
 				    strlen(r->v->record), NULL, err);
-		if (rc == UPT_OK && !(r->hits = calloc(m->npub + 1, sizeof *r->hits)))
+		if (rc == UPT_OK && (!(r->hits = calloc(m->npub + 1, sizeof *r->hits)) ||
+				     !(r->vex = calloc(m->npub + 1, sizeof *r->vex))))
 			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-		for (size_t p = 0; rc == UPT_OK && !r->v->withdrawn && p < m->npub; p++)
-			if (m->sb[p])
-				r->hits[p] = sbom_hits(r->rec, &m->sb[p]->s, NULL);
+		for (size_t p = 0; rc == UPT_OK && !r->v->withdrawn && p < m->npub; p++) {
+			if (!m->sb[p] || !sbom_hits(r->rec, &m->sb[p]->s, NULL))
+				continue;
+			/* VEX: the image is not affected, or each hit component */
+			r->vex[p] = vex_find(&m->vex, r->rec, m->pub[p].name);
+			if (!r->vex[p])
+				r->hits[p] = sbom_hits_vex(r->rec, &m->sb[p]->s, &m->vex, NULL);
+		}
 	}
 	return rc;
 }
 
-int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, char **resp,
+int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, const char *target, char **resp,
 			 struct upt_error *err)
 {
 	struct sbom_entry e = {0};
 	struct srv_vuln *vs = NULL;
+	struct vexset vex = {0};
 	size_t nv = 0, k = 0;
 	struct srv_json o = {0};
 	struct work w = {0};
@@ -813,6 +872,8 @@ int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, char **resp,
 	rc = sbom_load(st, &e, err);
 	if (rc == UPT_OK)
 		rc = st->ops->vuln_list(st, &vs, &nv, err);
+	if (rc == UPT_OK)
+		rc = st->ops->vex_list(st, &vex.v, &vex.n, err);
 	srv_json_raw(&o, "{\"sha256\":\"%s\",\"vulnerabilities\":[", sha256);
 	for (size_t i = 0; rc == UPT_OK && i < nv; i++) {
 		struct upt_json *rec;
@@ -823,15 +884,23 @@ int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, char **resp,
 			rc = upt_json_parse(&rec, &w.a, (const uint8_t *)vs[i].record,
 					    strlen(vs[i].record), NULL, err);
 		if (rc == UPT_OK && sbom_hits(rec, &e.s, NULL)) {
+			/* VEX about the image to be, or about every hit component */
+			const struct srv_vex *x = vex_find(&vex, rec, target);
+			bool all = !x && sbom_hits_vex(rec, &e.s, &vex, NULL) == 0;
+			for (size_t c = 0; all && !x && c < e.s.n_components; c++)
+				x = vex_find(&vex, rec, e.s.components[c].purl);
 			srv_json_raw(&o, "%s{\"id\":", k++ ? "," : "");
 			srv_json_str(&o, vs[i].id);
 			srv_json_raw(&o, ",\"severity\":");
 			srv_json_str(&o, jstr(rec, "severity"));
-			srv_json_raw(&o,
-				     ",\"exploited\":%s,\"exploited_at\":%lld,\"vex\":null,"
-				     "\"components\":[",
+			srv_json_raw(&o, ",\"exploited\":%s,\"exploited_at\":%lld,\"vex\":",
 				     vs[i].exploited_at ? "true" : "false",
 				     (long long)vs[i].exploited_at);
+			if (x)
+				put_vex(&o, x);
+			else
+				srv_json_raw(&o, "null");
+			srv_json_raw(&o, ",\"components\":[");
 			sbom_hits(rec, &e.s, &o);
 			srv_json_raw(&o, "]}");
 		}
@@ -844,6 +913,7 @@ int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, char **resp,
 	else
 		srv_json_dispose(&o);
 	srv_vulns_free(vs, nv);
+	free(vex.v);
 	free(e.w.mem);
 	return rc;
 }
@@ -1028,6 +1098,17 @@ static void put_vuln(struct srv_json *o, struct match *m, struct vrec *r, bool f
 		}
 		srv_json_raw(o, "}");
 	}
+	srv_json_raw(o, "],\"not_affected\":[");
+	k = 0;
+	for (size_t p = 0; p < m->npub; p++) {
+		if (!r->vex[p])
+			continue;
+		srv_json_raw(o, "%s{\"target\":", k++ ? "," : "");
+		srv_json_str(o, m->pub[p].name);
+		srv_json_raw(o, ",\"vex\":");
+		put_vex(o, r->vex[p]);
+		srv_json_raw(o, "}");
+	}
 	srv_json_raw(o, "],\"devices\":%zu,\"devices_in_support\":%zu,\"fixed_in\":", r->devices,
 		     r->in_support);
 	if (r->fix) {
@@ -1140,4 +1221,287 @@ int srv_admin_vuln_show(struct srv_store *st, const char *id, int64_t now, char 
 int srv_report_vulns(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
 {
 	return vulns_report(st, NULL, now, resp, err);
+}
+
+/* ---- CSAF 2.0 VEX ------------------------------------------------------------ */
+
+#define SRV_VEX_MAX_PRODUCTS   10000
+#define SRV_VEX_MAX_STATEMENTS 100000
+
+struct csaf_product {
+	const char *id, *name, *purl;
+};
+
+struct csaf {
+	struct csaf_product *p;
+	size_t n;
+	struct upt_error *err;
+};
+
+static int csaf_product(struct csaf *c, const struct upt_json *fpn, const char *where)
+{
+	const char *id = jstr(fpn, "product_id"), *name = jstr(fpn, "name");
+	const struct upt_json *pih = upt_json_get(fpn, "product_identification_helper");
+	if (!id || !name)
+		return upt_error_set(
+		    c->err, UPT_ERR_FIELD_MISSING,
+		    "vex %s: a full product name needs product_id and name strings", where);
+	if (c->n == SRV_VEX_MAX_PRODUCTS)
+		return upt_error_set(c->err, UPT_ERR_TOO_LARGE, "vex: more than %d products",
+				     SRV_VEX_MAX_PRODUCTS);
+	c->p[c->n].id = id;
+	c->p[c->n].name = name;
+	c->p[c->n].purl = jstr(pih, "purl");
+	c->n++;
+	return UPT_OK;
+}
+
+static int csaf_branches(struct csaf *c, const struct upt_json *b, const char *where,
+			 unsigned depth)
+{
+	char sub[200];
+	int rc = UPT_OK;
+	if (depth > 16)
+		return upt_error_set(c->err, UPT_ERR_TOO_LARGE, "vex %s: branches too deep", where);
+	if (b->type != UPT_JSON_ARRAY)
+		return upt_error_set(c->err, UPT_ERR_FIELD_TYPE, "vex %s: not an array", where);
+	for (size_t i = 0; rc == UPT_OK && i < b->n; i++) {
+		const struct upt_json *x = b->items[i], *pr = upt_json_get(x, "product"),
+				      *sb = upt_json_get(x, "branches");
+		snprintf(sub, sizeof sub, "%.150s[%zu]", where, i);
+		if (x->type != UPT_JSON_OBJECT || !jstr(x, "category") || !jstr(x, "name") ||
+		    (!pr && !sb))
+			return upt_error_set(c->err, UPT_ERR_FIELD_MISSING,
+					     "vex %s: a branch needs category, name and product or "
+					     "branches",
+					     sub);
+		if (pr)
+			rc = csaf_product(c, pr, sub);
+		if (rc == UPT_OK && sb) {
+			snprintf(sub, sizeof sub, "%.150s[%zu].branches", where, i);
+			rc = csaf_branches(c, sb, sub, depth + 1);
+		}
+	}
+	return rc;
+}
+
+static const struct csaf_product *csaf_find(const struct csaf *c, const char *id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->p[i].id, id) == 0)
+			return &c->p[i];
+	return NULL;
+}
+
+/* The product an uptake statement is about: a published target's name,
+ * else a component purl; NULL (and an error) for anything else. */
+static const char *vex_product(const struct csaf_product *p, const struct srv_published *pub,
+			       size_t npub)
+{
+	for (size_t i = 0; i < npub; i++)
+		if (strcmp(pub[i].name, p->name) == 0)
+			return p->name;
+	return p->purl && strncmp(p->purl, "pkg:", 4) == 0 ? p->purl : NULL;
+}
+
+/* The justification of a known_not_affected product: its flag's label, or
+ * "impact_statement" when only an impact threat says why. */
+static const char *vex_justification(const struct upt_json *v, const char *pid)
+{
+	static const char *const labels[] = {"component_not_present",
+					     "vulnerable_code_not_present",
+					     "vulnerable_code_cannot_be_controlled_by_adversary",
+					     "vulnerable_code_not_in_execute_path",
+					     "inline_mitigations_already_exist",
+					     NULL};
+	const struct upt_json *fl = upt_json_get(v, "flags"), *th = upt_json_get(v, "threats");
+	for (size_t i = 0; fl && fl->type == UPT_JSON_ARRAY && i < fl->n; i++) {
+		const struct upt_json *ids = upt_json_get(fl->items[i], "product_ids");
+		const char *label = jstr(fl->items[i], "label");
+		for (size_t k = 0; label && ids && ids->type == UPT_JSON_ARRAY && k < ids->n; k++)
+			if (upt_json_is_str(ids->items[k], pid))
+				for (const char *const *l = labels; *l; l++)
+					if (strcmp(*l, label) == 0)
+						return label;
+	}
+	for (size_t i = 0; th && th->type == UPT_JSON_ARRAY && i < th->n; i++) {
+		const struct upt_json *ids = upt_json_get(th->items[i], "product_ids");
+		if (!upt_json_is_str(upt_json_get(th->items[i], "category"), "impact"))
+			continue;
+		for (size_t k = 0; ids && ids->type == UPT_JSON_ARRAY && k < ids->n; k++)
+			if (upt_json_is_str(ids->items[k], pid))
+				return "impact_statement";
+	}
+	return NULL;
+}
+
+static int vex_add(struct srv_vex **out, size_t *n, size_t *cap, const char *vuln,
+		   const char *product, const char *status, const char *just, const char *doc,
+		   int64_t now, struct upt_error *err)
+{
+	struct srv_vex *x;
+	if (*n == SRV_VEX_MAX_STATEMENTS)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "vex: more than %d statements",
+				     SRV_VEX_MAX_STATEMENTS);
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 32;
+		struct srv_vex *more = realloc(*out, c * sizeof *more);
+		if (!more)
+			return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		*out = more;
+		*cap = c;
+	}
+	x = &(*out)[(*n)++];
+	memset(x, 0, sizeof *x);
+	if ((size_t)snprintf(x->vuln, sizeof x->vuln, "%s", vuln) >= sizeof x->vuln ||
+	    (size_t)snprintf(x->product, sizeof x->product, "%s", product) >= sizeof x->product)
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "vex: %s / %.64s: too long", vuln,
+				     product);
+	snprintf(x->status, sizeof x->status, "%s", status);
+	snprintf(x->justification, sizeof x->justification, "%s", just ? just : "");
+	snprintf(x->document, sizeof x->document, "%s", doc);
+	x->imported = now;
+	return UPT_OK;
+}
+
+/* One vulnerabilities[] entry: a statement per id (cve and ids[]) and
+ * product of known_not_affected and fixed. */
+static int vex_vuln(const struct csaf *c, const struct upt_json *v, size_t vi,
+		    const struct srv_published *pub, size_t npub, const char *doc, int64_t now,
+		    struct srv_vex **out, size_t *n, size_t *cap, size_t *others,
+		    struct upt_error *err)
+{
+	static const char *const statuses[] = {"known_not_affected", "fixed"};
+	const struct upt_json *ps = upt_json_get(v, "product_status"),
+			      *ids = upt_json_get(v, "ids");
+	const char *names[16];
+	size_t nn = 0;
+	int rc = UPT_OK;
+	if (jstr(v, "cve"))
+		names[nn++] = jstr(v, "cve");
+	for (size_t i = 0; ids && ids->type == UPT_JSON_ARRAY && i < ids->n && nn < 16; i++)
+		if (jstr(ids->items[i], "text"))
+			names[nn++] = jstr(ids->items[i], "text");
+	if (!nn)
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "vex /vulnerabilities/%zu: neither cve nor ids", vi);
+	if (!ps || ps->type != UPT_JSON_OBJECT)
+		return upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				     "vex /vulnerabilities/%zu (%s): no product_status", vi,
+				     names[0]);
+	for (size_t i = 0; i < ps->n; i++)
+		if (strcmp(ps->items[i]->key, "known_not_affected") != 0 &&
+		    strcmp(ps->items[i]->key, "fixed") != 0)
+			*others += ps->items[i]->type == UPT_JSON_ARRAY ? ps->items[i]->n : 0;
+	for (size_t s = 0; rc == UPT_OK && s < 2; s++) {
+		const struct upt_json *list = upt_json_get(ps, statuses[s]);
+		if (list && list->type != UPT_JSON_ARRAY)
+			return upt_error_set(
+			    err, UPT_ERR_FIELD_TYPE,
+			    "vex /vulnerabilities/%zu/product_status/%s: not an array", vi,
+			    statuses[s]);
+		for (size_t k = 0; rc == UPT_OK && list && k < list->n; k++) {
+			const char *pid =
+			    list->items[k]->type == UPT_JSON_STRING ? list->items[k]->str : NULL;
+			const struct csaf_product *p = pid ? csaf_find(c, pid) : NULL;
+			const char *prod = p ? vex_product(p, pub, npub) : NULL, *just = NULL;
+			if (!p)
+				return upt_error_set(
+				    err, UPT_ERR_FIELD_VALUE,
+				    "vex /vulnerabilities/%zu/product_status/%s/%zu: "
+				    "product id %.64s is not in the product tree",
+				    vi, statuses[s], k, pid ? pid : "?");
+			if (!prod)
+				return upt_error_set(
+				    err, UPT_ERR_NOT_FOUND,
+				    "vex /vulnerabilities/%zu/product_status/%s/%zu: "
+				    "product %.64s (%.128s) is neither a published "
+				    "target nor a purl",
+				    vi, statuses[s], k, pid, p->name);
+			if (s == 0 && !(just = vex_justification(v, pid)))
+				return upt_error_set(
+				    err, UPT_ERR_FIELD_MISSING,
+				    "vex /vulnerabilities/%zu: known_not_affected %s "
+				    "has no justification (a flag or an impact "
+				    "threat)",
+				    vi, pid);
+			for (size_t i = 0; rc == UPT_OK && i < nn; i++)
+				rc = vex_add(out, n, cap, names[i], prod, statuses[s], just, doc,
+					     now, err);
+		}
+	}
+	return rc;
+}
+
+int srv_admin_vex_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
+			 char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_json *v;
+	const struct upt_json *d, *pt, *vs, *rel;
+	struct csaf c = {0};
+	struct srv_published *pub = NULL;
+	struct srv_vex *out = NULL;
+	size_t npub = 0, n = 0, cap = 0, others = 0;
+	struct srv_json o = {0};
+	const char *doc = NULL;
+	int rc = work_init(&w, len, err);
+	c.err = err;
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	d = rc == UPT_OK ? upt_json_get(v, "document") : NULL;
+	if (rc == UPT_OK && (!upt_json_is_str(upt_json_get(d, "category"), "csaf_vex") ||
+			     !upt_json_is_str(upt_json_get(d, "csaf_version"), "2.0")))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "vex /document: not a CSAF 2.0 VEX document (category csaf_vex, "
+				   "csaf_version 2.0)");
+	if (rc == UPT_OK && !(doc = jstr(upt_json_get(d, "tracking"), "id")))
+		rc =
+		    upt_error_set(err, UPT_ERR_FIELD_MISSING, "vex /document/tracking/id: missing");
+	pt = rc == UPT_OK ? upt_json_get(v, "product_tree") : NULL;
+	vs = rc == UPT_OK ? upt_json_get(v, "vulnerabilities") : NULL;
+	if (rc == UPT_OK &&
+	    (!pt || pt->type != UPT_JSON_OBJECT || !vs || vs->type != UPT_JSON_ARRAY))
+		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				   "vex: needs a product_tree and vulnerabilities");
+	if (rc == UPT_OK && !(c.p = calloc(SRV_VEX_MAX_PRODUCTS, sizeof *c.p)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK && upt_json_get(pt, "branches"))
+		rc = csaf_branches(&c, upt_json_get(pt, "branches"), "/product_tree/branches", 0);
+	if (rc == UPT_OK && upt_json_get(pt, "full_product_names")) {
+		const struct upt_json *f = upt_json_get(pt, "full_product_names");
+		for (size_t i = 0; rc == UPT_OK && f->type == UPT_JSON_ARRAY && i < f->n; i++)
+			rc = csaf_product(&c, f->items[i], "/product_tree/full_product_names");
+	}
+	rel = rc == UPT_OK ? upt_json_get(pt, "relationships") : NULL;
+	for (size_t i = 0; rc == UPT_OK && rel && rel->type == UPT_JSON_ARRAY && i < rel->n; i++)
+		rc = csaf_product(&c, upt_json_get(rel->items[i], "full_product_name"),
+				  "/product_tree/relationships");
+	if (rc == UPT_OK)
+		rc = st->ops->published_list(st, &pub, &npub, err);
+	for (size_t i = 0; rc == UPT_OK && i < vs->n; i++)
+		rc = vex_vuln(&c, vs->items[i], i, pub, npub, doc, now, &out, &n, &cap, &others,
+			      err);
+	if (rc == UPT_OK)
+		rc = st->ops->begin(st, err);
+	if (rc == UPT_OK) {
+		rc = st->ops->vex_put(st, doc, out, n, err);
+		if (rc == UPT_OK)
+			rc = st->ops->commit(st, err);
+		else
+			st->ops->rollback(st);
+	}
+	if (rc == UPT_OK) {
+		srv_json_raw(&o, "{\"document\":");
+		srv_json_str(&o, doc);
+		srv_json_raw(&o, ",\"statements\":%zu,\"other_statuses_ignored\":%zu}\n", n,
+			     others);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "vex %s: %zu statements", doc, n);
+	}
+	free(c.p);
+	free(out);
+	free(pub);
+	free(w.mem);
+	return rc;
 }

@@ -27,9 +27,16 @@ int srv_admin_sbom_get(struct srv_store *st, const char *sha256, char **resp, si
 int srv_admin_sbom_components(struct srv_store *st, const char *sha256, char **resp,
 			      struct upt_error *err);
 /* The known vulnerabilities an SBOM's components match (the release
- * gate): {"vulnerabilities":[{id, exploited, severity, components}...]}. */
-int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, char **resp,
+ * gate): {"vulnerabilities":[{id, exploited, severity, vex, components}]},
+ * vex: the statement that says target `target` (may be NULL) or every
+ * hit component is not affected, or null. */
+int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, const char *target, char **resp,
 			 struct upt_error *err);
+/* POST a CSAF 2.0 VEX document: its known_not_affected (with a
+ * justification) and fixed statements about published targets (by name)
+ * or components (by purl) replace the document's earlier ones. */
+int srv_admin_vex_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
+			 char **resp, struct upt_error *err);
 /* POST {"records":[{"source": NAME, "record": OSV}...]}: check every
  * record, then store all in one transaction; answer counts. */
 int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,

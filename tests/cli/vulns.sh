@@ -262,4 +262,41 @@ $want"
 expect 1 dev 4 forge
 [ "$(report)" = "$want" ] && ok || bad "a forged manifest cleaned dev-4: $(report)"
 
+# --- VEX (CSAF 2.0): lodash not affected in fw-1.1 (a flag); the gw1 build
+# of libssl3 not affected (an impact statement), by purl
+expect 0 "$uptake" vuln vex "$fix/vex/gateway-vex.json" "${W[@]}"
+grep -q "vex EXD-VEX-2026-0007: 6 statements (known_not_affected, fixed); 1 product statuses of other kinds ignored" out.txt &&
+  ok || bad "vex import: $(cat out.txt err.txt)"
+got=$(report)
+want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
+GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
+  dev-4 False ['DEBIAN-CVE-2026-0101', 'GHSA-35jh-r3h4-6jhm']"
+[ "$got" = "$want" ] && ok || bad "after VEX:
+$got
+want:
+$want"
+[ "$(py 'import json; d=json.load(open("rv.json")); g=[v for v in d["vulnerabilities"] if v["id"].startswith("GHSA")][0]; print(g["not_affected"][0]["target"], g["not_affected"][0]["vex"]["justification"], g["not_affected"][0]["vex"]["document"])')" = \
+  "fw-1.1 vulnerable_code_not_present EXD-VEX-2026-0007" ] && ok || bad "not_affected: $(cat rv.json)"
+# the gate honours VEX: the gw1 build passes though the record is exploited
+mutate sbom10.json sbom14.json 'c=d["components"][0]; c["version"]="3.0.11-1~deb12u1+gw1"; c["purl"]=c["purl"].replace("deb12u1?", "deb12u1+gw1?")'
+expect 0 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.4 --hardware-id board-a \
+  --release-counter 6 --sbom sbom14.json --gate
+grep -q "DEBIAN-CVE-2026-0101 .*affects libssl3@3.0.11-1~deb12u1+gw1; VEX: known_not_affected, impact_statement$" err.txt &&
+  grep -q "published fw-1.4" out.txt && ok || bad "gate with VEX: $(cat out.txt err.txt)"
+[ "$(report | head -1)" = "DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1" ] && ok ||
+  bad "fw-1.4 matched despite VEX: $(report)"
+want=$(report)
+# refused: a product that is neither a published target nor a purl; no
+# justification; not a VEX document. Nothing of them is stored.
+py 'import json; d=json.load(open("'"$fix"'/vex/gateway-vex.json")); d["document"]["tracking"]["id"]="X-1"; d["product_tree"]["branches"][0]["branches"][0]["branches"][0]["product"]["name"]="fw-7.7"; json.dump(d, open("v1.json","w"))'
+expect 3 "$uptake" vuln vex v1.json "${W[@]}"
+grep -q "product GW-FW-1.1 (fw-7.7) is neither a published target nor a purl" err.txt && ok || bad "unknown product: $(cat err.txt)"
+py 'import json; d=json.load(open("'"$fix"'/vex/gateway-vex.json")); d["document"]["tracking"]["id"]="X-2"; del d["vulnerabilities"][0]["flags"]; json.dump(d, open("v2.json","w"))'
+expect 3 "$uptake" vuln vex v2.json "${W[@]}"
+grep -q "known_not_affected GW-FW-1.1 has no justification" err.txt && ok || bad "no justification: $(cat err.txt)"
+py 'import json; d=json.load(open("'"$fix"'/vex/gateway-vex.json")); d["document"]["category"]="csaf_base"; json.dump(d, open("v3.json","w"))'
+expect 3 "$uptake" vuln vex v3.json "${W[@]}"
+grep -q "not a CSAF 2.0 VEX document" err.txt && ok || bad "not vex: $(cat err.txt)"
+[ "$(report)" = "$want" ] && ok || bad "a refused VEX changed the report: $(report)"
+
 finish
