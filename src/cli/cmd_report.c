@@ -13,7 +13,8 @@ static const char report_usage[] =
     "       uptake report inventory [--json | --csv] [--dir DIR]\n"
     "       uptake report patch-status [--days N] [--json | --csv] [--dir DIR]\n"
     "       uptake report opt-out [--json | --csv] [--dir DIR]\n"
-    "       uptake report vulns [--json | --csv] [--dir DIR]\n\n"
+    "       uptake report vulns [--json | --csv] [--dir DIR]\n"
+    "       uptake report art14 [--at TIME] [--json] [--dir DIR]\n\n"
     "support: each device's product, dates, support end and status (in-support,\n"
     "ending within DAYS (default 90), ended, or unknown without a product and a\n"
     "market date), when it last sent a signed manifest and whether it updates\n"
@@ -34,6 +35,11 @@ static const char report_usage[] =
     "run one (and how many are in support), the first published release that\n"
     "fixes it; then per device its open vulnerabilities (--csv: one row per\n"
     "device and vulnerability).\n\n"
+    "art14: per vulnerability marked actively exploited (uptake vuln exploited),\n"
+    "the CRA Art. 14 clocks: early warning due 24 h after awareness, notification\n"
+    "72 h, final report 14 days after the first published release that fixes it;\n"
+    "each due, overdue or done (uptake vuln reported), what it must contain, and\n"
+    "the devices still running an affected image. --at TIME: as of that time.\n\n"
     "Exit 0 ok, 2 usage, 3 refusal.\n";
 
 static const char *str(const struct upt_json *o, const char *k)
@@ -331,6 +337,43 @@ static int print_vulns(const char *json, bool csv, struct upt_error *err)
 	return UPT_OK;
 }
 
+static int print_art14(const char *json, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *vs;
+	int rc = parse_report(&ca, json, "vulnerabilities", &v, &vs, err);
+	if (rc != UPT_OK)
+		return rc;
+	for (size_t i = 0; i < vs->n; i++) {
+		const struct upt_json *x = vs->items[i], *cl = upt_json_get(x, "clocks"),
+				      *ds = upt_json_get(x, "devices_affected");
+		char aware[32];
+		when(num(x, "aware_at"), aware);
+		printf("%s: actively exploited, aware since %s; fixed in %s\n", str(x, "id"), aware,
+		       str(x, "fixed_in")[0] && strcmp(str(x, "fixed_in"), "?")
+			   ? str(x, "fixed_in")
+			   : "(no release yet)");
+		for (size_t k = 0; cl && cl->type == UPT_JSON_ARRAY && k < cl->n; k++) {
+			const struct upt_json *c = cl->items[k];
+			char due[32], done[32];
+			when(num(c, "due"), due);
+			when(num(c, "reported_at"), done);
+			printf("  %-13s due %-20s %-16s reported %s\n", str(c, "stage"), due,
+			       str(c, "status"), done);
+		}
+		printf("  devices still running an affected image: %zu", ds ? ds->n : 0);
+		for (size_t k = 0; ds && ds->type == UPT_JSON_ARRAY && k < ds->n; k++)
+			printf("%s%s", k ? "," : " ",
+			       ds->items[k]->type == UPT_JSON_STRING ? ds->items[k]->str : "?");
+		putchar('\n');
+	}
+	if (!vs->n)
+		puts("no vulnerability is marked actively exploited");
+	cli_arena_dispose(&ca);
+	return UPT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -383,6 +426,14 @@ int cmd_report(int argc, char **argv)
 				 (long long)days);
 		else
 			snprintf(api, sizeof api, "reports/patch-status");
+	} else if (strcmp(name, "art14") == 0) {
+		int64_t t;
+		if (within || dopt || csv || (at && cli_parse_time(&t, at) != UPT_OK))
+			return fputs(report_usage, stderr), CLI_USAGE;
+		if (at)
+			snprintf(api, sizeof api, "reports/art14?at=%lld", (long long)t);
+		else
+			snprintf(api, sizeof api, "reports/art14");
 	} else if (strcmp(name, "inventory") == 0 || strcmp(name, "opt-out") == 0 ||
 		   strcmp(name, "vulns") == 0) {
 		if (within || at || dopt)
@@ -406,6 +457,8 @@ int cmd_report(int argc, char **argv)
 		rc = print_patch_status(resp, csv, &err);
 	else if (rc == UPT_OK && strcmp(name, "vulns") == 0)
 		rc = print_vulns(resp, csv, &err);
+	else if (rc == UPT_OK && strcmp(name, "art14") == 0)
+		rc = print_art14(resp, &err);
 	else if (rc == UPT_OK)
 		rc = print_opt_out(resp, csv, &err);
 	free(resp);

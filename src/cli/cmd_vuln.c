@@ -20,7 +20,8 @@ static const char usage[] =
     "usage: uptake vuln import PATH [--dir DIR]\n"
     "       uptake vuln show ID [--json] [--dir DIR]\n"
     "       uptake vuln exploited ID --aware-at TIME [--dir DIR]\n"
-    "       uptake vuln vex FILE [--dir DIR]\n\n"
+    "       uptake vuln vex FILE [--dir DIR]\n"
+    "       uptake vuln reported ID --stage early|notification|final [--at TIME] [--dir DIR]\n\n"
     "import: OSV JSON records from PATH, a file (one record or an array of them)\n"
     "or a directory of *.json files; the server checks every record and stores\n"
     "them all in one transaction, or none (a bad record is named with its\n"
@@ -35,6 +36,8 @@ static const char usage[] =
     "and fixed statements about published targets (by product name) or\n"
     "components (by purl) replace that document's earlier ones; matching and the\n"
     "gate honour them. A product that is neither is refused.\n"
+    "reported: the CRA Art. 14 report of STAGE about ID was made at TIME\n"
+    "(default now); see uptake report art14.\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 /* One file's JSON: checked here (one value), sent as it is. */
@@ -212,9 +215,11 @@ int cmd_vuln(int argc, char **argv)
 	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
 					      {"json", no_argument, NULL, 'j'},
 					      {"aware-at", required_argument, NULL, 'a'},
+					      {"stage", required_argument, NULL, 's'},
+					      {"at", required_argument, NULL, 't'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
-	const char *dir = ".", *sub, *arg, *aware = NULL;
+	const char *dir = ".", *sub, *arg, *aware = NULL, *stage = NULL, *when = NULL;
 	bool json = false;
 	int64_t at = 0;
 	struct ws w;
@@ -232,6 +237,10 @@ int cmd_vuln(int argc, char **argv)
 			json = true;
 		else if (c == 'a')
 			aware = optarg;
+		else if (c == 's')
+			stage = optarg;
+		else if (c == 't')
+			when = optarg;
 		else if (c == 'h')
 			return fputs(usage, stdout), CLI_OK;
 		else
@@ -241,10 +250,20 @@ int cmd_vuln(int argc, char **argv)
 		return fputs(usage, stderr), CLI_USAGE;
 	sub = argv[optind];
 	arg = argv[optind + 1];
-	if (strcmp(sub, "import") == 0 || strcmp(sub, "vex") == 0 ? json || aware
-	    : strcmp(sub, "show") == 0                            ? aware != NULL
-	    : strcmp(sub, "exploited") == 0 ? json || !aware || cli_parse_time(&at, aware) != UPT_OK
-					    : true)
+	if ((stage || when) && strcmp(sub, "reported") != 0)
+		return fputs(usage, stderr), CLI_USAGE;
+	if (strcmp(sub, "reported") == 0 &&
+	    (json || aware || !stage ||
+	     (strcmp(stage, "early") && strcmp(stage, "notification") && strcmp(stage, "final")) ||
+	     cli_parse_time(&at, when ? when : "now") != UPT_OK))
+		return fputs(usage, stderr), CLI_USAGE;
+	if (strcmp(sub, "reported") == 0)
+		;
+	else if (strcmp(sub, "import") == 0 || strcmp(sub, "vex") == 0 ? json || aware
+		 : strcmp(sub, "show") == 0                            ? aware != NULL
+		 : strcmp(sub, "exploited") == 0
+		     ? json || !aware || cli_parse_time(&at, aware) != UPT_OK
+		     : true)
 		return fputs(usage, stderr), CLI_USAGE;
 	if (strcmp(sub, "import") != 0 && strcmp(sub, "vex") != 0 &&
 	    host_url_quote(qid, sizeof qid, arg, false) != UPT_OK)
@@ -276,6 +295,14 @@ int cmd_vuln(int argc, char **argv)
 		upt_free(doc);
 		if (rc == UPT_OK)
 			rc = print_vex(resp, &err);
+	} else if (rc == UPT_OK && strcmp(sub, "reported") == 0) {
+		rc = cli_buf_printf(&body, "{\"stage\":\"%s\",\"at\":%lld}", stage, (long long)at);
+		snprintf(api, sizeof api, "vulns/%s/reported", qid);
+		if (rc == UPT_OK)
+			rc = ws_http(&w, "POST", api, "application/json", body.p, body.len, NULL,
+				     false, &resp, &err);
+		if (rc == UPT_OK)
+			printf("%s: Art. 14 %s report recorded\n", arg, stage);
 	} else if (rc == UPT_OK && strcmp(sub, "show") == 0) {
 		snprintf(api, sizeof api, "vulns/%s", qid);
 		rc = ws_http(&w, "GET", api, NULL, NULL, 0, NULL, false, &resp, &err);

@@ -84,3 +84,31 @@ void srv_h_vex_import(const struct srv_req *q, struct srv_resp *r)
 	int rc = srv_admin_vex_import(q->srv->store, q->body, q->body_len, q->now, &json, &err);
 	srv_resp_result(r, rc, json, &err);
 }
+
+void srv_h_vuln_reported(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc =
+	    srv_admin_vuln_reported(q->srv->store, q->param[0], q->body, q->body_len, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
+
+/* ?at=SECONDS: the clocks as of that time (default now) */
+void srv_h_report_art14(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	const char *at = q->query(q->io, "at");
+	int64_t now = q->now;
+	char *json = NULL, *end;
+	int rc;
+	if (at) {
+		now = strtoll(at, &end, 10);
+		if (!*at || *end || now <= 0) {
+			srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE, "at: seconds since the epoch");
+			return;
+		}
+	}
+	rc = srv_report_art14(q->srv->store, now, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}

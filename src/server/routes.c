@@ -105,6 +105,8 @@ const struct srv_route srv_routes[] = {
 	NULL),
     ROW("GET", "/api/v1/vulns/{id}", SRV_ADMIN, NONE, 0, srv_h_vuln_show, NULL),
     ROW("POST", "/api/v1/vulns/{id}/exploited", SRV_ADMIN, JSON, 4096, srv_h_vuln_exploited, NULL),
+    ROW("POST", "/api/v1/vulns/{id}/reported", SRV_ADMIN, JSON, 4096, srv_h_vuln_reported, NULL),
+    ROW("GET", "/api/v1/reports/art14", SRV_ADMIN, NONE, 0, srv_h_report_art14, NULL),
     ROW("POST", "/api/v1/vex", SRV_ADMIN, JSON, SRV_VULN_IMPORT_MAX, srv_h_vex_import, NULL),
     ROW("GET", "/api/v1/reports/vulns", SRV_ADMIN, NONE, 0, srv_h_report_vulns, NULL),
     ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,

@@ -198,6 +198,9 @@ struct srv_vuln {
 	bool withdrawn;
 	int64_t imported;
 	int64_t exploited_at;
+	/* CRA Art. 14 reports made: early warning, notification, final report
+	 * (0: not yet) */
+	int64_t reported[3];
 	char *record;
 };
 
@@ -227,6 +230,14 @@ struct srv_audit {
 	char path[256];
 	int64_t status; /* the HTTP status answered */
 	char detail[192];
+};
+
+/* What vuln_mark records of a vulnerability, at a time. */
+enum srv_vuln_mark {
+	SRV_VULN_EXPLOITED,    /* the manufacturer became aware it is exploited */
+	SRV_VULN_EARLY,        /* early warning sent (Art. 14(2)(a)) */
+	SRV_VULN_NOTIFICATION, /* notification sent (Art. 14(2)(b)) */
+	SRV_VULN_FINAL,        /* final report sent (Art. 14(2)(c)) */
 };
 
 /* One ECU's current verified state, as the fleet scan gives it. */
@@ -397,10 +408,9 @@ struct srv_store_ops {
 	/* Every record, by id (free with srv_vulns_free). */
 	int (*vuln_list)(struct srv_store *s, struct srv_vuln **out, size_t *n,
 			 struct upt_error *err);
-	/* Set when the manufacturer became aware of exploitation
-	 * (UPT_ERR_NOT_FOUND: no such record). */
-	int (*vuln_exploited)(struct srv_store *s, const char *id, int64_t aware_at,
-			      struct upt_error *err);
+	/* Record `what` at `at` (UPT_ERR_NOT_FOUND: no such record). */
+	int (*vuln_mark)(struct srv_store *s, const char *id, enum srv_vuln_mark what, int64_t at,
+			 struct upt_error *err);
 	/* Inside begin/commit: replace the statements of one VEX document. */
 	int (*vex_put)(struct srv_store *s, const char *document, const struct srv_vex *v, size_t n,
 		       struct upt_error *err);

@@ -115,7 +115,9 @@ static const char *const migrations[] = {
     " created BIGINT NOT NULL, data BYTEA NOT NULL);"
     "ALTER TABLE published_targets ADD COLUMN sbom_sha256 TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE vulns (id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn BIGINT NOT NULL,"
-    " imported BIGINT NOT NULL, exploited_at BIGINT NOT NULL DEFAULT 0, record TEXT NOT NULL);"
+    " imported BIGINT NOT NULL, exploited_at BIGINT NOT NULL DEFAULT 0,"
+    " reported_early BIGINT NOT NULL DEFAULT 0, reported_notification BIGINT NOT NULL DEFAULT 0,"
+    " reported_final BIGINT NOT NULL DEFAULT 0, record TEXT NOT NULL);"
     "CREATE TABLE vex (document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported BIGINT NOT NULL,"
     " PRIMARY KEY (document, vuln, product));",
@@ -1422,7 +1424,8 @@ static int pg_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	PGresult *r;
 	pthread_mutex_lock(&P(b)->lock);
 	r = exec(P(b),
-		 "SELECT id, modified, withdrawn, imported, exploited_at, record FROM vulns "
+		 "SELECT id, modified, withdrawn, imported, exploited_at, record, reported_early, "
+		 "reported_notification, reported_final FROM vulns "
 		 "ORDER BY id",
 		 0, NULL, NULL, NULL, err, &code);
 	pthread_mutex_unlock(&P(b)->lock);
@@ -1450,6 +1453,8 @@ static int pg_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 		v->withdrawn = col_i(r, i, 2) != 0;
 		v->imported = col_i(r, i, 3);
 		v->exploited_at = col_i(r, i, 4);
+		for (int k = 0; k < 3; k++)
+			v->reported[k] = col_i(r, i, 6 + k);
 		if (!(v->record = strdup(PQgetvalue(r, i, 5))))
 			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	}
@@ -1512,16 +1517,22 @@ static int pg_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, str
 	return code;
 }
 
-static int pg_vuln_exploited(struct srv_store *b, const char *id, int64_t aware_at,
-			     struct upt_error *err)
+static const char *const mark_sql[] = {
+    "UPDATE vulns SET exploited_at=$1::bigint WHERE id=$2",
+    "UPDATE vulns SET reported_early=$1::bigint WHERE id=$2",
+    "UPDATE vulns SET reported_notification=$1::bigint WHERE id=$2",
+    "UPDATE vulns SET reported_final=$1::bigint WHERE id=$2",
+};
+
+static int pg_vuln_mark(struct srv_store *b, const char *id, enum srv_vuln_mark what,
+			int64_t aware_at, struct upt_error *err)
 {
 	char t[24];
 	const char *vals[] = {num(t, aware_at), id};
 	int code;
 	PGresult *r;
 	pthread_mutex_lock(&P(b)->lock);
-	r = exec(P(b), "UPDATE vulns SET exploited_at=$1::bigint WHERE id=$2", 2, vals, NULL, NULL,
-		 err, &code);
+	r = exec(P(b), mark_sql[what], 2, vals, NULL, NULL, err, &code);
 	pthread_mutex_unlock(&P(b)->lock);
 	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
 		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
@@ -1622,7 +1633,7 @@ static const struct srv_store_ops pg_ops = {
     .sbom_get = pg_sbom_get,
     .vuln_put = pg_vuln_put,
     .vuln_list = pg_vuln_list,
-    .vuln_exploited = pg_vuln_exploited,
+    .vuln_mark = pg_vuln_mark,
     .vex_put = pg_vex_put,
     .vex_list = pg_vex_list,
     .close = pg_close,

@@ -133,7 +133,9 @@ static const char *const migrations[] = {
     "CREATE TABLE vulns ("
     " id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn INTEGER NOT NULL,"
     " imported INTEGER NOT NULL, exploited_at INTEGER NOT NULL DEFAULT 0,"
-    " record TEXT NOT NULL);"
+    " reported_early INTEGER NOT NULL DEFAULT 0,"
+    " reported_notification INTEGER NOT NULL DEFAULT 0,"
+    " reported_final INTEGER NOT NULL DEFAULT 0, record TEXT NOT NULL);"
     "CREATE TABLE vex ("
     " document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported INTEGER NOT NULL,"
@@ -1675,7 +1677,8 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s, &st,
-		     "SELECT id, modified, withdrawn, imported, exploited_at, record FROM vulns "
+		     "SELECT id, modified, withdrawn, imported, exploited_at, record, "
+		     "reported_early, reported_notification, reported_final FROM vulns "
 		     "ORDER BY id",
 		     err);
 	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
@@ -1697,6 +1700,8 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 		v->withdrawn = sqlite3_column_int(st, 2) != 0;
 		v->imported = sqlite3_column_int64(st, 3);
 		v->exploited_at = sqlite3_column_int64(st, 4);
+		for (int k = 0; k < 3; k++)
+			v->reported[k] = sqlite3_column_int64(st, 6 + k);
 		if (!(v->record = strdup(t ? (const char *)t : "{}"))) {
 			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 			break;
@@ -1714,14 +1719,21 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	return rc;
 }
 
-static int sq_vuln_exploited(struct srv_store *b, const char *id, int64_t aware_at,
-			     struct upt_error *err)
+static const char *const mark_sql[] = {
+    "UPDATE vulns SET exploited_at=? WHERE id=?",
+    "UPDATE vulns SET reported_early=? WHERE id=?",
+    "UPDATE vulns SET reported_notification=? WHERE id=?",
+    "UPDATE vulns SET reported_final=? WHERE id=?",
+};
+
+static int sq_vuln_mark(struct srv_store *b, const char *id, enum srv_vuln_mark what,
+			int64_t aware_at, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	const void *v[] = {&aware_at, id};
 	int rc;
 	pthread_mutex_lock(&s->lock);
-	rc = run(s, "UPDATE vulns SET exploited_at=? WHERE id=?", "it", v, err);
+	rc = run(s, mark_sql[what], "it", v, err);
 	if (rc == UPT_OK && sqlite3_changes(s->db) == 0)
 		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
 	pthread_mutex_unlock(&s->lock);
@@ -1835,7 +1847,7 @@ static const struct srv_store_ops sqlite_ops = {
     .sbom_get = sq_sbom_get,
     .vuln_put = sq_vuln_put,
     .vuln_list = sq_vuln_list,
-    .vuln_exploited = sq_vuln_exploited,
+    .vuln_mark = sq_vuln_mark,
     .vex_put = sq_vex_put,
     .vex_list = sq_vex_list,
     .close = sq_close,

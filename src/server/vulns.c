@@ -593,7 +593,7 @@ int srv_admin_vuln_exploited(struct srv_store *st, const char *id, const uint8_t
 		    upt_error_set(err, UPT_ERR_FIELD_VALUE,
 				  "exploited: the body is {\"aware_at\": seconds since the epoch}");
 	if (rc == UPT_OK)
-		rc = st->ops->vuln_exploited(st, id, t->i, err);
+		rc = st->ops->vuln_mark(st, id, SRV_VULN_EXPLOITED, t->i, err);
 	if (rc == UPT_OK) {
 		srv_json_raw(&o, "{\"id\":");
 		srv_json_str(&o, id);
@@ -1128,7 +1128,77 @@ static int dev_cmp(const void *a, const void *b)
 }
 
 /* Match everything and write the report (id: one record only). */
-static int vulns_report(struct srv_store *st, const char *id, int64_t now, char **resp,
+/* ---- CRA Art. 14: the reporting clocks of actively exploited ones ---------- */
+
+static const char *const stage_names[] = {"early", "notification", "final"};
+static const char *const stage_content[] = {
+    "Art. 14(2)(a): the early warning: that an actively exploited vulnerability is known, and "
+    "where applicable the Member States where the product is made available",
+    "Art. 14(2)(b): the notification: general information about the product concerned, the "
+    "general nature of the exploit and of the vulnerability, the corrective or mitigating "
+    "measures taken and those users can take, and how sensitive the information is",
+    "Art. 14(2)(c): the final report: a description of the vulnerability (severity, impact), "
+    "information on any malicious actor exploiting it where available, and details of the "
+    "security update or other corrective measures made available"};
+
+static void put_clock(struct srv_json *o, size_t stage, int64_t due, int64_t done, int64_t now)
+{
+	srv_json_raw(o, "%s{\"stage\":\"%s\",\"due\":", stage ? "," : "", stage_names[stage]);
+	if (due > 0)
+		srv_json_raw(o, "%lld", (long long)due);
+	else
+		srv_json_raw(o, "null");
+	srv_json_raw(o, ",\"reported_at\":%lld,\"status\":\"%s\",\"content\":", (long long)done,
+		     done        ? (due > 0 && done > due ? "done-late" : "done")
+		     : due <= 0  ? "waiting-for-fix"
+		     : now > due ? "overdue"
+				 : "due");
+	srv_json_str(o, stage_content[stage]);
+	srv_json_raw(o, "}");
+}
+
+/* Each record marked exploited: the early warning due 24 h after
+ * awareness, the notification 72 h after, the final report 14 days after
+ * the first published release that fixes it; the devices still running an
+ * affected image. */
+static void put_art14(struct srv_json *o, struct match *m, struct fleet *f, int64_t now)
+{
+	size_t k = 0;
+	srv_json_raw(o, "{\"at\":%lld,\"vulnerabilities\":[", (long long)now);
+	for (size_t v = 0; v < m->nvulns; v++) {
+		struct vrec *r = &m->vr[v];
+		int64_t aware = r->v->exploited_at, n = 0;
+		if (aware <= 0)
+			continue;
+		srv_json_raw(o, "%s{\"id\":", k++ ? "," : "");
+		srv_json_str(o, r->v->id);
+		srv_json_raw(o, ",\"aware_at\":%lld,\"fix_available_at\":", (long long)aware);
+		if (r->fix)
+			srv_json_raw(o, "%lld,\"fixed_in\":", (long long)r->fix->published);
+		else
+			srv_json_raw(o, "null,\"fixed_in\":");
+		if (r->fix)
+			srv_json_str(o, r->fix->name);
+		else
+			srv_json_raw(o, "null");
+		srv_json_raw(o, ",\"clocks\":[");
+		put_clock(o, 0, aware + 24 * 3600, r->v->reported[0], now);
+		put_clock(o, 1, aware + 72 * 3600, r->v->reported[1], now);
+		put_clock(o, 2, r->fix ? r->fix->published + 14 * 86400 : 0, r->v->reported[2],
+			  now);
+		srv_json_raw(o, "],\"devices_affected\":[");
+		for (size_t d = 0; d < f->nd; d++)
+			for (size_t i = 0; i < f->d[d].n; i++)
+				if (f->d[d].vulns[i] == v) {
+					srv_json_raw(o, "%s", n++ ? "," : "");
+					srv_json_str(o, f->d[d].device);
+				}
+		srv_json_raw(o, "]}");
+	}
+	srv_json_raw(o, "]}\n");
+}
+
+static int vulns_report(struct srv_store *st, const char *id, bool art14, int64_t now, char **resp,
 			struct upt_error *err)
 {
 	struct match m = {0};
@@ -1160,7 +1230,9 @@ static int vulns_report(struct srv_store *st, const char *id, int64_t now, char 
 	if (rc != UPT_OK)
 		goto done;
 	qsort(f.d, f.nd, sizeof *f.d, dev_cmp);
-	if (id) {
+	if (art14) {
+		put_art14(&o, &m, &f, now);
+	} else if (id) {
 		put_vuln(&o, &m, &m.vr[one], true);
 		/* reopen the object for the record as normalized and the devices */
 		if (o.rc == UPT_OK && o.len)
@@ -1215,12 +1287,54 @@ done:
 int srv_admin_vuln_show(struct srv_store *st, const char *id, int64_t now, char **resp,
 			struct upt_error *err)
 {
-	return vulns_report(st, id, now, resp, err);
+	return vulns_report(st, id, false, now, resp, err);
 }
 
 int srv_report_vulns(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
 {
-	return vulns_report(st, NULL, now, resp, err);
+	return vulns_report(st, NULL, false, now, resp, err);
+}
+
+int srv_report_art14(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
+{
+	return vulns_report(st, NULL, true, now, resp, err);
+}
+
+int srv_admin_vuln_reported(struct srv_store *st, const char *id, const uint8_t *body, size_t len,
+			    char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_json *v;
+	const struct upt_json *stage, *at;
+	struct srv_json o = {0};
+	size_t k = 3;
+	int rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	stage = rc == UPT_OK ? upt_json_get(v, "stage") : NULL;
+	at = rc == UPT_OK ? upt_json_get(v, "at") : NULL;
+	for (size_t i = 0; stage && i < 3; i++)
+		if (upt_json_is_str(stage, stage_names[i]))
+			k = i;
+	if (rc == UPT_OK && (v->type != UPT_JSON_OBJECT || v->n != 2 || k == 3 || !at ||
+			     at->type != UPT_JSON_INT || at->i <= 0))
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "reported: the body is {\"stage\": \"early\"|\"notification\"|"
+				   "\"final\", \"at\": seconds since the epoch}");
+	if (rc == UPT_OK)
+		rc = st->ops->vuln_mark(st, id, (enum srv_vuln_mark)(SRV_VULN_EARLY + (int)k),
+					at->i, err);
+	if (rc == UPT_OK) {
+		srv_json_raw(&o, "{\"id\":");
+		srv_json_str(&o, id);
+		srv_json_raw(&o, ",\"stage\":\"%s\",\"reported_at\":%lld}\n", stage_names[k],
+			     (long long)at->i);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "vulnerability %s: Art. 14 %s report made", id,
+			stage_names[k]);
+	}
+	free(w.mem);
+	return rc;
 }
 
 /* ---- CSAF 2.0 VEX ------------------------------------------------------------ */

@@ -47,6 +47,12 @@ int srv_admin_vuln_show(struct srv_store *st, const char *id, int64_t now, char 
 /* POST {"aware_at": seconds}: the manufacturer knows it is exploited. */
 int srv_admin_vuln_exploited(struct srv_store *st, const char *id, const uint8_t *body, size_t len,
 			     char **resp, struct upt_error *err);
+/* POST {"stage": "early"|"notification"|"final", "at": seconds}: an
+ * Art. 14 report was made. */
+int srv_admin_vuln_reported(struct srv_store *st, const char *id, const uint8_t *body, size_t len,
+			    char **resp, struct upt_error *err);
+/* The Art. 14 clocks of every record marked exploited, as of `now`. */
+int srv_report_art14(struct srv_store *st, int64_t now, char **resp, struct upt_error *err);
 /* Per vulnerability and per device, as of `now`. */
 int srv_report_vulns(struct srv_store *st, int64_t now, char **resp, struct upt_error *err);
 

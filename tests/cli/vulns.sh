@@ -299,4 +299,43 @@ expect 3 "$uptake" vuln vex v3.json "${W[@]}"
 grep -q "not a CSAF 2.0 VEX document" err.txt && ok || bad "not vex: $(cat err.txt)"
 [ "$(report)" = "$want" ] && ok || bad "a refused VEX changed the report: $(report)"
 
+# --- CRA Art. 14 clocks, on a fixed clock (--at): aware at 2026-11-20 10:00
+art14() { "$uptake" report art14 "${W[@]}" --json "$@" >a14.json && py '
+import json
+d = json.load(open("a14.json"))
+for v in d["vulnerabilities"]:
+    c = {x["stage"]: x for x in v["clocks"]}
+    print(v["id"], v["aware_at"], v["fixed_in"], v["devices_affected"])
+    for s in ("early", "notification", "final"):
+        x = c[s]
+        due = x["due"] - (v["fix_available_at"] if s == "final" else v["aware_at"])
+        print(" ", s, due, x["status"], x["reported_at"])'; }
+got=$(art14 --at 2026-11-21T09:00:00Z)
+want="DEBIAN-CVE-2026-0101 1795168800 fw-1.1 ['dev-4']
+  early 86400 due 0
+  notification 259200 due 0
+  final 1209600 due 0"
+[ "$got" = "$want" ] && ok || bad "art14 at 09:00 next day:
+$got
+want:
+$want"
+got=$(art14 --at 2026-11-21T11:00:00Z)
+[ "$(echo "$got" | sed -n 2p)" = "  early 86400 overdue 0" ] && ok || bad "early warning not overdue after 25 h: $got"
+expect 0 "$uptake" vuln reported DEBIAN-CVE-2026-0101 --stage early --at 2026-11-21T10:30:00Z "${W[@]}"
+expect 0 "$uptake" vuln reported DEBIAN-CVE-2026-0101 --stage notification --at 2026-11-22T08:00:00Z "${W[@]}"
+got=$(art14 --at 2026-11-25T00:00:00Z)
+want="DEBIAN-CVE-2026-0101 1795168800 fw-1.1 ['dev-4']
+  early 86400 done-late 1795257000
+  notification 259200 done 1795334400
+  final 1209600 due 0"
+[ "$got" = "$want" ] && ok || bad "art14 after two reports:
+$got
+want:
+$want"
+expect 2 "$uptake" vuln reported DEBIAN-CVE-2026-0101 --stage later "${W[@]}"
+expect 3 "$uptake" vuln reported CVE-1999-0000 --stage early "${W[@]}"
+expect 0 "$uptake" report art14 "${W[@]}" --at 2026-11-25T00:00:00Z
+grep -q "^  early  *due 2026-11-21T10:00:00Z  *done-late" out.txt && grep -q "devices still running an affected image: 1 dev-4" out.txt &&
+  ok || bad "art14 table: $(cat out.txt)"
+
 finish

@@ -211,10 +211,14 @@ call /api/v1/reports/vulns GET /api/v1/reports/vulns "${A[@]}"
 call /api/v1/vex POST /api/v1/vex "${A[@]}" "${J[@]}" --data-binary '{"document":{"category":"csaf_base"}}'
 call /api/v1/vex POST /api/v1/vex "${A[@]}" "${J[@]}" --data-binary \
   '{"document":{"category":"csaf_vex","csaf_version":"2.0","tracking":{"id":"V-1"}},"product_tree":{"full_product_names":[{"product_id":"P","name":"l","product_identification_helper":{"purl":"pkg:npm/lodash@4.17.20"}}]},"vulnerabilities":[{"cve":"CVE-2021-23337","product_status":{"known_not_affected":["P"]},"flags":[{"label":"vulnerable_code_not_present","product_ids":["P"]}]}]}'
+call '/api/v1/vulns/{id}/reported' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/reported "${A[@]}" "${J[@]}" --data-binary '{"stage":"early","at":1790003600}'
+call '/api/v1/vulns/{id}/reported' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/reported "${A[@]}" "${J[@]}" --data-binary '{"stage":"late","at":1}'
+call /api/v1/reports/art14 GET '/api/v1/reports/art14?at=1790100000' "${A[@]}"
+call /api/v1/reports/art14 GET '/api/v1/reports/art14?at=x' "${A[@]}"
 call '/api/v1/sboms/{sha256}/vulns' GET "/api/v1/sboms/$sb/vulns?target=fw-9" "${A[@]}"
 /usr/bin/python3 -c '
 import json, sys
-sv = json.load(open("answer.%d" % (int(sys.argv[1]) - 8)))
+sv = json.load(open("answer.%d" % (int(sys.argv[1]) - 12)))
 assert [v["id"] for v in sv["vulnerabilities"]] == ["GHSA-35jh-r3h4-6jhm"], sv
 sv = json.load(open("answer.%d" % int(sys.argv[1])))
 assert sv["vulnerabilities"][0]["vex"]["status"] == "known_not_affected", sv' "$n" ||
