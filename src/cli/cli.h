@@ -118,5 +118,6 @@ int cmd_user(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
 int cmd_vuln(int argc, char **argv);
+int cmd_advisory(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct cli_cmd commands[] = {
     {"alerts", cmd_alerts, "alerts raised from devices' evidence: list, acknowledge"},
     {"sbom", cmd_sbom, "the SBOM of a published image: show, components; check a file"},
     {"vuln", cmd_vuln, "vulnerability records: import (OSV), show, mark exploited"},
+    {"advisory", cmd_advisory, "write a CSAF 2.0 security advisory about a vulnerability"},
     {"report", cmd_report, "fleet reports from signed evidence (support)"},
     {"user", cmd_user, "users of the admin API and dashboard: roles, API tokens"},
     {"audit", cmd_audit, "the audit log of admin actions and logins"},

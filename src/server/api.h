@@ -164,6 +164,7 @@ void srv_h_report_vulns(const struct srv_req *q, struct srv_resp *r);
 void srv_h_vex_import(const struct srv_req *q, struct srv_resp *r);
 void srv_h_vuln_reported(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_art14(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_advisory(const struct srv_req *q, struct srv_resp *r);
 /* api_repo.c: the Image repository */
 void srv_h_repo_metadata(const struct srv_req *q, struct srv_resp *r);
 void srv_h_repo_image(const struct srv_req *q, struct srv_resp *r);

@@ -112,3 +112,13 @@ void srv_h_report_art14(const struct srv_req *q, struct srv_resp *r)
 	rc = srv_report_art14(q->srv->store, now, &json, &err);
 	srv_resp_result(r, rc, json, &err);
 }
+
+/* ?publisher=NAME&namespace=URL */
+void srv_h_vuln_advisory(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_admin_vuln_advisory(q->srv->store, q->param[0], q->query(q->io, "publisher"),
+					 q->query(q->io, "namespace"), q->now, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}

@@ -106,6 +106,7 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/vulns/{id}", SRV_ADMIN, NONE, 0, srv_h_vuln_show, NULL),
     ROW("POST", "/api/v1/vulns/{id}/exploited", SRV_ADMIN, JSON, 4096, srv_h_vuln_exploited, NULL),
     ROW("POST", "/api/v1/vulns/{id}/reported", SRV_ADMIN, JSON, 4096, srv_h_vuln_reported, NULL),
+    ROW("GET", "/api/v1/vulns/{id}/advisory", SRV_ADMIN, NONE, 0, srv_h_vuln_advisory, NULL),
     ROW("GET", "/api/v1/reports/art14", SRV_ADMIN, NONE, 0, srv_h_report_art14, NULL),
     ROW("POST", "/api/v1/vex", SRV_ADMIN, JSON, SRV_VULN_IMPORT_MAX, srv_h_vex_import, NULL),
     ROW("GET", "/api/v1/reports/vulns", SRV_ADMIN, NONE, 0, srv_h_report_vulns, NULL),

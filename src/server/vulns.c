@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uptake/metadata.h>
 #include <uptake/sbom.h>
 
 #include "jsonout.h"
@@ -1041,7 +1042,7 @@ static void first_fix(struct match *m, struct vrec *r)
 	for (size_t c = 0; c < m->npub; c++) {
 		const struct srv_published *t = &m->pub[c];
 		bool newer = false;
-		if (!m->sb[c] || r->hits[c])
+		if (!m->sb[c] || r->hits[c] || r->vex[c]) /* not affected per VEX is no fix */
 			continue;
 		for (size_t a = 0; !newer && a < m->npub; a++) {
 			const struct srv_published *x = &m->pub[a];
@@ -1198,8 +1199,202 @@ static void put_art14(struct srv_json *o, struct match *m, struct fleet *f, int6
 	srv_json_raw(o, "]}\n");
 }
 
-static int vulns_report(struct srv_store *st, const char *id, bool art14, int64_t now, char **resp,
-			struct upt_error *err)
+/* ---- CSAF 2.0 security advisory ------------------------------------------- */
+
+struct advisory {
+	const char *publisher, *ns;
+};
+
+static bool is_cve(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 13 || strncmp(s, "CVE-", 4) != 0 || s[8] != '-')
+		return false;
+	for (size_t i = 4; i < n; i++)
+		if (i != 8 && !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+	return true;
+}
+
+/* The uptake product a target belongs to (by hardware id), or "". */
+static const char *product_of(const struct fleet *f, const struct srv_published *t)
+{
+	for (size_t k = 0; k < f->nprods; k++)
+		if (share_hwid(f->prods[k].hardware_ids, t->hardware_ids) && t->hardware_ids[0])
+			return f->prods[k].name;
+	return "";
+}
+
+static void put_pids(struct srv_json *o, struct match *m, struct vrec *r, int which)
+{
+	size_t k = 0;
+	for (size_t p = 0; p < m->npub; p++) {
+		bool in = which == 0   ? r->hits[p] != 0
+			  : which == 1 ? r->fix == &m->pub[p]
+				       : r->vex[p] != NULL;
+		if (in)
+			srv_json_raw(o, "%s\"CSAFPID-%04zu\"", k++ ? "," : "", p + 1);
+	}
+}
+
+static bool listed(struct match *m, struct vrec *r, size_t p)
+{
+	return r->hits[p] || r->fix == &m->pub[p] || r->vex[p];
+}
+
+/* A CSAF 2.0 csaf_security_advisory about one record: the product tree
+ * from the products and the published images it concerns, the images it
+ * hits (known_affected), the first release that fixes it (fixed, and a
+ * vendor_fix remediation naming it), the images VEX clears. */
+static void put_advisory(struct srv_json *o, struct match *m, struct fleet *f, size_t v,
+			 const struct advisory *adv, int64_t now)
+{
+	struct vrec *r = &m->vr[v];
+	const struct upt_json *al = upt_json_get(r->rec, "aliases");
+	const char *summary = jstr(r->rec, "summary"), *cve = NULL;
+	char when[32] = "1970-01-01T00:00:00Z";
+	size_t k = 0;
+	bool any_affected = false, any_vex = false;
+	if (upt_time_format(when, sizeof when, now) != UPT_OK)
+		snprintf(when, sizeof when, "1970-01-01T00:00:00Z");
+	if (is_cve(r->v->id))
+		cve = r->v->id;
+	for (size_t i = 0; !cve && al && i < al->n; i++)
+		if (is_cve(al->items[i]->str))
+			cve = al->items[i]->str;
+	for (size_t p = 0; p < m->npub; p++) {
+		any_affected |= r->hits[p] != 0;
+		any_vex |= r->vex[p] != NULL;
+	}
+	srv_json_raw(o, "{\"document\":{\"category\":\"csaf_security_advisory\","
+			"\"csaf_version\":\"2.0\",\"lang\":\"en\",\"publisher\":{\"category\":"
+			"\"vendor\",\"name\":");
+	srv_json_str(o, adv->publisher);
+	srv_json_raw(o, ",\"namespace\":");
+	srv_json_str(o, adv->ns);
+	srv_json_raw(o, "},\"title\":");
+	{
+		char title[800];
+		snprintf(title, sizeof title, "%s%s%.500s", r->v->id,
+			 summary && *summary ? ": " : "", summary ? summary : "");
+		srv_json_str(o, title);
+	}
+	srv_json_raw(o, ",\"notes\":[{\"category\":\"summary\",\"title\":\"Summary\",\"text\":");
+	srv_json_str(o, summary && *summary ? summary : r->v->id);
+	srv_json_raw(o, "}],\"references\":[{\"category\":\"self\",\"summary\":\"This advisory\","
+			"\"url\":");
+	{
+		char url[700];
+		snprintf(url, sizeof url, "%s%sadvisories/%s", adv->ns,
+			 adv->ns[strlen(adv->ns) - 1] == '/' ? "" : "/", r->v->id);
+		srv_json_str(o, url);
+	}
+	srv_json_raw(o, "}],\"tracking\":{\"id\":");
+	srv_json_str(o, r->v->id);
+	srv_json_raw(o,
+		     ",\"status\":\"final\",\"version\":\"1\",\"initial_release_date\":\"%s\","
+		     "\"current_release_date\":\"%s\",\"revision_history\":[{\"date\":\"%s\","
+		     "\"number\":\"1\",\"summary\":\"Initial version.\"}],\"generator\":{"
+		     "\"engine\":{\"name\":\"uptake\"}}}},",
+		     when, when, when);
+	/* product tree: vendor -> product -> one version per image */
+	srv_json_raw(o, "\"product_tree\":{\"branches\":[{\"category\":\"vendor\",\"name\":");
+	srv_json_str(o, adv->publisher);
+	srv_json_raw(o, ",\"branches\":[");
+	for (size_t p = 0; p < m->npub; p++) {
+		const char *prod;
+		size_t n = 0;
+		bool first = true;
+		if (!listed(m, r, p))
+			continue;
+		prod = product_of(f, &m->pub[p]);
+		/* one product_name branch per product, at its first image */
+		for (size_t q = 0; q < p; q++)
+			if (listed(m, r, q) && strcmp(product_of(f, &m->pub[q]), prod) == 0)
+				first = false;
+		if (!first)
+			continue;
+		srv_json_raw(o, "%s{\"category\":\"product_name\",\"name\":", k++ ? "," : "");
+		srv_json_str(o, *prod ? prod : "images");
+		srv_json_raw(o, ",\"branches\":[");
+		for (size_t q = p; q < m->npub; q++) {
+			char name[700];
+			if (!listed(m, r, q) || strcmp(product_of(f, &m->pub[q]), prod) != 0)
+				continue;
+			srv_json_raw(
+			    o, "%s{\"category\":\"product_version\",\"name\":", n++ ? "," : "");
+			srv_json_str(o, m->pub[q].name);
+			snprintf(name, sizeof name, "%s %s", *prod ? prod : "image",
+				 m->pub[q].name);
+			srv_json_raw(
+			    o, ",\"product\":{\"product_id\":\"CSAFPID-%04zu\",\"name\":", q + 1);
+			srv_json_str(o, name);
+			srv_json_raw(o, "}}");
+		}
+		srv_json_raw(o, "]}");
+	}
+	srv_json_raw(o, "]}]},\"vulnerabilities\":[{");
+	if (cve) {
+		srv_json_raw(o, "\"cve\":");
+		srv_json_str(o, cve);
+		srv_json_raw(o, ",");
+	}
+	srv_json_raw(o, "\"ids\":[{\"system_name\":\"OSV\",\"text\":");
+	srv_json_str(o, r->v->id);
+	srv_json_raw(o, "}],\"notes\":[{\"category\":\"description\",\"title\":\"Description\","
+			"\"text\":");
+	srv_json_str(o, summary && *summary ? summary : r->v->id);
+	srv_json_raw(o, "}],\"product_status\":{");
+	k = 0;
+	if (any_affected) {
+		srv_json_raw(o, "\"known_affected\":[");
+		put_pids(o, m, r, 0);
+		srv_json_raw(o, "]");
+		k++;
+	}
+	if (r->fix) {
+		srv_json_raw(o, "%s\"fixed\":[", k++ ? "," : "");
+		put_pids(o, m, r, 1);
+		srv_json_raw(o, "]");
+	}
+	if (any_vex) {
+		srv_json_raw(o, "%s\"known_not_affected\":[", k++ ? "," : "");
+		put_pids(o, m, r, 2);
+		srv_json_raw(o, "]");
+	}
+	srv_json_raw(o, "}");
+	if (any_affected) {
+		char details[700];
+		if (r->fix)
+			snprintf(details, sizeof details, "Install %s (or a later release).",
+				 r->fix->name);
+		else
+			snprintf(details, sizeof details, "No published release fixes it yet.");
+		srv_json_raw(o, ",\"remediations\":[{\"category\":\"%s\",\"details\":",
+			     r->fix ? "vendor_fix" : "none_available");
+		srv_json_str(o, details);
+		srv_json_raw(o, ",\"product_ids\":[");
+		put_pids(o, m, r, 0);
+		srv_json_raw(o, "]}]");
+	}
+	if (any_vex) {
+		srv_json_raw(o, ",\"flags\":[");
+		k = 0;
+		for (size_t p = 0; p < m->npub; p++)
+			if (r->vex[p] &&
+			    strcmp(r->vex[p]->justification, "impact_statement") != 0 &&
+			    r->vex[p]->justification[0]) {
+				srv_json_raw(o, "%s{\"label\":", k++ ? "," : "");
+				srv_json_str(o, r->vex[p]->justification);
+				srv_json_raw(o, ",\"product_ids\":[\"CSAFPID-%04zu\"]}", p + 1);
+			}
+		srv_json_raw(o, "]");
+	}
+	srv_json_raw(o, "}]}\n");
+}
+
+static int vulns_report(struct srv_store *st, const char *id, bool art14,
+			const struct advisory *adv, int64_t now, char **resp, struct upt_error *err)
 {
 	struct match m = {0};
 	struct fleet f = {0};
@@ -1232,6 +1427,16 @@ static int vulns_report(struct srv_store *st, const char *id, bool art14, int64_
 	qsort(f.d, f.nd, sizeof *f.d, dev_cmp);
 	if (art14) {
 		put_art14(&o, &m, &f, now);
+	} else if (adv) {
+		bool any = false;
+		for (size_t p = 0; p < m.npub; p++)
+			any |= listed(&m, &m.vr[one], p);
+		if (!any) {
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND,
+					   "advisory: %s concerns no published image", id);
+			goto done;
+		}
+		put_advisory(&o, &m, &f, one, adv, now);
 	} else if (id) {
 		put_vuln(&o, &m, &m.vr[one], true);
 		/* reopen the object for the record as normalized and the devices */
@@ -1287,17 +1492,30 @@ done:
 int srv_admin_vuln_show(struct srv_store *st, const char *id, int64_t now, char **resp,
 			struct upt_error *err)
 {
-	return vulns_report(st, id, false, now, resp, err);
+	return vulns_report(st, id, false, NULL, now, resp, err);
 }
 
 int srv_report_vulns(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
 {
-	return vulns_report(st, NULL, false, now, resp, err);
+	return vulns_report(st, NULL, false, NULL, now, resp, err);
+}
+
+int srv_admin_vuln_advisory(struct srv_store *st, const char *id, const char *publisher,
+			    const char *ns, int64_t now, char **resp, struct upt_error *err)
+{
+	struct advisory adv = {publisher, ns};
+	if (!publisher || !printable(publisher, 200))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "advisory: publisher: a name is needed");
+	if (!ns || !printable(ns, 400) || (strncmp(ns, "https://", 8) && strncmp(ns, "http://", 7)))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "advisory: namespace: an http(s) URL is needed");
+	return vulns_report(st, id, false, &adv, now, resp, err);
 }
 
 int srv_report_art14(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
 {
-	return vulns_report(st, NULL, true, now, resp, err);
+	return vulns_report(st, NULL, true, NULL, now, resp, err);
 }
 
 int srv_admin_vuln_reported(struct srv_store *st, const char *id, const uint8_t *body, size_t len,

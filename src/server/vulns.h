@@ -51,6 +51,10 @@ int srv_admin_vuln_exploited(struct srv_store *st, const char *id, const uint8_t
  * Art. 14 report was made. */
 int srv_admin_vuln_reported(struct srv_store *st, const char *id, const uint8_t *body, size_t len,
 			    char **resp, struct upt_error *err);
+/* A CSAF 2.0 security advisory about one record, published by
+ * `publisher` (namespace `ns`, an http(s) URL). */
+int srv_admin_vuln_advisory(struct srv_store *st, const char *id, const char *publisher,
+			    const char *ns, int64_t now, char **resp, struct upt_error *err);
 /* The Art. 14 clocks of every record marked exploited, as of `now`. */
 int srv_report_art14(struct srv_store *st, int64_t now, char **resp, struct upt_error *err);
 /* Per vulnerability and per device, as of `now`. */

@@ -269,7 +269,7 @@ grep -q "vex EXD-VEX-2026-0007: 6 statements (known_not_affected, fixed); 1 prod
   ok || bad "vex import: $(cat out.txt err.txt)"
 got=$(report)
 want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
-GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
+GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.2
   dev-4 False ['DEBIAN-CVE-2026-0101', 'GHSA-35jh-r3h4-6jhm']"
 [ "$got" = "$want" ] && ok || bad "after VEX:
 $got
@@ -337,5 +337,35 @@ expect 3 "$uptake" vuln reported CVE-1999-0000 --stage early "${W[@]}"
 expect 0 "$uptake" report art14 "${W[@]}" --at 2026-11-25T00:00:00Z
 grep -q "^  early  *due 2026-11-21T10:00:00Z  *done-late" out.txt && grep -q "devices still running an affected image: 1 dev-4" out.txt &&
   ok || bad "art14 table: $(cat out.txt)"
+
+# --- the CSAF 2.0 advisory once the fix is out (validated with BSI's
+# validator in tests/interop/csaf.sh)
+expect 0 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv.json --publisher "Example Devices GmbH" \
+  --namespace https://devices.example.com
+got=$(py '
+import json
+d = json.load(open("adv.json"))
+names = {}
+def walk(bs):
+    for b in bs:
+        if "product" in b: names[b["product"]["product_id"]] = b["name"]
+        walk(b.get("branches", []))
+walk(d["product_tree"]["branches"])
+v = d["vulnerabilities"][0]
+ps = v["product_status"]
+print(d["document"]["category"], d["document"]["tracking"]["id"], v["cve"])
+print(sorted(names[p] for p in ps["known_affected"]), [names[p] for p in ps["fixed"]], sorted(names[p] for p in ps.get("known_not_affected", [])))
+r = v["remediations"][0]
+print(r["category"], r["details"], sorted(names[p] for p in r["product_ids"]))')
+want="csaf_security_advisory DEBIAN-CVE-2026-0101 CVE-2026-0101
+['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] ['fw-1.1'] []
+vendor_fix Install fw-1.1 (or a later release). ['fw-1.0', 'fw-1.3', 'fw-1.3-rc']"
+[ "$got" = "$want" ] && ok || bad "advisory:
+$got
+want:
+$want"
+expect 3 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json --publisher X --namespace ftp://x
+[ ! -e adv2.json ] && grep -q "namespace: an http(s) URL" err.txt && ok || bad "bad namespace: $(cat err.txt)"
+expect 2 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json
 
 finish

@@ -214,11 +214,13 @@ call /api/v1/vex POST /api/v1/vex "${A[@]}" "${J[@]}" --data-binary \
 call '/api/v1/vulns/{id}/reported' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/reported "${A[@]}" "${J[@]}" --data-binary '{"stage":"early","at":1790003600}'
 call '/api/v1/vulns/{id}/reported' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/reported "${A[@]}" "${J[@]}" --data-binary '{"stage":"late","at":1}'
 call /api/v1/reports/art14 GET '/api/v1/reports/art14?at=1790100000' "${A[@]}"
+call '/api/v1/vulns/{id}/advisory' GET '/api/v1/vulns/GHSA-35jh-r3h4-6jhm/advisory?publisher=P&namespace=x' "${A[@]}"
+call '/api/v1/vulns/{id}/advisory' GET '/api/v1/vulns/NONE-1/advisory?publisher=P&namespace=https://p.example' "${A[@]}"
 call /api/v1/reports/art14 GET '/api/v1/reports/art14?at=x' "${A[@]}"
 call '/api/v1/sboms/{sha256}/vulns' GET "/api/v1/sboms/$sb/vulns?target=fw-9" "${A[@]}"
 /usr/bin/python3 -c '
 import json, sys
-sv = json.load(open("answer.%d" % (int(sys.argv[1]) - 12)))
+sv = json.load(open("answer.%d" % (int(sys.argv[1]) - 14)))
 assert [v["id"] for v in sv["vulnerabilities"]] == ["GHSA-35jh-r3h4-6jhm"], sv
 sv = json.load(open("answer.%d" % int(sys.argv[1])))
 assert sv["vulnerabilities"][0]["vex"]["status"] == "known_not_affected", sv' "$n" ||
