@@ -1424,7 +1424,8 @@ static int vulns_report(struct srv_store *st, const char *id, bool art14,
 		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
 	if (rc != UPT_OK)
 		goto done;
-	qsort(f.d, f.nd, sizeof *f.d, dev_cmp);
+	if (f.nd) /* qsort of a NULL array is undefined even for 0 items */
+		qsort(f.d, f.nd, sizeof *f.d, dev_cmp);
 	if (art14) {
 		put_art14(&o, &m, &f, now);
 	} else if (adv) {
