@@ -1324,6 +1324,59 @@ static int pg_session_get(struct srv_store *b, const char *digest, int64_t now,
 		col_s(out->role, sizeof out->role, r, 0, 1);
 		col_s(out->csrf, sizeof out->csrf, r, 0, 2);
 		out->expires = col_i(r, 0, 3);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_session_remove(struct srv_store *b, const char *digest, struct upt_error *err)
+{
+	const char *vals[] = {digest};
+	return run(P(b), "DELETE FROM sessions WHERE digest=$1", 1, vals, err);
+}
+
+static int pg_audit_add(struct srv_store *b, const struct srv_audit *a, struct upt_error *err)
+{
+	char t[24], st[24];
+	const char *vals[] = {num(t, a->at), a->actor,           a->role,  a->remote, a->method,
+			      a->path,       num(st, a->status), a->detail};
+	return run(P(b),
+		   "INSERT INTO audit_log (at, actor, role, remote, method, path, status, detail) "
+		   "VALUES ($1::bigint,$2,$3,$4,$5,$6,$7::bigint,$8)",
+		   8, vals, err);
+}
+
+static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, struct srv_audit **out,
+			 size_t *n, struct upt_error *err)
+{
+	char t[24], l[24];
+	const char *vals[] = {num(t, since), num(l, limit)};
+	int code;
+	PGresult *r = query(b,
+			    "SELECT id, at, actor, role, remote, method, path, status, detail FROM "
+			    "audit_log WHERE at>=$1::bigint ORDER BY id LIMIT $2::bigint",
+			    2, vals, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_audit *a = &(*out)[(*n)++];
+		a->id = col_i(r, i, 0);
+		a->at = col_i(r, i, 1);
+		col_s(a->actor, sizeof a->actor, r, i, 2);
+		col_s(a->role, sizeof a->role, r, i, 3);
+		col_s(a->remote, sizeof a->remote, r, i, 4);
+		col_s(a->method, sizeof a->method, r, i, 5);
+		col_s(a->path, sizeof a->path, r, i, 6);
+		a->status = col_i(r, i, 7);
+		col_s(a->detail, sizeof a->detail, r, i, 8);
+	}
+	PQclear(r);
+	return code;
+}
+
 static int pg_sbom_put(struct srv_store *b, const struct srv_sbom *sb, struct upt_error *err)
 {
 	char c[24];
@@ -1377,33 +1430,6 @@ static int pg_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 	return code;
 }
 
-static int pg_session_remove(struct srv_store *b, const char *digest, struct upt_error *err)
-{
-	const char *vals[] = {digest};
-	return run(P(b), "DELETE FROM sessions WHERE digest=$1", 1, vals, err);
-}
-
-static int pg_audit_add(struct srv_store *b, const struct srv_audit *a, struct upt_error *err)
-{
-	char t[24], st[24];
-	const char *vals[] = {num(t, a->at), a->actor,           a->role,  a->remote, a->method,
-			      a->path,       num(st, a->status), a->detail};
-	return run(P(b),
-		   "INSERT INTO audit_log (at, actor, role, remote, method, path, status, detail) "
-		   "VALUES ($1::bigint,$2,$3,$4,$5,$6,$7::bigint,$8)",
-		   8, vals, err);
-}
-
-static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, struct srv_audit **out,
-			 size_t *n, struct upt_error *err)
-{
-	char t[24], l[24];
-	const char *vals[] = {num(t, since), num(l, limit)};
-	int code;
-	PGresult *r = query(b,
-			    "SELECT id, at, actor, role, remote, method, path, status, detail FROM "
-			    "audit_log WHERE at>=$1::bigint ORDER BY id LIMIT $2::bigint",
-			    2, vals, err, &code);
 static int pg_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
 {
 	char t[24];
@@ -1435,18 +1461,6 @@ static int pg_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
 		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
-		struct srv_audit *a = &(*out)[(*n)++];
-		a->id = col_i(r, i, 0);
-		a->at = col_i(r, i, 1);
-		col_s(a->actor, sizeof a->actor, r, i, 2);
-		col_s(a->role, sizeof a->role, r, i, 3);
-		col_s(a->remote, sizeof a->remote, r, i, 4);
-		col_s(a->method, sizeof a->method, r, i, 5);
-		col_s(a->path, sizeof a->path, r, i, 6);
-		a->status = col_i(r, i, 7);
-		col_s(a->detail, sizeof a->detail, r, i, 8);
-	}
-	PQclear(r);
 		struct srv_vuln *v = &(*out)[(*n)++];
 		col_s(v->id, sizeof v->id, r, i, 0);
 		col_s(v->modified, sizeof v->modified, r, i, 1);
