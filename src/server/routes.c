@@ -96,7 +96,7 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/session", SRV_ADMIN, NONE, 0, srv_h_session_show, NULL),
     ROWP("DELETE", "/api/v1/session", NONE, 0, srv_h_logout, NULL, SRV_PERM_READ),
     /* admin: SBOMs and vulnerabilities */
-    ROW("PUT", "/api/v1/sboms/{sha256}", SRV_ADMIN, JSON, SRV_SBOM_MAX, srv_h_sbom_put, NULL),
+    ROWP("PUT", "/api/v1/sboms/{sha256}", JSON, SRV_SBOM_MAX, srv_h_sbom_put, NULL, RELEASE),
     ROW("GET", "/api/v1/sboms/{sha256}", SRV_ADMIN, NONE, 0, srv_h_sbom_get, NULL),
     ROW("GET", "/api/v1/sboms/{sha256}/components", SRV_ADMIN, NONE, 0, srv_h_sbom_components,
 	NULL),
@@ -110,8 +110,6 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/reports/art14", SRV_ADMIN, NONE, 0, srv_h_report_art14, NULL),
     ROW("POST", "/api/v1/vex", SRV_ADMIN, JSON, SRV_VULN_IMPORT_MAX, srv_h_vex_import, NULL),
     ROW("GET", "/api/v1/reports/vulns", SRV_ADMIN, NONE, 0, srv_h_report_vulns, NULL),
-    ROW("POST", "/api/v1/fleet-credentials", SRV_ADMIN, JSON, 64u << 10, srv_h_fleet_credential,
-	NULL),
 };
 
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
