@@ -73,6 +73,11 @@ static void token_file(const uint8_t *data, size_t size)
 static void next_targets(const uint8_t *data, size_t size)
 {
 	static const char *hw[] = {"board-a", "b\"\\\x01"};
+	static const struct publish_sbom sbom = {
+	    "cyclonedx-1.6", 1234,
+	    "1111111111111111111111111111111111111111111111111111111111111111",
+	    "22222222222222222222222222222222222222222222222222222222222222222222"
+	    "222222222222222222222222222222222222222222222222222222222222"};
 	struct publish_target pt = {
 	    "fw-1.0",
 	    "fw",
@@ -86,7 +91,8 @@ static void next_targets(const uint8_t *data, size_t size)
 	    "000000000000000000000000000000000000000000000000000000000000",
 	    1893456000,
 	    false,
-	    NULL};
+	    NULL,
+	    &sbom};
 	struct upt_doc doc;
 	struct upt_targets cur;
 	struct cli_buf text;

@@ -97,6 +97,9 @@ int cli_parse_int(int64_t *out, const char *s, int64_t min, int64_t max);
 int cli_parse_dialect(enum upt_dialect *out, const char *s);
 /* Map a libuptake error to an exit code. */
 int cli_exit_code(int upt_code);
+/* The same for a refused input file or server answer: CLI_INPUT, except
+ * internal failures. */
+int cli_input_exit_code(int upt_code);
 
 int cmd_key(int argc, char **argv);
 int cmd_metadata(int argc, char **argv);
@@ -114,5 +117,8 @@ int cmd_alerts(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
+int cmd_vuln(int argc, char **argv);
+int cmd_advisory(int argc, char **argv);
 
 #endif

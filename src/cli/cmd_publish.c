@@ -23,8 +23,8 @@
 static const char usage[] =
     "usage: uptake publish IMAGE --name NAME --version VERSION --hardware-id HWID\n"
     "                      [--hardware-id HWID]... [--release-counter N] [--dir DIR]\n"
-    "                      [--security] [--verity] [--expires ISO8601|+DAYSd]\n"
-    "                      [--passphrase-env VAR]\n\n"
+    "                      [--security] [--verity] [--sbom FILE [--gate]]\n"
+    "                      [--expires ISO8601|+DAYSd] [--passphrase-env VAR]\n\n"
     "Publishes IMAGE as target NAME-VERSION (custom: name, version, hardwareIds,\n"
     "releaseCounter) in the workspace DIR's Image repository: hashes it, signs the\n"
     "next targets version offline, uploads the image (with a progress bar on a\n"
@@ -33,6 +33,11 @@ static const char usage[] =
     "--verity: IMAGE (whole 4096-byte blocks) gets its dm-verity hash tree\n"
     "appended (veritysetup format, no superblock) and custom.verity says how to\n"
     "open it (root hash, salt, block sizes, data blocks, hash offset).\n"
+    "--sbom FILE checks the image's SBOM (CycloneDX 1.4-1.6 or SPDX 2.3 JSON,\n"
+    "each component with a name, a version and a purl or CPE), signs its format,\n"
+    "length, sha256 and sha512 with the image (custom.sbom), uploads it, and\n"
+    "warns of the known vulnerabilities it matches; --gate refuses the release\n"
+    "when one of them is actively exploited and has no VEX statement.\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 #define MAX_HWIDS 16
@@ -195,6 +200,13 @@ int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
 	rc = rc ? rc : cli_buf_json_str(text, pt->version);
 	if (rc == UPT_OK && pt->counter >= 0)
 		rc = cli_buf_printf(text, ",\"releaseCounter\":%lld", (long long)pt->counter);
+	if (rc == UPT_OK && pt->sbom)
+		rc =
+		    cli_buf_printf(text,
+				   ",\"sbom\":{\"format\":\"%s\",\"length\":%lld,\"sha256\":\"%s\","
+				   "\"sha512\":\"%s\"}",
+				   pt->sbom->format, (long long)pt->sbom->length, pt->sbom->sha256,
+				   pt->sbom->sha512);
 	if (rc == UPT_OK && pt->security)
 		rc = cli_buf_printf(text, ",\"security\":true");
 	if (rc == UPT_OK && pt->verity)
@@ -225,9 +237,16 @@ int cmd_publish(int argc, char **argv)
 					      {"passphrase-env", required_argument, NULL, 'p'},
 					      {"security", no_argument, NULL, 's'},
 					      {"verity", no_argument, NULL, 'V'},
+					      {"sbom", required_argument, NULL, 'S'},
+					      {"gate", no_argument, NULL, 'g'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *name = NULL, *version = NULL, *dir = ".", *pass_env = NULL, *image;
+	const char *sbom_path = NULL;
+	struct publish_sbom sbom = {0};
+	char *sbom_doc = NULL;
+	size_t sbom_len = 0;
+	bool gate = false, sbom_refused = false;
 	const char *hwids[MAX_HWIDS];
 	size_t n_hw = 0;
 	int64_t counter = -1, expires = (int64_t)time(NULL) + 365 * 86400, length = 0;
@@ -252,6 +271,12 @@ int cmd_publish(int argc, char **argv)
 			break;
 		case 'V':
 			verity = true;
+			break;
+		case 'S':
+			sbom_path = optarg;
+			break;
+		case 'g':
+			gate = true;
 			break;
 		case 'n':
 			name = optarg;
@@ -288,7 +313,7 @@ int cmd_publish(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !name || !version || !n_hw || !*name || !*version ||
 	    strchr(name, '"') || strchr(version, '"') || strchr(name, '\\') ||
-	    strchr(version, '\\'))
+	    strchr(version, '\\') || (gate && !sbom_path))
 		return fputs(usage, stderr), CLI_USAGE;
 	image = argv[optind];
 	if ((size_t)snprintf(target, sizeof target, "%s-%s", name, version) >= sizeof target)
@@ -296,6 +321,9 @@ int cmd_publish(int argc, char **argv)
 	rc = ws_load(&w, dir, &err);
 	if (rc == UPT_OK)
 		rc = host_init(&err);
+	if (rc == UPT_OK && sbom_path &&
+	    (rc = sbom_prepare(&sbom, &sbom_doc, &sbom_len, sbom_path, &err)) != UPT_OK)
+		sbom_refused = true;
 	if (rc == UPT_OK)
 		rc = ws_reconcile(&w, "publish", pass_env, &err);
 	/* --verity: the target is the image with its hash tree appended */
@@ -304,6 +332,11 @@ int cmd_publish(int argc, char **argv)
 		if (rc == UPT_OK)
 			image = vtmp;
 	}
+	/* the SBOM first: the gate decides before anything is signed */
+	if (rc == UPT_OK && sbom_path &&
+	    (rc = sbom_upload_and_gate(&w, &sbom, sbom_doc, sbom_len, target, gate, &err)) !=
+		UPT_OK)
+		sbom_refused = true;
 	if (rc == UPT_OK)
 		rc = hash_file(image, &length, h256, h512, &err);
 	if (rc == UPT_OK)
@@ -319,9 +352,19 @@ int cmd_publish(int argc, char **argv)
 	/* the next targets: every other entry kept as it was, the new one */
 	cli_buf_init(&text, CLI_MAX_FILE);
 	{
-		struct publish_target pt = {target, name,    version,  hwids,
-					    n_hw,   counter, length,   h256,
-					    h512,   expires, security, verity ? vjson : NULL};
+		struct publish_target pt = {target,
+					    name,
+					    version,
+					    hwids,
+					    n_hw,
+					    counter,
+					    length,
+					    h256,
+					    h512,
+					    expires,
+					    security,
+					    verity ? vjson : NULL,
+					    sbom_path ? &sbom : NULL};
 		if (rc == UPT_OK)
 			rc = publish_next_targets(&text, &doc, &cur, &pt, &err);
 	}
@@ -346,11 +389,12 @@ int cmd_publish(int argc, char **argv)
 		unlink(vtmp);
 	cli_buf_free(&text);
 	cli_buf_free(&out);
+	upt_free(sbom_doc);
 	upt_privkey_free(key);
 	cli_arena_dispose(&ca);
 	if (rc != UPT_OK) {
 		cli_err("publish", "%s", err.msg);
-		return cli_exit_code(rc);
+		return sbom_refused ? cli_input_exit_code(rc) : cli_exit_code(rc);
 	}
 	printf("published %s%s%s in targets version %lld\n", target,
 	       security ? " (security update)" : "", verity ? " (dm-verity)" : "",

@@ -12,7 +12,9 @@ static const char report_usage[] =
     "usage: uptake report support [--within DAYS] [--at DATE] [--json | --csv] [--dir DIR]\n"
     "       uptake report inventory [--json | --csv] [--dir DIR]\n"
     "       uptake report patch-status [--days N] [--json | --csv] [--dir DIR]\n"
-    "       uptake report opt-out [--json | --csv] [--dir DIR]\n\n"
+    "       uptake report opt-out [--json | --csv] [--dir DIR]\n"
+    "       uptake report vulns [--json | --csv] [--dir DIR]\n"
+    "       uptake report art14 [--at TIME] [--json] [--dir DIR]\n\n"
     "support: each device's product, dates, support end and status (in-support,\n"
     "ending within DAYS (default 90), ended, or unknown without a product and a\n"
     "market date), when it last sent a signed manifest and whether it updates\n"
@@ -28,6 +30,16 @@ static const char report_usage[] =
     "has been out.\n\n"
     "opt-out: devices whose last signed manifest turned automatic updates off,\n"
     "and since when.\n\n"
+    "vulns: per known vulnerability that an image's signed SBOM matches: its\n"
+    "severity, the affected images, the devices whose signed reports say they\n"
+    "run one (and how many are in support), the first published release that\n"
+    "fixes it; then per device its open vulnerabilities (--csv: one row per\n"
+    "device and vulnerability).\n\n"
+    "art14: per vulnerability marked actively exploited (uptake vuln exploited),\n"
+    "the CRA Art. 14 clocks: early warning due 24 h after awareness, notification\n"
+    "72 h, final report 14 days after the first published release that fixes it;\n"
+    "each due, overdue or done (uptake vuln reported), what it must contain, and\n"
+    "the devices still running an affected image. --at TIME: as of that time.\n\n"
     "Exit 0 ok, 2 usage, 3 refusal.\n";
 
 static const char *str(const struct upt_json *o, const char *k)
@@ -273,6 +285,95 @@ static int print_opt_out(const char *json, bool csv, struct upt_error *err)
 	return UPT_OK;
 }
 
+static int print_vulns(const char *json, bool csv, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *vs, *ds;
+	int rc = parse_report(&ca, json, "vulnerabilities", &v, &vs, err);
+	if (rc != UPT_OK)
+		return rc;
+	ds = upt_json_get(v, "devices");
+	if (csv) {
+		puts("device,in_support,vulnerability");
+		for (size_t i = 0; ds && ds->type == UPT_JSON_ARRAY && i < ds->n; i++) {
+			const struct upt_json *o = upt_json_get(ds->items[i], "open");
+			for (size_t k = 0; o && o->type == UPT_JSON_ARRAY && k < o->n; k++) {
+				csv_field(str(ds->items[i], "id"));
+				printf(",%s,", bool_str(ds->items[i], "in_support"));
+				csv_field(o->items[k]->type == UPT_JSON_STRING ? o->items[k]->str
+									       : "?");
+				putchar('\n');
+			}
+		}
+		cli_arena_dispose(&ca);
+		return UPT_OK;
+	}
+	printf("%-24s %-12s %7s %10s %-28s %s\n", "VULNERABILITY", "SEVERITY", "DEVICES",
+	       "IN-SUPPORT", "FIXED IN", "AFFECTED IMAGES");
+	for (size_t i = 0; i < vs->n; i++) {
+		const struct upt_json *x = vs->items[i], *im = upt_json_get(x, "images"),
+				      *fx = upt_json_get(x, "fixed_in");
+		char sev[13];
+		snprintf(sev, sizeof sev, "%s", str(x, "severity")[0] ? str(x, "severity") : "-");
+		printf("%-24s %-12s %7lld %10lld %-28s", str(x, "id"), sev, num(x, "devices"),
+		       num(x, "devices_in_support"),
+		       fx && fx->type == UPT_JSON_OBJECT ? str(fx, "target") : "-");
+		for (size_t k = 0; im && im->type == UPT_JSON_ARRAY && k < im->n; k++)
+			printf("%s%s", k ? "," : " ", str(im->items[k], "target"));
+		printf("%s\n", num(x, "exploited_at") > 0 ? "  (ACTIVELY EXPLOITED)" : "");
+	}
+	printf("\n%-24s %-10s %s\n", "DEVICE", "SUPPORT", "OPEN VULNERABILITIES");
+	for (size_t i = 0; ds && ds->type == UPT_JSON_ARRAY && i < ds->n; i++) {
+		const struct upt_json *o = upt_json_get(ds->items[i], "open");
+		printf("%-24s %-10s", str(ds->items[i], "id"),
+		       strcmp(bool_str(ds->items[i], "in_support"), "true") == 0 ? "in" : "out");
+		for (size_t k = 0; o && o->type == UPT_JSON_ARRAY && k < o->n; k++)
+			printf("%s%s", k ? "," : " ",
+			       o->items[k]->type == UPT_JSON_STRING ? o->items[k]->str : "?");
+		putchar('\n');
+	}
+	cli_arena_dispose(&ca);
+	return UPT_OK;
+}
+
+static int print_art14(const char *json, struct upt_error *err)
+{
+	struct cli_arena ca;
+	struct upt_json *v;
+	const struct upt_json *vs;
+	int rc = parse_report(&ca, json, "vulnerabilities", &v, &vs, err);
+	if (rc != UPT_OK)
+		return rc;
+	for (size_t i = 0; i < vs->n; i++) {
+		const struct upt_json *x = vs->items[i], *cl = upt_json_get(x, "clocks"),
+				      *ds = upt_json_get(x, "devices_affected");
+		char aware[32];
+		when(num(x, "aware_at"), aware);
+		printf("%s: actively exploited, aware since %s; fixed in %s\n", str(x, "id"), aware,
+		       str(x, "fixed_in")[0] && strcmp(str(x, "fixed_in"), "?")
+			   ? str(x, "fixed_in")
+			   : "(no release yet)");
+		for (size_t k = 0; cl && cl->type == UPT_JSON_ARRAY && k < cl->n; k++) {
+			const struct upt_json *c = cl->items[k];
+			char due[32], done[32];
+			when(num(c, "due"), due);
+			when(num(c, "reported_at"), done);
+			printf("  %-13s due %-20s %-16s reported %s\n", str(c, "stage"), due,
+			       str(c, "status"), done);
+		}
+		printf("  devices still running an affected image: %zu", ds ? ds->n : 0);
+		for (size_t k = 0; ds && ds->type == UPT_JSON_ARRAY && k < ds->n; k++)
+			printf("%s%s", k ? "," : " ",
+			       ds->items[k]->type == UPT_JSON_STRING ? ds->items[k]->str : "?");
+		putchar('\n');
+	}
+	if (!vs->n)
+		puts("no vulnerability is marked actively exploited");
+	cli_arena_dispose(&ca);
+	return UPT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -325,7 +426,16 @@ int cmd_report(int argc, char **argv)
 				 (long long)days);
 		else
 			snprintf(api, sizeof api, "reports/patch-status");
-	} else if (strcmp(name, "inventory") == 0 || strcmp(name, "opt-out") == 0) {
+	} else if (strcmp(name, "art14") == 0) {
+		int64_t t;
+		if (within || dopt || csv || (at && cli_parse_time(&t, at) != UPT_OK))
+			return fputs(report_usage, stderr), CLI_USAGE;
+		if (at)
+			snprintf(api, sizeof api, "reports/art14?at=%lld", (long long)t);
+		else
+			snprintf(api, sizeof api, "reports/art14");
+	} else if (strcmp(name, "inventory") == 0 || strcmp(name, "opt-out") == 0 ||
+		   strcmp(name, "vulns") == 0) {
 		if (within || at || dopt)
 			return fputs(report_usage, stderr), CLI_USAGE;
 		snprintf(api, sizeof api, "reports/%s", name);
@@ -345,6 +455,10 @@ int cmd_report(int argc, char **argv)
 		rc = print_inventory(resp, csv, &err);
 	else if (rc == UPT_OK && strcmp(name, "patch-status") == 0)
 		rc = print_patch_status(resp, csv, &err);
+	else if (rc == UPT_OK && strcmp(name, "vulns") == 0)
+		rc = print_vulns(resp, csv, &err);
+	else if (rc == UPT_OK && strcmp(name, "art14") == 0)
+		rc = print_art14(resp, &err);
 	else if (rc == UPT_OK)
 		rc = print_opt_out(resp, csv, &err);
 	free(resp);

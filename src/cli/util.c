@@ -342,6 +342,12 @@ int cli_exit_code(int code)
 	}
 }
 
+int cli_input_exit_code(int code)
+{
+	int c = cli_exit_code(code);
+	return c == CLI_REJECTED ? CLI_INPUT : c;
+}
+
 int cli_parse_role(struct cli_arena *ca, const struct upt_doc *doc, enum upt_role role,
 		   struct upt_error *err)
 {

@@ -79,7 +79,21 @@ struct publish_target {
 	int64_t expires;
 	bool security;      /* custom.security: true */
 	const char *verity; /* custom.verity: a JSON object's text, or NULL */
+	/* custom.sbom: the SBOM's format, length and hashes (NULL: none) */
+	const struct publish_sbom *sbom;
 };
+struct publish_sbom {
+	char format[24];
+	int64_t length;
+	char sha256[65], sha512[129];
+};
+/* cmd_sbom.c: read and check an SBOM file, hash it (*doc: upt_free). */
+int sbom_prepare(struct publish_sbom *out, char **doc, size_t *len, const char *path,
+		 struct upt_error *err);
+/* Upload it, print the known vulnerabilities it matches; with `gate`,
+ * UPT_ERR_STATE when one is actively exploited without a VEX statement. */
+int sbom_upload_and_gate(const struct ws *w, const struct publish_sbom *sb, const char *doc,
+			 size_t len, const char *target, bool gate, struct upt_error *err);
 int publish_next_targets(struct cli_buf *text, const struct upt_doc *doc,
 			 const struct upt_targets *cur, const struct publish_target *pt,
 			 struct upt_error *err);

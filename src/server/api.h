@@ -152,6 +152,19 @@ unsigned srv_status_of(int code);
 void srv_resp_header(struct srv_resp *r, const char *name, const char *value);
 
 /* ---- handlers, by area -------------------------------------------------- */
+/* api_vulns.c: SBOMs and vulnerability handling */
+void srv_h_sbom_put(const struct srv_req *q, struct srv_resp *r);
+void srv_h_sbom_get(const struct srv_req *q, struct srv_resp *r);
+void srv_h_sbom_components(const struct srv_req *q, struct srv_resp *r);
+void srv_h_sbom_vulns(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_import(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_show(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_exploited(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_vulns(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vex_import(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_reported(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_art14(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_advisory(const struct srv_req *q, struct srv_resp *r);
 /* api_repo.c: the Image repository */
 void srv_h_repo_metadata(const struct srv_req *q, struct srv_resp *r);
 void srv_h_repo_image(const struct srv_req *q, struct srv_resp *r);

@@ -601,6 +601,40 @@ static int check_images(struct srv_repo *r, const struct upt_targets *t, struct 
 	return UPT_OK;
 }
 
+static bool is_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+/* custom.sbom of a target: {format, length, sha256, sha512}, nothing else;
+ * the SBOM's hash is recorded (the SBOM itself is checked on upload). */
+static int sbom_of(const struct upt_target *x, char sha256[65], struct upt_error *err)
+{
+	const struct upt_json *sb = x->custom ? upt_json_get(x->custom, "sbom") : NULL;
+	const struct upt_json *f, *l, *h2, *h5;
+	if (!sb)
+		return UPT_OK;
+	f = upt_json_get(sb, "format");
+	l = upt_json_get(sb, "length");
+	h2 = upt_json_get(sb, "sha256");
+	h5 = upt_json_get(sb, "sha512");
+	if (sb->type != UPT_JSON_OBJECT || sb->n != 4 || !f || f->type != UPT_JSON_STRING ||
+	    (strncmp(f->str, "cyclonedx-", 10) != 0 && strncmp(f->str, "spdx-", 5) != 0) || !l ||
+	    l->type != UPT_JSON_INT || l->i < 0 || !h2 || h2->type != UPT_JSON_STRING ||
+	    !is_hex(h2->str, 64) || !h5 || h5->type != UPT_JSON_STRING || !is_hex(h5->str, 128))
+		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				     "target %s: custom.sbom: not {format, length, sha256, "
+				     "sha512} (lower-case hex)",
+				     x->name);
+	memcpy(sha256, h2->str, 65);
+	return UPT_OK;
+}
+
 /* What the store records of each target the Image repository publishes:
  * its hashes, hardware ids, release counter, and custom.security (a
  * boolean when present: anything else is refused). */
@@ -644,6 +678,10 @@ static int published_of(const struct upt_targets *t, int64_t now, struct srv_pub
 		p[i].release_counter = x->has_release_counter ? x->release_counter : -1;
 		p[i].security = sec && sec->type == UPT_JSON_TRUE;
 		p[i].published = now;
+		if (sbom_of(x, p[i].sbom_sha256, err) != UPT_OK) {
+			free(p);
+			return err->code;
+		}
 	}
 	*out = p;
 	return UPT_OK;

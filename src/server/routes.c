@@ -7,6 +7,7 @@
  * Order matters only between rows whose patterns match the same path:
  * the first row with the request's method wins. */
 #include "api.h"
+#include "vulns.h"
 
 #define JSON SRV_BODY_JSON
 #define NONE SRV_BODY_NONE
@@ -101,6 +102,21 @@ const struct srv_route srv_routes[] = {
     ROW("POST", "/api/v1/session", SRV_LOGIN, JSON, 4096, srv_h_login, NULL),
     ROW("GET", "/api/v1/session", SRV_ADMIN, NONE, 0, srv_h_session_show, NULL),
     ROWP("DELETE", "/api/v1/session", NONE, 0, srv_h_logout, NULL, SRV_PERM_READ),
+    /* admin: SBOMs and vulnerabilities */
+    ROWP("PUT", "/api/v1/sboms/{sha256}", JSON, SRV_SBOM_MAX, srv_h_sbom_put, NULL, RELEASE),
+    ROW("GET", "/api/v1/sboms/{sha256}", SRV_ADMIN, NONE, 0, srv_h_sbom_get, NULL),
+    ROW("GET", "/api/v1/sboms/{sha256}/components", SRV_ADMIN, NONE, 0, srv_h_sbom_components,
+	NULL),
+    ROW("GET", "/api/v1/sboms/{sha256}/vulns", SRV_ADMIN, NONE, 0, srv_h_sbom_vulns, NULL),
+    ROW("POST", "/api/v1/vulns/import", SRV_ADMIN, JSON, SRV_VULN_IMPORT_MAX, srv_h_vuln_import,
+	NULL),
+    ROW("GET", "/api/v1/vulns/{id}", SRV_ADMIN, NONE, 0, srv_h_vuln_show, NULL),
+    ROW("POST", "/api/v1/vulns/{id}/exploited", SRV_ADMIN, JSON, 4096, srv_h_vuln_exploited, NULL),
+    ROW("POST", "/api/v1/vulns/{id}/reported", SRV_ADMIN, JSON, 4096, srv_h_vuln_reported, NULL),
+    ROW("GET", "/api/v1/vulns/{id}/advisory", SRV_ADMIN, NONE, 0, srv_h_vuln_advisory, NULL),
+    ROW("GET", "/api/v1/reports/art14", SRV_ADMIN, NONE, 0, srv_h_report_art14, NULL),
+    ROW("POST", "/api/v1/vex", SRV_ADMIN, JSON, SRV_VULN_IMPORT_MAX, srv_h_vex_import, NULL),
+    ROW("GET", "/api/v1/reports/vulns", SRV_ADMIN, NONE, 0, srv_h_report_vulns, NULL),
 };
 
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];

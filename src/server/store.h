@@ -165,6 +165,45 @@ struct srv_published {
 	int64_t release_counter; /* -1: none */
 	bool security;           /* custom.security: a security update */
 	int64_t published;       /* when first accepted */
+	char sbom_sha256[65];    /* custom.sbom.sha256 (signed with the target); "" when none */
+};
+
+/* An SBOM: stored once per content (its sha256), as uploaded. */
+struct srv_sbom {
+	char sha256[65];
+	char sha512[129];
+	char format[24]; /* "cyclonedx-1.6", "spdx-2.3" */
+	int64_t created;
+	uint8_t *data; /* malloc'd */
+	size_t len;
+};
+
+/* A VEX statement (from a CSAF 2.0 VEX document): about vulnerability
+ * `vuln` (an id or an alias) and `product`, a published target's name or
+ * a component's purl; status "known_not_affected" (with a justification)
+ * or "fixed". */
+struct srv_vex {
+	char vuln[128];
+	char product[512];
+	char status[24];
+	char justification[64];
+	char document[128]; /* the CSAF document's tracking id */
+	int64_t imported;
+};
+
+/* A vulnerability record (OSV), normalized by vulns.c into uptake's own
+ * JSON (`record`, malloc'd); exploited_at: when the manufacturer became
+ * aware that it is actively exploited (0: not known to be). */
+struct srv_vuln {
+	char id[128];
+	char modified[40];
+	bool withdrawn;
+	int64_t imported;
+	int64_t exploited_at;
+	/* CRA Art. 14 reports made: early warning, notification, final report
+	 * (0: not yet) */
+	int64_t reported[3];
+	char *record;
 };
 
 /* A person using the admin API or the dashboard, with one role (users.h). */
@@ -193,6 +232,14 @@ struct srv_audit {
 	char path[256];
 	int64_t status; /* the HTTP status answered */
 	char detail[192];
+};
+
+/* What vuln_mark records of a vulnerability, at a time. */
+enum srv_vuln_mark {
+	SRV_VULN_EXPLOITED,    /* the manufacturer became aware it is exploited */
+	SRV_VULN_EARLY,        /* early warning sent (Art. 14(2)(a)) */
+	SRV_VULN_NOTIFICATION, /* notification sent (Art. 14(2)(b)) */
+	SRV_VULN_FINAL,        /* final report sent (Art. 14(2)(c)) */
 };
 
 /* One ECU's current verified state, as the fleet scan gives it. */
@@ -463,6 +510,24 @@ struct srv_store_ops {
 	 * connection lost): a call that raised it answers 503, never data
 	 * derived from what it could not read. */
 	uint64_t (*failures)(struct srv_store *s);
+	/* SBOMs by content: a sha256 stored already is kept as it was. */
+	int (*sbom_put)(struct srv_store *s, const struct srv_sbom *sb, struct upt_error *err);
+	/* UPT_ERR_NOT_FOUND when none; free out->data. */
+	int (*sbom_get)(struct srv_store *s, const char *sha256, struct srv_sbom *out,
+			struct upt_error *err);
+	/* Add or replace a vulnerability record (exploited_at is kept). */
+	int (*vuln_put)(struct srv_store *s, const struct srv_vuln *v, struct upt_error *err);
+	/* Every record, by id (free with srv_vulns_free). */
+	int (*vuln_list)(struct srv_store *s, struct srv_vuln **out, size_t *n,
+			 struct upt_error *err);
+	/* Record `what` at `at` (UPT_ERR_NOT_FOUND: no such record). */
+	int (*vuln_mark)(struct srv_store *s, const char *id, enum srv_vuln_mark what, int64_t at,
+			 struct upt_error *err);
+	/* Inside begin/commit: replace the statements of one VEX document. */
+	int (*vex_put)(struct srv_store *s, const char *document, const struct srv_vex *v, size_t n,
+		       struct upt_error *err);
+	int (*vex_list)(struct srv_store *s, struct srv_vex **out, size_t *n,
+			struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 
@@ -483,5 +548,6 @@ void srv_meta_free(struct srv_meta *m);
 void srv_blobs_free(char **b, size_t n);
 void srv_install_reports_free(struct srv_install_report *r, size_t n);
 void srv_campaigns_free(struct srv_campaign *c, size_t n);
+void srv_vulns_free(struct srv_vuln *v, size_t n);
 
 #endif

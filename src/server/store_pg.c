@@ -14,6 +14,7 @@
  * the server recovers when the database returns. */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -176,6 +177,17 @@ static const char *const migrations[] = {
     "CREATE INDEX campaign_log_campaign ON campaign_log(campaign, at);"
     "ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE devices ADD COLUMN utc_offset BIGINT NOT NULL DEFAULT 0;",
+    /* 11: vulnerability handling (as SQLite's) */
+    "CREATE TABLE sboms (sha256 TEXT PRIMARY KEY, sha512 TEXT NOT NULL, format TEXT NOT NULL,"
+    " created BIGINT NOT NULL, data BYTEA NOT NULL);"
+    "ALTER TABLE published_targets ADD COLUMN sbom_sha256 TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE vulns (id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn BIGINT NOT NULL,"
+    " imported BIGINT NOT NULL, exploited_at BIGINT NOT NULL DEFAULT 0,"
+    " reported_early BIGINT NOT NULL DEFAULT 0, reported_notification BIGINT NOT NULL DEFAULT 0,"
+    " reported_final BIGINT NOT NULL DEFAULT 0, record TEXT NOT NULL);"
+    "CREATE TABLE vex (document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
+    " status TEXT NOT NULL, justification TEXT NOT NULL, imported BIGINT NOT NULL,"
+    " PRIMARY KEY (document, vuln, product));",
 };
 
 static int64_t mono_ms(void)
@@ -1483,12 +1495,13 @@ static int pg_published_put(struct srv_store *b, const struct srv_published *t, 
 				      t[i].hardware_ids,
 				      num(c, t[i].release_counter),
 				      t[i].security ? "1" : "0",
-				      num(p, t[i].published)};
+				      num(p, t[i].published),
+				      t[i].sbom_sha256};
 		code = run(P(b),
 			   "INSERT INTO published_targets (name, sha256, length, hardware_ids, "
-			   "release_counter, security, published) VALUES ($1,$2,$3,$4,$5,$6,$7) "
-			   "ON CONFLICT (name, sha256) DO NOTHING",
-			   7, vals, err);
+			   "release_counter, security, published, sbom_sha256) VALUES "
+			   "($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (name, sha256) DO NOTHING",
+			   8, vals, err);
 	}
 	return code;
 }
@@ -1500,8 +1513,8 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 	PGresult *r;
 	hold(P(b));
 	r = exec(P(b),
-		 "SELECT name, sha256, length, hardware_ids, release_counter, security, published "
-		 "FROM published_targets ORDER BY name, published",
+		 "SELECT name, sha256, length, hardware_ids, release_counter, security, published, "
+		 "sbom_sha256 FROM published_targets ORDER BY name, published",
 		 0, NULL, NULL, NULL, err, &code);
 	release(P(b));
 	*out = NULL;
@@ -1518,6 +1531,7 @@ static int pg_published_list(struct srv_store *b, struct srv_published **out, si
 		t->release_counter = col_i(r, i, 4);
 		t->security = col_i(r, i, 5) != 0;
 		t->published = col_i(r, i, 6);
+		col_s(t->sbom_sha256, sizeof t->sbom_sha256, r, i, 7);
 	}
 	PQclear(r);
 	return code;
@@ -1716,6 +1730,173 @@ static int pg_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 		a->status = col_i(r, i, 7);
 		col_s(a->detail, sizeof a->detail, r, i, 8);
 	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_sbom_put(struct srv_store *b, const struct srv_sbom *sb, struct upt_error *err)
+{
+	char c[24];
+	const char *vals[] = {sb->sha256, sb->sha512, sb->format, num(c, sb->created),
+			      (const char *)sb->data};
+	int lens[] = {0, 0, 0, 0, (int)sb->len}, code;
+	PGresult *r;
+	if (sb->len > INT_MAX)
+		return upt_error_set(err, UPT_ERR_TOO_LARGE, "sbom too large");
+	r = exec(P(b),
+		 "INSERT INTO sboms (sha256, sha512, format, created, data) VALUES "
+		 "($1,$2,$3,$4,$5) ON CONFLICT (sha256) DO NOTHING",
+		 5, vals, lens, "tttib", err, &code);
+	PQclear(r);
+	return code;
+}
+
+static int pg_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom *out,
+		       struct upt_error *err)
+{
+	const char *vals[] = {sha256};
+	int code;
+	PGresult *r;
+	memset(out, 0, sizeof *out);
+	r = exec(P(b), "SELECT sha256, sha512, format, created, data FROM sboms WHERE sha256=$1", 1,
+		 vals, NULL, NULL, err, &code);
+	if (code == UPT_OK && PQntuples(r) == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "sbom %s: not stored", sha256);
+	if (code == UPT_OK) {
+		size_t n = 0;
+		unsigned char *raw =
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 4), &n);
+		col_s(out->sha256, sizeof out->sha256, r, 0, 0);
+		col_s(out->sha512, sizeof out->sha512, r, 0, 1);
+		col_s(out->format, sizeof out->format, r, 0, 2);
+		out->created = col_i(r, 0, 3);
+		if (!raw || !(out->data = malloc(n + 1)))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		else {
+			memcpy(out->data, raw, n);
+			out->data[n] = 0;
+			out->len = n;
+		}
+		PQfreemem(raw);
+	}
+	PQclear(r);
+	return code;
+}
+
+static int pg_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {v->id, v->modified, v->withdrawn ? "1" : "0", num(t, v->imported),
+			      v->record};
+	return run(P(b),
+		   "INSERT INTO vulns (id, modified, withdrawn, imported, record) VALUES "
+		   "($1,$2,$3,$4,$5) ON CONFLICT (id) DO UPDATE SET modified=excluded.modified, "
+		   "withdrawn=excluded.withdrawn, imported=excluded.imported, "
+		   "record=excluded.record",
+		   5, vals, err);
+}
+
+static int pg_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
+			struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	r = exec(P(b),
+		 "SELECT id, modified, withdrawn, imported, exploited_at, record, reported_early, "
+		 "reported_notification, reported_final FROM vulns "
+		 "ORDER BY id",
+		 0, NULL, NULL, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_vuln *v = &(*out)[(*n)++];
+		col_s(v->id, sizeof v->id, r, i, 0);
+		col_s(v->modified, sizeof v->modified, r, i, 1);
+		v->withdrawn = col_i(r, i, 2) != 0;
+		v->imported = col_i(r, i, 3);
+		v->exploited_at = col_i(r, i, 4);
+		for (int k = 0; k < 3; k++)
+			v->reported[k] = col_i(r, i, 6 + k);
+		if (!(v->record = strdup(PQgetvalue(r, i, 5))))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_vulns_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return code;
+}
+
+static int pg_vex_put(struct srv_store *b, const char *document, const struct srv_vex *v, size_t n,
+		      struct upt_error *err)
+{
+	const char *d[] = {document};
+	int code;
+	PGresult *r = exec(P(b), "DELETE FROM vex WHERE document=$1", 1, d, NULL, NULL, err, &code);
+	PQclear(r);
+	for (size_t i = 0; code == UPT_OK && i < n; i++) {
+		char t[24];
+		const char *vals[] = {document,    v[i].vuln,          v[i].product,
+				      v[i].status, v[i].justification, num(t, v[i].imported)};
+		r = exec(
+		    P(b),
+		    "INSERT INTO vex (document, vuln, product, status, justification, imported) "
+		    "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (document, vuln, product) DO UPDATE "
+		    "SET status=excluded.status, justification=excluded.justification",
+		    6, vals, NULL, NULL, err, &code);
+		PQclear(r);
+	}
+	return code;
+}
+
+static int pg_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, struct upt_error *err)
+{
+	int code;
+	PGresult *r;
+	r = exec(P(b),
+		 "SELECT document, vuln, product, status, justification, imported FROM vex "
+		 "ORDER BY vuln, product, document",
+		 0, NULL, NULL, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_vex *v = &(*out)[(*n)++];
+		col_s(v->document, sizeof v->document, r, i, 0);
+		col_s(v->vuln, sizeof v->vuln, r, i, 1);
+		col_s(v->product, sizeof v->product, r, i, 2);
+		col_s(v->status, sizeof v->status, r, i, 3);
+		col_s(v->justification, sizeof v->justification, r, i, 4);
+		v->imported = col_i(r, i, 5);
+	}
+	PQclear(r);
+	return code;
+}
+
+static const char *const mark_sql[] = {
+    "UPDATE vulns SET exploited_at=$1::bigint WHERE id=$2",
+    "UPDATE vulns SET reported_early=$1::bigint WHERE id=$2",
+    "UPDATE vulns SET reported_notification=$1::bigint WHERE id=$2",
+    "UPDATE vulns SET reported_final=$1::bigint WHERE id=$2",
+};
+
+static int pg_vuln_mark(struct srv_store *b, const char *id, enum srv_vuln_mark what,
+			int64_t aware_at, struct upt_error *err)
+{
+	char t[24];
+	const char *vals[] = {num(t, aware_at), id};
+	int code;
+	PGresult *r;
+	r = exec(P(b), mark_sql[what], 2, vals, NULL, NULL, err, &code);
+	if (code == UPT_OK && strcmp(PQcmdTuples(r), "0") == 0)
+		code = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
 	PQclear(r);
 	return code;
 }
@@ -2198,6 +2379,13 @@ static const struct srv_store_ops pg_ops = {
     .unwatch = pg_unwatch,
     .ping = pg_ping,
     .failures = pg_failures,
+    .sbom_put = pg_sbom_put,
+    .sbom_get = pg_sbom_get,
+    .vuln_put = pg_vuln_put,
+    .vuln_list = pg_vuln_list,
+    .vuln_mark = pg_vuln_mark,
+    .vex_put = pg_vex_put,
+    .vex_list = pg_vex_list,
     .close = pg_close,
 };
 

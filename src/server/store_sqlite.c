@@ -148,6 +148,22 @@ static const char *const migrations[] = {
     "CREATE INDEX campaign_log_campaign ON campaign_log(campaign, at);"
     "ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE devices ADD COLUMN utc_offset INTEGER NOT NULL DEFAULT 0;",
+    /* 11: vulnerability handling: SBOMs by content, each published target's
+     * signed SBOM hash, vulnerability records, VEX statements */
+    "CREATE TABLE sboms ("
+    " sha256 TEXT PRIMARY KEY, sha512 TEXT NOT NULL, format TEXT NOT NULL,"
+    " created INTEGER NOT NULL, data BLOB NOT NULL);"
+    "ALTER TABLE published_targets ADD COLUMN sbom_sha256 TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE vulns ("
+    " id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn INTEGER NOT NULL,"
+    " imported INTEGER NOT NULL, exploited_at INTEGER NOT NULL DEFAULT 0,"
+    " reported_early INTEGER NOT NULL DEFAULT 0,"
+    " reported_notification INTEGER NOT NULL DEFAULT 0,"
+    " reported_final INTEGER NOT NULL DEFAULT 0, record TEXT NOT NULL);"
+    "CREATE TABLE vex ("
+    " document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
+    " status TEXT NOT NULL, justification TEXT NOT NULL, imported INTEGER NOT NULL,"
+    " PRIMARY KEY (document, vuln, product));",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -1334,12 +1350,12 @@ static int sq_published_put(struct srv_store *b, const struct srv_published *t, 
 		int64_t sec = t[i].security;
 		const void *v[] = {t[i].name,         t[i].sha256,           &t[i].length,
 				   t[i].hardware_ids, &t[i].release_counter, &sec,
-				   &t[i].published};
+				   &t[i].published,   t[i].sbom_sha256};
 		rc = run(S(b),
 			 "INSERT INTO published_targets (name, sha256, length, hardware_ids, "
-			 "release_counter, security, published) VALUES (?,?,?,?,?,?,?) "
-			 "ON CONFLICT(name, sha256) DO NOTHING",
-			 "ttitiii", v, err);
+			 "release_counter, security, published, sbom_sha256) VALUES "
+			 "(?,?,?,?,?,?,?,?) ON CONFLICT(name, sha256) DO NOTHING",
+			 "ttitiiit", v, err);
 	}
 	return rc;
 }
@@ -1355,6 +1371,7 @@ static void published_row(sqlite3_stmt *st, void *p)
 	t->release_counter = sqlite3_column_int64(st, 4);
 	t->security = sqlite3_column_int(st, 5) != 0;
 	t->published = sqlite3_column_int64(st, 6);
+	text_col(t->sbom_sha256, sizeof t->sbom_sha256, st, 7);
 }
 
 static int sq_published_list(struct srv_store *b, struct srv_published **out, size_t *n,
@@ -1366,7 +1383,7 @@ static int sq_published_list(struct srv_store *b, struct srv_published **out, si
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s, &st,
 		     "SELECT name, sha256, length, hardware_ids, release_counter, security, "
-		     "published FROM published_targets ORDER BY name, published",
+		     "published, sbom_sha256 FROM published_targets ORDER BY name, published",
 		     err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, published_row, (void **)out, n, err);
@@ -2046,6 +2063,198 @@ static int sq_campaign_log_list(struct srv_store *b, int64_t campaign,
 	return rc;
 }
 
+static int sq_sbom_put(struct srv_store *b, const struct srv_sbom *sb, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "INSERT INTO sboms (sha256, sha512, format, created, data) VALUES "
+		     "(?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING",
+		     err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, sb->sha256, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sb->sha512, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, sb->format, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, sb->created);
+		sqlite3_bind_blob64(st, 5, sb->data, sb->len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(s, err, "sbom insert");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom *out,
+		       struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT sha256, sha512, format, created, data FROM sboms WHERE sha256=?", err);
+	if (rc == UPT_OK) {
+		sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			size_t n = (size_t)sqlite3_column_bytes(st, 4);
+			text_col(out->sha256, sizeof out->sha256, st, 0);
+			text_col(out->sha512, sizeof out->sha512, st, 1);
+			text_col(out->format, sizeof out->format, st, 2);
+			out->created = sqlite3_column_int64(st, 3);
+			if (!(out->data = malloc(n + 1)))
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+			else {
+				memcpy(out->data, sqlite3_column_blob(st, 4), n);
+				out->data[n] = 0;
+				out->len = n;
+			}
+		} else {
+			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "sbom %s: not stored", sha256);
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
+{
+	int64_t w = v->withdrawn;
+	const void *vals[] = {v->id, v->modified, &w, &v->imported, v->record};
+	return run(S(b),
+		   "INSERT INTO vulns (id, modified, withdrawn, imported, record) VALUES "
+		   "(?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET modified=excluded.modified, "
+		   "withdrawn=excluded.withdrawn, imported=excluded.imported, "
+		   "record=excluded.record",
+		   "ttiit", vals, err);
+}
+
+static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
+			struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT id, modified, withdrawn, imported, exploited_at, record, "
+		     "reported_early, reported_notification, reported_final FROM vulns "
+		     "ORDER BY id",
+		     err);
+	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+		struct srv_vuln *v;
+		const unsigned char *t = sqlite3_column_text(st, 5);
+		if (*n == cap) {
+			struct srv_vuln *more =
+			    realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *more);
+			if (!more) {
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			*out = more;
+		}
+		v = &(*out)[*n];
+		memset(v, 0, sizeof *v);
+		text_col(v->id, sizeof v->id, st, 0);
+		text_col(v->modified, sizeof v->modified, st, 1);
+		v->withdrawn = sqlite3_column_int(st, 2) != 0;
+		v->imported = sqlite3_column_int64(st, 3);
+		v->exploited_at = sqlite3_column_int64(st, 4);
+		for (int k = 0; k < 3; k++)
+			v->reported[k] = sqlite3_column_int64(st, 6 + k);
+		if (!(v->record = strdup(t ? (const char *)t : "{}"))) {
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (rc == UPT_OK || st)
+		sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		srv_vulns_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static const char *const mark_sql[] = {
+    "UPDATE vulns SET exploited_at=? WHERE id=?",
+    "UPDATE vulns SET reported_early=? WHERE id=?",
+    "UPDATE vulns SET reported_notification=? WHERE id=?",
+    "UPDATE vulns SET reported_final=? WHERE id=?",
+};
+
+static int sq_vuln_mark(struct srv_store *b, const char *id, enum srv_vuln_mark what,
+			int64_t aware_at, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	const void *v[] = {&aware_at, id};
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = run(s, mark_sql[what], "it", v, err);
+	if (rc == UPT_OK && sqlite3_changes(s->db) == 0)
+		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sq_vex_put(struct srv_store *b, const char *document, const struct srv_vex *v, size_t n,
+		      struct upt_error *err)
+{
+	const void *d[] = {document};
+	int rc = run(S(b), "DELETE FROM vex WHERE document=?", "t", d, err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		const void *vals[] = {document,    v[i].vuln,          v[i].product,
+				      v[i].status, v[i].justification, &v[i].imported};
+		rc = run(
+		    S(b),
+		    "INSERT INTO vex (document, vuln, product, status, justification, imported) "
+		    "VALUES (?,?,?,?,?,?) ON CONFLICT(document, vuln, product) DO UPDATE SET "
+		    "status=excluded.status, justification=excluded.justification",
+		    "ttttti", vals, err);
+	}
+	return rc;
+}
+
+static void vex_row(sqlite3_stmt *st, void *p)
+{
+	struct srv_vex *v = p;
+	memset(v, 0, sizeof *v);
+	text_col(v->document, sizeof v->document, st, 0);
+	text_col(v->vuln, sizeof v->vuln, st, 1);
+	text_col(v->product, sizeof v->product, st, 2);
+	text_col(v->status, sizeof v->status, st, 3);
+	text_col(v->justification, sizeof v->justification, st, 4);
+	v->imported = sqlite3_column_int64(st, 5);
+}
+
+static int sq_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     "SELECT document, vuln, product, status, justification, imported FROM vex "
+		     "ORDER BY vuln, product, document",
+		     err);
+	if (rc == UPT_OK) {
+		rc = collect(s, st, sizeof **out, vex_row, (void **)out, n, err);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
@@ -2120,6 +2329,13 @@ static const struct srv_store_ops sqlite_ops = {
     .unwatch = sq_unwatch,
     .ping = sq_ping,
     .failures = sq_failures,
+    .sbom_put = sq_sbom_put,
+    .sbom_get = sq_sbom_get,
+    .vuln_put = sq_vuln_put,
+    .vuln_list = sq_vuln_list,
+    .vuln_mark = sq_vuln_mark,
+    .vex_put = sq_vex_put,
+    .vex_list = sq_vex_list,
     .close = sq_close,
 };
 
@@ -2182,4 +2398,11 @@ void srv_campaigns_free(struct srv_campaign *c, size_t n)
 	for (size_t i = 0; c && i < n; i++)
 		free(c[i].spec);
 	free(c);
+}
+
+void srv_vulns_free(struct srv_vuln *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].record);
+	free(v);
 }

@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'stop_postgres; rm -rf "$work"' EXIT
 start_postgres || exit 1
 fail=0
-for t in publish director aktualizr_dialect agent compliance reports manifest_race manifest_storage manifest_reports aktualizr_manifests alerts users; do
+for t in publish director aktualizr_dialect agent compliance reports manifest_race manifest_storage manifest_reports aktualizr_manifests alerts users vulns; do
   create_database "$t" || { echo "createdb $t failed"; exit 1; }
   if UPTAKE_TEST_DATABASE="$pg_uri_base/$t" \
     UPTAKE_TEST_PSQL="$pg_bin/psql -h 127.0.0.1 -p $pg_port -U uptake -d $t -Atc" \
@@ -25,5 +25,5 @@ for t in publish director aktualizr_dialect agent compliance reports manifest_ra
 done
 # the schema is PostgreSQL's own, migrated
 pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U uptake -d director -Atc \
-  "SELECT max(version) FROM uptake_schema" | grep -qx 10 || { echo "FAIL: schema version"; fail=1; }
+  "SELECT max(version) FROM uptake_schema" | grep -qx 11 || { echo "FAIL: schema version"; fail=1; }
 [ "$fail" -eq 0 ]

@@ -211,6 +211,40 @@ call /api/v1/audit GET '/api/v1/audit?since=x' "${A[@]}"
 call /api/v1/session DELETE /api/v1/session -H "Authorization: Bearer $vt"
 call '/api/v1/users/{name}' DELETE /api/v1/users/vera "${A[@]}"
 call '/api/v1/users/{name}' DELETE /api/v1/users/vera "${A[@]}"
+# SBOMs and vulnerabilities
+fx=$here/../fixtures
+sb=$(sha256sum "$fx/sbom/debian-image.cdx.json" | cut -d' ' -f1)
+call '/api/v1/sboms/{sha256}' PUT "/api/v1/sboms/$sb" "${A[@]}" "${J[@]}" --data-binary @"$fx/sbom/debian-image.cdx.json"
+call '/api/v1/sboms/{sha256}' PUT "/api/v1/sboms/$sb" "${A[@]}" "${J[@]}" --data-binary '{"bomFormat":"CycloneDX"}'
+call '/api/v1/sboms/{sha256}' GET "/api/v1/sboms/$sb" "${A[@]}"
+call '/api/v1/sboms/{sha256}' GET "/api/v1/sboms/0000000000000000000000000000000000000000000000000000000000000000" "${A[@]}"
+call '/api/v1/sboms/{sha256}/components' GET "/api/v1/sboms/$sb/components" "${A[@]}"
+call /api/v1/vulns/import POST /api/v1/vulns/import "${A[@]}" "${J[@]}" \
+  --data-binary "{\"records\":[{\"source\":\"a.json\",\"record\":$(cat "$fx/osv/GHSA-lodash.json")}]}"
+call /api/v1/vulns/import POST /api/v1/vulns/import "${A[@]}" "${J[@]}" --data-binary '{"records":[{"source":"b","record":{"id":"X"}}]}'
+call '/api/v1/sboms/{sha256}/vulns' GET "/api/v1/sboms/$sb/vulns" "${A[@]}"
+call '/api/v1/vulns/{id}' GET /api/v1/vulns/GHSA-35jh-r3h4-6jhm "${A[@]}"
+call '/api/v1/vulns/{id}' GET /api/v1/vulns/NONE-1 "${A[@]}"
+call '/api/v1/vulns/{id}/exploited' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/exploited "${A[@]}" "${J[@]}" --data-binary '{"aware_at":1790000000}'
+call '/api/v1/vulns/{id}/exploited' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/exploited "${A[@]}" "${J[@]}" --data-binary '{"aware_at":"x"}'
+call /api/v1/reports/vulns GET /api/v1/reports/vulns "${A[@]}"
+call /api/v1/vex POST /api/v1/vex "${A[@]}" "${J[@]}" --data-binary '{"document":{"category":"csaf_base"}}'
+call /api/v1/vex POST /api/v1/vex "${A[@]}" "${J[@]}" --data-binary \
+  '{"document":{"category":"csaf_vex","csaf_version":"2.0","tracking":{"id":"V-1"}},"product_tree":{"full_product_names":[{"product_id":"P","name":"l","product_identification_helper":{"purl":"pkg:npm/lodash@4.17.20"}}]},"vulnerabilities":[{"cve":"CVE-2021-23337","product_status":{"known_not_affected":["P"]},"flags":[{"label":"vulnerable_code_not_present","product_ids":["P"]}]}]}'
+call '/api/v1/vulns/{id}/reported' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/reported "${A[@]}" "${J[@]}" --data-binary '{"stage":"early","at":1790003600}'
+call '/api/v1/vulns/{id}/reported' POST /api/v1/vulns/GHSA-35jh-r3h4-6jhm/reported "${A[@]}" "${J[@]}" --data-binary '{"stage":"late","at":1}'
+call /api/v1/reports/art14 GET '/api/v1/reports/art14?at=1790100000' "${A[@]}"
+call '/api/v1/vulns/{id}/advisory' GET '/api/v1/vulns/GHSA-35jh-r3h4-6jhm/advisory?publisher=P&namespace=x' "${A[@]}"
+call '/api/v1/vulns/{id}/advisory' GET '/api/v1/vulns/NONE-1/advisory?publisher=P&namespace=https://p.example' "${A[@]}"
+call /api/v1/reports/art14 GET '/api/v1/reports/art14?at=x' "${A[@]}"
+call '/api/v1/sboms/{sha256}/vulns' GET "/api/v1/sboms/$sb/vulns?target=fw-9" "${A[@]}"
+/usr/bin/python3 -c '
+import json, sys
+sv = json.load(open("answer.%d" % (int(sys.argv[1]) - 14)))
+assert [v["id"] for v in sv["vulnerabilities"]] == ["GHSA-35jh-r3h4-6jhm"], sv
+sv = json.load(open("answer.%d" % int(sys.argv[1])))
+assert sv["vulnerabilities"][0]["vex"]["status"] == "known_not_affected", sv' "$n" ||
+  { echo "FAIL: the SBOM does not match the lodash record"; exit 1; }
 call /health GET /health
 
 node "$js/check.mjs" "$here/../../docs/openapi.yaml" routes.txt answers.jsonl

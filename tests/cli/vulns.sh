@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# SBOMs and vulnerability handling, end to end on loopback: three releases
+# of a gateway image published with SBOMs (`uptake publish --sbom`: the
+# SBOM's format, length, sha256 and sha512 signed offline with the image in
+# custom.sbom, the SBOM uploaded and stored by content); libuptake test
+# devices (real signatures) install them and report; OSV records (Debian
+# source package matched through the purl's upstream qualifier, an npm
+# SemVer range with a GIT range skipped, a withdrawn record, one for an
+# ecosystem uptake cannot match) are imported in one transaction; then the
+# vulnerability report per vulnerability and per device is asserted
+# exactly, bad SBOMs and bad OSV records are refused naming the field and
+# leave nothing behind, the release gate refuses an image whose SBOM
+# matches an actively exploited vulnerability, and a device that installs
+# the fix is clean once its signed report arrives.
+#   bash tests/cli/vulns.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+fix=$here/../fixtures
+work=$(mktemp -d)
+. "$here/../support/serverlib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
+cd "$work"
+uptake=$build/uptake
+device=$build/tests/test_device
+
+. "$here/../support/testlib.sh"
+py() { /usr/bin/python3 -c "$@"; }
+W=(--dir ws)
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+start_server || exit 1
+printf '%s\n' "$token" >token
+q "$uptake" init --server "$url" --token-file token --ca-file "$ca" --dir ws
+
+# --- SBOM documents: both fixtures accepted; what uptake relies on refused
+expect 0 "$uptake" sbom check "$fix/sbom/debian-image.cdx.json"
+grep -q "cyclonedx-1.6, 4 components" out.txt && ok || bad "cdx check: $(cat out.txt err.txt)"
+expect 0 "$uptake" sbom check "$fix/sbom/yocto-image.spdx.json"
+grep -q "spdx-2.3, 3 components" out.txt && ok || bad "spdx check: $(cat out.txt err.txt)"
+mutate() { # FIXTURE OUT PYTHON-STATEMENT-ON-d
+  py "import json; d=json.load(open('$1')); $3; json.dump(d, open('$2', 'w'))"
+}
+C=$fix/sbom/debian-image.cdx.json S=$fix/sbom/yocto-image.spdx.json
+refused() { # FILE WANTED-TEXT
+  expect 3 "$uptake" sbom check "$1"
+  grep -qF -- "$2" err.txt && ok || bad "$1: wanted '$2' in: $(cat err.txt)"
+}
+mutate "$C" b1.json 'del d["components"][1]["version"]'
+refused b1.json "/components/1: component curl has no version"
+mutate "$C" b2.json 'd["components"][2]["colour"] = "red"'
+refused b2.json '/components/2: #/definitions/component/additionalProperties: unknown member "colour"'
+mutate "$C" b3.json 'del d["components"][0]["type"]'
+refused b3.json '/components/0: #/definitions/component/required: no "type"'
+mutate "$C" b4.json 'd["components"][3]["type"] = "gadget"'
+refused b4.json '/components/3/type: #/definitions/component/properties/type/enum'
+mutate "$C" b5.json 'del d["components"][3]["purl"]'
+refused b5.json "component lodash has neither a purl nor a CPE"
+mutate "$C" b6.json 'd["specVersion"] = "1.2"'
+refused b6.json "CycloneDX 1.2 is not supported"
+mutate "$C" b7.json 'd["serialNumber"] = "3e671687"'
+refused b7.json "#/properties/serialNumber/pattern"
+mutate "$S" b8.json 'del d["packages"][2]["downloadLocation"]'
+refused b8.json '/packages/2: #/properties/packages/items/required: no "downloadLocation"'
+mutate "$S" b9.json 'del d["creationInfo"]["creators"]'
+refused b9.json '#/properties/creationInfo/required: no "creators"'
+mutate "$S" b10.json 'd["packages"][1]["externalRefs"][0]["referenceCategory"] = "NOPE"'
+refused b10.json "/packages/1/externalRefs/0/referenceCategory"
+mutate "$S" b11.json 'del d["packages"][3]["versionInfo"]'
+refused b11.json "component zlib has no version"
+mutate "$S" b13.json 'd["packages"][1]["flavour"] = "x"'
+refused b13.json '/packages/1: #/properties/packages/items/additionalProperties: unknown member "flavour"'
+mutate "$S" b14.json 'd["creationInfo"]["when"] = "x"'
+refused b14.json '/creationInfo: #/properties/creationInfo/additionalProperties: unknown member "when"'
+printf '{"bomFormat":"CycloneDX",' >b12.json
+refused b12.json "b12.json"
+
+# --- three releases with SBOMs: fw 1.1 fixes openssl, fw 1.2 also lodash
+cp "$C" sbom10.json
+mutate "$C" sbom11.json 'c=d["components"][0]; c["version"]="3.0.13-1~deb12u1"; c["purl"]=c["purl"].replace("3.0.11-1", "3.0.13-1")'
+mutate sbom11.json sbom12.json 'c=d["components"][3]; c["version"]="4.17.21"; c["purl"]="pkg:npm/lodash@4.17.21"'
+for f in fw10 fw11 fw12 fw13; do head -c 20000 /dev/urandom >$f.bin; done
+expect 0 "$uptake" publish fw10.bin "${W[@]}" --name fw --version 1.0 --hardware-id board-a \
+  --release-counter 1 --sbom sbom10.json
+grep -q "sbom sbom10.json: cyclonedx-1.6, 4 components, sha256 $(sha sbom10.json)" out.txt && ok ||
+  bad "publish --sbom: $(cat out.txt err.txt)"
+q "$uptake" publish fw11.bin "${W[@]}" --name fw --version 1.1 --hardware-id board-a \
+  --release-counter 2 --security --sbom sbom11.json
+q "$uptake" publish fw12.bin "${W[@]}" --name fw --version 1.2 --hardware-id board-a \
+  --release-counter 3 --sbom sbom12.json
+got=$(py '
+import json, hashlib
+t = json.load(open("ws/metadata/targets.json"))["signed"]["targets"]
+for n, f in (("fw-1.0", "sbom10.json"), ("fw-1.1", "sbom11.json"), ("fw-1.2", "sbom12.json")):
+    b = open(f, "rb").read()
+    want = {"format": "cyclonedx-1.6", "length": len(b), "sha256": hashlib.sha256(b).hexdigest(), "sha512": hashlib.sha512(b).hexdigest()}
+    print(n, t[n]["custom"]["sbom"] == want)')
+[ "$got" = "fw-1.0 True
+fw-1.1 True
+fw-1.2 True" ] && ok || bad "custom.sbom in the signed targets: $got"
+# the targets key signed custom.sbom: the signature covers it (securesystemslib checks)
+py '
+import json, sys
+from securesystemslib.formats import encode_canonical
+from securesystemslib.keys import verify_signature
+root = json.load(open("ws/metadata/root.json"))["signed"]
+t = json.load(open("ws/metadata/targets.json"))
+keys = root["keys"]; role = root["roles"]["targets"]
+good = sum(1 for s in t["signatures"] if s["keyid"] in role["keyids"] and
+           verify_signature(dict(keys[s["keyid"]], keyid=s["keyid"]), s, encode_canonical(t["signed"]).encode()))
+sys.exit(0 if good >= role["threshold"] else 1)' && ok || bad "targets signature over custom.sbom does not verify"
+
+# the stored SBOM is the uploaded one, by content
+expect 0 "$uptake" sbom show fw-1.1 "${W[@]}"
+cmp -s out.txt sbom11.json && ok || bad "sbom show fw-1.1 differs from what was published"
+expect 0 "$uptake" sbom components fw-1.0 "${W[@]}" --json
+[ "$(py 'import json,sys; d=json.load(sys.stdin); print(d["format"], [(c["name"], c["version"]) for c in d["components"]])' <out.txt)" = \
+  "cyclonedx-1.6 [('libssl3', '3.0.11-1~deb12u1'), ('curl', '7.88.1-10+deb12u4'), ('zlib1g', '1:1.2.13.dfsg-1'), ('lodash', '4.17.20')]" ] &&
+  ok || bad "components --json: $(cat out.txt)"
+expect 0 "$uptake" sbom components fw-1.2 "${W[@]}"
+grep -q "^lodash  *4.17.21  *pkg:npm/lodash@4.17.21$" out.txt && grep -q "4 components (cyclonedx-1.6)" out.txt &&
+  ok || bad "components table: $(cat out.txt)"
+expect 3 "$uptake" sbom show fw-9.9 "${W[@]}"
+grep -q "no target fw-9.9" err.txt && ok || bad "unknown target: $(cat err.txt)"
+# an SBOM whose body is not the hash it is put under: refused
+hdr=(-H "Authorization: Bearer $token" -H "Content-Type: application/json")
+got=$(curl -s --cacert "$ca" -o body.txt -w '%{http_code}' -X PUT "${hdr[@]}" --data-binary @sbom10.json \
+  "$url/api/v1/sboms/$(sha sbom11.json)")
+[ "$got" = 400 ] && grep -q "sha256 is" body.txt && ok || bad "sbom under a wrong hash: HTTP $got $(cat body.txt)"
+got=$(curl -s --cacert "$ca" -o body.txt -w '%{http_code}' -X PUT "${hdr[@]}" --data-binary @b3.json \
+  "$url/api/v1/sboms/$(sha b3.json)")
+[ "$got" = 400 ] && grep -q "required" body.txt && ok || bad "invalid sbom stored: HTTP $got $(cat body.txt)"
+# a custom.sbom that is not {format, length, sha256, sha512}: targets refused
+py '
+import json
+d = json.load(open("ws/metadata/targets.json"))
+d["signed"]["version"] += 1
+d["signed"]["targets"]["fw-1.0"]["custom"]["sbom"]["sha256"] = "XYZ"
+json.dump(d["signed"], open("bad.unsigned.json", "w"))'
+q "$uptake" sign --key ws/keys/targets.pem --out bad.json bad.unsigned.json
+got=$(curl -s --cacert "$ca" -o body.txt -w '%{http_code}' -X PUT "${hdr[@]}" --data-binary @bad.json \
+  "$url/api/v1/repo/metadata/targets")
+[ "$got" = 400 ] && grep -q "custom.sbom" body.txt && ok || bad "bad custom.sbom accepted: HTTP $got $(cat body.txt)"
+
+# --- the fleet: dev-1 and dev-4 run fw-1.0, dev-2 fw-1.1, dev-3 fw-1.2;
+# dev-1..3 are in support (product gw, on the market), dev-4 has no dates
+q "$uptake" product add gw "${W[@]}" --hardware-id board-a --support-years 5 --contact psirt@example.com
+for i in 1 2 3; do q "$uptake" device add dev-$i "${W[@]}" --out dev$i --product gw --manufactured 2026-01-02 --placed-on-market 2026-01-15; done
+q "$uptake" device add dev-4 "${W[@]}" --out dev4
+R=(--root-director ws/metadata/director-root.json --root-image ws/metadata/root.json)
+dev() { local i=$1; shift; "$device" --dir d$i --server "$url" --ca "$ca" --cert dev$i.crt --key dev$i.key "$@"; }
+for i in 1 2 3 4; do q dev $i "${R[@]}" --ecu prim-$i:board-a init; done
+q "$uptake" assign fw-1.0 "${W[@]}" --hardware-id board-a --device dev-1 --device dev-4
+q "$uptake" assign fw-1.1 "${W[@]}" --hardware-id board-a --device dev-2
+q "$uptake" assign fw-1.2 "${W[@]}" --hardware-id board-a --device dev-3
+for i in 1 2 3 4; do q dev $i update; q dev $i report; done
+
+# --- OSV import: a directory (files of one record and of an array)
+expect 0 "$uptake" vuln import "$fix/osv" "${W[@]}"
+grep -q "imported 3 of 5 records; skipped: 1 withdrawn, 1 with no package uptake can match; 1 GIT ranges skipped" out.txt &&
+  ok || bad "import counts: $(cat out.txt err.txt)"
+
+report() { "$uptake" report vulns "${W[@]}" --json >rv.json && py '
+import json
+d = json.load(open("rv.json"))
+for v in d["vulnerabilities"]:
+    fx = v["fixed_in"]["target"] if v["fixed_in"] else "-"
+    print(v["id"], v["severity"][:8], [i["target"] for i in v["images"]], v["devices"], v["devices_in_support"], fx)
+for x in d["devices"]:
+    print(" ", x["id"], x["in_support"], x["open"])'; }
+got=$(report)
+want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0'] 2 1 fw-1.1
+GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.1'] 3 2 fw-1.2
+  dev-1 True ['DEBIAN-CVE-2026-0101', 'GHSA-35jh-r3h4-6jhm']
+  dev-2 True ['GHSA-35jh-r3h4-6jhm']
+  dev-4 False ['DEBIAN-CVE-2026-0101', 'GHSA-35jh-r3h4-6jhm']"
+[ "$got" = "$want" ] && ok || bad "vulnerability report:
+$got
+want:
+$want"
+expect 0 "$uptake" report vulns "${W[@]}" --csv
+[ "$(cat out.txt)" = "device,in_support,vulnerability
+dev-1,true,DEBIAN-CVE-2026-0101
+dev-1,true,GHSA-35jh-r3h4-6jhm
+dev-2,true,GHSA-35jh-r3h4-6jhm
+dev-4,false,DEBIAN-CVE-2026-0101
+dev-4,false,GHSA-35jh-r3h4-6jhm" ] && ok || bad "csv: $(cat out.txt)"
+expect 0 "$uptake" report vulns "${W[@]}"
+grep -q "^GHSA-35jh-r3h4-6jhm  *HIGH  *3  *2 fw-1.2  *fw-1.0,fw-1.1" out.txt && grep -q "^dev-4  *out  *DEBIAN" out.txt &&
+  ok || bad "table: $(cat out.txt)"
+expect 0 "$uptake" vuln show DEBIAN-CVE-2026-0101 "${W[@]}"
+grep -q "image fw-1.0 .*: libssl3@3.0.11-1~deb12u1" out.txt && grep -q "fixed in fw-1.1" out.txt &&
+  grep -q "devices running an affected image: 2 (1 in support)" out.txt && grep -q "^    dev-4$" out.txt &&
+  ok || bad "vuln show: $(cat out.txt)"
+expect 0 "$uptake" vuln show DEBIAN-CVE-2026-0101 "${W[@]}" --json
+[ "$(py 'import json,sys; d=json.load(sys.stdin); print(d["aliases"], d["affected_devices"], d["record"]["affected"][0]["key"])' <out.txt)" = \
+  "['CVE-2026-0101'] ['dev-1', 'dev-4'] deb/debian/openssl" ] && ok || bad "vuln show --json: $(cat out.txt)"
+expect 3 "$uptake" vuln show CVE-1999-0000 "${W[@]}"
+grep -q "not imported" err.txt && ok || bad "unknown id: $(cat err.txt)"
+
+# --- bad records: the import is refused naming record and field, nothing
+# of it is stored (a good record in the same import included)
+mkdir bad1 bad2 bad3
+cp "$fix/osv/GHSA-lodash.json" bad1/a.json
+py 'import json; r=json.load(open("'"$fix"'/osv/DEBIAN-CVE-2026-0101.json")); r["id"]="DEBIAN-NEW-1"; json.dump(r, open("bad1/a.json","w"))'
+py 'import json; r=json.load(open("'"$fix"'/osv/DEBIAN-CVE-2026-0101.json")); r["id"]="DEBIAN-BAD"; r["affected"][0]["ranges"][0]["events"][1]["fixed"]="not a version"; json.dump(r, open("bad1/b.json","w"))'
+expect 3 "$uptake" vuln import bad1 "${W[@]}"
+grep -qF 'bad1/b.json (DEBIAN-BAD): affected[0].ranges[0].events[1].fixed: ' err.txt &&
+  grep -qF 'not a version\" is not a debian version' err.txt &&
+  ok || bad "bad version: $(cat err.txt)"
+expect 3 "$uptake" vuln show DEBIAN-NEW-1 "${W[@]}"
+grep -q "not imported" err.txt && ok || bad "half an import stored: $(cat out.txt err.txt)"
+py 'import json; r=json.load(open("'"$fix"'/osv/GHSA-lodash.json")); r["affected"][0]["ranges"][0]["type"]="FOO"; json.dump(r, open("bad2/c.json","w"))'
+expect 3 "$uptake" vuln import bad2/c.json "${W[@]}"
+grep -qF 'bad2/c.json (GHSA-35jh-r3h4-6jhm): affected[0].ranges[0].type: \"FOO\" is not SEMVER, ECOSYSTEM or GIT' err.txt && ok || bad "range type: $(cat err.txt)"
+py 'import json; r=json.load(open("'"$fix"'/osv/GHSA-lodash.json")); r["modified"]="yesterday"; json.dump(r, open("bad3/d.json","w"))'
+expect 3 "$uptake" vuln import bad3 "${W[@]}"
+grep -qF "bad3/d.json (GHSA-35jh-r3h4-6jhm): modified: missing or not an RFC 3339 time" err.txt && ok || bad "modified: $(cat err.txt)"
+[ "$(report)" = "$want" ] && ok || bad "a refused import changed the report: $(report)"
+
+# --- the release gate: fw 1.3 reuses fw 1.0's vulnerable SBOM
+expect 0 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.3-rc --hardware-id board-a \
+  --release-counter 4 --sbom sbom10.json --gate
+grep -q "warning: fw-1.3-rc: DEBIAN-CVE-2026-0101 (CVSS:3.1/.*) affects libssl3@3.0.11-1~deb12u1$" err.txt &&
+  grep -q "GHSA-35jh-r3h4-6jhm (HIGH) affects lodash@4.17.20$" err.txt && ok ||
+  bad "warnings without exploitation: $(cat err.txt)"
+expect 0 "$uptake" vuln exploited DEBIAN-CVE-2026-0101 --aware-at 2026-11-20T10:00:00Z "${W[@]}"
+expect 3 "$uptake" vuln exploited CVE-1999-0000 --aware-at now "${W[@]}"
+targets_before=$(sha ws/metadata/targets.json)
+expect 3 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.3 --hardware-id board-a \
+  --release-counter 4 --sbom sbom10.json --gate
+grep -q "DEBIAN-CVE-2026-0101 .*ACTIVELY EXPLOITED, no VEX statement" err.txt &&
+  grep -q "refused by --gate: its SBOM matches 1 actively exploited vulnerability without a VEX statement" err.txt &&
+  ok || bad "gate: $(cat err.txt)"
+[ "$(sha ws/metadata/targets.json)" = "$targets_before" ] && ok || bad "the gate let targets change"
+curl -s --cacert "$ca" "$url/repo/targets.json" | grep -q '"fw-1.3"' && bad "fw-1.3 published despite the gate" || ok
+# without --gate: a warning, and the release goes out
+expect 0 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.3 --hardware-id board-a \
+  --release-counter 4 --sbom sbom10.json
+grep -q "ACTIVELY EXPLOITED" err.txt && grep -q "published fw-1.3" out.txt && ok || bad "no-gate publish: $(cat out.txt err.txt)"
+# the fixed SBOM passes the gate
+expect 0 "$uptake" publish fw12.bin "${W[@]}" --name fw --version 1.2.1 --hardware-id board-a \
+  --release-counter 5 --sbom sbom12.json --gate
+[ ! -s err.txt ] && ok || bad "a clean SBOM warned: $(cat err.txt)"
+expect 2 "$uptake" publish fw12.bin "${W[@]}" --name fw --version 1.2.2 --hardware-id board-a --gate
+
+# --- the fix: dev-1 installs fw-1.2; clean once its signed report arrives
+q "$uptake" assign fw-1.2 "${W[@]}" --hardware-id board-a --device dev-1
+q dev 1 update
+py 'import json; d=json.load(open("rv.json")); print([x["id"] for x in d["devices"]])' | grep -q dev-1 && ok || bad "dev-1 clean before its report"
+q dev 1 report
+got=$(report)
+want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
+GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.1', 'fw-1.3', 'fw-1.3-rc'] 2 1 fw-1.2
+  dev-2 True ['GHSA-35jh-r3h4-6jhm']
+  dev-4 False ['DEBIAN-CVE-2026-0101', 'GHSA-35jh-r3h4-6jhm']"
+[ "$got" = "$want" ] && ok || bad "after dev-1's fix:
+$got
+want:
+$want"
+# a forged report (bad signature) claiming the fix changes nothing
+expect 1 dev 4 forge
+[ "$(report)" = "$want" ] && ok || bad "a forged manifest cleaned dev-4: $(report)"
+
+# --- VEX (CSAF 2.0): lodash not affected in fw-1.1 (a flag); the gw1 build
+# of libssl3 not affected (an impact statement), by purl
+expect 0 "$uptake" vuln vex "$fix/vex/gateway-vex.json" "${W[@]}"
+grep -q "vex EXD-VEX-2026-0007: 6 statements (known_not_affected, fixed); 1 product statuses of other kinds ignored" out.txt &&
+  ok || bad "vex import: $(cat out.txt err.txt)"
+got=$(report)
+want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
+GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.2
+  dev-4 False ['DEBIAN-CVE-2026-0101', 'GHSA-35jh-r3h4-6jhm']"
+[ "$got" = "$want" ] && ok || bad "after VEX:
+$got
+want:
+$want"
+[ "$(py 'import json; d=json.load(open("rv.json")); g=[v for v in d["vulnerabilities"] if v["id"].startswith("GHSA")][0]; print(g["not_affected"][0]["target"], g["not_affected"][0]["vex"]["justification"], g["not_affected"][0]["vex"]["document"])')" = \
+  "fw-1.1 vulnerable_code_not_present EXD-VEX-2026-0007" ] && ok || bad "not_affected: $(cat rv.json)"
+# the gate honours VEX: the gw1 build passes though the record is exploited
+mutate sbom10.json sbom14.json 'c=d["components"][0]; c["version"]="3.0.11-1~deb12u1+gw1"; c["purl"]=c["purl"].replace("deb12u1?", "deb12u1+gw1?")'
+expect 0 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.4 --hardware-id board-a \
+  --release-counter 6 --sbom sbom14.json --gate
+grep -q "DEBIAN-CVE-2026-0101 .*affects libssl3@3.0.11-1~deb12u1+gw1; VEX: known_not_affected, impact_statement$" err.txt &&
+  grep -q "published fw-1.4" out.txt && ok || bad "gate with VEX: $(cat out.txt err.txt)"
+[ "$(report | head -1)" = "DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1" ] && ok ||
+  bad "fw-1.4 matched despite VEX: $(report)"
+want=$(report)
+# refused: a product that is neither a published target nor a purl; no
+# justification; not a VEX document. Nothing of them is stored.
+py 'import json; d=json.load(open("'"$fix"'/vex/gateway-vex.json")); d["document"]["tracking"]["id"]="X-1"; d["product_tree"]["branches"][0]["branches"][0]["branches"][0]["product"]["name"]="fw-7.7"; json.dump(d, open("v1.json","w"))'
+expect 3 "$uptake" vuln vex v1.json "${W[@]}"
+grep -q "product GW-FW-1.1 (fw-7.7) is neither a published target nor a purl" err.txt && ok || bad "unknown product: $(cat err.txt)"
+py 'import json; d=json.load(open("'"$fix"'/vex/gateway-vex.json")); d["document"]["tracking"]["id"]="X-2"; del d["vulnerabilities"][0]["flags"]; json.dump(d, open("v2.json","w"))'
+expect 3 "$uptake" vuln vex v2.json "${W[@]}"
+grep -q "known_not_affected GW-FW-1.1 has no justification" err.txt && ok || bad "no justification: $(cat err.txt)"
+py 'import json; d=json.load(open("'"$fix"'/vex/gateway-vex.json")); d["document"]["category"]="csaf_base"; json.dump(d, open("v3.json","w"))'
+expect 3 "$uptake" vuln vex v3.json "${W[@]}"
+grep -q "not a CSAF 2.0 VEX document" err.txt && ok || bad "not vex: $(cat err.txt)"
+[ "$(report)" = "$want" ] && ok || bad "a refused VEX changed the report: $(report)"
+
+# --- CRA Art. 14 clocks, on a fixed clock (--at): aware at 2026-11-20 10:00
+art14() { "$uptake" report art14 "${W[@]}" --json "$@" >a14.json && py '
+import json
+d = json.load(open("a14.json"))
+for v in d["vulnerabilities"]:
+    c = {x["stage"]: x for x in v["clocks"]}
+    print(v["id"], v["aware_at"], v["fixed_in"], v["devices_affected"])
+    for s in ("early", "notification", "final"):
+        x = c[s]
+        due = x["due"] - (v["fix_available_at"] if s == "final" else v["aware_at"])
+        print(" ", s, due, x["status"], x["reported_at"])'; }
+got=$(art14 --at 2026-11-21T09:00:00Z)
+want="DEBIAN-CVE-2026-0101 1795168800 fw-1.1 ['dev-4']
+  early 86400 due 0
+  notification 259200 due 0
+  final 1209600 due 0"
+[ "$got" = "$want" ] && ok || bad "art14 at 09:00 next day:
+$got
+want:
+$want"
+got=$(art14 --at 2026-11-21T11:00:00Z)
+[ "$(echo "$got" | sed -n 2p)" = "  early 86400 overdue 0" ] && ok || bad "early warning not overdue after 25 h: $got"
+expect 0 "$uptake" vuln reported DEBIAN-CVE-2026-0101 --stage early --at 2026-11-21T10:30:00Z "${W[@]}"
+expect 0 "$uptake" vuln reported DEBIAN-CVE-2026-0101 --stage notification --at 2026-11-22T08:00:00Z "${W[@]}"
+got=$(art14 --at 2026-11-25T00:00:00Z)
+want="DEBIAN-CVE-2026-0101 1795168800 fw-1.1 ['dev-4']
+  early 86400 done-late 1795257000
+  notification 259200 done 1795334400
+  final 1209600 due 0"
+[ "$got" = "$want" ] && ok || bad "art14 after two reports:
+$got
+want:
+$want"
+expect 2 "$uptake" vuln reported DEBIAN-CVE-2026-0101 --stage later "${W[@]}"
+expect 3 "$uptake" vuln reported CVE-1999-0000 --stage early "${W[@]}"
+expect 0 "$uptake" report art14 "${W[@]}" --at 2026-11-25T00:00:00Z
+grep -q "^  early  *due 2026-11-21T10:00:00Z  *done-late" out.txt && grep -q "devices still running an affected image: 1 dev-4" out.txt &&
+  ok || bad "art14 table: $(cat out.txt)"
+
+# --- the CSAF 2.0 advisory once the fix is out (validated with BSI's
+# validator in tests/interop/csaf.sh)
+expect 0 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv.json --publisher "Example Devices GmbH" \
+  --namespace https://devices.example.com
+got=$(py '
+import json
+d = json.load(open("adv.json"))
+names = {}
+def walk(bs):
+    for b in bs:
+        if "product" in b: names[b["product"]["product_id"]] = b["name"]
+        walk(b.get("branches", []))
+walk(d["product_tree"]["branches"])
+v = d["vulnerabilities"][0]
+ps = v["product_status"]
+print(d["document"]["category"], d["document"]["tracking"]["id"], v["cve"])
+print(sorted(names[p] for p in ps["known_affected"]), [names[p] for p in ps["fixed"]], sorted(names[p] for p in ps.get("known_not_affected", [])))
+r = v["remediations"][0]
+print(r["category"], r["details"], sorted(names[p] for p in r["product_ids"]))')
+want="csaf_security_advisory DEBIAN-CVE-2026-0101 CVE-2026-0101
+['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] ['fw-1.1'] []
+vendor_fix Install fw-1.1 (or a later release). ['fw-1.0', 'fw-1.3', 'fw-1.3-rc']"
+[ "$got" = "$want" ] && ok || bad "advisory:
+$got
+want:
+$want"
+expect 3 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json --publisher X --namespace ftp://x
+[ ! -e adv2.json ] && grep -q "namespace: an http(s) URL" err.txt && ok || bad "bad namespace: $(cat err.txt)"
+expect 2 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json
+
+finish
