@@ -95,13 +95,14 @@ tok=$root/etc/uptake/server-admin-token
 [ "$(inroot stat -c '%a %U %G' /etc/uptake/server-admin-token 2>/dev/null)" = "640 root uptake-server" ] &&
   ok || bad "admin token: $(inroot stat -c '%a %U %G' /etc/uptake/server-admin-token 2>&1)"
 [ "$(wc -c <"$tok")" -ge 40 ] && ok || bad "admin token is too short"
-for f in /usr/bin/uptake-server /usr/bin/uptake-agent /usr/bin/uptake /usr/bin/uptake-tuf-client \
+for f in /usr/bin/uptake-server /usr/bin/uptake-agent /usr/bin/uptake-secondary /usr/bin/uptake /usr/bin/uptake-tuf-client \
   /etc/uptake/server.conf /etc/uptake/agent.conf /lib/systemd/system/uptake-server.service \
   /lib/systemd/system/uptake-agent.service /usr/lib/sysusers.d/uptake-server.conf \
   /usr/share/man/man8/uptake-server.8.gz /usr/share/man/man1/uptake-publish.1.gz; do
   [ -e "$root$f" ] && ok || bad "$f is not installed"
 done
 inroot uptake-agent --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || bad "uptake-agent --help fails"
+inroot uptake-secondary --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || bad "uptake-secondary --help fails"
 
 # ---- 3. the server as its unit starts it ----------------------------------------------
 unit=$root/lib/systemd/system/uptake-server.service
