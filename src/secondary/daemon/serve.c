@@ -160,9 +160,10 @@ static int install(struct secondary *s, const struct upt_ipu_msg *in, struct upt
 	return UPT_OK;
 }
 
-/* The requests a v2 secondary answers. The v1 ones (putMetaReq,
- * sendFirmwareReq) and OSTree are not implemented: no answer, as
- * aktualizr's secondary gives none to what it does not handle. */
+/* The requests a v2 secondary answers. Any other (v1's putMetaReq and
+ * sendFirmwareReq, OSTree's) is refused: logged, and the connection closed
+ * without an answer, as aktualizr's secondary does with what it does not
+ * handle (docs/secondary-protocol.md). */
 static const handler handlers[UPT_IPU_TYPE_COUNT] = {
     [UPT_IPU_GET_INFO_REQ] = get_info,  [UPT_IPU_VERSION_REQ] = version,
     [UPT_IPU_MANIFEST_REQ] = manifest,  [UPT_IPU_ROOT_VER_REQ] = root_ver,
