@@ -9,22 +9,7 @@
 #include <uptake/json.h>
 
 #include "alerts.h"
-
-/* Whether comma-separated `list` names `id`. */
-static bool list_has(const char *list, const char *id)
-{
-	size_t n = strlen(id);
-	for (const char *p = list; *p;) {
-		const char *c = strchr(p, ',');
-		size_t len = c ? (size_t)(c - p) : strlen(p);
-		if (len == n && memcmp(p, id, n) == 0)
-			return true;
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return false;
-}
+#include "reports.h"
 
 /* The all-zero hash (or none): an ECU with no image. */
 static bool no_image(const char *sha256)
@@ -44,7 +29,7 @@ static const struct srv_published *published_for(const struct srv_published *p, 
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(p[i].sha256, sha256) == 0 &&
-		    (!p[i].hardware_ids[0] || list_has(p[i].hardware_ids, hwid)))
+		    (!p[i].hardware_ids[0] || srv_list_has(p[i].hardware_ids, hwid)))
 			return &p[i];
 	return NULL;
 }

@@ -87,7 +87,7 @@ static void key_of(char out[200], const char *sha256, const char *hwid)
 }
 
 /* Whether comma-separated `list` names `id`. */
-static bool list_has(const char *list, const char *id)
+bool srv_list_has(const char *list, const char *id)
 {
 	size_t n = strlen(id);
 	for (const char *p = list; *p;) {
@@ -300,7 +300,7 @@ static int patch_row(void *ctx, const struct srv_ecu_row *row)
 	for (size_t i = 0; i < c->n; i++) {
 		struct release *r = &c->r[i];
 		struct lack *l;
-		if (!list_has(r->t->hardware_ids, row->hardware_id))
+		if (!srv_list_has(r->t->hardware_ids, row->hardware_id))
 			continue;
 		r->ecus++;
 		if ((!empty && strcmp(row->installed_sha256, r->t->sha256) == 0) ||

@@ -23,4 +23,7 @@ int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, cha
  * since when. */
 int srv_report_opt_out(struct srv_store *st, char **resp, struct upt_error *err);
 
+/* Whether comma-separated `list` (hardware ids, tags) names `id`. */
+bool srv_list_has(const char *list, const char *id);
+
 #endif
