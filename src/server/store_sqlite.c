@@ -28,6 +28,7 @@ struct sqlite_store {
 	 * them, or any other writer, commits it; tx_grouped while a grouped
 	 * transaction's savepoint is open (its thread holds the lock) */
 	bool group_open, tx_grouped;
+	unsigned depth; /* transactions the lock's holder has open (nested: savepoints) */
 	unsigned group_n;
 	struct group_waiter *waiters;
 	pthread_mutex_t wait_lock;
@@ -286,13 +287,30 @@ static int migrate(struct sqlite_store *s, struct upt_error *err)
 
 #define S(x) ((struct sqlite_store *)(x))
 
+/* A transaction; inside one of this thread's own, a savepoint in it
+ * (committed with it, undone on its own). */
 static int sq_begin(struct srv_store *b, struct upt_error *err)
 {
-	lock(S(b));
-	int rc = exec(S(b), "BEGIN IMMEDIATE;", err);
-	if (rc != UPT_OK)
-		pthread_mutex_unlock(&S(b)->lock);
+	struct sqlite_store *s = S(b);
+	int rc;
+	lock(s);
+	rc = exec(s, s->depth ? "SAVEPOINT nested;" : "BEGIN IMMEDIATE;", err);
+	if (rc == UPT_OK)
+		s->depth++;
+	else
+		pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+/* The end of a nested one (depth > 1). */
+static int nested_end(struct sqlite_store *s, bool keep, struct upt_error *err)
+{
+	int rc = keep ? exec(s, "RELEASE nested;", err) : UPT_ERR_STATE;
+	if (rc != UPT_OK)
+		exec(s, "ROLLBACK TO nested; RELEASE nested;", NULL);
+	s->depth--;
+	pthread_mutex_unlock(&s->lock);
+	return keep ? rc : UPT_OK;
 }
 
 /* A savepoint in the group's outer transaction, begun if there is none. */
@@ -301,9 +319,9 @@ static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
 	struct sqlite_store *s = S(b);
 	int rc = UPT_OK;
 	pthread_mutex_lock(&s->lock);
-	if (s->tx_grouped) { /* nested in this thread's own: not grouped */
+	if (s->depth) { /* inside this thread's own: nested in it */
 		pthread_mutex_unlock(&s->lock);
-		return upt_error_set(err, UPT_ERR_STATE, "sqlite: a grouped transaction is open");
+		return sq_begin(b, err);
 	}
 	if (!s->group_open) {
 		rc = exec(s, "BEGIN IMMEDIATE;", err);
@@ -320,6 +338,7 @@ static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
 		return rc;
 	}
 	s->tx_grouped = true;
+	s->depth = 1;
 	return UPT_OK;
 }
 
@@ -354,6 +373,9 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 	struct sqlite_store *s = S(b);
 	struct group_waiter w = {0};
 	int rc;
+	if (s->depth > 1)
+		return nested_end(s, true, err);
+	s->depth = 0;
 	if (!s->tx_grouped) {
 		rc = exec(s, "COMMIT;", err);
 		if (rc != UPT_OK)
@@ -381,6 +403,11 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 static void sq_rollback(struct srv_store *b)
 {
 	struct sqlite_store *s = S(b);
+	if (s->depth > 1) {
+		nested_end(s, false, NULL);
+		return;
+	}
+	s->depth = 0;
 	if (s->tx_grouped) { /* this one only: the others' stand */
 		s->tx_grouped = false;
 		exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
