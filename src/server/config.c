@@ -57,7 +57,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	c->header_timeout = 10;
 	c->idle_timeout = 60;
 	c->session_ttl = 8 * 3600;
-	c->director_cache_ms = 2000;
+	c->director_cache_ms = -1; /* by the database: srv_director_cache_default */
 	c->policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	if (len > SRV_CONFIG_MAX)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: larger than %d bytes", path,
