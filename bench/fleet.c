@@ -6,16 +6,20 @@
  * changed, and every `--manifest-every` check-ins send a signed manifest
  * (the ECU's report signed with its key, the manifest with the primary's:
  * 2 signatures to verify). The poll interval is compressed: the devices
- * check in one after the other as fast as the server answers. Half-way
- * through a campaign starts: an image is published and assigned to every
- * device; a device that sees it in its targets reports it installed in
- * its next manifests. Printed: check-ins/s, p50/p99 check-in latency, the
- * database's bytes per device, the server's CPU seconds per 1,000
- * check-ins, how long the campaign took to reach every device, and the raw
- * Ed25519 verify rate of the same run as the reference.
+ * check in one after the other as fast as the server answers. Setup is in
+ * process: keys and certificates made with the server's CA code from its
+ * files, devices and ECUs registered through the store in batches.
+ * Half-way through a campaign starts: an image is published and assigned
+ * to the first `--campaign` devices; a device that sees it in its targets
+ * reports it installed in its next manifests. Printed: check-ins/s,
+ * p50/p99 check-in latency, the database's bytes per device, the server's
+ * CPU seconds per 1,000 check-ins, how long the campaign took to reach its
+ * devices, and the raw Ed25519 verify rate of the same run as the
+ * reference.
  *   bench_fleet [--devices N] [--seconds S] [--workers W]
  *               [--manifest-every M] [--database postgresql://...]
- * (defaults 1000, 20, 8, 2 and SQLite in a temporary directory; the
+ *               [--campaign N]
+ * (defaults 1000, 20, 8, 2, SQLite in a temporary directory, 1000; the
  * PostgreSQL database must be empty). Not part of the test suite. */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -34,6 +38,9 @@
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
 
+#include "server/server.h"
+#include "server/store.h"
+
 #define TOKEN "bench-admin-token-0123456789"
 
 struct device {
@@ -50,9 +57,9 @@ struct buf {
 	size_t len;
 };
 
-static char dir[256], ca[320], base[128], image_sha256[65];
+static char dir[256], ca[320], base[128], image_sha256[65], db_path[300];
 static long image_length;
-static int n_dev = 1000, workers = 8, manifest_every = 2;
+static int n_dev = 1000, workers = 8, manifest_every = 2, campaign_devices = 1000;
 static double seconds = 20;
 static const char *database;
 static struct device *devs;
@@ -113,22 +120,6 @@ static long http(CURL *c, const char *method, const char *path, const char *body
 	return status;
 }
 
-static char *json_string(const char *json, const char *key)
-{
-	unsigned char *mem = malloc(1 << 20);
-	struct upt_arena a;
-	struct upt_json *v;
-	struct upt_error err;
-	const struct upt_json *f;
-	char *out = NULL;
-	upt_arena_init(&a, mem, 1 << 20);
-	if (upt_json_parse(&v, &a, (const uint8_t *)json, strlen(json), NULL, &err) == UPT_OK &&
-	    (f = upt_json_get(v, key)) && f->type == UPT_JSON_STRING)
-		out = strndup(f->str, f->len);
-	free(mem);
-	return out;
-}
-
 static void write_text(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -159,47 +150,67 @@ static void as_device(CURL *c, const struct device *d)
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 }
 
-static void provision(CURL *admin, CURL *c, struct device *d, int i)
+/* Setup, in process: the device's key and certificate from the server's
+ * own CA files (what POST /api/v1/devices does, without a request and a
+ * transaction per device), its ECU key, and its registration through the
+ * store, a batch of devices per transaction where the store nests them. */
+static struct srv_ca setup_ca;
+static struct srv_store *setup_store;
+
+#define BATCH 500
+
+static void provision_batch(int from, int to)
 {
-	struct upt_error err;
-	char body[4096], *resp = NULL, *pub;
-	size_t pl;
-	snprintf(d->id, sizeof d->id, "fleet-%07d", i);
-	snprintf(body, sizeof body, "{\"id\":\"%s\"}", d->id);
-	if (http(admin, "POST", "/api/v1/devices", body, true, &resp) != 200) {
-		fprintf(stderr, "bench_fleet: adding %s failed: %s\n", d->id, resp ? resp : "");
+	struct upt_error err = {0};
+	struct srv_store *st = setup_store;
+	/* SQLite: the batch in one transaction, each device a savepoint in it;
+	 * PostgreSQL: a transaction each, on the pool's connections */
+	bool outer = strcmp(st->ops->name, "sqlite") == 0;
+	if (outer && st->ops->begin(st, &err) != UPT_OK) {
+		fprintf(stderr, "bench_fleet: %s\n", err.msg);
 		exit(1);
 	}
-	d->cert = json_string(resp, "certificate");
-	d->key = json_string(resp, "key");
-	free(resp);
-	if (!d->cert || !d->key || upt_privkey_generate(&d->ecu, UPT_KEY_ED25519, &err) != UPT_OK ||
-	    upt_privkey_public_json(&pub, &pl, d->ecu, UPT_DIALECT_TUF, &err) != UPT_OK)
+	for (int i = from; i < to; i++) {
+		struct device *d = &devs[i];
+		char body[4096], *pub;
+		size_t pl;
+		snprintf(d->id, sizeof d->id, "fleet-%07d", i);
+		if (srv_ca_issue(&setup_ca, d->id, NULL, &d->cert, &d->key, &err) != UPT_OK ||
+		    upt_privkey_generate(&d->ecu, UPT_KEY_ED25519, &err) != UPT_OK ||
+		    upt_privkey_public_json(&pub, &pl, d->ecu, UPT_DIALECT_TUF, &err) != UPT_OK) {
+			fprintf(stderr, "bench_fleet: %s: %s\n", d->id, err.msg);
+			exit(1);
+		}
+		snprintf(body, sizeof body,
+			 "{\"primary_ecu_serial\":\"%s-0\",\"ecus\":[{\"ecu_serial\":\"%s-0\","
+			 "\"hardware_identifier\":\"fleet-board\",\"clientKey\":%s}]}",
+			 d->id, d->id, pub);
+		upt_free(pub);
+		if (st->ops->device_add(st, d->id, &err) != UPT_OK ||
+		    srv_dev_register(st, d->id, (const uint8_t *)body, strlen(body), &err) !=
+			UPT_OK) {
+			fprintf(stderr, "bench_fleet: registering %s: %s\n", d->id, err.msg);
+			exit(1);
+		}
+	}
+	if (outer && st->ops->commit(st, &err) != UPT_OK) {
+		fprintf(stderr, "bench_fleet: %s\n", err.msg);
 		exit(1);
-	snprintf(body, sizeof body,
-		 "{\"primary_ecu_serial\":\"%s-0\",\"ecus\":[{\"ecu_serial\":\"%s-0\","
-		 "\"hardware_identifier\":\"fleet-board\",\"clientKey\":%s}]}",
-		 d->id, d->id, pub);
-	upt_free(pub);
-	as_device(c, d);
-	if (http(c, "POST", "/director/ecus", body, false, NULL) != 200)
-		exit(1);
+	}
 }
 
-struct prov_job {
-	int first;
-};
+static long next_batch; /* atomic */
 
 static void *prov_worker(void *p)
 {
-	struct prov_job *j = p;
-	CURL *admin = curl_easy_init(), *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
-	for (int i = j->first; i < n_dev; i += workers)
-		provision(admin, c, &devs[i], i);
-	curl_easy_cleanup(admin);
-	curl_easy_cleanup(c);
-	return NULL;
+	(void)p;
+	for (;;) {
+		long b = __atomic_fetch_add(&next_batch, 1, __ATOMIC_RELAXED);
+		int from = (int)(b * BATCH), to = from + BATCH > n_dev ? n_dev : from + BATCH;
+		if (from >= n_dev)
+			return NULL;
+		provision_batch(from, to);
+	}
 }
 
 static char *manifest(struct device *d)
@@ -393,7 +404,14 @@ static int sh(const char *cmd)
 	return rc;
 }
 
-/* Publish an image through the CLI and assign it to every device. */
+/* How many devices the campaign takes: the first ones. */
+static int campaign_n(void)
+{
+	return campaign_devices < n_dev ? campaign_devices : n_dev;
+}
+
+/* Publish an image through the CLI and assign it to the campaign's
+ * devices. */
 static void start_campaign(void)
 {
 	char cmd[2048], path[512], *body, *resp = NULL;
@@ -420,7 +438,7 @@ static void start_campaign(void)
 	o = (size_t)snprintf(body, cap,
 			     "{\"target\":\"fleet-1.0\",\"hardware_id\":\"fleet-board\","
 			     "\"devices\":[");
-	for (int i = 0; i < n_dev; i++)
+	for (int i = 0; i < campaign_n(); i++)
 		o += (size_t)snprintf(body + o, cap - o, "%s\"%s\"", i ? "," : "", devs[i].id);
 	snprintf(body + o, cap - o, "]}");
 	if (http(admin, "POST", "/api/v1/assign", body, true, &resp) != 200) {
@@ -430,6 +448,13 @@ static void start_campaign(void)
 	free(resp);
 	free(body);
 	curl_easy_cleanup(admin);
+}
+
+static void *campaign_main(void *p)
+{
+	(void)p;
+	start_campaign();
+	return NULL;
 }
 
 static pid_t start_server(void)
@@ -477,8 +502,9 @@ int main(int argc, char **argv)
 					      {"workers", required_argument, NULL, 'w'},
 					      {"manifest-every", required_argument, NULL, 'm'},
 					      {"database", required_argument, NULL, 'd'},
+					      {"campaign", required_argument, NULL, 'c'},
 					      {NULL, 0, NULL, 0}};
-	pthread_t *t;
+	pthread_t *t, campaign_thread;
 	pid_t pid;
 	double vr, t0, t_prov, cpu0, cpu1, elapsed, bytes, bytes0, campaign_t0, campaign_s = -1;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -495,9 +521,11 @@ int main(int argc, char **argv)
 			manifest_every = (int)strtol(optarg, NULL, 10);
 		else if (o == 'd')
 			database = optarg;
+		else if (o == 'c')
+			campaign_devices = (int)strtol(optarg, NULL, 10);
 		else
 			return fputs("usage: bench_fleet [--devices N] [--seconds S] [--workers W] "
-				     "[--manifest-every M] [--database URI]\n",
+				     "[--manifest-every M] [--database URI] [--campaign N]\n",
 				     stderr),
 			       2;
 	}
@@ -508,6 +536,8 @@ int main(int argc, char **argv)
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return 1;
+	snprintf(db_path, sizeof db_path, "%s/db", dir);
+	srv_log_threshold = SRV_LOG_WARN; /* the in-process setup's */
 	pid = start_server();
 	bytes0 = db_bytes(); /* the empty schema */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -517,17 +547,31 @@ int main(int argc, char **argv)
 	vr = verify_rate();
 	t0 = now_s();
 	{
-		struct prov_job *jobs = calloc((size_t)workers, sizeof *jobs);
-		for (int i = 0; i < workers; i++) {
-			jobs[i].first = i;
-			pthread_create(&t[i], NULL, prov_worker, &jobs[i]);
+		struct upt_error err = {0};
+		char tls[1100];
+		int rc;
+		snprintf(tls, sizeof tls, "%s/data/tls", dir);
+		rc = srv_ca_open(&setup_ca, tls, NULL, &err);
+		if (rc == UPT_OK)
+			rc = database
+				 ? srv_store_pg_open(&setup_store, database, (size_t)workers, &err)
+				 : srv_store_sqlite_open(&setup_store, db_path, &err);
+		if (rc != UPT_OK) {
+			fprintf(stderr, "bench_fleet: setup: %s\n", err.msg);
+			return 1;
 		}
 		for (int i = 0; i < workers; i++)
+			pthread_create(&t[i], NULL, prov_worker, NULL);
+		for (int i = 0; i < workers; i++)
 			pthread_join(t[i], NULL);
-		free(jobs);
+		setup_store->ops->close(setup_store);
+		srv_ca_close(&setup_ca);
 	}
 	t_prov = now_s() - t0;
-	fprintf(stderr, "bench_fleet: %d devices provisioned in %.1f s\n", n_dev, t_prov);
+	fprintf(stderr,
+		"bench_fleet: %d devices provisioned in %.1f s (keys and certificates in process, "
+		"registered through the store in batches of %d)\n",
+		n_dev, t_prov, BATCH);
 
 	cpu0 = cpu_s(pid);
 	t0 = now_s();
@@ -535,17 +579,20 @@ int main(int argc, char **argv)
 		pthread_create(&t[i], NULL, worker, NULL);
 	while (now_s() - t0 < seconds / 2)
 		usleep(50000);
-	start_campaign();
+	/* the assignment request signs every member's metadata: on its own
+	 * thread, so that the check-ins go on being counted meanwhile */
 	campaign_t0 = now_s();
+	pthread_create(&campaign_thread, NULL, campaign_main, NULL);
 	while (now_s() - t0 < seconds) {
 		if (campaign_s < 0 &&
-		    __atomic_load_n(&installed_devices, __ATOMIC_RELAXED) >= n_dev)
+		    __atomic_load_n(&installed_devices, __ATOMIC_RELAXED) >= campaign_n())
 			campaign_s = now_s() - campaign_t0;
 		usleep(20000);
 	}
 	stop = 1;
 	for (int i = 0; i < workers; i++)
 		pthread_join(t[i], NULL);
+	pthread_join(campaign_thread, NULL);
 	elapsed = now_s() - t0;
 	cpu1 = cpu_s(pid);
 	bytes = db_bytes();
@@ -563,11 +610,11 @@ int main(int argc, char **argv)
 	printf("  database:             %8.0f bytes per device (%.1f MB over the empty schema)\n",
 	       (bytes - bytes0) / n_dev, (bytes - bytes0) / 1e6);
 	if (campaign_s >= 0)
-		printf("  campaign:             every device saw its assignment %.1f s after it\n",
-		       campaign_s);
+		printf("  campaign (%d devices): every one saw its assignment %.1f s after it\n",
+		       campaign_n(), campaign_s);
 	else
 		printf("  campaign:             %ld of %d devices saw their assignment in %.1f s\n",
-		       installed_devices, n_dev, seconds / 2);
+		       installed_devices, campaign_n(), seconds / 2);
 	printf("  raw Ed25519 verify, one core (reference): %.0f /s\n", vr);
 	printf("  ratio: check-ins/s = %.3f x (verify rate / (2 signatures / %d check-ins))\n",
 	       (double)n_lat / elapsed / (vr * manifest_every / 2), manifest_every);

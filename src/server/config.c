@@ -43,7 +43,8 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	memset(c, 0, sizeof *c);
 	snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
 	c->port = 8080;
-	c->threads = cores > 0 ? (unsigned)cores : 2;
+	/* more than the cores: a thread waits on its manifest's group commit */
+	c->threads = cores > 0 ? 4 * (unsigned)cores : 8;
 	c->max_metadata_bytes = 8u << 20;
 	c->max_image_bytes = 4ull << 30;
 	c->snapshot_lifetime = 168 * 3600;
@@ -56,7 +57,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	c->header_timeout = 10;
 	c->idle_timeout = 60;
 	c->session_ttl = 8 * 3600;
-	c->director_cache_ms = 2000;
+	c->director_cache_ms = -1; /* by the database: srv_director_cache_default */
 	c->policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	if (len > SRV_CONFIG_MAX)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: larger than %d bytes", path,

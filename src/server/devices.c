@@ -405,7 +405,9 @@ static int manifest_commit(struct srv_store *st, struct work *w, const char *dev
 	struct srv_ecu *fresh = NULL;
 	size_t n = 0;
 	const struct upt_json *au = upt_json_get(m->doc.signed_json, "auto_update");
-	int rc = st->ops->begin(st, err);
+	/* manifests arriving together share one commit; each is answered
+	 * once that commit is durable */
+	int rc = st->ops->begin_grouped ? st->ops->begin_grouped(st, err) : st->ops->begin(st, err);
 	if (rc != UPT_OK)
 		return rc;
 	rc = st->ops->ecus_lock(st, device, &fresh, &n, err);

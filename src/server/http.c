@@ -43,13 +43,21 @@ struct listener {
 	bool tls;
 };
 
-/* One open connection, from accept to close. */
+/* One open connection, from accept to close. since_ms and in_request are
+ * written by the connection's own thread without the list lock (atomics)
+ * and read by the reaper; the identity is the connection thread's alone. */
 struct conn {
 	struct conn *prev, *next;
 	int fd;
 	int64_t since_ms; /* accept, or the end of its last request */
 	bool in_request;  /* headers complete, not yet answered */
 	bool cut;         /* shut down by the server */
+	/* the client certificate this connection's TLS session verified
+	 * (its DER, byte for byte) and its common name, until recheck_s */
+	uint8_t *peer_der;
+	size_t peer_len;
+	int64_t recheck_s;
+	char peer_cn[256];
 };
 
 struct srv_http {
@@ -95,7 +103,7 @@ static void shed(struct srv_http *h)
 	if (h->n_conns * 4 < limit * 3)
 		return;
 	for (struct conn *k = h->head.next; k != &h->head && h->n_conns * 2 > limit; k = k->next)
-		if (!k->in_request)
+		if (!__atomic_load_n(&k->in_request, __ATOMIC_RELAXED))
 			cut(h, k, "shed under load");
 }
 
@@ -130,6 +138,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (!k->cut)
 		h->n_conns--;
 	pthread_mutex_unlock(&h->lock);
+	free(k->peer_der);
 	free(k);
 	*socket_context = NULL;
 }
@@ -141,15 +150,15 @@ static struct conn *conn_of(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
-static void conn_mark(struct srv_http *h, struct MHD_Connection *c, bool in_request)
+/* Without the list lock: a request on one connection does not wait on
+ * the others' (the reaper reads the two fields atomically). */
+static void conn_mark(struct MHD_Connection *c, bool in_request)
 {
 	struct conn *k = conn_of(c);
 	if (!k)
 		return;
-	pthread_mutex_lock(&h->lock);
-	k->in_request = in_request;
-	k->since_ms = now_ms();
-	pthread_mutex_unlock(&h->lock);
+	__atomic_store_n(&k->since_ms, now_ms(), __ATOMIC_RELAXED);
+	__atomic_store_n(&k->in_request, in_request, __ATOMIC_RELAXED);
 }
 
 /* Close connections that have not completed a request's headers in time. */
@@ -161,7 +170,8 @@ static void *reaper(void *arg)
 		int64_t now = now_ms();
 		pthread_mutex_lock(&h->lock);
 		for (struct conn *k = h->head.next; k != &h->head; k = k->next)
-			if (!k->in_request && now - k->since_ms > limit)
+			if (!__atomic_load_n(&k->in_request, __ATOMIC_RELAXED) &&
+			    now - __atomic_load_n(&k->since_ms, __ATOMIC_RELAXED) > limit)
 				cut(h, k, "no complete request in time");
 		pthread_mutex_unlock(&h->lock);
 		usleep(200000);
@@ -259,36 +269,68 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct srv_http *h = cls;
 	(void)toe;
+	(void)h;
 	req_free(*con_cls);
 	*con_cls = NULL;
-	conn_mark(h, c, false);
+	conn_mark(c, false);
 }
 
+/* How long a connection may go on with a client certificate verified
+ * once before it is verified again (and never past its expiry). */
+#define PEER_RECHECK_S 60
+
 /* The common name of the client certificate, when the TLS session has one
- * that verifies against the server's CA. */
+ * that verifies against the server's CA. The chain is verified once per
+ * connection: later requests on it compare the session's certificate
+ * byte for byte with the one verified, and verify again once a minute
+ * and after the certificate's expiry. */
 static bool client_cn(struct MHD_Connection *c, char *cn, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	const gnutls_datum_t *certs;
+	struct conn *k = conn_of(c);
 	gnutls_session_t s;
 	gnutls_x509_crt_t crt;
 	unsigned status = 1, n = 0;
+	int64_t now = (int64_t)time(NULL);
 	size_t sz = cap;
 	bool ok = false;
 	if (!ci || !ci->tls_session)
 		return false;
 	s = (gnutls_session_t)ci->tls_session;
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (!certs || n == 0)
+		return false;
+	if (k && k->peer_der && now < k->recheck_s && certs[0].size == k->peer_len &&
+	    memcmp(certs[0].data, k->peer_der, k->peer_len) == 0 && strlen(k->peer_cn) < cap) {
+		memcpy(cn, k->peer_cn, strlen(k->peer_cn) + 1);
+		return true;
+	}
+	if (k) { /* forget what was verified before */
+		free(k->peer_der);
+		k->peer_der = NULL;
+		k->peer_len = 0;
+	}
 	if (gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0)
 		return false;
-	certs = gnutls_certificate_get_peers(s, &n);
-	if (!certs || n == 0 || gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
+	if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
 		return false;
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
 	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz) ==
 		GNUTLS_E_SUCCESS &&
 	    sz > 0 && sz < cap && memchr(cn, 0, sz) == NULL)
 		ok = true;
+	if (ok && k && sz < sizeof k->peer_cn && (k->peer_der = malloc(certs[0].size)) != NULL) {
+		int64_t expires = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+		memcpy(k->peer_der, certs[0].data, certs[0].size);
+		k->peer_len = certs[0].size;
+		memcpy(k->peer_cn, cn, sz);
+		k->peer_cn[sz] = 0;
+		k->recheck_s = now + PEER_RECHECK_S;
+		if (expires > 0 && expires < k->recheck_s)
+			k->recheck_s = expires;
+	}
 	gnutls_x509_crt_deinit(crt);
 	return ok;
 }
@@ -777,7 +819,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		bool known, body = has_body(c, &length, &known);
 		enum verdict v;
 		q->started = true;
-		conn_mark(h, c, true);
+		conn_mark(c, true);
 		v = decide(l, c, method, url, q, body, length, known, &f);
 		if (v == ACCEPT)
 			return MHD_YES;

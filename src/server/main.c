@@ -188,6 +188,13 @@ int main(int argc, char **argv)
 			       cfg.database_pool ? cfg.database_pool : cfg.threads + 2, &err)
 			 : srv_store_sqlite_open(&store, cfg.database, &err);
 	ctx.store = store;
+	if (rc == UPT_OK && cfg.director_cache_ms < 0)
+		/* PostgreSQL announces every change to the other processes
+		 * (NOTIFY): a device's cached metadata lives until it is due to
+		 * be signed anew, ten minutes at most; processes sharing a
+		 * SQLite file learn of each other's changes only as entries
+		 * expire */
+		cfg.director_cache_ms = strcmp(store->ops->name, "postgresql") == 0 ? 600000 : 2000;
 	if (rc == UPT_OK) {
 		store->policy = cfg.policy;
 		rc = srv_repo_open(&repo, "image", false, store, &cfg, &err);

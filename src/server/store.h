@@ -306,6 +306,12 @@ typedef void (*srv_change_fn)(void *ctx, const char *what);
 struct srv_store_ops {
 	const char *name;
 	int (*begin)(struct srv_store *s, struct upt_error *err);
+	/* A transaction that may share its commit with others begun the same
+	 * way within a few milliseconds (group commit): commit returns once
+	 * the shared transaction is durable, with its result; a rollback
+	 * undoes this one only. NULL where every begin commits on its own
+	 * (PostgreSQL groups concurrent commits of the pool itself). */
+	int (*begin_grouped)(struct srv_store *s, struct upt_error *err);
 	int (*commit)(struct srv_store *s, struct upt_error *err);
 	void (*rollback)(struct srv_store *s);
 	/* Add a version of a role's metadata (a version stored once only:

@@ -8,11 +8,43 @@
 
 #include "store.h"
 
+#define STMT_CACHE 256
+
+/* One transaction's part in a group commit: it waits for the result of
+ * the shared COMMIT. */
+struct group_waiter {
+	struct group_waiter *next;
+	bool done;
+	int rc;
+	char msg[sizeof((struct upt_error *)0)->msg];
+};
+
 struct sqlite_store {
 	struct srv_store base;
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one connection, serialised */
+	/* group commit: an outer transaction (group_open) holds the released
+	 * savepoints of grouped transactions (their waiters) until one of
+	 * them, or any other writer, commits it; tx_grouped while a grouped
+	 * transaction's savepoint is open (its thread holds the lock) */
+	bool group_open, tx_grouped;
+	unsigned depth; /* transactions the lock's holder has open (nested: savepoints) */
+	unsigned group_n;
+	struct group_waiter *waiters;
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cv;
+	/* prepared statements kept for reuse, by their SQL text */
+	struct cached_stmt {
+		char *sql;
+		sqlite3_stmt *st;
+		bool busy;
+	} stmts[STMT_CACHE];
 };
+
+/* How long a grouped commit waits for others to join its transaction, and
+ * how many it takes at most. */
+#define GROUP_WINDOW_US 2000
+#define GROUP_MAX       64
 
 /* Migrations, in order; the database's user_version is how many ran. */
 static const char *const migrations[] = {
@@ -182,6 +214,47 @@ static int exec(struct sqlite_store *s, const char *sql, struct upt_error *err)
 	return UPT_OK;
 }
 
+/* Commit the group's outer transaction and tell its waiters (the lock
+ * held). */
+static void group_flush(struct sqlite_store *s)
+{
+	struct upt_error err = {0};
+	int rc;
+	if (!s->group_open)
+		return;
+	rc = exec(s, "COMMIT;", &err);
+	if (rc != UPT_OK)
+		exec(s, "ROLLBACK;", NULL);
+	s->group_open = false;
+	s->group_n = 0;
+	pthread_mutex_lock(&s->wait_lock);
+	for (struct group_waiter *w = s->waiters; w; w = w->next) {
+		w->rc = rc;
+		snprintf(w->msg, sizeof w->msg, "%s", err.msg);
+		w->done = true;
+	}
+	s->waiters = NULL;
+	pthread_cond_broadcast(&s->wait_cv);
+	pthread_mutex_unlock(&s->wait_lock);
+}
+
+/* The connection, for a call that writes or begins a transaction of its
+ * own: what a group holds is committed first, so that nothing else is
+ * made durable (or lost) with it. */
+static void lock(struct sqlite_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->group_open && !s->tx_grouped)
+		group_flush(s);
+}
+
+/* The connection, for a read: it may see what a group has written and
+ * not yet committed (nothing of it is acknowledged before it is). */
+static void lock_read(struct sqlite_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
 static int migrate(struct sqlite_store *s, struct upt_error *err)
 {
 	sqlite3_stmt *st;
@@ -214,38 +287,189 @@ static int migrate(struct sqlite_store *s, struct upt_error *err)
 
 #define S(x) ((struct sqlite_store *)(x))
 
+/* A transaction; inside one of this thread's own, a savepoint in it
+ * (committed with it, undone on its own). */
 static int sq_begin(struct srv_store *b, struct upt_error *err)
 {
-	pthread_mutex_lock(&S(b)->lock);
-	int rc = exec(S(b), "BEGIN IMMEDIATE;", err);
-	if (rc != UPT_OK)
-		pthread_mutex_unlock(&S(b)->lock);
+	struct sqlite_store *s = S(b);
+	int rc;
+	lock(s);
+	rc = exec(s, s->depth ? "SAVEPOINT nested;" : "BEGIN IMMEDIATE;", err);
+	if (rc == UPT_OK)
+		s->depth++;
+	else
+		pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+/* The end of a nested one (depth > 1). */
+static int nested_end(struct sqlite_store *s, bool keep, struct upt_error *err)
+{
+	int rc = keep ? exec(s, "RELEASE nested;", err) : UPT_ERR_STATE;
+	if (rc != UPT_OK)
+		exec(s, "ROLLBACK TO nested; RELEASE nested;", NULL);
+	s->depth--;
+	pthread_mutex_unlock(&s->lock);
+	return keep ? rc : UPT_OK;
+}
+
+/* A savepoint in the group's outer transaction, begun if there is none. */
+static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	int rc = UPT_OK;
+	pthread_mutex_lock(&s->lock);
+	if (s->depth) { /* inside this thread's own: nested in it */
+		pthread_mutex_unlock(&s->lock);
+		return sq_begin(b, err);
+	}
+	if (!s->group_open) {
+		rc = exec(s, "BEGIN IMMEDIATE;", err);
+		s->group_open = rc == UPT_OK;
+	}
+	if (rc == UPT_OK)
+		rc = exec(s, "SAVEPOINT grouped;", err);
+	if (rc != UPT_OK) {
+		if (s->group_open && s->group_n == 0) {
+			exec(s, "ROLLBACK;", NULL);
+			s->group_open = false;
+		}
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	s->tx_grouped = true;
+	s->depth = 1;
+	return UPT_OK;
+}
+
+/* Wait until the group this waiter joined is committed, committing it
+ * when no one did within the window. */
+static int group_wait(struct sqlite_store *s, struct group_waiter *w, struct upt_error *err)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += GROUP_WINDOW_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->wait_lock);
+	while (!w->done && pthread_cond_timedwait(&s->wait_cv, &s->wait_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&s->wait_lock);
+	if (!w->done) {
+		pthread_mutex_lock(&s->lock);
+		if (!w->done)
+			group_flush(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (w->rc != UPT_OK)
+		return upt_error_set(err, w->rc, "%s", w->msg);
+	return UPT_OK;
 }
 
 static int sq_commit(struct srv_store *b, struct upt_error *err)
 {
-	int rc = exec(S(b), "COMMIT;", err);
-	if (rc != UPT_OK)
-		exec(S(b), "ROLLBACK;", NULL);
-	pthread_mutex_unlock(&S(b)->lock);
-	return rc;
+	struct sqlite_store *s = S(b);
+	struct group_waiter w = {0};
+	int rc;
+	if (s->depth > 1)
+		return nested_end(s, true, err);
+	s->depth = 0;
+	if (!s->tx_grouped) {
+		rc = exec(s, "COMMIT;", err);
+		if (rc != UPT_OK)
+			exec(s, "ROLLBACK;", NULL);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	s->tx_grouped = false;
+	rc = exec(s, "RELEASE grouped;", err);
+	if (rc != UPT_OK) {
+		exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	pthread_mutex_lock(&s->wait_lock);
+	w.next = s->waiters;
+	s->waiters = &w;
+	pthread_mutex_unlock(&s->wait_lock);
+	if (++s->group_n >= GROUP_MAX)
+		group_flush(s);
+	pthread_mutex_unlock(&s->lock);
+	return group_wait(s, &w, err);
 }
 
 static void sq_rollback(struct srv_store *b)
 {
-	exec(S(b), "ROLLBACK;", NULL);
-	pthread_mutex_unlock(&S(b)->lock);
+	struct sqlite_store *s = S(b);
+	if (s->depth > 1) {
+		nested_end(s, false, NULL);
+		return;
+	}
+	s->depth = 0;
+	if (s->tx_grouped) { /* this one only: the others' stand */
+		s->tx_grouped = false;
+		exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
+		if (s->group_n == 0) {
+			exec(s, "ROLLBACK;", NULL);
+			s->group_open = false;
+		}
+	} else {
+		exec(s, "ROLLBACK;", NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Calls outside begin/commit take the lock themselves; inside, the
  * caller holds it (recursive mutex). */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ull;
+	return h;
+}
+
+/* A statement for `sql`: a kept one when it is free (reset, its bindings
+ * cleared), else a new one, kept when there is room. Give it back with
+ * done(). Called with the lock held. */
 static int prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql,
 		   struct upt_error *err)
 {
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+	size_t at = (size_t)(sql_hash(sql) % STMT_CACHE);
+	for (size_t i = 0; i < 8; i++) {
+		struct cached_stmt *c = &s->stmts[(at + i) % STMT_CACHE];
+		if (c->sql && !c->busy && strcmp(c->sql, sql) == 0) {
+			c->busy = true;
+			*st = c->st;
+			return UPT_OK;
+		}
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
 		return db_fail(s, err, "prepare");
+	for (size_t i = 0; i < 8; i++) {
+		struct cached_stmt *c = &s->stmts[(at + i) % STMT_CACHE];
+		if (!c->sql && (c->sql = strdup(sql)) != NULL) {
+			c->st = *st;
+			c->busy = true;
+			break;
+		}
+	}
 	return UPT_OK;
+}
+
+/* A statement from prepare() is done with. */
+static void done(struct sqlite_store *s, sqlite3_stmt *st)
+{
+	for (size_t i = 0; st && i < STMT_CACHE; i++)
+		if (s->stmts[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->stmts[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(st);
 }
 
 static int sq_meta_put(struct srv_store *b, const char *repo, const char *role, int64_t version,
@@ -254,7 +478,7 @@ static int sq_meta_put(struct srv_store *b, const char *repo, const char *role, 
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc, step;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "INSERT INTO meta (repo, role, version, expires, data) VALUES (?,?,?,?,?)",
 		     err);
@@ -270,7 +494,7 @@ static int sq_meta_put(struct srv_store *b, const char *repo, const char *role, 
 					   role, (long long)version);
 		else if (step != SQLITE_DONE)
 			rc = db_fail(s, err, "meta insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -283,7 +507,7 @@ static int sq_meta_get(struct srv_store *b, const char *repo, const char *role, 
 	sqlite3_stmt *st;
 	int rc;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     version > 0 ? "SELECT version, expires, data FROM meta WHERE repo=? AND "
 				   "role=? AND version=?"
@@ -309,7 +533,7 @@ static int sq_meta_get(struct srv_store *b, const char *repo, const char *role, 
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s %s: no such metadata", repo,
 					   role);
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -324,7 +548,7 @@ static int sq_meta_roles(struct srv_store *b, const char *repo, char **out, stru
 	int rc;
 	if (!buf)
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT DISTINCT role FROM meta WHERE repo=? AND role NOT IN "
 		     "('root','targets','snapshot','timestamp') ORDER BY role",
@@ -345,7 +569,7 @@ static int sq_meta_roles(struct srv_store *b, const char *repo, char **out, stru
 			buf[len + n + 1] = 0;
 			len += n + 1;
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
@@ -361,7 +585,7 @@ static int sq_image_put(struct srv_store *b, const struct srv_image *img, struct
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "INSERT INTO images (name, length, sha256, sha512) VALUES (?,?,?,?) "
 		     "ON CONFLICT(name) DO UPDATE SET length=excluded.length, "
@@ -374,7 +598,7 @@ static int sq_image_put(struct srv_store *b, const struct srv_image *img, struct
 		sqlite3_bind_text(st, 4, img->sha512, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "image insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -387,7 +611,7 @@ static int sq_image_get(struct srv_store *b, const char *name, struct srv_image 
 	sqlite3_stmt *st;
 	int rc;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, "SELECT name, length, sha256, sha512 FROM images WHERE name=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -399,7 +623,7 @@ static int sq_image_get(struct srv_store *b, const char *name, struct srv_image 
 		} else {
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "image %s: not found", name);
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -411,7 +635,7 @@ static int sq_key_put(struct srv_store *b, const char *repo, const char *role,
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "INSERT INTO online_keys (repo, role, keyid, pem) VALUES (?,?,?,?) "
 		     "ON CONFLICT(repo, role) DO UPDATE SET keyid=excluded.keyid, pem=excluded.pem",
@@ -423,7 +647,7 @@ static int sq_key_put(struct srv_store *b, const char *repo, const char *role,
 		sqlite3_bind_text(st, 4, k->pem, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "key insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -436,7 +660,7 @@ static int sq_key_get(struct srv_store *b, const char *repo, const char *role, s
 	sqlite3_stmt *st;
 	int rc;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, "SELECT keyid, pem FROM online_keys WHERE repo=? AND role=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
@@ -450,7 +674,7 @@ static int sq_key_get(struct srv_store *b, const char *repo, const char *role, s
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "%s %s: no online key", repo,
 					   role);
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -462,7 +686,7 @@ static int run(struct sqlite_store *s, const char *sql, const char *types, const
 {
 	sqlite3_stmt *st;
 	int rc, step;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, sql, err);
 	if (rc == UPT_OK) {
 		for (int i = 0; types[i]; i++) {
@@ -476,7 +700,7 @@ static int run(struct sqlite_store *s, const char *sql, const char *types, const
 			rc = upt_error_set(err, UPT_ERR_STATE, "already there");
 		else if (step != SQLITE_DONE)
 			rc = db_fail(s, err, "write");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -525,7 +749,7 @@ static int sq_device_get(struct srv_store *b, const char *id, struct srv_device 
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, DEVICE_COLS " WHERE id=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -533,7 +757,7 @@ static int sq_device_get(struct srv_store *b, const char *id, struct srv_device 
 			device_row(st, out);
 		else
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -576,11 +800,11 @@ static int sq_device_list(struct srv_store *b, struct srv_device **out, size_t *
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, DEVICE_COLS " ORDER BY id", err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, device_row_v, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -611,7 +835,7 @@ static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu *
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "
 		     "installed_length, installed_sha256, report_counter, reported_at, "
@@ -621,7 +845,7 @@ static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu *
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		rc = collect(s, st, sizeof **out, ecu_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -694,7 +918,7 @@ static int sq_ecu_report(struct srv_store *b, const char *device, const struct s
 			   e->report_digest,   &e->seen_at,          device,
 			   e->serial,          &e->report_counter};
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = run(s,
 		 raise_counter
 		     ? "UPDATE ecus SET installed=?, installed_length=?, installed_sha256=?, "
@@ -731,7 +955,7 @@ static int sq_report_seen(struct srv_store *b, const char *device, const char *s
 	sqlite3_stmt *st;
 	int rc;
 	*seen = false;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT 1 FROM ecu_reports WHERE device=? AND serial=? AND digest=? LIMIT 1",
 		     err);
@@ -740,7 +964,7 @@ static int sq_report_seen(struct srv_store *b, const char *device, const char *s
 		sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
 		*seen = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -785,7 +1009,7 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(
 	    s, &st,
 	    "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter, "
@@ -794,7 +1018,7 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		rc = collect(s, st, sizeof **out, assign_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -806,7 +1030,7 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st, "INSERT INTO manifests (device, received, body) VALUES (?,?,?)", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -814,7 +1038,7 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 		sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "manifest insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	if (rc == UPT_OK) {
 		int64_t au = auto_update;
@@ -860,12 +1084,12 @@ static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, "SELECT coalesce(sum(count), 0) FROM alerts WHERE device=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		*n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -877,7 +1101,7 @@ static int sq_info_put(struct srv_store *b, const char *device, const char *kind
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st, "INSERT INTO device_info (device, kind, body) VALUES (?,?,?)", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -885,7 +1109,7 @@ static int sq_info_put(struct srv_store *b, const char *device, const char *kind
 		sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "device info insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	if (rc == UPT_OK)
 		rc = keep_newest(s, "device_info", "device", device, "kind", kind,
@@ -903,7 +1127,7 @@ static int sq_info_list(struct srv_store *b, const char *device, const char *kin
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT body FROM device_info WHERE device=? AND kind=? ORDER BY rowid DESC",
 		     err);
@@ -931,7 +1155,7 @@ static int sq_info_list(struct srv_store *b, const char *device, const char *kin
 			body[len] = 0;
 			(*out)[(*n)++] = body;
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
@@ -949,7 +1173,7 @@ static int sq_install_put(struct srv_store *b, const char *device,
 	int64_t ok = r->success;
 	const void *v[] = {device, &r->at, r->correlation_id, &ok, r->report};
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = run(s,
 		 "INSERT INTO installation_reports (device, at, correlation_id, success, report) "
 		 "VALUES (?,?,?,?,?)",
@@ -970,7 +1194,7 @@ static int sq_install_list(struct srv_store *b, const char *device, struct srv_i
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT at, correlation_id, success, report FROM installation_reports "
 		     "WHERE device=? ORDER BY rowid DESC",
@@ -1001,7 +1225,7 @@ static int sq_install_list(struct srv_store *b, const char *device, struct srv_i
 			}
 			(*n)++;
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
@@ -1036,7 +1260,7 @@ static int sq_product_put(struct srv_store *b, const struct srv_product *p, bool
 	}
 	{
 		sqlite3_stmt *st;
-		pthread_mutex_lock(&s->lock);
+		lock(s);
 		rc = prepare(s, &st,
 			     "UPDATE products SET hardware_ids=?, support_years=?, contact=? "
 			     "WHERE name=?",
@@ -1051,7 +1275,7 @@ static int sq_product_put(struct srv_store *b, const struct srv_product *p, bool
 			else if (sqlite3_changes(s->db) == 0)
 				rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown",
 						   p->name);
-			sqlite3_finalize(st);
+			done(s, st);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -1077,7 +1301,7 @@ static int sq_product_get(struct srv_store *b, const char *name, struct srv_prod
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, PRODUCT_COLS " WHERE name=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -1085,7 +1309,7 @@ static int sq_product_get(struct srv_store *b, const char *name, struct srv_prod
 			product_row(st, out);
 		else
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", name);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1097,11 +1321,11 @@ static int sq_product_list(struct srv_store *b, struct srv_product **out, size_t
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, PRODUCT_COLS " ORDER BY name", err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, product_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1115,7 +1339,7 @@ static int sq_device_lifecycle(struct srv_store *b, const char *id, const char *
 	sqlite3_stmt *st;
 	const char *v[] = {product, manufactured, placed_on_market, support_end, id};
 	int rc, step;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "UPDATE devices SET product=?, manufactured=?, placed_on_market=?, "
 		     "support_end=? WHERE id=?",
@@ -1133,7 +1357,7 @@ static int sq_device_lifecycle(struct srv_store *b, const char *id, const char *
 			rc = db_fail(s, err, "write");
 		else if (sqlite3_changes(s->db) == 0)
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1150,7 +1374,7 @@ static int sq_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_
 	int64_t new_id = 0;
 	bool fold = false;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = exec(s, "SAVEPOINT alert", err);
 	if (rc == UPT_OK)
 		rc = run(s,
@@ -1218,7 +1442,7 @@ static int sq_alert_list(struct srv_store *b, const struct srv_alert_filter *f,
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     ALERT_COLS " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR device=?2) AND "
 				"last_seen >= ?3 AND (?4 = 0 OR acked_at = 0) "
@@ -1233,7 +1457,7 @@ static int sq_alert_list(struct srv_store *b, const struct srv_alert_filter *f,
 		sqlite3_bind_int(st, 4, f->open_only);
 		sqlite3_bind_int64(st, 5, f->limit ? (int64_t)f->limit : -1);
 		rc = collect(s, st, sizeof **out, alert_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1245,7 +1469,7 @@ static int sq_alert_get(struct srv_store *b, int64_t id, struct srv_alert *out,
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, ALERT_COLS " WHERE rowid=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_int64(st, 1, id);
@@ -1254,7 +1478,7 @@ static int sq_alert_get(struct srv_store *b, int64_t id, struct srv_alert *out,
 		else
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "alert %lld: unknown",
 					   (long long)id);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1270,7 +1494,7 @@ static int sq_alert_ack(struct srv_store *b, int64_t id, const char *by, int64_t
 	if (rc == UPT_OK && a.acked_at)
 		return upt_error_set(err, UPT_ERR_STATE, "alert %lld: acknowledged already by %s",
 				     (long long)id, a.acked_by);
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	if (rc == UPT_OK)
 		rc = run(s, "UPDATE alerts SET acked_by=?, acked_at=? WHERE rowid=? AND acked_at=0",
 			 "tii", v, err);
@@ -1298,7 +1522,7 @@ static int sq_outbox_claim(struct srv_store *b, int64_t now, int64_t lease, size
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "UPDATE alert_outbox SET next_at=?1 WHERE rowid IN (SELECT rowid FROM "
 		     "alert_outbox WHERE next_at <= ?2 ORDER BY next_at LIMIT ?3) "
@@ -1309,7 +1533,7 @@ static int sq_outbox_claim(struct srv_store *b, int64_t now, int64_t lease, size
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int64(st, 3, (int64_t)max);
 		rc = collect(s, st, sizeof **out, delivery_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1337,8 +1561,17 @@ static void sq_close(struct srv_store *b)
 	struct sqlite_store *s = S(b);
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->lock);
+	group_flush(s);
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		sqlite3_finalize(s->stmts[i].st);
+		free(s->stmts[i].sql);
+	}
+	pthread_mutex_unlock(&s->lock);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wait_lock);
+	pthread_cond_destroy(&s->wait_cv);
 	free(s);
 }
 
@@ -1380,14 +1613,14 @@ static int sq_published_list(struct srv_store *b, struct srv_published **out, si
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT name, sha256, length, hardware_ids, release_counter, security, "
 		     "published, sbom_sha256 FROM published_targets ORDER BY name, published",
 		     err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, published_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1414,7 +1647,7 @@ static int sq_user_put(struct srv_store *b, const struct srv_user *u, bool creat
 	const void *v[] = {u->name, u->role, u->pw_hash};
 	const void *w[] = {u->role, u->pw_hash, u->name};
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = create
 		 ? run(s, "INSERT INTO users (name, role, pw_hash) VALUES (?,?,?)", "ttt", v, err)
 		 : run(s, "UPDATE users SET role=?, pw_hash=? WHERE name=?", "ttt", w, err);
@@ -1432,7 +1665,7 @@ static int one_row(struct sqlite_store *s, const char *sql, const char *arg, int
 {
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st, sql, err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
@@ -1442,7 +1675,7 @@ static int one_row(struct sqlite_store *s, const char *sql, const char *arg, int
 			row(st, out);
 		else
 			rc = UPT_ERR_NOT_FOUND;
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1463,11 +1696,11 @@ static int sq_user_list(struct srv_store *b, struct srv_user **out, size_t *n,
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, USER_COLS " ORDER BY name", err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, user_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1579,7 +1812,7 @@ static int sq_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT id, at, actor, role, remote, method, path, status, detail FROM "
 		     "audit_log WHERE at>=? ORDER BY id LIMIT ?",
@@ -1588,7 +1821,7 @@ static int sq_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 		sqlite3_bind_int64(st, 1, since);
 		sqlite3_bind_int64(st, 2, limit);
 		rc = collect(s, st, sizeof **out, audit_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1648,7 +1881,7 @@ static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 	sqlite3_stmt *st = NULL;
 	struct srv_ecu_row row;
 	int rc, step = SQLITE_DONE;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT device, serial, hardware_id, installed, installed_sha256, reported_at "
 		     "FROM ecus ORDER BY device, serial",
@@ -1665,7 +1898,7 @@ static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 	if (rc == UPT_OK && step != SQLITE_DONE)
 		rc = db_fail(s, err, "ecu scan");
 	if (st)
-		sqlite3_finalize(st);
+		done(s, st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -1722,7 +1955,7 @@ static int64_t holder(struct sqlite_store *s, const char *device, const char *ec
 	sqlite3_bind_text(st, 2, ecu, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	done(s, st);
 	return id;
 }
 
@@ -1749,7 +1982,7 @@ static int sq_campaign_add(struct srv_store *b, struct srv_campaign *c, const st
 		sqlite3_bind_int64(st, 7, c->updated);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "campaign insert");
-		sqlite3_finalize(st);
+		done(s, st);
 		c->id = sqlite3_last_insert_rowid(s->db);
 	}
 	if (rc == UPT_OK)
@@ -1774,7 +2007,7 @@ static int sq_campaign_add(struct srv_store *b, struct srv_campaign *c, const st
 			rc = db_fail(s, err, "campaign member insert");
 	}
 	if (st)
-		sqlite3_finalize(st);
+		done(s, st);
 	if (rc == UPT_OK)
 		return sq_commit(b, err);
 	sq_rollback(b);
@@ -1786,7 +2019,7 @@ static int sq_member_add(struct srv_store *b, const struct srv_member *m, struct
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc, step;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
 		     "state, sha256, correlation_id, from_sha256, assigned_at, published, "
@@ -1801,7 +2034,7 @@ static int sq_member_add(struct srv_store *b, const struct srv_member *m, struct
 					   m->device, m->ecu);
 		else if (step != SQLITE_DONE)
 			rc = db_fail(s, err, "campaign member insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1847,7 +2080,7 @@ static int sq_campaign_get(struct srv_store *b, int64_t id, bool lock, struct sr
 	int rc;
 	(void)lock;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, CAMPAIGN_COLS " WHERE id=?", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_int64(st, 1, id);
@@ -1858,7 +2091,7 @@ static int sq_campaign_get(struct srv_store *b, int64_t id, bool lock, struct sr
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "campaign %lld: unknown",
 					   (long long)id);
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1872,11 +2105,11 @@ static int sq_campaign_list(struct srv_store *b, struct srv_campaign **out, size
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, CAMPAIGN_COLS " ORDER BY id DESC", err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, campaign_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc == UPT_OK && (rc = spec_check(*out, *n, err)) != UPT_OK) {
@@ -1894,7 +2127,7 @@ static int sq_campaign_set(struct srv_store *b, const struct srv_campaign *c, st
 			   &c->stage_started, &c->met_at,  &c->acked_failures,
 			   c->reason,         &c->updated, &c->id};
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = run(s,
 		 "UPDATE campaigns SET status=?, stage=?, approved=?, stage_started=?, met_at=?, "
 		 "acked_failures=?, reason=?, updated=? WHERE id=?",
@@ -1949,7 +2182,7 @@ static int sq_member_list(struct srv_store *b, int64_t campaign, int64_t stage,
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     MEMBER_COLS " WHERE m.campaign=? AND (?<0 OR m.stage=?) "
 				 "ORDER BY m.stage, m.device, m.ecu",
@@ -1959,7 +2192,7 @@ static int sq_member_list(struct srv_store *b, int64_t campaign, int64_t stage,
 		sqlite3_bind_int64(st, 2, stage);
 		sqlite3_bind_int64(st, 3, stage);
 		rc = collect(s, st, sizeof **out, member_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -1995,7 +2228,7 @@ static int sq_member_counts(struct srv_store *b, int64_t campaign, struct srv_me
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT stage, state, count(*) FROM campaign_members WHERE campaign=? "
 		     "GROUP BY stage, state ORDER BY stage, state",
@@ -2003,7 +2236,7 @@ static int sq_member_counts(struct srv_store *b, int64_t campaign, struct srv_me
 	if (rc == UPT_OK) {
 		sqlite3_bind_int64(st, 1, campaign);
 		rc = collect(s, st, sizeof **out, count_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -2017,12 +2250,12 @@ static int sq_device_members(struct srv_store *b, const char *device, struct srv
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, MEMBER_COLS " WHERE m.device=? AND m.active=1 ORDER BY m.ecu", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		rc = collect(s, st, sizeof **out, member_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -2051,13 +2284,13 @@ static int sq_campaign_log_list(struct srv_store *b, int64_t campaign,
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT at, text FROM campaign_log WHERE campaign=? ORDER BY at, rowid", err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_int64(st, 1, campaign);
 		rc = collect(s, st, sizeof **out, event_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -2068,7 +2301,7 @@ static int sq_sbom_put(struct srv_store *b, const struct srv_sbom *sb, struct up
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = prepare(s, &st,
 		     "INSERT INTO sboms (sha256, sha512, format, created, data) VALUES "
 		     "(?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING",
@@ -2081,7 +2314,7 @@ static int sq_sbom_put(struct srv_store *b, const struct srv_sbom *sb, struct up
 		sqlite3_bind_blob64(st, 5, sb->data, sb->len, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "sbom insert");
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -2094,7 +2327,7 @@ static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 	sqlite3_stmt *st;
 	int rc;
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT sha256, sha512, format, created, data FROM sboms WHERE sha256=?", err);
 	if (rc == UPT_OK) {
@@ -2115,7 +2348,7 @@ static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 		} else {
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "sbom %s: not stored", sha256);
 		}
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -2142,7 +2375,7 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT id, modified, withdrawn, imported, exploited_at, record, "
 		     "reported_early, reported_notification, reported_final FROM vulns "
@@ -2176,7 +2409,7 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 		(*n)++;
 	}
 	if (rc == UPT_OK || st)
-		sqlite3_finalize(st);
+		done(s, st);
 	pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
 		srv_vulns_free(*out, *n);
@@ -2199,7 +2432,7 @@ static int sq_vuln_mark(struct srv_store *b, const char *id, enum srv_vuln_mark 
 	struct sqlite_store *s = S(b);
 	const void *v[] = {&aware_at, id};
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	rc = run(s, mark_sql[what], "it", v, err);
 	if (rc == UPT_OK && sqlite3_changes(s->db) == 0)
 		rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "vulnerability %s: not imported", id);
@@ -2242,14 +2475,14 @@ static int sq_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, str
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st,
 		     "SELECT document, vuln, product, status, justification, imported FROM vex "
 		     "ORDER BY vuln, product, document",
 		     err);
 	if (rc == UPT_OK) {
 		rc = collect(s, st, sizeof **out, vex_row, (void **)out, n, err);
-		sqlite3_finalize(st);
+		done(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -2258,6 +2491,7 @@ static int sq_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, str
 static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
+    .begin_grouped = sq_begin_grouped,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_put = sq_meta_put,
@@ -2350,6 +2584,8 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&s->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&s->wait_lock, NULL);
+	pthread_cond_init(&s->wait_cv, NULL);
 	s->base.ops = &sqlite_ops;
 	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	if (sqlite3_open_v2(path, &s->db,

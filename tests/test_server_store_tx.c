@@ -1,0 +1,217 @@
+/* uptake-server's SQLite store transactions: a transaction begun inside
+ * another is a savepoint in it (undone on its own, committed with the
+ * outer one), and grouped transactions from many threads share commits:
+ * each commit returns once what it wrote is committed (another connection
+ * sees it), and a grouped transaction rolled back takes nothing of the
+ * others with it. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/server/store.h"
+#include "harness.h"
+
+static char dir[512], db[600];
+
+static void fresh_db(void)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/store-tx-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(db, sizeof db, "%s/db", dir);
+}
+
+static void remove_db(void)
+{
+	char p[700];
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", db, suffix[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+/* Is the device there, read through a connection of its own? */
+static bool stored(const char *id)
+{
+	struct srv_store *other = NULL;
+	struct srv_device d;
+	struct upt_error err = {0};
+	bool found;
+	if (srv_store_sqlite_open(&other, db, &err) != UPT_OK)
+		return false;
+	found = other->ops->device_get(other, id, &d, &err) == UPT_OK;
+	other->ops->close(other);
+	return found;
+}
+
+static void test_nested(void)
+{
+	struct srv_store *st = NULL;
+	struct upt_error err = {0};
+	fresh_db();
+	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
+	if (!st)
+		return;
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "outer", &err), UPT_OK);
+	/* undone on its own */
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "undone", &err), UPT_OK);
+	st->ops->rollback(st);
+	/* kept, and written only with the outer one */
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "inner", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(!stored("inner"));
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(stored("outer"));
+	CHECK(stored("inner"));
+	CHECK(!stored("undone"));
+	/* an outer rollback takes the nested commit with it */
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "gone", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	st->ops->rollback(st);
+	CHECK(!stored("gone"));
+	st->ops->close(st);
+	remove_db();
+}
+
+#define THREADS 8
+#define EACH    25
+
+struct job {
+	struct srv_store *st;
+	int t;
+	int ok, failed, seen_late;
+};
+
+static void *grouped(void *p)
+{
+	struct job *j = p;
+	struct srv_store *st = j->st;
+	for (int i = 0; i < EACH; i++) {
+		struct upt_error err = {0};
+		char id[32];
+		bool undo = i % 5 == 4; /* every fifth is rolled back */
+		snprintf(id, sizeof id, "dev-%d-%d", j->t, i);
+		if (st->ops->begin_grouped(st, &err) != UPT_OK) {
+			j->failed++;
+			continue;
+		}
+		if (st->ops->device_add(st, id, &err) != UPT_OK) {
+			st->ops->rollback(st);
+			j->failed++;
+			continue;
+		}
+		if (undo) {
+			st->ops->rollback(st);
+			continue;
+		}
+		if (st->ops->commit(st, &err) != UPT_OK) {
+			j->failed++;
+			continue;
+		}
+		j->ok++;
+		/* acknowledged: committed, as another connection sees */
+		if (i % 8 == 0 && !stored(id))
+			j->seen_late++;
+	}
+	return NULL;
+}
+
+static void test_group_commit(void)
+{
+	struct srv_store *st = NULL;
+	struct upt_error err = {0};
+	pthread_t t[THREADS];
+	struct job jobs[THREADS];
+	int ok = 0, failed = 0, late = 0, missing = 0, extra = 0;
+	fresh_db();
+	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
+	if (!st)
+		return;
+	CHECK(st->ops->begin_grouped != NULL);
+	if (!st->ops->begin_grouped) {
+		st->ops->close(st);
+		remove_db();
+		return;
+	}
+	for (int i = 0; i < THREADS; i++) {
+		jobs[i] = (struct job){st, i, 0, 0, 0};
+		pthread_create(&t[i], NULL, grouped, &jobs[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ok += jobs[i].ok;
+		failed += jobs[i].failed;
+		late += jobs[i].seen_late;
+	}
+	CHECK_EQ_INT(failed, 0);
+	CHECK_EQ_INT(ok, THREADS * (EACH - EACH / 5));
+	CHECK_EQ_INT(late, 0);
+	/* a plain write after grouped ones: their commit goes first */
+	CHECK_EQ_INT(st->ops->device_add(st, "plain", &err), UPT_OK);
+	st->ops->close(st);
+	for (int i = 0; i < THREADS; i++)
+		for (int k = 0; k < EACH; k++) {
+			char id[32];
+			snprintf(id, sizeof id, "dev-%d-%d", i, k);
+			if (k % 5 == 4)
+				extra += stored(id);
+			else
+				missing += !stored(id);
+		}
+	CHECK_EQ_INT(missing, 0);
+	CHECK_EQ_INT(extra, 0);
+	CHECK(stored("plain"));
+	remove_db();
+}
+
+/* A grouped transaction that fails inside (a duplicate) is refused alone;
+ * one begun inside a transaction of the thread's own is nested in it. */
+static void test_group_failure_alone(void)
+{
+	struct srv_store *st = NULL;
+	struct upt_error err = {0};
+	fresh_db();
+	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
+	if (!st || !st->ops->begin_grouped) {
+		CHECK(st && st->ops->begin_grouped);
+		if (st)
+			st->ops->close(st);
+		remove_db();
+		return;
+	}
+	CHECK_EQ_INT(st->ops->device_add(st, "twice", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->begin_grouped(st, &err), UPT_OK);
+	CHECK(st->ops->device_add(st, "twice", &err) != UPT_OK);
+	st->ops->rollback(st);
+	CHECK_EQ_INT(st->ops->begin_grouped(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "after", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(stored("after"));
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->begin_grouped(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "nested", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(!stored("nested"));
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(stored("nested"));
+	st->ops->close(st);
+	remove_db();
+}
+
+int main(void)
+{
+	RUN(test_nested);
+	RUN(test_group_commit);
+	RUN(test_group_failure_alone);
+	TEST_MAIN_END();
+}
