@@ -146,11 +146,22 @@ static int download(struct cycle *y, const struct upt_target *image, int to, int
 	}
 	if (state_read(c, "download.for", have, sizeof have) != 0 || strcmp(have, want) != 0) {
 		unlink(part);
+		if (blockdev)
+			unlink(dest);
 		rc = state_write(c, "download.for", want, &y->err);
 	}
-	if (rc == UPT_OK)
+	/* a verified copy left by a power cut during the write to the slot is
+	 * written again (checked against the signed hashes), not fetched again
+	 * next to itself */
+	if (rc == UPT_OK && blockdev && host_file_matches(dest, image->length, &image->hashes))
+		agent_log("the verified download is still here: written to slot %c again",
+			  to ? 'b' : 'a');
+	else if (rc == UPT_OK) {
+		if (blockdev)
+			unlink(dest);
 		rc = host_http_resume_verified(url, part, dest, image->length, &image->hashes, &at,
 					       &y->err);
+	}
 	if (at > 0)
 		agent_log("resumed the download at %lld of %lld bytes", (long long)at,
 			  (long long)image->length);
