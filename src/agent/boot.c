@@ -199,15 +199,22 @@ static int torn_read(struct torn *t, const struct agent_config *c)
 static void torn_write(struct torn *t, int n)
 {
 	for (int i = 0; i < n; i++) {
-		long long half = t[i].size / 2;
+		long long first = 0, last = t[i].size - 1, half;
 		uint8_t *now = malloc((size_t)t[i].size);
 		int fd = open(t[i].dev, O_RDWR | O_CLOEXEC);
 		if (now && fd >= 0 && pread(fd, now, (size_t)t[i].size, t[i].off) == t[i].size &&
 		    memcmp(now, t[i].old, (size_t)t[i].size) != 0) {
+			while (now[first] == t[i].old[first])
+				first++;
+			while (now[last] == t[i].old[last])
+				last--;
+			half = first + (last - first + 1) / 2;
 			if (pwrite(fd, t[i].old + half, (size_t)(t[i].size - half),
 				   t[i].off + half) == t[i].size - half)
-				agent_log("TEST MODE: %s at %lld: the new store written half",
-					  t[i].dev, t[i].off);
+				agent_log(
+				    "TEST MODE: %s at %lld: the new store written half (%lld of "
+				    "%lld changed bytes)",
+				    t[i].dev, t[i].off, half - first, last - first + 1);
 			fsync(fd);
 		}
 		if (fd >= 0)
