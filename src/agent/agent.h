@@ -367,5 +367,13 @@ int agent_status(const struct agent_config *c, bool json);
 int agent_check_main(int argc, char **argv);
 
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Test mode of a power cut (UPTAKE_AGENT_TEST_PAUSE=POINT): is POINT the
+ * one named; stop there for good, saying so (log.c). The points:
+ * image-write, tree-write (half of the image's data or of its hash tree
+ * written to the slot and flushed), switch (the slot written and checked,
+ * the boot not switched), saveenv (the new U-Boot store half written over
+ * the old), commit (the new slot's health checks passed, not committed). */
+bool agent_test_pause_at(const char *point);
+void agent_test_pause(const char *point) __attribute__((noreturn));
 
 #endif

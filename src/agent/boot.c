@@ -13,12 +13,14 @@
  * What the environment says is checked strictly: a bad value of one of our
  * variables is an error naming it, never a guess. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h> /* libuboot.h needs size_t */
 #include <stdio.h>
 
 #include <libuboot.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../host/host.h"
 #include "agent.h"
@@ -129,12 +131,10 @@ static int uboot_load(struct bootenv *b, const struct agent_config *c, struct up
 	int rc = uboot_open(&ctx, c, err);
 	for (size_t i = 0; rc == UPT_OK && i < sizeof ours / sizeof ours[0]; i++) {
 		char *v = libuboot_get_env(ctx, ours[i]);
-		if (v)
-			rc = bootenv_set(b, false, ours[i], v, err);
+		if (v && (rc = bootenv_set(b, false, ours[i], v, err)) != UPT_OK)
+			upt_error_prefix(err, c->uboot_config);
 		free(v);
 	}
-	if (rc != UPT_OK)
-		upt_error_prefix(err, c->uboot_config);
 	if (ctx) {
 		libuboot_close(ctx);
 		libuboot_exit(ctx);
@@ -142,13 +142,97 @@ static int uboot_load(struct bootenv *b, const struct agent_config *c, struct up
 	return rc;
 }
 
+/* Test mode "saveenv" (agent_test_pause_at): a power cut in the middle of
+ * the store's write. The regions fw_env.config names (device, offset,
+ * size) are read before the write; after it, each region that changed
+ * gets its old second half back, so that the medium holds the first half
+ * of the new copy and the rest of the old one, as when the power goes
+ * half-way; then the agent stops. */
+#define TORN_REGIONS 2
+#define TORN_MAX     (1 << 20)
+struct torn {
+	char dev[256];
+	long long off, size;
+	uint8_t *old;
+};
+
+static int torn_read(struct torn *t, const struct agent_config *c)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int n = 0;
+	struct upt_error e;
+	if (host_read_file(c->uboot_config, 4096, &text, &len, &e) != UPT_OK)
+		return 0;
+	for (char *p = (char *)text, *end = p + len, *nl; p < end && n < TORN_REGIONS; p = nl + 1) {
+		char *q, *r;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		*nl = 0;
+		if (*p == '#' || !(q = strchr(p, ' ')) || (size_t)(q - p) >= sizeof t[n].dev)
+			continue;
+		memcpy(t[n].dev, p, (size_t)(q - p));
+		t[n].dev[q - p] = 0;
+		t[n].off = strtoll(q, &r, 0);
+		t[n].size = strtoll(r, NULL, 0);
+		if (t[n].off < 0 || t[n].size <= 0 || t[n].size > TORN_MAX ||
+		    !(t[n].old = malloc((size_t)t[n].size)))
+			continue;
+		{
+			int fd = open(t[n].dev, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 ||
+			    pread(fd, t[n].old, (size_t)t[n].size, t[n].off) != t[n].size) {
+				free(t[n].old);
+				t[n].old = NULL;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		if (t[n].old)
+			n++;
+	}
+	free(text);
+	return n;
+}
+
+static void torn_write(struct torn *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		long long first = 0, last = t[i].size - 1, half;
+		uint8_t *now = malloc((size_t)t[i].size);
+		int fd = open(t[i].dev, O_RDWR | O_CLOEXEC);
+		if (now && fd >= 0 && pread(fd, now, (size_t)t[i].size, t[i].off) == t[i].size &&
+		    memcmp(now, t[i].old, (size_t)t[i].size) != 0) {
+			while (now[first] == t[i].old[first])
+				first++;
+			while (now[last] == t[i].old[last])
+				last--;
+			half = first + (last - first + 1) / 2;
+			if (pwrite(fd, t[i].old + half, (size_t)(t[i].size - half),
+				   t[i].off + half) == t[i].size - half)
+				agent_log(
+				    "TEST MODE: %s at %lld: the new store written half (%lld of "
+				    "%lld changed bytes)",
+				    t[i].dev, t[i].off, half - first, last - first + 1);
+			fsync(fd);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(now);
+		free(t[i].old);
+	}
+}
+
 static int uboot_save(const struct bootenv *b, const struct agent_config *c, struct upt_error *err)
 {
 	struct uboot_ctx *ctx;
 	char count[16], limit[16];
-	int rc = uboot_open(&ctx, c, err);
+	struct torn torn[TORN_REGIONS];
+	int n_torn, rc = uboot_open(&ctx, c, err);
 	if (rc != UPT_OK)
 		return rc;
+	n_torn = agent_test_pause_at("saveenv") ? torn_read(torn, c) : 0;
 	snprintf(count, sizeof count, "%d", b->bootcount);
 	snprintf(limit, sizeof limit, "%d", c->boot_limit);
 	if (libuboot_set_env(ctx, "uptake_slot", b->active ? "b" : "a") < 0 ||
@@ -159,12 +243,17 @@ static int uboot_save(const struct bootenv *b, const struct agent_config *c, str
 	    libuboot_set_env(ctx, "uptake_fell_back", b->fell_back ? "1" : "0") < 0 ||
 	    libuboot_set_env(ctx, "uptake_verity_a", b->verity[0][0] ? b->verity[0] : NULL) < 0 ||
 	    libuboot_set_env(ctx, "uptake_verity_b", b->verity[1][0] ? b->verity[1] : NULL) < 0 ||
-	    /* the redundant copy makes the store power-safe */
+	    /* with two copies in fw_env.config the store is written to the
+	     * older one: a power cut during the write leaves the other */
 	    libuboot_env_store(ctx) < 0)
 		rc = upt_error_set(err, UPT_ERR_IO, "%s: cannot write the U-Boot environment",
 				   c->uboot_config);
 	libuboot_close(ctx);
 	libuboot_exit(ctx);
+	if (n_torn) {
+		torn_write(torn, n_torn);
+		agent_test_pause("saveenv");
+	}
 	return rc;
 }
 

@@ -37,6 +37,21 @@ struct cycle {
 	struct sec_cycle sec[AGENT_SECONDARIES_MAX];
 };
 
+/* Test mode of a power cut at POINT (agent_test_pause_at): the signed
+ * report of what runs goes out first (the test sees which slot came back
+ * after the previous cut), then the agent stops there (unless the stop
+ * is further down, in the U-Boot store's write). */
+static void test_point(struct cycle *y, const char *point, bool stop)
+{
+	struct upt_error rerr = {0};
+	if (!agent_test_pause_at(point))
+		return;
+	if (agent_report(y->c, &y->running, y->attack, NULL, 0, &rerr) != UPT_OK)
+		agent_log("report failed: %s", rerr.msg);
+	if (stop)
+		agent_test_pause(point);
+}
+
 static bool attack_class(int code)
 {
 	switch (code) {
@@ -74,6 +89,8 @@ static int trial(struct cycle *y)
 	struct slot_info old;
 	int rc;
 	if (agent_healthy(c, y->slot, &y->running)) {
+		if (agent_test_pause_at("commit"))
+			agent_test_pause("commit");
 		y->b.upgrade_available = false;
 		y->b.bootcount = 0;
 		agent_log("slot %c is good: %s committed", y->slot ? 'b' : 'a', y->running.name);
@@ -105,7 +122,7 @@ static int trial(struct cycle *y)
 /* Download the verified image into slot `to`: resumable (a partial
  * download for the same image and slot is continued with Range), and read
  * back: what is in the slot is what was verified. */
-static int download(struct cycle *y, const struct upt_target *image, int to)
+static int download(struct cycle *y, const struct upt_target *image, int to, int64_t cut)
 {
 	const struct agent_config *c = y->c;
 	char url[1600], q[1024], part[AGENT_PATH + 16], dest[AGENT_PATH + 16], want[128], have[128];
@@ -129,16 +146,33 @@ static int download(struct cycle *y, const struct upt_target *image, int to)
 	}
 	if (state_read(c, "download.for", have, sizeof have) != 0 || strcmp(have, want) != 0) {
 		unlink(part);
+		if (blockdev)
+			unlink(dest);
 		rc = state_write(c, "download.for", want, &y->err);
 	}
-	if (rc == UPT_OK)
+	/* a verified copy left by a power cut during the write to the slot is
+	 * written again (checked against the signed hashes), not fetched again
+	 * next to itself */
+	if (rc == UPT_OK && blockdev && host_file_matches(dest, image->length, &image->hashes))
+		agent_log("the verified download is still here: written to slot %c again",
+			  to ? 'b' : 'a');
+	else if (rc == UPT_OK) {
+		if (blockdev)
+			unlink(dest);
 		rc = host_http_resume_verified(url, part, dest, image->length, &image->hashes, &at,
 					       &y->err);
+	}
 	if (at > 0)
 		agent_log("resumed the download at %lld of %lld bytes", (long long)at,
 			  (long long)image->length);
+	if (rc == UPT_OK && blockdev && cut >= 0) {
+		/* test mode: a power cut in the middle of the write */
+		rc = host_copy_to_device(dest, c->slot[to], cut, &y->err);
+		test_point(y, "image-write", true);
+		test_point(y, "tree-write", true);
+	}
 	if (rc == UPT_OK && blockdev) {
-		rc = host_copy_to_device(dest, c->slot[to], &y->err);
+		rc = host_copy_to_device(dest, c->slot[to], -1, &y->err);
 		unlink(dest);
 	}
 	if (rc == UPT_OK &&
@@ -184,6 +218,18 @@ static int remember_cid(struct cycle *y, const struct upt_update *u)
 	return state_write(y->c, "install.cid", text, &y->err);
 }
 
+/* Test mode: where the write of the image into the slot is cut (-1: not):
+ * half-way through its data, or through its dm-verity hash tree. */
+static int64_t test_cut(const struct upt_target *image, const struct verity_params *vp)
+{
+	int64_t data = vp->present ? vp->hash_offset : image->length;
+	if (agent_test_pause_at("image-write"))
+		return data / 2 / 4096 * 4096;
+	if (agent_test_pause_at("tree-write") && vp->present)
+		return data + (image->length - data) / 2 / 4096 * 4096;
+	return -1;
+}
+
 /* Install a verified update: into the slot, through the script when that
  * is the backend, then the slot record and the boot switch. */
 static int install(struct cycle *y, const struct upt_update *u)
@@ -208,7 +254,7 @@ static int install(struct cycle *y, const struct upt_update *u)
 		  vp.present ? " (dm-verity)" : "");
 	rc = remember_cid(y, u);
 	if (rc == UPT_OK)
-		rc = download(y, u->image, to);
+		rc = download(y, u->image, to, test_cut(u->image, &vp));
 	/* the hash tree in the slot is the data's, with the signed root */
 	if (rc == UPT_OK && vp.present && y->ab) {
 		rc = verity_check(c->slot[to], &vp, &y->err);
@@ -246,6 +292,8 @@ static int install(struct cycle *y, const struct upt_update *u)
 		if (vp.present && verity_env_value(y->b.verity[to], sizeof y->b.verity[to], &vp))
 			rc =
 			    upt_error_set(&y->err, UPT_ERR_TOO_LARGE, "verity parameters too long");
+		test_point(y, "switch", true);
+		test_point(y, "saveenv", false); /* boot_save stops half-way */
 		if (rc == UPT_OK)
 			rc = boot_save(&y->b, c, &y->err);
 		if (rc == UPT_OK)
@@ -480,8 +528,22 @@ int agent_cycle(const struct agent_config *c)
 	}
 	y->c = c;
 	y->ab = strcmp(c->install, "ab") == 0;
-	if (agent_provision(c, &y->err) != UPT_OK || boot_load(&y->b, c, &y->err) != UPT_OK) {
+	if (agent_provision(c, &y->err) != UPT_OK) {
 		agent_log("%s: %s", upt_err_name(y->err.code), y->err.msg);
+		goto done;
+	}
+	if (boot_load(&y->b, c, &y->err) != UPT_OK) {
+		/* a boot environment the agent (and so the boot script) cannot
+		 * read: nothing is installed or switched, and the signed report
+		 * says why; what runs is slot a's image, the one the boot script
+		 * boots from a store it cannot read */
+		struct upt_error rerr = {0};
+		agent_log("%s: %s", upt_err_name(y->err.code), y->err.msg);
+		snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(y->err.code),
+			 y->err.msg);
+		state_slot_load(c, 0, &y->running);
+		if (agent_report(c, &y->running, y->attack, NULL, 0, &rerr) != UPT_OK)
+			agent_log("report failed (sent again next cycle): %s", rerr.msg);
 		goto done;
 	}
 	y->slot = y->ab ? y->b.active : 0;

@@ -758,9 +758,10 @@ bool host_prefix_matches(const char *path, int64_t length, const struct upt_hash
 	return matches(path, length, hashes, true);
 }
 
-int host_copy_to_device(const char *from, const char *device, struct upt_error *err)
+int host_copy_to_device(const char *from, const char *device, int64_t max, struct upt_error *err)
 {
 	uint8_t buf[1 << 16];
+	int64_t done = 0;
 	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = UPT_OK;
 	if (in < 0)
 		return upt_error_set(err, UPT_ERR_IO, "%s: %s", from, strerror(errno));
@@ -771,7 +772,13 @@ int host_copy_to_device(const char *from, const char *device, struct upt_error *
 		return rc;
 	}
 	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
+		size_t want = sizeof buf;
+		ssize_t n;
+		if (max >= 0 && max - done < (int64_t)want)
+			want = (size_t)(max - done);
+		if (want == 0)
+			break;
+		n = read(in, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -780,6 +787,7 @@ int host_copy_to_device(const char *from, const char *device, struct upt_error *
 		}
 		if (n == 0)
 			break;
+		done += n;
 		if (write_all(out, buf, (size_t)n) != 0) {
 			rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", device, strerror(errno));
 			break;

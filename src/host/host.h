@@ -85,8 +85,9 @@ long host_deadline_for(uint64_t bytes);
 bool host_file_matches(const char *path, int64_t length, const struct upt_hashes *hashes);
 /* Do the first `length` bytes (of a block device, say) have these hashes? */
 bool host_prefix_matches(const char *path, int64_t length, const struct upt_hashes *hashes);
-/* Write the file `from` to the start of `device`, then fsync. */
-int host_copy_to_device(const char *from, const char *device, struct upt_error *err);
+/* Write the file `from` (its first `max` bytes; all of it when max < 0)
+ * to the start of `device`, then fsync. */
+int host_copy_to_device(const char *from, const char *device, int64_t max, struct upt_error *err);
 
 /* A struct upt_repo_io for a repository at `base_url` whose trusted
  * metadata lives in directory `dir` as ROLE.json (the role name quoted:

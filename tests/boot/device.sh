@@ -9,7 +9,10 @@
 #     3  slot b  } uptake-agent and its libraries, its configuration, init
 #     4  data, ext4: the device's credentials, roots and state_dir
 #   env.img (virtio 1, /dev/vdb): the environment store of the boot script
-#     and the agent (libubootenv's format, 128 KiB)
+#     and the agent, two copies of 128 KiB (libubootenv's redundant
+#     format). Not in the second pflash: U-Boot 2023.01 cannot write QEMU
+#     7.2's pflash, and the Debian kernel has no CFI flash driver (see
+#     docs/agent.md, "The environment store").
 #   U-Boot: u-boot-qemu's qemu_arm64/u-boot.bin as the firmware.
 
 uboot_bin=/usr/lib/u-boot/qemu_arm64/u-boot.bin
@@ -74,7 +77,7 @@ busybox_into() { # DIR: busybox and the applets the scripts use
 modules_into() { # DIR
   local m
   /usr/bin/python3 "$here/devimg.py" modules "$kmods" virtio_pci virtio_blk virtio_net \
-    squashfs crc32c_generic ext4 dm_verity >"$1/modules.list" || return 1
+    squashfs crc32c_generic ext4 dm_verity qemu_fw_cfg >"$1/modules.list" || return 1
   while read -r m; do
     mkdir -p "$1/lib/modules/$(dirname "$m")"
     cp "$kmods/$m" "$1/lib/modules/$m"
@@ -116,7 +119,7 @@ mkslot() {
   else cp "$here/slot-init" "$r/sbin/init"; fi
   cp "$here/health-read-slot" "$r/etc/uptake/health.d/10-read-slot"
   printf '%s\n' "$v" >"$r/etc/uptake/version"
-  printf '/dev/vdb 0x0 0x20000\n' >"$r/etc/fw_env.config"
+  printf '/dev/vdb 0x0 0x20000\n/dev/vdb 0x20000 0x20000\n' >"$r/etc/fw_env.config"
   cat >"$r/etc/uptake/agent.conf" <<CONF
 server = https://10.0.2.2:$port
 ca = /data/uptake/ca.pem
@@ -132,7 +135,7 @@ slot_a = /dev/vda2
 slot_b = /dev/vda3
 bootloader = uboot
 uboot_config = /etc/fw_env.config
-boot_limit = 1
+boot_limit = 2
 health_dir = /etc/uptake/health.d
 health_timeout = 120
 interval = 5
@@ -164,10 +167,11 @@ build_disk() { # V1-IMAGE
   /usr/bin/python3 "$here/devimg.py" disk "$work/disk.img" "$work/boot.part:$boot_mib" \
     "$1:$slot_mib" "$work/empty.part:$slot_mib" "$work/data.part:$data_mib" >"$work/layout.txt" ||
     return 1
-  printf 'uptake_slot=a\nuptake_prev=a\nupgrade_available=0\nbootcount=0\nbootlimit=1\nuptake_fell_back=0\n' \
+  printf 'uptake_slot=a\nuptake_prev=a\nupgrade_available=0\nbootcount=0\nbootlimit=2\nuptake_fell_back=0\n' \
     >"$work/env.txt"
-  mkenvimage -s 0x20000 -o "$work/env.img" "$work/env.txt" && truncate -s 1M "$work/env.img"
-  printf '%s 0x0 0x20000\n' "$work/env.img" >"$work/fw_env.config"
+  # the first copy (flags 1); the second is empty until the first write
+  mkenvimage -r -s 0x20000 -o "$work/env.img" "$work/env.txt" && truncate -s 1M "$work/env.img"
+  printf '%s 0x0 0x20000\n%s 0x20000 0x20000\n' "$work/env.img" "$work/env.img" >"$work/fw_env.config"
 }
 
 slot_offset() { # a|b: the slot's byte offset in disk.img
@@ -176,14 +180,18 @@ slot_offset() { # a|b: the slot's byte offset in disk.img
 
 # ---- power-on -----------------------------------------------------------
 qemu_pid=
-# power_on N: the device starts (console in boot-N.log) and runs until it
-# reboots or powers off (QEMU exits: -no-reboot) or is cut off.
+# power_on N [POINT]: the device starts (console in boot-N.log) and runs
+# until it reboots or powers off (QEMU exits: -no-reboot) or is cut off.
+# POINT (QEMU's fw_cfg opt/uptake/pause, read by the slot's init) makes
+# the agent stop there for a power cut (UPTAKE_AGENT_TEST_PAUSE).
 power_on() {
+  local pause=()
+  [ -z "${2:-}" ] || pause=(-fw_cfg "name=opt/uptake/pause,string=$2")
   boot_log=$work/boot-$1.log
   : >"$boot_log"
   boot_started=$(date +%s)
   qemu-system-aarch64 -M virt -cpu cortex-a57 -m 512 -smp 1 -display none -monitor none \
-    -no-reboot -serial "file:$boot_log" -bios "$uboot_bin" \
+    -no-reboot -serial "file:$boot_log" -bios "$uboot_bin" "${pause[@]}" \
     -drive if=none,id=disk,format=raw,file="$work/disk.img" -device virtio-blk-pci,drive=disk \
     -drive if=none,id=env,format=raw,file="$work/env.img" -device virtio-blk-pci,drive=env \
     -netdev user,id=net -device virtio-net-pci,netdev=net,romfile= 2>>"$work/qemu.err" &

@@ -5,8 +5,10 @@
 # `veritysetup verify`); the agent rebuilds the tree from the slot's data
 # before it switches. Refused, nothing switched, the reason in the signed
 # report (an alert on the server): a root hash that is not the tree's, a
-# target without custom.verity on a device with `verity = required`.
-# An image of partial blocks is refused by publish.
+# target without custom.verity on a device with `verity = required`, a
+# U-Boot environment store the boot script cannot read (a value it does not
+# know, no copy whose CRC verifies). An image of partial blocks is refused
+# by publish.
 #   bash tests/cli/agent_verity.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -119,6 +121,48 @@ rc=0
 [ ! -e d1/a.img.part ] && ! grep -q "installing fw-3.0" agent.log && ok ||
   bad "the target without custom.verity was downloaded"
 [ "$(running)" = "fw-1.0 2" ] && ok || bad "the refusal is not in the report: $(running)"
+
+# --- a U-Boot store the boot script cannot read (dist/uptake-boot.cmd
+# boots slot a and saves nothing): nothing installed or switched, the
+# reason in the signed report
+mkdir -p d2/health.d
+q "$uptake" device add d2 --dir ws --out d2/cert
+sed -e "s|/d1/|/d2/|g" -e "s|d1-main|d2-main|" -e "/^verity/d" d1/agent.conf >d2/agent.conf
+printf 'bootloader = uboot\nuboot_config = %s/d2/fw_env.config\nboot_limit = 2\n' "$work" >>d2/agent.conf
+printf '%s/d2/env.img 0x0 0x4000\n%s/d2/env.img 0x4000 0x4000\n' "$work" "$work" >d2/fw_env.config
+printf 'uptake_slot=c\nuptake_prev=a\nupgrade_available=0\nbootcount=0\n' >d2/env.txt
+mkenvimage -r -s 0x4000 -o d2/env.img d2/env.txt && truncate -s 32K d2/env.img
+cp d2/env.img d2/env.before
+d2_alerts() {
+  "$uptake" device show d2 --dir ws | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["alerts"])'
+}
+rc=0
+"$agent" --config d2/agent.conf once >d2.log 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "FIELD_VALUE: $work/d2/fw_env.config: boot environment: uptake_slot: bad value 'c'" d2.log &&
+  ok || { bad "a store with uptake_slot=c: exit $rc"; cat d2.log; }
+cmp -s d2/env.img d2/env.before && [ ! -e d2/b.img ] && ! grep -q "installing fw-1.0" d2.log && ok ||
+  bad "a store the script cannot read: something was installed or switched"
+grep -q "report sent: d2-main" d2.log && [ "$(d2_alerts)" = 1 ] && ok ||
+  bad "a store with uptake_slot=c is not in the signed report (alerts $(d2_alerts))"
+q "$uptake" assign fw-1.0 --dir ws --hardware-id board-a --device d2
+rc=0
+"$agent" --config d2/agent.conf once >d2.log 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && cmp -s d2/env.img d2/env.before && [ ! -e d2/b.img ] &&
+  ! grep -q "installing fw-1.0" d2.log && ok ||
+  bad "a store with uptake_slot=c and an update assigned: something was installed or switched"
+# both copies torn (no CRC verifies)
+alerts=$(d2_alerts)
+printf 'XXXX' | dd of=d2/env.img bs=1 seek=100 conv=notrunc 2>/dev/null
+printf 'XXXX' | dd of=d2/env.img bs=1 seek=$((0x4000 + 100)) conv=notrunc 2>/dev/null
+cp d2/env.img d2/env.before
+rc=0
+"$agent" --config d2/agent.conf once >d2.log 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "IO: $work/d2/fw_env.config: cannot open the U-Boot environment" d2.log &&
+  ok || { bad "a store without a copy that verifies: exit $rc"; cat d2.log; }
+cmp -s d2/env.img d2/env.before && [ ! -e d2/b.img ] && ! grep -q "installing fw-1.0" d2.log && ok ||
+  bad "a store that does not verify: something was installed or switched"
+[ "$(d2_alerts)" -gt "$alerts" ] && ok ||
+  bad "a store that does not verify is not in the signed report (alerts $alerts, then $(d2_alerts))"
 
 # --- bad input to publish
 head -c 5000 /dev/urandom >odd.fs
