@@ -43,6 +43,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	memset(c, 0, sizeof *c);
 	snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
 	c->port = 8080;
+	snprintf(c->ui_dir, sizeof c->ui_dir, "%s", UPTAKE_UI_DIR);
 	c->threads = cores > 0 ? (unsigned)cores : 2;
 	c->max_metadata_bytes = 8u << 20;
 	c->max_image_bytes = 4ull << 30;
@@ -102,6 +103,8 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			STR(database);
 		else if (strcmp(k, "data_dir") == 0)
 			STR(data_dir);
+		else if (strcmp(k, "ui_dir") == 0)
+			STR(ui_dir);
 		else if (strcmp(k, "admin_token") == 0)
 			STR(admin_token);
 		else if (strcmp(k, "tls_names") == 0)
