@@ -7,9 +7,10 @@
 #   fw-1.1 and fw-1.2 with SBOMs; six test devices (libuptake, real keys,
 #   signed reports): gw-1, gw-2 run fw-1.0 (vulnerable), gw-3 fw-1.1,
 #   gw-4 fails its health check on fw-1.2 (a rollback alert), old-1 and
-#   old-2 run legacy-1.0; the OSV fixtures imported; a running campaign
-#   of fw-1.2 over gw-1, gw-2 and gw-3; users alice (admin), otto
-#   (operator) and vera (viewer).
+#   old-2 run legacy-1.0; the OSV fixtures imported, the openssl record
+#   marked actively exploited; a running campaign of fw-1.2 over gw-1,
+#   gw-2 and gw-3 (stage 1 done, stage 2 assigned); users alice (admin),
+#   otto (operator) and vera (viewer).
 fix=$here/../fixtures
 uptake=$build/uptake
 device=$build/tests/test_device
@@ -87,6 +88,21 @@ q "$uptake" vuln import "$fix/osv" "${W[@]}"
   { echo "setup failed: campaign create"; cat "$work/q.err"; exit 1; }
 campaign=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/campaign.json")
 q "$uptake" campaign start "$campaign" "${W[@]}"
+# stage 1's device installs it and proves it in its signed report; stage 2
+# starts (the server's evaluation: waited for, with a generous deadline)
+stage1=$(curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/campaigns/$campaign?members=1" |
+  py 'import json,sys; print(*[m["device"] for m in json.load(sys.stdin)["members"] if m["stage"] == 1])')
+[ -n "$stage1" ] || { echo "setup failed: no device in stage 1"; exit 1; }
+q dev "$stage1" update
+q dev "$stage1" report
+stage2=
+for _ in $(seq 300); do
+  stage2=$(curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/campaigns/$campaign" |
+    py 'import json,sys; d=json.load(sys.stdin); print(d["stages"][0]["succeeded"], d["stages"][1]["state"])')
+  [ "$stage2" = "1 active" ] && break
+  sleep 0.2
+done
+[ "$stage2" = "1 active" ] || { echo "setup failed: stage 2 did not start ($stage2)"; exit 1; }
 
 echo 'alice admin password' | q "$uptake" user add alice --role admin --password-stdin "${W[@]}"
 echo 'otto operator password' | q "$uptake" user add otto --role operator --password-stdin "${W[@]}"

@@ -341,6 +341,15 @@ const STATES = ["pending", "assigned", "downloading", "installing", "awaiting_re
 
 function Campaigns({ session }) {
   const [data, error, reload] = useApi(["campaigns"], [], 3000);
+  // whether a campaign waits for approvals is in its stored spec
+  const [specs, setSpecs] = useState({});
+  useEffect(() => {
+    for (const c of data ? data[0].campaigns : [])
+      if (!(c.id in specs))
+        api("GET", "campaigns/" + c.id)
+          .then((d) => setSpecs((s) => ({ ...s, [c.id]: d.spec || {} })))
+          .catch(() => {});
+  }, [data]);
   const [msg, setMsg] = useState(null);
   const act = async (c, action, body = {}) => {
     try {
@@ -378,7 +387,7 @@ function Campaigns({ session }) {
         ${c.status === "running" && html`<button type="button" onClick=${() => act(c, "pause")}>Pause</button>`}
         ${(c.status === "paused" || c.status === "stopped") && html`<button type="button" onClick=${() => act(c, "resume")}>Resume</button>`}
         ${c.status === "created" && html`<button type="button" onClick=${() => act(c, "start")}>Start</button>`}
-        ${c.approved < c.stages_total && !["finished", "cancelled"].includes(c.status) && html`<button type="button" onClick=${() => act(c, "approve", { stage: Math.min(c.stages_total, Math.max(c.stage, c.approved + 1)) })}>Approve stage ${Math.min(c.stages_total, Math.max(c.stage, c.approved + 1))}</button>`}
+        ${specs[c.id]?.approval && c.approved < c.stages_total && !["finished", "cancelled"].includes(c.status) && html`<button type="button" onClick=${() => act(c, "approve", { stage: Math.min(c.stages_total, Math.max(c.stage, c.approved + 1)) })}>Approve stage ${Math.min(c.stages_total, Math.max(c.stage, c.approved + 1))}</button>`}
         ${!["finished", "cancelled"].includes(c.status) && html`<button type="button" class="danger" onClick=${() => confirm(`Cancel campaign ${c.id}? Updated ECUs stay; every other assignment is withdrawn.`) && act(c, "cancel")}>Cancel</button>`}
       </div>`}
     </section>`)}
