@@ -293,6 +293,9 @@ try {
   await page.keyboard.press("Enter");
   await page.waitForSelector(`tr[data-alert="${alertId}"]`, { state: "detached" });
   ok(!(await admin("alerts?open=1")).alerts.some((a) => a.id === alertId), "ack from the page closes the alert");
+  await page.uncheck("#only-open");
+  await page.waitForSelector(`tr[data-alert="${alertId}"]`);
+  eq(await page.textContent(`tr[data-alert="${alertId}"] td:last-child`), "acknowledged by otto", "the page shows who acknowledged it");
   ok(await auditHas((a) => a.actor === "otto" && a.path === `/api/v1/alerts/${alertId}/ack` && a.status === 200), "the ack lands in the audit log");
   await show(page, "#/campaigns", `[data-campaign="${campaign}"]`);
   await page.click(`[data-campaign="${campaign}"] button:text-is("Pause")`);

@@ -308,7 +308,7 @@ function AlertTable({ alerts, onAck, canAck }) {
         ? canAck
           ? html`<button type="button" data-ack=${a.id} onClick=${() => onAck(a.id)} aria-label=${"Acknowledge alert " + a.id}>Acknowledge</button>`
           : html`<${Badge} kind="warn">open</${Badge}>`
-        : html`<${Badge} kind="ok">acknowledged${a.acked_by ? " by " + a.acked_by : ""}</${Badge}>`}</td>
+        : html`<${Badge} kind="ok">acknowledged${a.acknowledged_by ? " by " + a.acknowledged_by : ""}</${Badge}>`}</td>
     </tr>`)}</tbody>
   </table>`;
 }
