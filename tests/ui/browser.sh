@@ -31,6 +31,9 @@ cp "$here/browser.mjs" "$js/"
 
 server_extra_conf="ui_dir = $build/ui"
 start_server || exit 1
+# the plain-HTTP repository listener never serves the dashboard
+plain=$(curl -s -o /dev/null -w '%{http_code}' "$repo_url/ui/")
+[ "$plain" = 404 ] || { echo "FAIL: GET /ui/ without TLS: HTTP $plain, expected 404"; exit 1; }
 . "$here/fleet.sh"
 
 out=$build/tests/ui-artifacts
