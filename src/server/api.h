@@ -25,7 +25,7 @@ enum srv_caller {
 	SRV_DEVICE, /* mutual TLS: a registered device's certificate (CN = device id) */
 	SRV_FLEET,  /* mutual TLS: a fleet credential (CN "fleet:NAME") */
 	SRV_ADMIN,  /* the admin token, a user's API token, or a dashboard session */
-	SRV_LOGIN,  /* anyone, over TLS only (the dashboard's login) */
+	SRV_LOGIN,  /* anyone, over TLS only (the dashboard's login and pages) */
 };
 
 /* What a route's body is. */
@@ -84,7 +84,7 @@ struct srv_req {
 	const char *remote; /* the client's address */
 };
 
-#define SRV_RESP_HEADERS 4
+#define SRV_RESP_HEADERS 6
 
 struct srv_resp {
 	unsigned status;
@@ -185,6 +185,7 @@ void srv_h_device_provision(const struct srv_req *q, struct srv_resp *r);
 void srv_h_devices_add(const struct srv_req *q, struct srv_resp *r);
 void srv_h_devices_list(const struct srv_req *q, struct srv_resp *r);
 void srv_h_devices_show(const struct srv_req *q, struct srv_resp *r);
+void srv_h_devices_manifests(const struct srv_req *q, struct srv_resp *r);
 void srv_h_assign(const struct srv_req *q, struct srv_resp *r);
 void srv_h_fleet_credential(const struct srv_req *q, struct srv_resp *r);
 
@@ -199,6 +200,7 @@ void srv_h_report_support(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_inventory(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_patch_status(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_opt_out(const struct srv_req *q, struct srv_resp *r);
+void srv_h_report_adoption(const struct srv_req *q, struct srv_resp *r);
 
 /* api_users.c: users, tokens, sessions, the audit log */
 void srv_h_users_list(const struct srv_req *q, struct srv_resp *r);
@@ -216,6 +218,9 @@ void srv_h_campaigns_list(const struct srv_req *q, struct srv_resp *r);
 void srv_h_campaigns_create(const struct srv_req *q, struct srv_resp *r);
 void srv_h_campaigns_show(const struct srv_req *q, struct srv_resp *r);
 void srv_h_campaigns_action(const struct srv_req *q, struct srv_resp *r);
+
+/* api_ui.c: the dashboard's static files (cfg->ui_dir) */
+void srv_h_ui(const struct srv_req *q, struct srv_resp *r);
 
 /* api_alerts.c */
 void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r);

@@ -121,3 +121,11 @@ void srv_h_report_opt_out(const struct srv_req *q, struct srv_resp *r)
 	int rc = srv_report_opt_out(q->srv->store, &json, &err);
 	srv_resp_result(r, rc, json, &err);
 }
+
+void srv_h_report_adoption(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_report_adoption(q->srv->store, q->now, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}

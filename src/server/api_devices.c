@@ -74,3 +74,11 @@ void srv_h_fleet_credential(const struct srv_req *q, struct srv_resp *r)
 	int rc = srv_admin_fleet_credential(q->srv->ca, q->body, q->body_len, &json, &err);
 	srv_resp_result(r, rc, json, &err);
 }
+
+void srv_h_devices_manifests(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_admin_device_manifests(q->srv->store, q->param[0], &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}

@@ -45,6 +45,7 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	c->port = 8080;
 	/* more than the cores: a thread waits on its manifest's group commit */
 	c->threads = cores > 0 ? 4 * (unsigned)cores : 8;
+	snprintf(c->ui_dir, sizeof c->ui_dir, "%s", UPTAKE_UI_DIR);
 	c->max_metadata_bytes = 8u << 20;
 	c->max_image_bytes = 4ull << 30;
 	c->snapshot_lifetime = 168 * 3600;
@@ -103,6 +104,8 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			STR(database);
 		else if (strcmp(k, "data_dir") == 0)
 			STR(data_dir);
+		else if (strcmp(k, "ui_dir") == 0)
+			STR(ui_dir);
 		else if (strcmp(k, "admin_token") == 0)
 			STR(admin_token);
 		else if (strcmp(k, "tls_names") == 0)

@@ -12,6 +12,7 @@
 
 #include "alerts.h"
 #include "evidence.h"
+#include "jsonout.h"
 #include "server.h"
 
 struct work {
@@ -1082,5 +1083,139 @@ int srv_admin_assign(struct srv_repo *image, struct srv_repo *director, const ui
 		srv_log(SRV_LOG_INFO, "assigned %s to %zu ECUs", target, assigned);
 	}
 	free(w.mem);
+	return rc;
+}
+
+/* ---- the history of verified manifests ---------------------------------- */
+
+int srv_manifest_reports(const uint8_t *body, size_t len, srv_kept_report_fn fn, void *ctx,
+			 struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_manifest m;
+	int rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_manifest_parse(&m, &w.a, body, len, len, err);
+	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++) {
+		const struct upt_ecu_report *r = &m.reports[i];
+		struct srv_kept_report k = {0};
+		k.serial = r->ecu_serial;
+		k.filepath = r->filepath;
+		k.length = r->length;
+		if (r->hashes.has_sha256)
+			upt_hex_encode(k.sha256, r->hashes.sha256, UPT_SHA256_LEN);
+		k.has_counter = r->has_report_counter;
+		k.counter = r->report_counter;
+		report_digest(k.digest, &r->doc);
+		rc = fn(ctx, &k);
+	}
+	free(w.mem);
+	return rc;
+}
+
+struct kept {
+	int64_t received;
+	uint8_t *body;
+	size_t len;
+};
+
+struct history {
+	struct kept *k;
+	size_t n, cap;
+};
+
+static int history_row(void *ctx, const char *device, int64_t received, const uint8_t *body,
+		       size_t len)
+{
+	struct history *h = ctx;
+	(void)device;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 32;
+		struct kept *more = realloc(h->k, cap * sizeof *more);
+		if (!more)
+			return UPT_ERR_NOMEM;
+		h->k = more;
+		h->cap = cap;
+	}
+	if (!(h->k[h->n].body = malloc(len ? len : 1)))
+		return UPT_ERR_NOMEM;
+	memcpy(h->k[h->n].body, body, len);
+	h->k[h->n].len = len;
+	h->k[h->n++].received = received;
+	return UPT_OK;
+}
+
+struct history_out {
+	struct srv_store *st;
+	const char *device;
+	struct srv_json *o;
+	bool first;
+	struct upt_error *err;
+};
+
+static int history_report(void *ctx, const struct srv_kept_report *k)
+{
+	struct history_out *h = ctx;
+	bool seen = false;
+	int rc = h->st->ops->report_seen(h->st, h->device, k->serial, k->digest, &seen, h->err);
+	if (rc != UPT_OK)
+		return rc;
+	srv_json_raw(h->o, "%s{\"ecu\":", h->first ? "" : ",");
+	srv_json_str(h->o, k->serial);
+	srv_json_raw(h->o, ",\"image\":");
+	srv_json_str(h->o, k->filepath ? k->filepath : "");
+	srv_json_raw(h->o,
+		     ",\"length\":%lld,\"sha256\":\"%s\",\"report_counter\":", (long long)k->length,
+		     k->sha256);
+	if (k->has_counter)
+		srv_json_raw(h->o, "%lld", (long long)k->counter);
+	else
+		srv_json_raw(h->o, "null");
+	srv_json_raw(h->o, ",\"report_sha256\":\"%s\",\"accepted\":%s}", k->digest,
+		     seen ? "true" : "false");
+	h->first = false;
+	return UPT_OK;
+}
+
+int srv_admin_device_manifests(struct srv_store *st, const char *id, char **resp,
+			       struct upt_error *err)
+{
+	struct srv_device d;
+	struct history h = {0};
+	struct srv_json o = {0};
+	int rc = st->ops->device_get(st, id, &d, err);
+	if (rc == UPT_OK) {
+		rc = st->ops->manifest_scan(st, id, history_row, &h, err);
+		if (rc == UPT_ERR_NOMEM)
+			upt_error_set(err, rc, "out of memory");
+	}
+	if (rc == UPT_OK) {
+		srv_json_raw(&o, "{\"device\":");
+		srv_json_str(&o, id);
+		srv_json_raw(&o, ",\"manifests\":[");
+	}
+	/* newest first */
+	for (size_t i = h.n; rc == UPT_OK && i-- > 0;) {
+		struct history_out ho = {st, id, &o, true, err};
+		uint8_t dg[UPT_SHA256_LEN];
+		char hex[65];
+		const struct upt_crypto *c = upt_openssl_crypto();
+		if (c->hash(c->ctx, UPT_HASH_SHA256, h.k[i].body, h.k[i].len, dg) != UPT_OK)
+			memset(dg, 0, sizeof dg);
+		upt_hex_encode(hex, dg, UPT_SHA256_LEN);
+		srv_json_raw(&o, "%s{\"received\":%lld,\"sha256\":\"%s\",\"reports\":[",
+			     i + 1 == h.n ? "" : ",", (long long)h.k[i].received, hex);
+		rc = srv_manifest_reports(h.k[i].body, h.k[i].len, history_report, &ho, err);
+		srv_json_raw(&o, "]}");
+	}
+	if (rc == UPT_OK) {
+		srv_json_raw(&o, "]}\n");
+		rc = srv_json_finish(&o, resp, err);
+	} else {
+		srv_json_dispose(&o);
+	}
+	for (size_t i = 0; i < h.n; i++)
+		free(h.k[i].body);
+	free(h.k);
 	return rc;
 }

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -408,6 +409,14 @@ static void audit(struct srv_http *h, struct MHD_Connection *c, const char *meth
 		srv_log(SRV_LOG_ERROR, "audit log: %s", err.msg);
 }
 
+static bool resp_has_header(const struct srv_resp *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->header[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 static enum MHD_Result send_resp(struct srv_http *h, struct MHD_Connection *c, const char *method,
 				 const char *url, struct req *q, struct srv_resp *r)
 {
@@ -434,7 +443,7 @@ static enum MHD_Result send_resp(struct srv_http *h, struct MHD_Connection *c, c
 	}
 	if (r->type)
 		MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
-	if (!from_file)
+	if (!from_file && !resp_has_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
 		MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (unsigned i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(m, r->header[i].name, r->header[i].value);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonout.h"
+#include "server.h"
 
 /* An open-addressing table from a key "sha256\nhardware id" to an index. */
 struct table {
@@ -478,4 +479,199 @@ int srv_report_opt_out(struct srv_store *st, char **resp, struct upt_error *err)
 	srv_json_raw(&o, "],\"opted_out\":%zu,\"devices_total\":%zu}\n", k, nd);
 	free(d);
 	return srv_json_finish(&o, resp, err);
+}
+
+/* ---- adoption of the security releases over time ------------------------- */
+
+struct ad_ecu {
+	char device[128], serial[128], hardware_id[128];
+};
+
+struct ad_event {
+	size_t ecu;
+	int64_t at;
+	char sha256[65], digest[65];
+};
+
+struct adoption {
+	struct ad_ecu *e;
+	size_t ne, cap_e;
+	struct table ecu_index; /* "device\nserial" -> e[] */
+	size_t *last;           /* per ECU: its last event + 1 (0: none yet) */
+	struct ad_event *ev;
+	size_t nev, cap_ev;
+	const char *device; /* the manifest being scanned */
+	int64_t at;
+};
+
+static int ad_ecu_row(void *ctx, const struct srv_ecu_row *row)
+{
+	struct adoption *a = ctx;
+	char key[260];
+	if (a->ne == a->cap_e) {
+		size_t cap = a->cap_e ? 2 * a->cap_e : 64;
+		struct ad_ecu *more = realloc(a->e, cap * sizeof *more);
+		if (!more)
+			return UPT_ERR_NOMEM;
+		a->e = more;
+		a->cap_e = cap;
+	}
+	snprintf(a->e[a->ne].device, sizeof a->e[0].device, "%s", row->device);
+	snprintf(a->e[a->ne].serial, sizeof a->e[0].serial, "%s", row->serial);
+	snprintf(a->e[a->ne].hardware_id, sizeof a->e[0].hardware_id, "%s", row->hardware_id);
+	snprintf(key, sizeof key, "%s\n%s", row->device, row->serial);
+	if (table_add(&a->ecu_index, key, a->ne) != UPT_OK)
+		return UPT_ERR_NOMEM;
+	a->ne++;
+	return UPT_OK;
+}
+
+/* One ECU report of a kept manifest: an event when it names another image
+ * than the ECU's previous one. */
+static int ad_report(void *ctx, const struct srv_kept_report *k)
+{
+	struct adoption *a = ctx;
+	char key[260];
+	size_t *i;
+	snprintf(key, sizeof key, "%s\n%s", a->device, k->serial);
+	if (!(i = table_find(&a->ecu_index, key)))
+		return UPT_OK; /* not registered: the report was refused */
+	if (a->last[*i] && strcmp(a->ev[a->last[*i] - 1].sha256, k->sha256) == 0)
+		return UPT_OK;
+	if (a->nev == a->cap_ev) {
+		size_t cap = a->cap_ev ? 2 * a->cap_ev : 256;
+		struct ad_event *more = realloc(a->ev, cap * sizeof *more);
+		if (!more)
+			return UPT_ERR_NOMEM;
+		a->ev = more;
+		a->cap_ev = cap;
+	}
+	a->ev[a->nev].ecu = *i;
+	a->ev[a->nev].at = a->at;
+	snprintf(a->ev[a->nev].sha256, sizeof a->ev[0].sha256, "%s", k->sha256);
+	snprintf(a->ev[a->nev].digest, sizeof a->ev[0].digest, "%s", k->digest);
+	a->last[*i] = ++a->nev;
+	return UPT_OK;
+}
+
+static int ad_manifest(void *ctx, const char *device, int64_t received, const uint8_t *body,
+		       size_t len)
+{
+	struct adoption *a = ctx;
+	struct upt_error e = {0};
+	int rc;
+	a->device = device;
+	a->at = received;
+	rc = srv_manifest_reports(body, len, ad_report, a, &e);
+	/* a kept manifest parsed when it arrived; one that no longer does is skipped */
+	return rc == UPT_ERR_NOMEM ? rc : UPT_OK;
+}
+
+struct step {
+	int64_t at;
+	int delta;
+};
+
+static int step_cmp(const void *x, const void *y)
+{
+	const struct step *a = x, *b = y;
+	return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* Whether `sha256` (run on an ECU of `hwid`) is release r or later. */
+static bool ad_patched(const struct srv_published *r, const struct srv_published *pub,
+		       const struct table *pub_index, const char *sha256, const char *hwid)
+{
+	const struct srv_published *now;
+	if (no_image(sha256))
+		return false;
+	if (strcmp(sha256, r->sha256) == 0)
+		return true;
+	now = published_for(pub, pub_index, sha256, hwid);
+	return now && now->release_counter >= 0 && r->release_counter >= 0 &&
+	       now->release_counter > r->release_counter;
+}
+
+int srv_report_adoption(struct srv_store *st, int64_t now, char **resp, struct upt_error *err)
+{
+	struct adoption a = {0};
+	struct srv_published *pub = NULL;
+	struct table pub_index = {0};
+	struct step *steps = NULL;
+	bool *ok = NULL;
+	size_t npub = 0, k = 0;
+	struct srv_json o = {0};
+	int rc = st->ops->published_list(st, &pub, &npub, err);
+	if (rc == UPT_OK && index_published(pub, npub, &pub_index) != UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK && (rc = st->ops->ecu_scan(st, ad_ecu_row, &a, err)) == UPT_ERR_NOMEM)
+		upt_error_set(err, rc, "out of memory");
+	if (rc == UPT_OK && !(a.last = calloc(a.ne ? a.ne : 1, sizeof *a.last)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK &&
+	    (rc = st->ops->manifest_scan(st, NULL, ad_manifest, &a, err)) == UPT_ERR_NOMEM)
+		upt_error_set(err, rc, "out of memory");
+	/* only what the server accepted counts: the report is in its ECU's history */
+	if (rc == UPT_OK && !(ok = calloc(a.nev ? a.nev : 1, sizeof *ok)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < a.nev; i++) {
+		const struct ad_ecu *e = &a.e[a.ev[i].ecu];
+		rc = st->ops->report_seen(st, e->device, e->serial, a.ev[i].digest, &ok[i], err);
+	}
+	if (rc == UPT_OK && !(steps = calloc(a.nev + 1, sizeof *steps)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc != UPT_OK)
+		goto done;
+	srv_json_raw(&o, "{\"at\":%lld,\"releases\":[", (long long)now);
+	for (size_t r = 0; r < npub; r++) {
+		const struct srv_published *rel = &pub[r];
+		size_t ns = 0, ecus = 0, np = 0;
+		long patched = 0;
+		if (!rel->security)
+			continue;
+		for (size_t e = 0; e < a.ne; e++)
+			if (srv_list_has(rel->hardware_ids, a.e[e].hardware_id))
+				ecus++;
+		memset(a.last, 0, a.ne * sizeof *a.last); /* per ECU: 1 while patched */
+		for (size_t i = 0; i < a.nev; i++) {
+			const struct ad_ecu *e = &a.e[a.ev[i].ecu];
+			bool p;
+			if (!ok[i] || !srv_list_has(rel->hardware_ids, e->hardware_id))
+				continue;
+			p = ad_patched(rel, pub, &pub_index, a.ev[i].sha256, e->hardware_id);
+			if (p != (a.last[a.ev[i].ecu] != 0)) {
+				a.last[a.ev[i].ecu] = p;
+				steps[ns].at = a.ev[i].at;
+				steps[ns++].delta = p ? 1 : -1;
+			}
+		}
+		qsort(steps, ns, sizeof *steps, step_cmp);
+		srv_json_raw(&o, "%s{\"target\":", k++ ? "," : "");
+		srv_json_str(&o, rel->name);
+		srv_json_raw(&o,
+			     ",\"sha256\":\"%s\",\"release_counter\":%lld,\"published\":%lld,"
+			     "\"ecus\":%zu,\"points\":[",
+			     rel->sha256, (long long)rel->release_counter,
+			     (long long)rel->published, ecus);
+		for (size_t i = 0; i < ns; i++) {
+			patched += steps[i].delta;
+			if (i + 1 < ns && steps[i + 1].at == steps[i].at)
+				continue;
+			srv_json_raw(&o, "%s{\"at\":%lld,\"patched\":%ld}", np++ ? "," : "",
+				     (long long)steps[i].at, patched);
+		}
+		srv_json_raw(&o, "],\"patched\":%ld}", patched);
+	}
+	srv_json_raw(&o, "]}\n");
+	rc = srv_json_finish(&o, resp, err);
+done:
+	free(steps);
+	free(ok);
+	free(a.ev);
+	free(a.last);
+	free(a.e);
+	table_free(&a.ecu_index);
+	table_free(&pub_index);
+	free(pub);
+	return rc;
 }

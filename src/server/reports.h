@@ -19,6 +19,10 @@ int srv_report_inventory(struct srv_store *st, char **resp, struct upt_error *er
  * published (as of `now`, seconds since the epoch). */
 int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, char **resp,
 			    struct upt_error *err);
+/* Per security release: how many ECUs of its hardware ids ran it or a
+ * higher release counter over time, from the kept verified manifests
+ * (the ECU reports the server accepted): a point at each change. */
+int srv_report_adoption(struct srv_store *st, int64_t now, char **resp, struct upt_error *err);
 /* Devices whose last verified manifest turned automatic updates off, and
  * since when. */
 int srv_report_opt_out(struct srv_store *st, char **resp, struct upt_error *err);

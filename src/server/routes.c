@@ -68,6 +68,7 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/devices", SRV_ADMIN, NONE, 0, srv_h_devices_list, NULL),
     ROW("POST", "/api/v1/devices", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_devices_add, NULL),
     ROW("GET", "/api/v1/devices/{id}", SRV_ADMIN, NONE, 0, srv_h_devices_show, NULL),
+    ROW("GET", "/api/v1/devices/{id}/manifests", SRV_ADMIN, NONE, 0, srv_h_devices_manifests, NULL),
     ROW("POST", "/api/v1/assign", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_assign, NULL),
     ROW("PATCH", "/api/v1/devices/{id}", SRV_ADMIN, JSON, 64u << 10, srv_h_device_lifecycle, NULL),
     ROW("POST", "/api/v1/device-lifecycle", SRV_ADMIN, JSON, SRV_LIMIT_METADATA,
@@ -83,6 +84,7 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/reports/inventory", SRV_ADMIN, NONE, 0, srv_h_report_inventory, NULL),
     ROW("GET", "/api/v1/reports/patch-status", SRV_ADMIN, NONE, 0, srv_h_report_patch_status, NULL),
     ROW("GET", "/api/v1/reports/opt-out", SRV_ADMIN, NONE, 0, srv_h_report_opt_out, NULL),
+    ROW("GET", "/api/v1/reports/adoption", SRV_ADMIN, NONE, 0, srv_h_report_adoption, NULL),
     /* admin: update campaigns */
     ROW("GET", "/api/v1/campaigns", SRV_ADMIN, NONE, 0, srv_h_campaigns_list, NULL),
     ROW("POST", "/api/v1/campaigns", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_campaigns_create,
@@ -102,6 +104,9 @@ const struct srv_route srv_routes[] = {
     ROW("POST", "/api/v1/session", SRV_LOGIN, JSON, 4096, srv_h_login, NULL),
     ROW("GET", "/api/v1/session", SRV_ADMIN, NONE, 0, srv_h_session_show, NULL),
     ROWP("DELETE", "/api/v1/session", NONE, 0, srv_h_logout, NULL, SRV_PERM_READ),
+    /* the dashboard's pages (static files; what they show comes from the API) */
+    ROW("GET", "/ui/", SRV_LOGIN, NONE, 0, srv_h_ui, NULL),
+    ROW("GET", "/ui/{file+}", SRV_LOGIN, NONE, 0, srv_h_ui, NULL),
     /* admin: SBOMs and vulnerabilities */
     ROWP("PUT", "/api/v1/sboms/{sha256}", JSON, SRV_SBOM_MAX, srv_h_sbom_put, NULL, RELEASE),
     ROW("GET", "/api/v1/sboms/{sha256}", SRV_ADMIN, NONE, 0, srv_h_sbom_get, NULL),

@@ -17,6 +17,7 @@ struct srv_config {
 	int port;
 	char database[1024];
 	char data_dir[1024];
+	char ui_dir[1024]; /* the dashboard's built pages */
 	char admin_token[256];
 	char admin_token_file[1024];
 	unsigned threads;
@@ -119,6 +120,24 @@ int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t 
 			 char **resp, struct upt_error *err);
 int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *err);
 int srv_admin_device_show(struct srv_store *st, const char *id, char **resp, struct upt_error *err);
+/* The device's kept verified manifests, newest first: each ECU report's
+ * image and hashes as signed, and whether the server accepted that report
+ * (its digest is in the ECU's report history). */
+int srv_admin_device_manifests(struct srv_store *st, const char *id, char **resp,
+			       struct upt_error *err);
+/* Each ECU report in a kept manifest's body (parsed again; it was verified
+ * when it arrived). */
+struct srv_kept_report {
+	const char *serial, *filepath;
+	int64_t length;
+	char sha256[65]; /* "" when the report names none */
+	bool has_counter;
+	int64_t counter;
+	char digest[65]; /* the report's canonical signed part, as in the report history */
+};
+typedef int (*srv_kept_report_fn)(void *ctx, const struct srv_kept_report *k);
+int srv_manifest_reports(const uint8_t *body, size_t len, srv_kept_report_fn fn, void *ctx,
+			 struct upt_error *err);
 int srv_dev_info(struct srv_store *st, const char *device, const char *kind, bool json,
 		 const uint8_t *body, size_t len, struct upt_error *err);
 /* POST /devices by a fleet credential: {"deviceId": ID, ...} -> device. */

@@ -299,6 +299,9 @@ struct srv_campaign_event {
 /* Called for each row of a scan; a non-zero return stops it and is
  * returned. */
 typedef int (*srv_ecu_scan_fn)(void *ctx, const struct srv_ecu_row *row);
+/* Called for each kept verified manifest of a scan (body as received). */
+typedef int (*srv_manifest_scan_fn)(void *ctx, const char *device, int64_t received,
+				    const uint8_t *body, size_t len);
 
 /* Called with what another server process changed (srv_store_ops.watch). */
 typedef void (*srv_change_fn)(void *ctx, const char *what);
@@ -453,6 +456,10 @@ struct srv_store_ops {
 	 * in one pass (the store's lock is held during the callbacks: they
 	 * must not call the store). */
 	int (*ecu_scan)(struct srv_store *s, srv_ecu_scan_fn fn, void *ctx, struct upt_error *err);
+	/* The kept verified manifests of `device` (NULL: of every device),
+	 * oldest first, in one pass (the lock is held as for ecu_scan). */
+	int (*manifest_scan)(struct srv_store *s, const char *device, srv_manifest_scan_fn fn,
+			     void *ctx, struct upt_error *err);
 	/* Devices' tags (comma-separated) and UTC offset (minutes). */
 	int (*device_tags)(struct srv_store *s, const char *id, const char *tags,
 			   int64_t utc_offset, struct upt_error *err);

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <uptake/encode.h>
+
 #include "store.h"
 
 #define PG_MAX_PREPARED 128   /* statements prepared per connection */
@@ -1939,6 +1941,54 @@ static int pg_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 	return code;
 }
 
+static int pg_manifest_scan(struct srv_store *b, const char *device, srv_manifest_scan_fn fn,
+			    void *ctx, struct upt_error *err)
+{
+	struct pg_store *s = P(b);
+	struct pg_conn *c = conn_get(s, err);
+	const char *vals[] = {device};
+	int code = UPT_OK;
+	PGresult *r;
+	if (!c)
+		return UPT_ERR_IO;
+	/* the body as hex text: results stay in text format */
+	if (!PQsendQueryParams(c->db,
+			       device
+				   ? "SELECT device, received, encode(body, 'hex') FROM manifests "
+				     "WHERE device=$1 ORDER BY received, ctid"
+				   : "SELECT device, received, encode(body, 'hex') FROM manifests "
+				     "ORDER BY received, ctid",
+			       device ? 1 : 0, NULL, device ? vals : NULL, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(c->db))
+		code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(c->db));
+	while ((r = PQgetResult(c->db)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (code == UPT_OK && st == PGRES_SINGLE_TUPLE) {
+			char dev[128];
+			const char *hex = PQgetvalue(r, 0, 2);
+			size_t hl = strlen(hex), n = 0;
+			uint8_t *body = malloc(hl / 2 + 1);
+			col_s(dev, sizeof dev, r, 0, 0);
+			if (!body)
+				code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+			else if (upt_hex_decode(body, hl / 2 + 1, &n, hex, hl) != UPT_OK)
+				code =
+				    upt_error_set(err, UPT_ERR_IO, "postgresql: a manifest's body");
+			else
+				code = fn(ctx, dev, col_i(r, 0, 1), body, n);
+			free(body);
+		} else if (code == UPT_OK && st != PGRES_TUPLES_OK) {
+			code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s",
+					     PQresultErrorMessage(r));
+		}
+		PQclear(r); /* after a stop, the rest is read and dropped */
+	}
+	if (code != UPT_OK && PQstatus(c->db) != CONNECTION_OK)
+		code = unavailable(s, PQerrorMessage(c->db), err);
+	conn_put(s, c);
+	return code;
+}
+
 /* ---- campaigns ---------------------------------------------------------- */
 
 static int pg_device_tags(struct srv_store *b, const char *id, const char *tags, int64_t utc_offset,
@@ -2360,6 +2410,7 @@ static const struct srv_store_ops pg_ops = {
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
     .ecu_scan = pg_ecu_scan,
+    .manifest_scan = pg_manifest_scan,
     .device_tags = pg_device_tags,
     .assign_withdraw = pg_assign_withdraw,
     .campaign_add = pg_campaign_add,

@@ -1903,6 +1903,37 @@ static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 	return rc;
 }
 
+static int sq_manifest_scan(struct srv_store *b, const char *device, srv_manifest_scan_fn fn,
+			    void *ctx, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st = NULL;
+	int rc, step = SQLITE_DONE;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st,
+		     device
+			 ? "SELECT device, received, body FROM manifests WHERE device=? "
+			   "ORDER BY received, rowid"
+			 : "SELECT device, received, body FROM manifests ORDER BY received, rowid",
+		     err);
+	if (rc == UPT_OK && device)
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	while (rc == UPT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		char dev[128];
+		const void *body = sqlite3_column_blob(st, 2);
+		int len = sqlite3_column_bytes(st, 2);
+		text_col(dev, sizeof dev, st, 0);
+		rc = fn(ctx, dev, sqlite3_column_int64(st, 1), body ? body : "",
+			len > 0 ? (size_t)len : 0);
+	}
+	if (rc == UPT_OK && step != SQLITE_DONE)
+		rc = db_fail(s, err, "manifest scan");
+	if (st)
+		sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 /* ---- campaigns ---------------------------------------------------------- */
 
 static int sq_device_tags(struct srv_store *b, const char *id, const char *tags, int64_t utc_offset,
@@ -2544,6 +2575,7 @@ static const struct srv_store_ops sqlite_ops = {
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
     .ecu_scan = sq_ecu_scan,
+    .manifest_scan = sq_manifest_scan,
     .device_tags = sq_device_tags,
     .assign_withdraw = sq_assign_withdraw,
     .campaign_add = sq_campaign_add,

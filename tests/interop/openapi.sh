@@ -33,6 +33,7 @@ call() {
   local template=$1 method=$2 path=$3 status type
   shift 3
   n=$((n + 1))
+  : >"answer.$n" # curl writes no file for an empty body
   status=$(curl -s --cacert "$ca" -o "answer.$n" -w '%{http_code} %{content_type}' \
     -X "$method" "$@" "$url$path")
   type=${status#* }
@@ -49,6 +50,11 @@ J=(-H "Content-Type: application/json")
 O=(-H "Content-Type: application/octet-stream")
 DEV=(--cert dev1.crt --key dev1.key)
 
+# the dashboard's files: a stand-in for the built ui/ in ui_dir
+mkdir -p "$work/ui/assets"
+printf '<!doctype html><title>uptake</title>\n' >"$work/ui/index.html"
+printf 'export {};\n' >"$work/ui/assets/app.js"
+server_extra_conf="ui_dir = $work/ui"
 start_server || exit 1
 "$build/uptake-server" --routes >routes.txt || { echo "uptake-server --routes failed"; exit 1; }
 printf '%s\n' "$token" >token
@@ -56,6 +62,13 @@ head -c 30000 /dev/urandom >fw1.bin
 
 # public
 call /health GET /health
+# the dashboard's files (TLS only)
+call /ui/ GET /ui/
+etag=$(curl -s --cacert "$ca" -o /dev/null -D - "$url/ui/assets/app.js" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+call '/ui/{file+}' GET /ui/assets/app.js
+call '/ui/{file+}' GET /ui/assets/app.js -H "If-None-Match: $etag"
+call '/ui/{file+}' GET /ui/assets/nothing.js
+call '/ui/{file+}' GET /ui/.hidden.js
 call '/repo/{file}' GET /repo/root.json # 404 before the first root
 call '/repo/targets/{name+}' GET /repo/targets/nothing.bin
 # keys and roots
@@ -119,6 +132,8 @@ call /director/manifest PUT /director/manifest "${DEV[@]}" "${J[@]}" --data-bina
 call /director/manifest PUT /director/manifest "${DEV[@]}" "${J[@]}" --data-binary @dev/last-manifest.json
 call /director/manifest PUT /director/manifest --cert fleet.crt --key fleet.key "${J[@]}" --data-binary '{}'
 call '/api/v1/devices/{id}' GET /api/v1/devices/dev-1 "${A[@]}"
+call '/api/v1/devices/{id}/manifests' GET /api/v1/devices/dev-1/manifests "${A[@]}"
+call '/api/v1/devices/{id}/manifests' GET /api/v1/devices/ghost/manifests "${A[@]}"
 call /core/installed PUT /core/installed "${DEV[@]}" "${J[@]}" --data-binary '[{"name":"busybox"}]'
 call /system_info PUT /system_info "${DEV[@]}" "${J[@]}" --data-binary '{"product":"board-a"}'
 call /system_info PUT /system_info "${DEV[@]}" "${J[@]}" --data-binary '{"product":'
@@ -191,6 +206,8 @@ assert [i["target"] for i in inv["images"]] == ["fw-1.0"], inv
 assert [l["device"] for l in ps["releases"][0]["lacking"]] == ["dev-1"], ps
 assert [d["id"] for d in oo["devices"]] == ["dev-1"], oo' "$n" ||
   { echo "FAIL: the fleet reports do not say what the fleet did"; exit 1; }
+call /api/v1/reports/adoption GET /api/v1/reports/adoption "${A[@]}"
+call /api/v1/reports/adoption GET /api/v1/reports/adoption
 # users, tokens, sessions, the audit log
 call /api/v1/users POST /api/v1/users "${A[@]}" "${J[@]}" --data-binary '{"name":"vera","role":"viewer","password":"correct horse battery"}'
 call /api/v1/users POST /api/v1/users "${A[@]}" "${J[@]}" --data-binary '{"name":"vera","role":"viewer"}'

@@ -170,6 +170,11 @@ for _ in $(seq 150); do [ -s "$root$runtime/ports" ] && break; sleep 0.1; done
 [ -s "$root$runtime/ports" ] || die "the installed server did not start: $(cat "$work/server.log")"
 url=https://127.0.0.1:$(head -1 "$root$runtime/ports")
 ok
+# the dashboard the package installed, served from the default ui_dir
+page=$(curl -s --cacert "$root$state/tls/ca.pem" "$url/ui/")
+grep -q 'src="assets/app.js"' <<<"$page" && ok || bad "the dashboard is not served at /ui/: $page"
+[ "$(curl -s --cacert "$root$state/tls/ca.pem" -o /dev/null -w '%{http_code}' "$url/ui/assets/app.js")" = 200 ] &&
+  ok || bad "the dashboard's script is not served"
 [ "$(inroot stat -c %U "$state/uptake.db")" = uptake-server ] && ok ||
   bad "the database is not the server user's"
 [ "$(stat -c %a "$root$state/uptake.db")" = 640 ] && ok ||
