@@ -221,6 +221,7 @@ void srv_h_campaigns_action(const struct srv_req *q, struct srv_resp *r);
 
 /* api_ui.c: the dashboard's static files (cfg->ui_dir) */
 void srv_h_ui(const struct srv_req *q, struct srv_resp *r);
+void srv_h_ui_root(const struct srv_req *q, struct srv_resp *r);
 
 /* api_alerts.c */
 void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r);

@@ -75,6 +75,17 @@ static void ui_headers(struct srv_resp *r)
 	srv_resp_header(r, "Referrer-Policy", "no-referrer");
 }
 
+/* "/ui" is the dashboard's address without its slash: send the browser to
+ * "/ui/", so that the pages' relative links resolve under it. */
+void srv_h_ui_root(const struct srv_req *q, struct srv_resp *r)
+{
+	(void)q;
+	r->status = 308;
+	r->type = "text/plain; charset=utf-8";
+	srv_resp_header(r, "Location", "/ui/");
+	ui_headers(r);
+}
+
 void srv_h_ui(const struct srv_req *q, struct srv_resp *r)
 {
 	const char *name = q->param[0] ? q->param[0] : "index.html";

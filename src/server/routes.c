@@ -105,6 +105,7 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/session", SRV_ADMIN, NONE, 0, srv_h_session_show, NULL),
     ROWP("DELETE", "/api/v1/session", NONE, 0, srv_h_logout, NULL, SRV_PERM_READ),
     /* the dashboard's pages (static files; what they show comes from the API) */
+    ROW("GET", "/ui", SRV_LOGIN, NONE, 0, srv_h_ui_root, NULL),
     ROW("GET", "/ui/", SRV_LOGIN, NONE, 0, srv_h_ui, NULL),
     ROW("GET", "/ui/{file+}", SRV_LOGIN, NONE, 0, srv_h_ui, NULL),
     /* admin: SBOMs and vulnerabilities */

@@ -63,6 +63,7 @@ head -c 30000 /dev/urandom >fw1.bin
 # public
 call /health GET /health
 # the dashboard's files (TLS only)
+call /ui GET /ui
 call /ui/ GET /ui/
 etag=$(curl -s --cacert "$ca" -o /dev/null -D - "$url/ui/assets/app.js" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
 call '/ui/{file+}' GET /ui/assets/app.js
