@@ -580,8 +580,8 @@ static int patch_next(struct srv_report_stream *r, struct srv_json *o, struct up
 				patch_head(r, o, x);
 			r->rows = 0;
 			r->stage = 2;
-			if (x->due && (rc = r->st->ops->cursor_open(r->st, SRV_SCAN_ECUS, &r->cur,
-								    err)) != UPT_OK)
+			if (x->due && (rc = r->st->ops->cursor_open(r->st, SRV_SCAN_ECUS, NULL,
+								    &r->cur, err)) != UPT_OK)
 				return rc;
 			continue;
 		}
@@ -682,7 +682,7 @@ int srv_report_open(struct srv_report_stream **out, struct srv_store *st, enum s
 	if (rc == UPT_OK && kind == SRV_REPORT_SUPPORT)
 		rc = open_support(r, err);
 	if (rc == UPT_OK)
-		rc = st->ops->cursor_open(st, scan[kind], &r->cur, err);
+		rc = st->ops->cursor_open(st, scan[kind], NULL, &r->cur, err);
 	if (rc != UPT_OK) {
 		srv_report_close(r);
 		return rc;

@@ -310,6 +310,7 @@ enum srv_scan {
 	SRV_SCAN_ECUS,    /* struct srv_ecu_row, by device and serial */
 	SRV_SCAN_DEVICES, /* struct srv_device, by id */
 	SRV_SCAN_IMAGES,  /* struct srv_image_row, by sha256 and hardware id (bytes) */
+	SRV_SCAN_ALERTS,  /* struct srv_alert of a filter, as alert_list orders them */
 };
 struct srv_cursor;
 
@@ -483,8 +484,10 @@ struct srv_store_ops {
 	 * uses (SQLite: a read-only connection to the database file;
 	 * PostgreSQL: one of the pool, taken off it until cursor_close,
 	 * rows in single-row mode). cursor_next gives 1 and fills *row (the
-	 * type enum srv_scan names), 0 at the end, or an error. */
-	int (*cursor_open)(struct srv_store *s, enum srv_scan what, struct srv_cursor **out,
+	 * type enum srv_scan names), 0 at the end, or an error. `f`: the
+	 * alerts' filter (SRV_SCAN_ALERTS only; copied). */
+	int (*cursor_open)(struct srv_store *s, enum srv_scan what,
+			   const struct srv_alert_filter *f, struct srv_cursor **out,
 			   struct upt_error *err);
 	int (*cursor_next)(struct srv_cursor *c, void *row, struct upt_error *err);
 	void (*cursor_close)(struct srv_cursor *c); /* accepts NULL */

@@ -1996,6 +1996,10 @@ static const char *const cursor_sql[] = {
     [SRV_SCAN_ECUS] = "SELECT device, serial, hardware_id, installed, installed_sha256, "
 		      "reported_at FROM ecus ORDER BY device, serial",
     [SRV_SCAN_DEVICES] = DEVICE_COLS " ORDER BY id",
+    [SRV_SCAN_ALERTS] =
+	PG_ALERT_COLS " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR "
+		      "device=$2) AND last_seen >= $3::bigint AND ($4::int = 0 OR "
+		      "acked_at = 0) ORDER BY last_seen DESC, id DESC LIMIT $5::bigint",
     [SRV_SCAN_IMAGES] = "SELECT installed_sha256, hardware_id, min(installed COLLATE \"C\"), "
 			"count(*), count(DISTINCT device) FROM ecus "
 			"GROUP BY installed_sha256, hardware_id "
@@ -2030,9 +2034,12 @@ static void pg_cursor_close(struct srv_cursor *k)
 	free(k);
 }
 
-static int pg_cursor_open(struct srv_store *b, enum srv_scan what, struct srv_cursor **out,
-			  struct upt_error *err)
+static int pg_cursor_open(struct srv_store *b, enum srv_scan what, const struct srv_alert_filter *f,
+			  struct srv_cursor **out, struct upt_error *err)
 {
+	char since[24], lim[24];
+	const char *vals[5] = {NULL};
+	int nv = 0;
 	struct pg_store *s = P(b);
 	struct srv_cursor *k;
 	struct pg_conn *held = pthread_getspecific(s->held);
@@ -2049,7 +2056,16 @@ static int pg_cursor_open(struct srv_store *b, enum srv_scan what, struct srv_cu
 	}
 	/* off this thread: its other calls between rows take other connections */
 	pthread_setspecific(s->held, NULL);
-	if (!PQsendQueryParams(k->c->db, cursor_sql[what], 0, NULL, NULL, NULL, NULL, 0) ||
+	if (what == SRV_SCAN_ALERTS) {
+		vals[0] = f->kind;
+		vals[1] = f->device;
+		vals[2] = num(since, f->since);
+		vals[3] = f->open_only ? "1" : "0";
+		vals[4] = f->limit ? num(lim, (long long)f->limit) : NULL;
+		nv = 5;
+	}
+	if (!PQsendQueryParams(k->c->db, cursor_sql[what], nv, NULL, nv ? vals : NULL, NULL, NULL,
+			       0) ||
 	    !PQsetSingleRowMode(k->c->db)) {
 		int rc = unavailable(s, PQerrorMessage(k->c->db), err);
 		pg_cursor_close(k);
@@ -2071,6 +2087,8 @@ static void cursor_row(const struct srv_cursor *k, PGresult *r, void *row)
 		e->reported_at = col_i(r, 0, 5);
 	} else if (k->what == SRV_SCAN_DEVICES) {
 		device_row(r, 0, row);
+	} else if (k->what == SRV_SCAN_ALERTS) {
+		pg_alert_row(r, 0, row);
 	} else {
 		struct srv_image_row *m = row;
 		col_s(m->sha256, sizeof m->sha256, r, 0, 0);

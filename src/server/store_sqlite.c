@@ -1941,6 +1941,10 @@ static const char *const cursor_sql[] = {
     [SRV_SCAN_ECUS] = "SELECT device, serial, hardware_id, installed, installed_sha256, "
 		      "reported_at FROM ecus ORDER BY device, serial",
     [SRV_SCAN_DEVICES] = DEVICE_COLS " ORDER BY id",
+    [SRV_SCAN_ALERTS] =
+	ALERT_COLS " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR device=?2) AND "
+		   "last_seen >= ?3 AND (?4 = 0 OR acked_at = 0) "
+		   "ORDER BY last_seen DESC, rowid DESC LIMIT ?5",
     [SRV_SCAN_IMAGES] = "SELECT installed_sha256, hardware_id, min(installed), count(*), "
 			"count(DISTINCT device) FROM ecus GROUP BY installed_sha256, hardware_id "
 			"ORDER BY installed_sha256, hardware_id",
@@ -1968,8 +1972,8 @@ static void sq_cursor_close(struct srv_cursor *c)
 	free(c);
 }
 
-static int sq_cursor_open(struct srv_store *b, enum srv_scan what, struct srv_cursor **out,
-			  struct upt_error *err)
+static int sq_cursor_open(struct srv_store *b, enum srv_scan what, const struct srv_alert_filter *f,
+			  struct srv_cursor **out, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	struct srv_cursor *c = calloc(1, sizeof *c);
@@ -1993,6 +1997,15 @@ static int sq_cursor_open(struct srv_store *b, enum srv_scan what, struct srv_cu
 		pthread_mutex_lock(&s->lock);
 	if (rc == UPT_OK && sqlite3_prepare_v2(db, cursor_sql[what], -1, &c->st, NULL) != SQLITE_OK)
 		rc = upt_error_set(err, UPT_ERR_IO, "sqlite: cursor: %s", sqlite3_errmsg(db));
+	if (rc == UPT_OK && what == SRV_SCAN_ALERTS) {
+		if (f->kind)
+			sqlite3_bind_text(c->st, 1, f->kind, -1, SQLITE_TRANSIENT);
+		if (f->device)
+			sqlite3_bind_text(c->st, 2, f->device, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(c->st, 3, f->since);
+		sqlite3_bind_int(c->st, 4, f->open_only);
+		sqlite3_bind_int64(c->st, 5, f->limit ? (int64_t)f->limit : -1);
+	}
 	if (!c->db)
 		pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
@@ -2032,6 +2045,8 @@ static int sq_cursor_next(struct srv_cursor *c, void *row, struct upt_error *err
 		scan_row(c->st, row);
 	else if (step == SQLITE_ROW && c->what == SRV_SCAN_DEVICES)
 		device_row(c->st, row);
+	else if (step == SQLITE_ROW && c->what == SRV_SCAN_ALERTS)
+		alert_row(c->st, row);
 	else if (step == SQLITE_ROW)
 		image_row(c->st, row);
 	else if (step == SQLITE_DONE)
