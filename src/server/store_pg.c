@@ -2018,8 +2018,10 @@ struct srv_cursor {
 static void pg_cursor_close(struct srv_cursor *k)
 {
 	PGresult *r;
+	struct pg_conn *held;
 	if (!k)
 		return;
+	held = pthread_getspecific(k->s->held);
 	if (k->c) {
 		if (!k->done) {
 			PQfinish(k->c->db);
@@ -2030,6 +2032,7 @@ static void pg_cursor_close(struct srv_cursor *k)
 		k->c->depth = 1;
 		pthread_setspecific(k->s->held, k->c);
 		conn_put(k->s, k->c);
+		pthread_setspecific(k->s->held, held); /* what this thread held stays */
 	}
 	free(k);
 }
