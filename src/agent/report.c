@@ -3,7 +3,8 @@
  * signed by its ECU key; each secondary's last report goes in as that
  * secondary signed it; the installation reports say how each install
  * not yet reported went (the primary's, this cycle's secondaries'), one per
- * ECU; the primary signs the vehicle manifest around them. All of it is written through libuptake's JSON writer. */
+ * ECU; the primary signs the vehicle manifest around them. All of it is written through libuptake's
+ * JSON writer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
