@@ -1989,8 +1989,12 @@ static int sq_cursor_open(struct srv_store *b, enum srv_scan what, const struct 
 				    NULL) != SQLITE_OK)
 			rc = upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", s->path,
 					   c->db ? sqlite3_errmsg(c->db) : "cannot open");
-		else
-			sqlite3_busy_timeout(c->db, 5000);
+		else if (sqlite3_busy_timeout(c->db, 5000) != SQLITE_OK ||
+			 /* one pass in order: a small page cache is enough */
+			 sqlite3_exec(c->db, "PRAGMA cache_size=-256", NULL, NULL, NULL) !=
+			     SQLITE_OK)
+			rc = upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", s->path,
+					   sqlite3_errmsg(c->db));
 	}
 	db = c->db ? c->db : s->db;
 	if (!c->db)
