@@ -199,16 +199,18 @@ static void generate(struct srv_store *st, const char *path_of_db, long n, long 
 typedef int (*report_fn)(struct srv_store *st, int64_t now, char **out, struct upt_error *err);
 static int r_support(struct srv_store *st, int64_t now, char **out, struct upt_error *err)
 {
-	return srv_report_support(st, now / 86400, 90, out, err);
+	struct srv_report_args a = {now, now / 86400, 90, 30, false};
+	return srv_report(st, SRV_REPORT_SUPPORT, &a, out, err);
 }
 static int r_inventory(struct srv_store *st, int64_t now, char **out, struct upt_error *err)
 {
-	(void)now;
-	return srv_report_inventory(st, out, err);
+	struct srv_report_args a = {now, now / 86400, 90, 30, false};
+	return srv_report(st, SRV_REPORT_INVENTORY, &a, out, err);
 }
 static int r_patch(struct srv_store *st, int64_t now, char **out, struct upt_error *err)
 {
-	return srv_report_patch_status(st, now, 30, out, err);
+	struct srv_report_args a = {now, now / 86400, 90, 30, false};
+	return srv_report(st, SRV_REPORT_PATCH_STATUS, &a, out, err);
 }
 
 static double best_report(struct srv_store *st, report_fn f, int64_t now, size_t *bytes)

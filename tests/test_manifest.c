@@ -1,6 +1,8 @@
 /* Tests for ECU version reports on their own (upt_ecu_report_parse), as a
  * secondary hands them to its primary: shape, serial, bounds, and the
- * signature by the ECU's key over the report as it was signed. */
+ * signature by the ECU's key over the report as it was signed; and a
+ * vehicle manifest's installation reports (aktualizr's one, uptake's
+ * further ones). */
 #include <uptake/alloc.h>
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
@@ -139,6 +141,90 @@ static void test_refused(void)
 	upt_free(bad_counter);
 }
 
+/* An installation report for one ECU under a correlation id. */
+#define IR(CID, ECU)                                                                     \
+	"{\"content_type\":\"" UPT_INSTALLATION_REPORT_TYPE "\",\"report\":{"            \
+	"\"correlation_id\":\"" CID "\",\"items\":[{\"ecu\":\"" ECU "\",\"result\":{"    \
+	"\"code\":\"OK\",\"description\":\"d\",\"success\":true}}],\"raw_report\":\"\"," \
+	"\"result\":{\"code\":\"OK\",\"description\":\"d\",\"success\":true}}}"
+#define MANIFEST(MORE)                                                     \
+	"{\"signatures\":[],\"signed\":{\"ecu_version_manifests\":{}" MORE \
+	",\"primary_ecu_serial\":\"P\"}}"
+
+static int manifest(struct upt_manifest *m, const char *doc, struct upt_error *err)
+{
+	struct upt_arena a;
+	upt_arena_init(&a, mem, sizeof mem);
+	return upt_manifest_parse(m, &a, (const uint8_t *)doc, strlen(doc), 0, err);
+}
+
+static void test_installation_reports(void)
+{
+	struct upt_manifest m;
+	struct upt_error err = {0};
+	char *many = malloc(4096);
+	size_t used;
+	/* aktualizr's single report */
+	CHECK_EQ_INT(manifest(&m, MANIFEST(",\"installation_report\":" IR("c1", "P")), &err),
+		     UPT_OK);
+	CHECK(m.has_installation_report && m.n_more_installations == 0);
+	/* further ones beside it, each with its ECU and correlation id */
+	CHECK_EQ_INT(manifest(&m,
+			      MANIFEST(",\"installation_report\":" IR(
+				  "c1", "P") ",\"installation_"
+					     "reports\":[" IR("c2", "S1") "," IR("c3", "S2") "]"),
+			      &err),
+		     UPT_OK);
+	CHECK_EQ_INT(m.n_more_installations, 2);
+	CHECK(strcmp(m.more_installations[1].correlation_id, "c3") == 0);
+	CHECK(strcmp(m.more_installations[1].items[0].ecu, "S2") == 0);
+	/* only beside installation_report */
+	CHECK_EQ_INT(manifest(&m, MANIFEST(",\"installation_reports\":[" IR("c2", "S1") "]"), &err),
+		     UPT_ERR_FIELD_MISSING);
+	CHECK(strstr(err.msg, "only beside installation_report") != NULL);
+	/* one ECU's result twice */
+	CHECK_EQ_INT(manifest(&m,
+			      MANIFEST(",\"installation_report\":" IR(
+				  "c1", "P") ",\"installation_"
+					     "reports\":[" IR("c2", "P") "]"),
+			      &err),
+		     UPT_ERR_FIELD_VALUE);
+	CHECK(strstr(err.msg, "ECU P named by two reports") != NULL);
+	/* empty, not objects, not strict */
+	CHECK_EQ_INT(manifest(&m,
+			      MANIFEST(",\"installation_report\":" IR("c1", "P") ",\"installation_"
+										 "reports\":[]"),
+			      &err),
+		     UPT_ERR_FIELD_VALUE);
+	CHECK_EQ_INT(manifest(&m,
+			      MANIFEST(",\"installation_report\":" IR("c1", "P") ",\"installation_"
+										 "reports\":[7]"),
+			      &err),
+		     UPT_ERR_FIELD_TYPE);
+	CHECK(strstr(err.msg, "installation_reports[0]") != NULL);
+	CHECK_EQ_INT(manifest(&m,
+			      MANIFEST(",\"installation_report\":" IR(
+				  "c1", "P") ",\"installation_"
+					     "reports\":[{\"content_type\":\"x\"}]"),
+			      &err),
+		     UPT_ERR_UNSUPPORTED);
+	CHECK(strstr(err.msg, "installation_reports[0]: content_type") != NULL);
+	/* bounded before the reports are parsed */
+	CHECK(many != NULL);
+	if (many) {
+		used =
+		    (size_t)snprintf(many, 4096, "%s",
+				     "{\"signatures\":[],\"signed\":{\"ecu_version_manifests\":{},"
+				     "\"installation_report\":" IR("c1", "P") ",\"installation_"
+									      "reports\":[");
+		for (int i = 0; i <= UPT_MANIFEST_MAX_ECUS; i++)
+			used += (size_t)snprintf(many + used, 4096 - used, "%s{}", i ? "," : "");
+		snprintf(many + used, 4096 - used, "%s", "],\"primary_ecu_serial\":\"P\"}}");
+		CHECK_EQ_INT(manifest(&m, many, &err), UPT_ERR_TOO_LARGE);
+	}
+	free(many);
+}
+
 int main(void)
 {
 	struct upt_error err = {0};
@@ -150,6 +236,7 @@ int main(void)
 	RUN(test_other_key);
 	RUN(test_tampered);
 	RUN(test_refused);
+	RUN(test_installation_reports);
 	upt_privkey_free(key);
 	TEST_MAIN_END();
 }

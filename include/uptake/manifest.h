@@ -19,6 +19,12 @@
  *               "result": {"success": B, "code": S, "description": S},
  *               "items": [{"ecu": SERIAL, "result": {...}}, ...]}}
  *
+ * installation_reports (optional, uptake's extension; only beside
+ * installation_report) is an array of 1 to UPT_MANIFEST_MAX_ECUS further
+ * reports of the same form, when several installs finished since the last
+ * manifest (a primary's and its secondaries'). No ECU is named by two
+ * reports of one manifest.
+ *
  * Parsing checks the shape; upt_doc_signed_by() checks a signature by a
  * given ECU key. Unknown fields are covered by the signatures and ignored.
  */
@@ -73,6 +79,9 @@ struct upt_manifest {
 	size_t n_reports;
 	bool has_installation_report;
 	struct upt_installation_report installation;
+	/* installation_reports: the further ones (n_more 0 without) */
+	struct upt_installation_report *more_installations;
+	size_t n_more_installations;
 	struct upt_doc doc;
 };
 

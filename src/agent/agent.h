@@ -219,10 +219,10 @@ bool agent_healthy(const struct agent_config *c, int slot, const struct slot_inf
 
 /* ---- the signed report (report.c) ---------------------------------------- */
 /* Report what the running slot holds, with `attack` (may be NULL), every
- * secondary's last report, and (secs, may be NULL) the outcome of this
- * cycle's secondary updates as the installation report; without secondary updates, a pending
- * install result of the primary (state_dir/install.result, see agent_install_result), removed once
- * the server took it. */
+ * secondary's last report, and every install outcome not yet reported, one installation
+ * report per ECU with its correlation id: a pending install result of the primary
+ * (state_dir/install.result, see agent_install_result, removed once the server took it) and
+ * (secs, may be NULL) each secondary updated or tried this cycle. */
 struct sec_cycle;
 int agent_report(const struct agent_config *c, const struct slot_info *running, const char *attack,
 		 const struct sec_cycle *secs, size_t n_secs, struct upt_error *err);

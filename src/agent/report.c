@@ -1,9 +1,10 @@
 /* uptake-agent: the signed version manifest. The primary's version report
  * (what the running slot holds, the report counter, attacks detected) is
  * signed by its ECU key; each secondary's last report goes in as that
- * secondary signed it; the installation report says how this cycle's
- * secondary updates went; the primary signs the vehicle manifest around
- * them. All of it is written through libuptake's JSON writer. */
+ * secondary signed it; the installation reports say how each install
+ * not yet reported went (the primary's, this cycle's secondaries'), one per
+ * ECU; the primary signs the vehicle manifest around them. All of it is written through libuptake's
+ * JSON writer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,93 +134,81 @@ int agent_install_result(const struct agent_config *c, bool success, const char 
 	return state_write(c, "install.result", text, err);
 }
 
-/* aktualizr's installation report for the primary: how the install under
+/* aktualizr's installation report, for one ECU: how the install under
  * the correlation id went. */
 struct ir_nodes {
 	struct upt_json v[16];
 	struct upt_json *res[3], *res2[3], *item[2], *items[1], *rep[4], *outer[2];
 };
 
-static struct upt_json *installation_report(struct ir_nodes *t, const struct agent_config *c,
-					    const struct install_result *r)
+static struct upt_json *one_report(struct ir_nodes *t, const char *key, const char *cid,
+				   const char *ecu, bool success, const char *code,
+				   const char *description, const char *raw)
 {
 	struct upt_json *v = t->v, **res = t->res, **res2 = t->res2, **item = t->item,
 			**items = t->items, **rep = t->rep, **outer = t->outer;
-	const char *what = r->success ? "installed and healthy" : r->code;
-	res[0] = agent_json_str(&v[0], "code", r->code);
-	res[1] = agent_json_str(&v[1], "description", what);
-	res[2] = agent_json_bool(&v[2], "success", r->success);
-	item[0] = agent_json_str(&v[3], "ecu", c->primary_serial);
+	res[0] = agent_json_str(&v[0], "code", code);
+	res[1] = agent_json_str(&v[1], "description", description);
+	res[2] = agent_json_bool(&v[2], "success", success);
+	item[0] = agent_json_str(&v[3], "ecu", ecu);
 	item[1] = agent_json_obj(&v[4], "result", res, 3);
 	items[0] = agent_json_obj(&v[5], NULL, item, 2);
-	res2[0] = agent_json_str(&v[6], "code", r->code);
-	res2[1] = agent_json_str(&v[7], "description", what);
-	res2[2] = agent_json_bool(&v[8], "success", r->success);
-	rep[0] = agent_json_str(&v[9], "correlation_id", r->cid);
+	res2[0] = agent_json_str(&v[6], "code", code);
+	res2[1] = agent_json_str(&v[7], "description", description);
+	res2[2] = agent_json_bool(&v[8], "success", success);
+	rep[0] = agent_json_str(&v[9], "correlation_id", cid);
 	rep[1] = agent_json_arr(&v[10], "items", items, 1);
-	rep[2] = agent_json_str(&v[11], "raw_report", "");
+	rep[2] = agent_json_str(&v[11], "raw_report", raw);
 	rep[3] = agent_json_obj(&v[12], "result", res2, 3);
 	outer[0] = agent_json_str(&v[13], "content_type", UPT_INSTALLATION_REPORT_TYPE);
 	outer[1] = agent_json_obj(&v[14], "report", rep, 4);
-	return agent_json_obj(&v[15], "installation_report", outer, 2);
+	return agent_json_obj(&v[15], key, outer, 2);
 }
 
-/* The installation report of this cycle's secondary updates (aktualizr's
- * form): one item per secondary that was updated or tried, the result
- * failed when one of them failed. One correlation id per report: the
- * first item's (assignments made together share it). */
+/* Every install outcome not yet reported, one report per ECU with that
+ * ECU's correlation id: the primary's pending result first, then each
+ * secondary updated or tried this cycle. The first goes into
+ * `installation_report` (aktualizr's single field), the others into
+ * `installation_reports`, so that none is lost when several finish in one
+ * cycle. */
 struct inst {
-	struct upt_json v[10 + 6 * AGENT_SECONDARIES_MAX], *items[AGENT_SECONDARIES_MAX];
-	struct upt_json *res[3], *rep[4], *top[2], *it[AGENT_SECONDARIES_MAX][2];
-	struct upt_json *ir[AGENT_SECONDARIES_MAX][3];
-	char raw[UPT_INSTALL_TEXT_MAX];
+	struct ir_nodes r[1 + AGENT_SECONDARIES_MAX];
+	struct upt_json *more[AGENT_SECONDARIES_MAX], arr;
+	char raw[1 + AGENT_SECONDARIES_MAX][UPT_INSTALL_TEXT_MAX];
 };
 
-static struct upt_json *installation(struct inst *w, const struct sec_cycle *secs, size_t n)
+/* items[] gets the report fields (at most 2); their number. */
+static size_t installation(struct upt_json **items, struct inst *w, const struct agent_config *c,
+			   const struct install_result *pir, const struct sec_cycle *secs, size_t n)
 {
-	struct upt_json *v = w->v;
-	const char *cid = NULL, *code = "OK";
-	size_t k = 0, used = 0;
-	bool success = true;
-	w->raw[0] = 0;
-	for (size_t i = 0; i < n; i++) {
+	struct upt_json *first = NULL;
+	size_t k = 0, nr = 0;
+	if (pir)
+		first = one_report(&w->r[nr++], "installation_report", pir->cid, c->primary_serial,
+				   pir->success, pir->code,
+				   pir->success ? "installed and healthy" : pir->code, "");
+	for (size_t i = 0; secs && i < n && k < AGENT_SECONDARIES_MAX; i++) {
 		const struct sec_cycle *e = &secs[i];
-		int wrote;
+		struct upt_json *r;
 		if (!e->attempted)
 			continue;
-		if (!cid)
-			cid = e->correlation_id;
-		if (!e->success && success) {
-			success = false;
-			code = e->code;
-		}
-		w->ir[k][0] = agent_json_str(v++, "code", e->code);
-		w->ir[k][1] = agent_json_str(v++, "description", e->description);
-		w->ir[k][2] = agent_json_bool(v++, "success", e->success);
-		w->it[k][0] = agent_json_str(v++, "ecu", e->s->serial);
-		w->it[k][1] = agent_json_obj(v++, "result", w->ir[k], 3);
-		w->items[k] = agent_json_obj(v++, NULL, w->it[k], 2);
-		wrote = snprintf(w->raw + used, sizeof w->raw - used, "%s%s: %s: %s",
-				 used ? "; " : "", e->s->serial, e->code, e->description);
-		if (wrote > 0)
-			used = used + (size_t)wrote < sizeof w->raw ? used + (size_t)wrote
-								    : sizeof w->raw - 1;
-		k++;
+		snprintf(w->raw[nr], sizeof w->raw[nr], "%s: %s: %s", e->s->serial, e->code,
+			 e->description);
+		r = one_report(&w->r[nr], first ? NULL : "installation_report", e->correlation_id,
+			       e->s->serial, e->success, e->code, e->description, w->raw[nr]);
+		nr++;
+		if (!first)
+			first = r;
+		else
+			w->more[k++] = r;
 	}
+	if (!first)
+		return 0;
+	items[0] = first;
 	if (k == 0)
-		return NULL;
-	w->res[0] = agent_json_str(v++, "code", code);
-	w->res[1] = agent_json_str(v++, "description",
-				   success ? "every secondary installed its image"
-					   : "a secondary was not updated");
-	w->res[2] = agent_json_bool(v++, "success", success);
-	w->rep[0] = agent_json_str(v++, "correlation_id", cid);
-	w->rep[1] = agent_json_arr(v++, "items", w->items, k);
-	w->rep[2] = agent_json_str(v++, "raw_report", w->raw);
-	w->rep[3] = agent_json_obj(v++, "result", w->res, 3);
-	w->top[0] = agent_json_str(v++, "content_type", UPT_INSTALLATION_REPORT_TYPE);
-	w->top[1] = agent_json_obj(v++, "report", w->rep, 4);
-	return agent_json_obj(v, "installation_report", w->top, 2);
+		return 1;
+	items[1] = agent_json_arr(&w->arr, "installation_reports", w->more, k);
+	return 2;
 }
 
 static int by_key(const void *a, const void *b)
@@ -254,8 +243,7 @@ static int vehicle_manifest(char **out, const struct agent_config *c, const char
 			    const struct sec_cycle *secs, size_t n_secs,
 			    const struct install_result *pir, struct upt_error *err)
 {
-	struct ir_nodes iv;
-	struct upt_json v[4], doc, *items[4], *ecus[AGENT_SECONDARIES_MAX + 1], *report = NULL;
+	struct upt_json v[4], doc, *items[5], *ecus[AGENT_SECONDARIES_MAX + 1], *report = NULL;
 	uint8_t *texts[AGENT_SECONDARIES_MAX];
 	size_t lens[AGENT_SECONDARIES_MAX], total = 0, n = 0, k = 0, cap;
 	struct inst *w = calloc(1, sizeof *w);
@@ -287,10 +275,7 @@ static int vehicle_manifest(char **out, const struct agent_config *c, const char
 		qsort(ecus, n, sizeof *ecus, by_key);
 		items[k++] = agent_json_bool(&v[0], "auto_update", c->auto_update);
 		items[k++] = agent_json_obj(&v[1], "ecu_version_manifests", ecus, n);
-		if (secs && (items[k] = installation(w, secs, n_secs)))
-			k++;
-		else if (pir) /* the primary's own install result */
-			items[k++] = installation_report(&iv, c, pir);
+		k += installation(&items[k], w, c, pir, secs, n_secs);
 		items[k++] = agent_json_str(&v[2], "primary_ecu_serial", c->primary_serial);
 		rc = agent_json_text(out, agent_json_obj(&doc, NULL, items, k), err);
 	}

@@ -60,6 +60,12 @@ static void print_table(const char *json)
 	cli_arena_dispose(&ca);
 }
 
+static int to_stdout(void *ctx, const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	return fwrite(data, 1, len, stdout) == len ? UPT_OK : UPT_ERR_IO;
+}
+
 int cmd_alerts(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -135,15 +141,22 @@ int cmd_alerts(int argc, char **argv)
 		rc = ws_load(&w, dir, &err);
 	if (rc == UPT_OK)
 		rc = host_init(&err);
-	if (rc == UPT_OK)
+	/* --json and --jsonl are written out as they arrive (the export may be
+	 * large); the table reads the whole answer first */
+	if (rc == UPT_OK && strcmp(sub, "list") == 0 && (json || jsonl)) {
+		rc = ws_http_stream(&w, api, (size_t)1 << 40, to_stdout, NULL, &err);
+		if (rc == UPT_OK && fflush(stdout) != 0)
+			rc = upt_error_set(&err, UPT_ERR_IO, "stdout: write failed");
+	} else if (rc == UPT_OK) {
 		rc = strcmp(sub, "ack") == 0
 			 ? ws_http(&w, "POST", api, "application/json", body.p, body.len, NULL,
 				   false, &resp, &err)
 			 : ws_http(&w, "GET", api, NULL, NULL, 0, NULL, false, &resp, &err);
-	if (rc == UPT_OK && strcmp(sub, "list") == 0 && !json && !jsonl)
-		print_table(resp);
-	else if (rc == UPT_OK)
-		fputs(resp, stdout);
+		if (rc == UPT_OK && strcmp(sub, "list") == 0)
+			print_table(resp);
+		else if (rc == UPT_OK)
+			fputs(resp, stdout);
+	}
 	free(resp);
 	cli_buf_free(&body);
 	if (rc != UPT_OK) {

@@ -374,6 +374,23 @@ static int print_art14(const char *json, struct upt_error *err)
 	return UPT_OK;
 }
 
+/* A streamed report: at most this much (the server's is bounded by its
+ * fleet only). */
+#define REPORT_MAX ((size_t)1 << 40)
+
+static int to_stdout(void *ctx, const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	return fwrite(data, 1, len, stdout) == len ? UPT_OK : UPT_ERR_IO;
+}
+
+/* The reports whose CSV the server writes (the others' the CLI makes). */
+static bool server_csv(const char *name)
+{
+	return strcmp(name, "support") == 0 || strcmp(name, "inventory") == 0 ||
+	       strcmp(name, "patch-status") == 0 || strcmp(name, "opt-out") == 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -445,11 +462,20 @@ int cmd_report(int argc, char **argv)
 	rc = ws_load(&w, dir, &err);
 	if (rc == UPT_OK)
 		rc = host_init(&err);
+	/* --json, and --csv of the reports the server writes as CSV, are
+	 * written out as they arrive: a large fleet's report is never held */
+	if (rc == UPT_OK && (json || (csv && server_csv(name)))) {
+		if (csv && strlen(api) + 12 < sizeof api)
+			memcpy(api + strlen(api), strchr(api, '?') ? "&format=csv" : "?format=csv",
+			       12);
+		rc = ws_http_stream(&w, api, REPORT_MAX, to_stdout, NULL, &err);
+		if (rc == UPT_OK && fflush(stdout) != 0)
+			rc = upt_error_set(&err, UPT_ERR_IO, "stdout: write failed");
+		goto out;
+	}
 	if (rc == UPT_OK)
 		rc = ws_http(&w, "GET", api, NULL, NULL, 0, NULL, false, &resp, &err);
-	if (rc == UPT_OK && json)
-		fputs(resp, stdout);
-	else if (rc == UPT_OK && strcmp(name, "support") == 0)
+	if (rc == UPT_OK && strcmp(name, "support") == 0)
 		rc = print_support(resp, csv, &err);
 	else if (rc == UPT_OK && strcmp(name, "inventory") == 0)
 		rc = print_inventory(resp, csv, &err);
@@ -461,6 +487,7 @@ int cmd_report(int argc, char **argv)
 		rc = print_art14(resp, &err);
 	else if (rc == UPT_OK)
 		rc = print_opt_out(resp, csv, &err);
+out:
 	free(resp);
 	if (rc != UPT_OK) {
 		cli_err("report", "%s", err.msg);

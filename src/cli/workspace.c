@@ -175,7 +175,8 @@ int ws_http_status(const struct ws *w, const char *method, const char *path, con
 	struct host_request rq = {method,    url,      token,
 				  type,      body,     len,
 				  body_path, progress, w->ca_file[0] ? w->ca_file : NULL,
-				  NULL,      NULL};
+				  NULL,      NULL,     NULL,
+				  NULL};
 	size_t rl = 0;
 	*resp = NULL;
 	*status = 0;
@@ -220,6 +221,26 @@ int ws_http(const struct ws *w, const char *method, const char *api_path, const 
 		free(*resp);
 		*resp = NULL;
 	}
+	return rc;
+}
+
+int ws_http_stream(const struct ws *w, const char *api_path, size_t max, host_sink sink, void *ctx,
+		   struct upt_error *err)
+{
+	char url[WS_PATH_MAX + 256];
+	struct host_request rq = {
+	    "GET", url,  w->token, NULL, NULL, 0, NULL, false, w->ca_file[0] ? w->ca_file : NULL,
+	    NULL,  NULL, sink,     ctx};
+	char *resp = NULL;
+	size_t rl = 0;
+	long status = 0;
+	int rc;
+	if ((size_t)snprintf(url, sizeof url, "%s/api/v1/%s", w->server, api_path) >= sizeof url)
+		return upt_error_set(err, UPT_ERR_ARG, "URL too long");
+	rc = host_http_request(&rq, max, &resp, &rl, &status, err);
+	if (rc == UPT_OK && (status < 200 || status > 299))
+		rc = refusal("GET", api_path, status, resp, err);
+	free(resp);
 	return rc;
 }
 

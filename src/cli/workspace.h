@@ -2,6 +2,7 @@
 #ifndef UPTAKE_CLI_WORKSPACE_H
 #define UPTAKE_CLI_WORKSPACE_H
 
+#include "../host/host.h"
 #include "cli.h"
 
 #define WS_PATH_MAX 2048
@@ -28,6 +29,11 @@ int ws_parse_token(struct ws *w, const char *name, const char *data, size_t len,
 		   struct upt_error *err);
 int ws_load(struct ws *w, const char *dir, struct upt_error *err);
 int ws_save(const struct ws *w, struct upt_error *err);
+/* GET an admin API path whose 2xx body goes to `sink` as it arrives (at
+ * most `max` bytes); a refusal is an error naming the status, as ws_http;
+ * a transfer cut off is UPT_ERR_IO. */
+int ws_http_stream(const struct ws *w, const char *api_path, size_t max, host_sink sink, void *ctx,
+		   struct upt_error *err);
 /* An admin API call; a non-2xx answer is an error carrying the server's
  * JSON error. *resp is malloc'd. */
 int ws_http(const struct ws *w, const char *method, const char *api_path, const char *type,

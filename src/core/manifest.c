@@ -136,7 +136,7 @@ static int install_result(struct upt_install_result *out, struct upt_fctx *f,
  * {"correlation_id", "result", "raw_report", "items": [{"ecu", "result"}]}}.
  * Strict: nothing else, nothing missing. */
 static int installation_parse(struct upt_installation_report *out, struct upt_fctx *f,
-			      const struct upt_json *ir)
+			      const struct upt_json *ir, const char *name)
 {
 	static const char *const outer[] = {"content_type", "report", NULL};
 	static const char *const inner[] = {"correlation_id", "result", "raw_report", "items",
@@ -144,8 +144,10 @@ static int installation_parse(struct upt_installation_report *out, struct upt_fc
 	static const char *const item_names[] = {"ecu", "result", NULL};
 	const struct upt_json *rep, *items;
 	const char *type = NULL;
-	size_t mark = upt_path_push(&f->path, "installation_report", 19), mark2;
-	int rc = only_fields(f, ir, outer);
+	size_t mark = name[0] ? upt_path_push(&f->path, name, strlen(name)) : f->path.len, mark2;
+	int rc = ir->type == UPT_JSON_OBJECT
+		     ? only_fields(f, ir, outer)
+		     : upt_field_error(f, UPT_ERR_FIELD_TYPE, "must be an object");
 	if (rc == UPT_OK)
 		rc = upt_field_str(&type, f, ir, "content_type", true);
 	if (rc == UPT_OK && strcmp(type, UPT_INSTALLATION_REPORT_TYPE) != 0)
@@ -196,6 +198,66 @@ static int installation_parse(struct upt_installation_report *out, struct upt_fc
 	return rc;
 }
 
+/* Whether two of the manifest's installation reports name one ECU. */
+static bool ecu_twice(const struct upt_manifest *m, const char **ecu)
+{
+	size_t n = 1 + m->n_more_installations;
+	for (size_t i = 0; i < n; i++) {
+		const struct upt_installation_report *x =
+		    i ? &m->more_installations[i - 1] : &m->installation;
+		for (size_t j = 0; j < i; j++) {
+			const struct upt_installation_report *y =
+			    j ? &m->more_installations[j - 1] : &m->installation;
+			for (size_t p = 0; p < x->n_items; p++)
+				for (size_t q = 0; q < y->n_items; q++)
+					if (strcmp(x->items[p].ecu, y->items[q].ecu) == 0) {
+						*ecu = x->items[p].ecu;
+						return true;
+					}
+		}
+	}
+	return false;
+}
+
+/* installation_report, and uptake's installation_reports beside it. */
+static int installations_parse(struct upt_manifest *out, struct upt_fctx *f, struct upt_arena *a)
+{
+	const struct upt_json *ir, *more;
+	const char *ecu = NULL;
+	int rc = upt_field_get(&ir, f, out->doc.signed_json, "installation_report", UPT_JSON_OBJECT,
+			       false);
+	if (rc == UPT_OK && ir) {
+		out->has_installation_report = true;
+		rc = installation_parse(&out->installation, f, ir, "installation_report");
+	}
+	if (rc == UPT_OK)
+		rc = upt_field_get(&more, f, out->doc.signed_json, "installation_reports",
+				   UPT_JSON_ARRAY, false);
+	if (rc != UPT_OK || !more)
+		return rc;
+	if (!ir)
+		return upt_field_error(f, UPT_ERR_FIELD_MISSING,
+				       "installation_reports: only beside installation_report");
+	if (more->n == 0 || more->n > UPT_MANIFEST_MAX_ECUS)
+		return upt_field_error(f, more->n ? UPT_ERR_TOO_LARGE : UPT_ERR_FIELD_VALUE,
+				       "installation_reports: 1 to 256 reports");
+	if (!(out->more_installations =
+		  upt_arena_calloc(a, more->n, sizeof *out->more_installations)))
+		return upt_field_error(f, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < more->n; i++) {
+		size_t mark = upt_path_push(&f->path, "installation_reports", 20);
+		upt_path_push_index(&f->path, i);
+		rc = installation_parse(&out->more_installations[i], f, more->items[i], "");
+		upt_path_pop(&f->path, mark);
+		out->n_more_installations = i + 1;
+	}
+	if (rc == UPT_OK && ecu_twice(out, &ecu))
+		rc = upt_error_set(
+		    f->err, UPT_ERR_FIELD_VALUE,
+		    "manifest: installation_reports: ECU %.256s named by two reports", ecu);
+	return rc;
+}
+
 int upt_manifest_parse(struct upt_manifest *out, struct upt_arena *a, const uint8_t *in, size_t len,
 		       size_t max_len, struct upt_error *err)
 {
@@ -236,15 +298,8 @@ int upt_manifest_parse(struct upt_manifest *out, struct upt_arena *a, const uint
 		upt_path_pop(&f.path, mark);
 		out->n_reports = i + 1;
 	}
-	if (rc == UPT_OK) {
-		const struct upt_json *ir;
-		rc = upt_field_get(&ir, &f, out->doc.signed_json, "installation_report",
-				   UPT_JSON_OBJECT, false);
-		if (rc == UPT_OK && ir) {
-			out->has_installation_report = true;
-			rc = installation_parse(&out->installation, &f, ir);
-		}
-	}
+	if (rc == UPT_OK)
+		rc = installations_parse(out, &f, a);
 	return rc;
 }
 

@@ -399,6 +399,24 @@ static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
 	return 0;
 }
 
+/* A 2xx body to the caller's sink, any other to memory. */
+struct split_sink {
+	CURL *c;
+	host_sink sink;
+	void *ctx;
+	struct mem_sink *m;
+};
+
+static int to_split(void *ctx, const uint8_t *data, size_t len)
+{
+	struct split_sink *s = ctx;
+	long st = 0;
+	curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &st);
+	if (st >= 200 && st <= 299)
+		return s->sink(s->ctx, data, len);
+	return to_mem(s->m, data, len);
+}
+
 int host_http_request(const struct host_request *rq, size_t max, char **resp, size_t *resp_len,
 		      long *status, struct upt_error *err)
 {
@@ -411,9 +429,14 @@ int host_http_request(const struct host_request *rq, size_t max, char **resp, si
 	long deadline;
 	CURLcode cc;
 	CURL *c = curl_easy_init();
+	struct split_sink sp = {c, rq->sink, rq->sink_ctx, &m};
 	*status = 0;
 	if (!c)
 		return upt_error_set(err, UPT_ERR_NOMEM, "libcurl: out of memory");
+	if (rq->sink) {
+		g.sink = to_split;
+		g.ctx = &sp;
+	}
 	if (rq->body_path) {
 		struct stat st;
 		if (!(up.f = fopen(rq->body_path, "rb")) || fstat(fileno(up.f), &st) != 0) {

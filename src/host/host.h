@@ -54,6 +54,10 @@ struct host_request {
 	bool progress;
 	/* TLS: the CA to trust (else the system's), a client certificate */
 	const char *ca_file, *cert_file, *key_file;
+	/* when set, a 2xx body goes to sink as it arrives (*resp is then ""),
+	 * any other answer's body to *resp */
+	host_sink sink;
+	void *sink_ctx;
 };
 int host_http_request(const struct host_request *rq, size_t max, char **resp, size_t *resp_len,
 		      long *status, struct upt_error *err);

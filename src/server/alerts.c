@@ -71,40 +71,70 @@ static int number(const char *s, const char *what, int64_t max, int64_t *out, st
 	return UPT_OK;
 }
 
-int srv_admin_alerts_list(struct srv_store *st, const char *kind, const char *device,
-			  const char *since, const char *open, const char *limit, bool jsonl,
-			  char **resp, struct upt_error *err)
+struct srv_alerts_stream {
+	struct srv_store *st;
+	struct srv_cursor *cur;
+	bool jsonl, started;
+	size_t n;
+};
+
+int srv_alerts_stream_open(struct srv_alerts_stream **out, struct srv_store *st, const char *kind,
+			   const char *device, const char *since, const char *open,
+			   const char *limit, bool jsonl, struct upt_error *err)
 {
 	struct srv_alert_filter f = {kind, device, 0, false, 0};
-	struct srv_alert *a = NULL;
-	struct srv_json o = {0};
+	struct srv_alerts_stream *a;
 	int64_t lim = 0;
-	size_t n = 0;
 	int rc = number(since, "since", INT64_MAX / 2, &f.since, err);
+	*out = NULL;
 	if (rc == UPT_OK)
 		rc = number(limit, "limit", 1000000, &lim, err);
 	if (rc == UPT_OK && open && strcmp(open, "1") && strcmp(open, "0") &&
 	    strcmp(open, "true") && strcmp(open, "false"))
 		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "open: 1 or 0");
+	if (rc != UPT_OK)
+		return rc;
 	f.open_only = open && (!strcmp(open, "1") || !strcmp(open, "true"));
 	f.limit = (size_t)lim;
-	if (rc == UPT_OK)
-		rc = st->ops->alert_list(st, &f, &a, &n, err);
-	if (rc == UPT_OK) {
-		if (!jsonl)
-			srv_json_raw(&o, "{\"alerts\":[");
-		for (size_t i = 0; i < n; i++) {
-			srv_json_raw(&o, "%s", i && !jsonl ? "," : "");
-			put_alert(&o, &a[i]);
-			if (jsonl)
-				srv_json_raw(&o, "\n");
-		}
-		if (!jsonl)
-			srv_json_raw(&o, "]}\n");
-		rc = srv_json_finish(&o, resp, err);
+	if (!(a = calloc(1, sizeof *a)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	a->st = st;
+	a->jsonl = jsonl;
+	rc = st->ops->cursor_open(st, SRV_SCAN_ALERTS, &f, &a->cur, err);
+	if (rc != UPT_OK) {
+		free(a);
+		return rc;
 	}
-	free(a);
+	*out = a;
+	return UPT_OK;
+}
+
+int srv_alerts_stream_next(struct srv_alerts_stream *a, struct srv_json *o, struct upt_error *err)
+{
+	struct srv_alert x;
+	int rc = 1;
+	if (!a->started && !a->jsonl)
+		srv_json_raw(o, "{\"alerts\":[");
+	a->started = true;
+	while (o->len < (16u << 10) && (rc = a->st->ops->cursor_next(a->cur, &x, err)) == 1) {
+		srv_json_raw(o, "%s", a->n++ && !a->jsonl ? "," : "");
+		put_alert(o, &x);
+		if (a->jsonl)
+			srv_json_raw(o, "\n");
+	}
+	if (rc == 0 && !a->jsonl)
+		srv_json_raw(o, "]}\n");
+	if (rc >= 0 && o->rc != UPT_OK)
+		rc = upt_error_set(err, o->rc, "alerts: out of memory");
 	return rc;
+}
+
+void srv_alerts_stream_close(struct srv_alerts_stream *a)
+{
+	if (!a)
+		return;
+	a->st->ops->cursor_close(a->cur);
+	free(a);
 }
 
 int srv_admin_alert_ack(struct srv_store *st, const char *id, const char *by, int64_t now,

@@ -14,10 +14,16 @@ void srv_alert(struct srv_store *st, const char *device, const char *ecu, const 
 	       const char *message, const char *evidence);
 
 /* GET /api/v1/alerts: ?kind=K&device=D&since=UNIX&open=1&limit=N; as one
- * JSON object, or JSON lines (one alert a line) with `jsonl`. */
-int srv_admin_alerts_list(struct srv_store *st, const char *kind, const char *device,
-			  const char *since, const char *open, const char *limit, bool jsonl,
-			  char **resp, struct upt_error *err);
+ * JSON object, or JSON lines (one alert a line) with `jsonl`; streamed
+ * from a store cursor, a chunk (about 16 KiB) per call of next(): 1 while
+ * more follows, 0 at the end, or an error. */
+struct srv_json;
+struct srv_alerts_stream;
+int srv_alerts_stream_open(struct srv_alerts_stream **out, struct srv_store *st, const char *kind,
+			   const char *device, const char *since, const char *open,
+			   const char *limit, bool jsonl, struct upt_error *err);
+int srv_alerts_stream_next(struct srv_alerts_stream *a, struct srv_json *o, struct upt_error *err);
+void srv_alerts_stream_close(struct srv_alerts_stream *a); /* accepts NULL */
 int srv_admin_alert_ack(struct srv_store *st, const char *id, const char *by, int64_t now,
 			char **resp, struct upt_error *err);
 

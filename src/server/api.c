@@ -116,6 +116,9 @@ void srv_resp_dispose(struct srv_resp *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+	if (r->stream.next && r->stream.done)
+		r->stream.done(r->stream.ctx);
+	memset(&r->stream, 0, sizeof r->stream);
 }
 
 static void reset_body(struct srv_resp *r)
@@ -126,6 +129,9 @@ static void reset_body(struct srv_resp *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+	if (r->stream.next && r->stream.done)
+		r->stream.done(r->stream.ctx);
+	memset(&r->stream, 0, sizeof r->stream);
 }
 
 void srv_resp_json(struct srv_resp *r, char *json)

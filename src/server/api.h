@@ -86,6 +86,17 @@ struct srv_req {
 
 #define SRV_RESP_HEADERS 6
 
+/* A body written while it is sent (chunked): next() appends a chunk to
+ * *out and gives 1 while more follows, 0 at the end, or an error, upon
+ * which the connection is cut so that the client sees an incomplete
+ * answer, never a complete-looking one. done() frees ctx. */
+struct srv_json;
+struct srv_stream {
+	int (*next)(void *ctx, struct srv_json *out, struct upt_error *err);
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
 struct srv_resp {
 	unsigned status;
 	const char *type; /* static string */
@@ -93,6 +104,7 @@ struct srv_resp {
 	size_t len;
 	int fd; /* when >= 0: the body is fd_len bytes of this file from fd_off */
 	uint64_t fd_off, fd_len;
+	struct srv_stream stream; /* when next is set: the body, streamed */
 	struct {
 		const char *name;
 		char value[160];

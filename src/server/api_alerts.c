@@ -7,25 +7,40 @@
 #include "alerts.h"
 #include "api.h"
 
-/* ?kind=K&device=D&since=UNIX&open=1&limit=N&format=jsonl */
+static int alerts_next(void *ctx, struct srv_json *out, struct upt_error *err)
+{
+	return srv_alerts_stream_next(ctx, out, err);
+}
+
+static void alerts_done(void *ctx)
+{
+	srv_alerts_stream_close(ctx);
+}
+
+/* ?kind=K&device=D&since=UNIX&open=1&limit=N&format=jsonl, streamed */
 void srv_h_alerts_list(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};
 	const char *format = q->query(q->io, "format");
-	char *json = NULL;
+	struct srv_alerts_stream *s = NULL;
 	bool jsonl = format && strcmp(format, "jsonl") == 0;
 	int rc;
 	if (format && !jsonl && strcmp(format, "json") != 0) {
 		srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE, "format: json or jsonl");
 		return;
 	}
-	rc =
-	    srv_admin_alerts_list(q->srv->store, q->query(q->io, "kind"), q->query(q->io, "device"),
-				  q->query(q->io, "since"), q->query(q->io, "open"),
-				  q->query(q->io, "limit"), jsonl, &json, &err);
-	srv_resp_result(r, rc, json, &err);
-	if (rc == UPT_OK && jsonl)
-		r->type = "application/x-ndjson";
+	rc = srv_alerts_stream_open(&s, q->srv->store, q->query(q->io, "kind"),
+				    q->query(q->io, "device"), q->query(q->io, "since"),
+				    q->query(q->io, "open"), q->query(q->io, "limit"), jsonl, &err);
+	if (rc != UPT_OK) {
+		srv_resp_result(r, rc, NULL, &err);
+		return;
+	}
+	r->status = 200;
+	r->type = jsonl ? "application/x-ndjson" : "application/json";
+	r->stream.next = alerts_next;
+	r->stream.done = alerts_done;
+	r->stream.ctx = s;
 }
 
 /* {"by": NAME}: who acknowledges. A user acknowledges as themselves; only

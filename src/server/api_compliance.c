@@ -62,64 +62,93 @@ void srv_h_lifecycle_import(const struct srv_req *q, struct srv_resp *r)
 	srv_resp_result(r, rc, json, &err);
 }
 
+/* A report streamed: ?format=csv for CSV, else JSON. */
+static int report_next(void *ctx, struct srv_json *out, struct upt_error *err)
+{
+	return srv_report_next(ctx, out, err);
+}
+
+static void report_done(void *ctx)
+{
+	srv_report_close(ctx);
+}
+
+static void report_answer(const struct srv_req *q, struct srv_resp *r, enum srv_report kind,
+			  struct srv_report_args *a)
+{
+	struct upt_error err = {0};
+	struct srv_report_stream *s = NULL;
+	const char *format = q->query(q->io, "format");
+	int rc;
+	if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+		srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE, "format: json or csv");
+		return;
+	}
+	a->csv = format && strcmp(format, "csv") == 0;
+	a->now = q->now;
+	rc = srv_report_open(&s, q->srv->store, kind, a, &err);
+	if (rc != UPT_OK) {
+		srv_resp_result(r, rc, NULL, &err);
+		return;
+	}
+	r->status = 200;
+	r->type = a->csv ? "text/csv" : "application/json";
+	r->stream.next = report_next;
+	r->stream.done = report_done;
+	r->stream.ctx = s;
+}
+
 /* ?at=YYYY-MM-DD (default today) &within=DAYS (default 90) */
 void srv_h_report_support(const struct srv_req *q, struct srv_resp *r)
 {
-	struct upt_error err = {0};
+	struct srv_report_args a = {0};
 	const char *at = q->query(q->io, "at"), *within = q->query(q->io, "within");
-	int64_t day = q->now / 86400, days = 90;
-	char *json = NULL, *end;
-	int rc;
-	if (at && srv_date_parse(at, &day) != UPT_OK) {
+	char *end;
+	a.at_day = q->now / 86400;
+	a.within = 90;
+	if (at && srv_date_parse(at, &a.at_day) != UPT_OK) {
 		srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE, "at: not a date (YYYY-MM-DD)");
 		return;
 	}
 	if (within) {
-		days = strtoll(within, &end, 10);
-		if (!*within || *end || days < 0 || days > 36500) {
+		a.within = strtoll(within, &end, 10);
+		if (!*within || *end || a.within < 0 || a.within > 36500) {
 			srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE,
 				       "within: a number of days from 0 to 36500");
 			return;
 		}
 	}
-	rc = srv_report_support(q->srv->store, day, days, &json, &err);
-	srv_resp_result(r, rc, json, &err);
+	report_answer(q, r, SRV_REPORT_SUPPORT, &a);
 }
 
 void srv_h_report_inventory(const struct srv_req *q, struct srv_resp *r)
 {
-	struct upt_error err = {0};
-	char *json = NULL;
-	int rc = srv_report_inventory(q->srv->store, &json, &err);
-	srv_resp_result(r, rc, json, &err);
+	struct srv_report_args a = {0};
+	report_answer(q, r, SRV_REPORT_INVENTORY, &a);
 }
 
 /* ?days=N (default 30): how long after publication a device must run it */
 void srv_h_report_patch_status(const struct srv_req *q, struct srv_resp *r)
 {
-	struct upt_error err = {0};
+	struct srv_report_args a = {0};
 	const char *d = q->query(q->io, "days");
-	int64_t days = 30;
-	char *json = NULL, *end;
-	int rc;
+	char *end;
+	a.days = 30;
 	if (d) {
-		days = strtoll(d, &end, 10);
-		if (!*d || *end || days < 0 || days > 36500) {
+		a.days = strtoll(d, &end, 10);
+		if (!*d || *end || a.days < 0 || a.days > 36500) {
 			srv_resp_error(r, 400, UPT_ERR_FIELD_VALUE,
 				       "days: a number of days from 0 to 36500");
 			return;
 		}
 	}
-	rc = srv_report_patch_status(q->srv->store, q->now, days, &json, &err);
-	srv_resp_result(r, rc, json, &err);
+	report_answer(q, r, SRV_REPORT_PATCH_STATUS, &a);
 }
 
 void srv_h_report_opt_out(const struct srv_req *q, struct srv_resp *r)
 {
-	struct upt_error err = {0};
-	char *json = NULL;
-	int rc = srv_report_opt_out(q->srv->store, &json, &err);
-	srv_resp_result(r, rc, json, &err);
+	struct srv_report_args a = {0};
+	report_answer(q, r, SRV_REPORT_OPT_OUT, &a);
 }
 
 void srv_h_report_adoption(const struct srv_req *q, struct srv_resp *r)

@@ -1072,6 +1072,39 @@ static bool published(const struct evidence *ev, const char *sha256)
 	return false;
 }
 
+/* What a kept installation report says of `ecu`: 1 installed, 0 failed,
+ * -1 nothing (its items name other ECUs only). A report names each ECU it
+ * speaks for in its items (several installs under one correlation id come
+ * as one report per ECU, or one with an item each); one without items
+ * speaks for every ECU of its correlation id. */
+static int report_says(const struct srv_install_report *ir, const char *ecu)
+{
+	size_t len = ir->report ? strlen(ir->report) : 0, cap = 32 * len + 4096;
+	void *mem = len ? malloc(cap) : NULL;
+	struct upt_arena a;
+	struct upt_json *doc = NULL;
+	const struct upt_json *items = NULL;
+	int says = ir->success;
+	if (mem) {
+		upt_arena_init(&a, mem, cap);
+		if (upt_json_parse(&doc, &a, (const uint8_t *)ir->report, len, NULL, NULL) ==
+		    UPT_OK)
+			items = upt_json_get(upt_json_get(doc, "report"), "items");
+	}
+	if (items && items->type == UPT_JSON_ARRAY && items->n) {
+		says = -1;
+		for (size_t i = 0; i < items->n && says < 0; i++) {
+			const struct upt_json *id = upt_json_get(items->items[i], "ecu");
+			const struct upt_json *ok =
+			    upt_json_get(upt_json_get(items->items[i], "result"), "success");
+			if (upt_json_is_str(id, ecu))
+				says = ok && ok->type == UPT_JSON_TRUE;
+		}
+	}
+	free(mem);
+	return says;
+}
+
 /* The ECU's state from the evidence: succeeded only on a verified version
  * report of the assigned image's hash. *unknown: it reports an image the
  * Image repository never published. */
@@ -1092,13 +1125,15 @@ static const char *derive(const struct srv_member *m, const struct evidence *ev,
 		*unknown = !published(ev, e->installed_sha256);
 		return "failed"; /* runs something else than before and than assigned */
 	}
-	for (size_t i = 0; i < ev->n_ir; i++) /* newest first */
-		if (strcmp(ev->ir[i].correlation_id, m->correlation_id) == 0) {
-			if (ev->ir[i].success)
-				return "awaiting_reboot";
-			return strcmp(e->installed_sha256, m->from_sha256) == 0 ? "rolled_back"
-										: "failed";
-		}
+	for (size_t i = 0; i < ev->n_ir; i++) { /* newest first */
+		int says;
+		if (strcmp(ev->ir[i].correlation_id, m->correlation_id) != 0 ||
+		    (says = report_says(&ev->ir[i], m->ecu)) < 0)
+			continue;
+		if (says)
+			return "awaiting_reboot";
+		return strcmp(e->installed_sha256, m->from_sha256) == 0 ? "rolled_back" : "failed";
+	}
 	s = from_events(m, ev->events, ev->n_events);
 	if (s && (strcmp(s, "failed") == 0 || rank(s) > rank(m->state)))
 		return s;

@@ -299,12 +299,17 @@ static int manifest_verify(struct work *w, const struct upt_manifest *m, struct 
 				     "manifest: ECU %s: report_counter missing (the primary's "
 				     "report must carry one: it is the manifest's freshness)",
 				     primary->serial);
-	for (size_t i = 0; m->has_installation_report && i < m->installation.n_items; i++)
-		if (!ecu_find(ecus, n, m->installation.items[i].ecu))
-			return upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
-					     "manifest: installation_report names ECU %s, which "
-					     "is not registered for this device",
-					     m->installation.items[i].ecu);
+	for (size_t r = 0; r < srv_installations(m); r++) {
+		const struct upt_installation_report *ir = srv_installation(m, r);
+		for (size_t i = 0; i < ir->n_items; i++)
+			if (!ecu_find(ecus, n, ir->items[i].ecu))
+				return upt_error_set(err, UPT_ERR_UNKNOWN_ECU,
+						     "manifest: %s names ECU %s, which is not "
+						     "registered for this device",
+						     r ? "installation_reports"
+						       : "installation_report",
+						     ir->items[i].ecu);
+	}
 	return UPT_OK;
 }
 
@@ -368,16 +373,22 @@ static int report_write(struct srv_store *st, const char *device, struct judged 
 	return st->ops->ecu_report(st, device, &e, jd->v == V_FRESH, err);
 }
 
-/* The installation report as stored: its canonical JSON. */
-static int install_store(struct srv_store *st, struct work *w, const char *device,
-			 const struct upt_manifest *m, int64_t now, struct upt_error *err)
+/* Installation report k of the manifest as stored: its canonical JSON. */
+static int install_store(struct srv_store *st, const char *device, const struct upt_manifest *m,
+			 size_t k, int64_t now, struct upt_error *err)
 {
 	struct srv_install_report ir = {0};
+	const struct upt_installation_report *in = srv_installation(m, k);
 	const struct upt_json *v = upt_json_get(m->doc.signed_json, "installation_report");
 	size_t len = 0;
 	char *copy;
 	int rc;
-	(void)w;
+	if (k) {
+		v = upt_json_get(m->doc.signed_json, "installation_reports");
+		v = v && k - 1 < v->n ? v->items[k - 1] : NULL;
+	}
+	if (!v)
+		return upt_error_set(err, UPT_ERR_STATE, "manifest: installation report %zu", k);
 	/* compact JSON with control characters escaped: valid in any answer */
 	rc = upt_json_write(NULL, 0, &len, v, NULL); /* measures */
 	if (!(copy = malloc(len + 1)))
@@ -389,8 +400,8 @@ static int install_store(struct srv_store *st, struct work *w, const char *devic
 	}
 	copy[len] = 0;
 	ir.at = now;
-	snprintf(ir.correlation_id, sizeof ir.correlation_id, "%s", m->installation.correlation_id);
-	ir.success = m->installation.result.success;
+	snprintf(ir.correlation_id, sizeof ir.correlation_id, "%s", in->correlation_id);
+	ir.success = in->result.success;
 	ir.report = copy;
 	rc = st->ops->install_put(st, device, &ir, err);
 	free(copy);
@@ -399,9 +410,9 @@ static int install_store(struct srv_store *st, struct work *w, const char *devic
 
 /* One transaction: the ECUs are read (and locked) inside it, so the
  * counter check and the write are one step for concurrent manifests. */
-static int manifest_commit(struct srv_store *st, struct work *w, const char *device,
-			   const struct upt_manifest *m, const uint8_t *body, size_t len,
-			   struct judged *j, size_t primary_at, int64_t now, struct upt_error *err)
+static int manifest_commit(struct srv_store *st, const char *device, const struct upt_manifest *m,
+			   const uint8_t *body, size_t len, struct judged *j, size_t primary_at,
+			   int64_t now, struct upt_error *err)
 {
 	struct srv_ecu *fresh = NULL;
 	size_t n = 0;
@@ -430,8 +441,8 @@ static int manifest_commit(struct srv_store *st, struct work *w, const char *dev
 	if (rc == UPT_OK)
 		rc = st->ops->manifest_put(st, device, now, !au || au->type != UPT_JSON_FALSE, body,
 					   len, err);
-	if (rc == UPT_OK && m->has_installation_report)
-		rc = install_store(st, w, device, m, now, err);
+	for (size_t k = 0; rc == UPT_OK && k < srv_installations(m); k++)
+		rc = install_store(st, device, m, k, now, err);
 	if (rc == UPT_OK)
 		rc = st->ops->commit(st, err);
 	else
@@ -488,7 +499,7 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 	if (rc == UPT_OK)
 		rc = manifest_verify(&w, &m, ecus, n, j, &primary_at, err);
 	if (rc == UPT_OK)
-		rc = manifest_commit(st, &w, device, &m, body, len, j, primary_at, now, err);
+		rc = manifest_commit(st, device, &m, body, len, j, primary_at, now, err);
 	if (rc == UPT_OK)
 		manifest_evidence(evidence, sizeof evidence, body, len);
 	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++) {
@@ -525,9 +536,7 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 			np++;
 		}
 		if (p)
-			srv_evidence_alerts(st, device, p, np,
-					    m.has_installation_report ? &m.installation : NULL,
-					    evidence);
+			srv_evidence_alerts(st, device, p, np, &m, evidence);
 		free(p);
 	}
 	/* a registered ECU that the manifest does not name */
@@ -828,13 +837,26 @@ static void put_assignments(struct out *o, const struct srv_assignment *a, size_
 		put(o, ",\"sha256\":\"%s\",\"installed\":%s,\"correlation_id\":", a[j].sha256,
 		    installed ? "true" : "false");
 		put_str(o, a[j].correlation_id);
-		/* the device's signed statement of how it went, newest first */
-		for (size_t k = 0; a[j].correlation_id[0] && k < nir; k++)
-			if (strcmp(ir[k].correlation_id, a[j].correlation_id) == 0) {
+		/* the device's signed statement of how it went, newest first:
+		 * the one that names the ECU, else one for the whole */
+		{
+			const struct srv_install_report *best = NULL;
+			char needle[160];
+			snprintf(needle, sizeof needle, "\"ecu\":\"%s\"", a[j].ecu_serial);
+			for (size_t k = 0; a[j].correlation_id[0] && k < nir; k++)
+				if (strcmp(ir[k].correlation_id, a[j].correlation_id) == 0) {
+					if (strstr(ir[k].report, needle)) {
+						best = &ir[k];
+						break;
+					}
+					if (!best)
+						best = &ir[k];
+				}
+			if (best) {
 				put(o, ",\"installation_report\":");
-				put_install(o, &ir[k]);
-				break;
+				put_install(o, best);
 			}
+		}
 		put_events(o, events, nev, a[j].correlation_id);
 		put(o, "}");
 	}

@@ -83,15 +83,34 @@ static bool events_failed(char **bodies, size_t n, const char *cid, const char *
 
 /* The manifest's installation report says the install under `cid` did
  * not succeed on `ecu` (its item for the ECU failed, or the whole). */
-static bool report_failed(const struct upt_installation_report *ir, const char *cid,
-			  const char *ecu)
+static bool one_failed(const struct upt_installation_report *ir, const char *cid, const char *ecu)
 {
 	if (!ir || !ir->correlation_id || strcmp(ir->correlation_id, cid) != 0)
 		return false;
 	for (size_t i = 0; i < ir->n_items; i++)
 		if (ir->items[i].ecu && strcmp(ir->items[i].ecu, ecu) == 0)
 			return !ir->items[i].result.success;
-	return !ir->result.success;
+	/* a report with items speaks for the ECUs it names only */
+	return ir->n_items == 0 && !ir->result.success;
+}
+
+size_t srv_installations(const struct upt_manifest *m)
+{
+	return m->has_installation_report ? 1 + m->n_more_installations : 0;
+}
+
+const struct upt_installation_report *srv_installation(const struct upt_manifest *m, size_t k)
+{
+	return k ? &m->more_installations[k - 1] : &m->installation;
+}
+
+/* One of the manifest's installation reports says so. */
+static bool report_failed(const struct upt_manifest *m, const char *cid, const char *ecu)
+{
+	for (size_t k = 0; m && k < srv_installations(m); k++)
+		if (one_failed(srv_installation(m, k), cid, ecu))
+			return true;
+	return false;
 }
 
 /* A rollback alert for this assignment exists already (open or not):
@@ -114,7 +133,7 @@ static bool rollback_known(struct srv_store *st, const char *device, const char 
 }
 
 void srv_evidence_alerts(struct srv_store *st, const char *device, const struct srv_proved *p,
-			 size_t n, const struct upt_installation_report *ir, const char *manifest)
+			 size_t n, const struct upt_manifest *m, const char *manifest)
 {
 	struct srv_published *pub = NULL;
 	struct srv_assignment *as = NULL;
@@ -162,7 +181,7 @@ void srv_evidence_alerts(struct srv_store *st, const char *device, const struct 
 			if (!a->correlation_id[0] || (strcmp(e->before, e->sha256) != 0 &&
 						      strcmp(e->before, a->sha256) != 0))
 				continue;
-			failed = report_failed(ir, a->correlation_id, e->serial);
+			failed = report_failed(m, a->correlation_id, e->serial);
 			if (!failed) {
 				if (!have_events) {
 					have_events = true;

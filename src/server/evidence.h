@@ -26,9 +26,15 @@ struct srv_proved {
 	const char *before; /* what its previous verified report said ("" none) */
 };
 
-/* `manifest` is the manifest's evidence ("manifest sha256:HEX"); `ir` its
- * installation report (NULL: none). Failures are logged, never fatal. */
+/* `manifest` is the manifest's evidence ("manifest sha256:HEX"); `m` the
+ * verified manifest, for its installation reports (NULL: none). Failures
+ * are logged, never fatal. */
 void srv_evidence_alerts(struct srv_store *st, const char *device, const struct srv_proved *p,
-			 size_t n, const struct upt_installation_report *ir, const char *manifest);
+			 size_t n, const struct upt_manifest *m, const char *manifest);
+
+/* How many installation reports a parsed manifest carries (its
+ * installation_report, then each of installation_reports), and report k. */
+size_t srv_installations(const struct upt_manifest *m);
+const struct upt_installation_report *srv_installation(const struct upt_manifest *m, size_t k);
 
 #endif

@@ -19,6 +19,7 @@
 #include "http.h"
 
 #include "cache.h"
+#include "jsonout.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -417,6 +418,71 @@ static bool resp_has_header(const struct srv_resp *r, const char *name)
 	return false;
 }
 
+/* ---- streamed bodies ------------------------------------------------------ */
+
+struct body_stream {
+	struct srv_stream s;
+	struct srv_json buf; /* one chunk at a time */
+	size_t off;
+	bool end;
+	char what[128]; /* "GET /api/v1/..." for the log */
+};
+
+/* libmicrohttpd asks for more: the next chunk, produced when the last is
+ * sent. An error cuts the connection: the chunked answer lacks its end. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct body_stream *b = cls;
+	size_t n;
+	(void)pos;
+	while (b->off == b->buf.len && !b->end) {
+		struct upt_error err = {0};
+		int rc;
+		b->buf.len = 0;
+		b->off = 0;
+		rc = b->s.next(b->s.ctx, &b->buf, &err);
+		if (rc < 0 || b->buf.rc != UPT_OK) {
+			srv_log(SRV_LOG_ERROR, "%s: answer cut off: %s", b->what,
+				rc < 0 ? err.msg : "out of memory");
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		b->end = rc == 0;
+	}
+	if (b->off == b->buf.len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = b->buf.len - b->off < max ? b->buf.len - b->off : max;
+	memcpy(out, b->buf.s + b->off, n);
+	b->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct body_stream *b = cls;
+	if (b->s.done)
+		b->s.done(b->s.ctx);
+	srv_json_dispose(&b->buf);
+	free(b);
+}
+
+static struct MHD_Response *stream_response(struct srv_resp *r, const char *method, const char *url)
+{
+	struct body_stream *b = calloc(1, sizeof *b);
+	struct MHD_Response *m;
+	if (!b)
+		return NULL;
+	b->s = r->stream;
+	snprintf(b->what, sizeof b->what, "%s %.100s", method, url);
+	m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 << 10, stream_read, b,
+					      stream_free);
+	if (!m) {
+		free(b);
+		return NULL;
+	}
+	memset(&r->stream, 0, sizeof r->stream); /* the response owns it now */
+	return m;
+}
+
 static enum MHD_Result send_resp(struct srv_http *h, struct MHD_Connection *c, const char *method,
 				 const char *url, struct req *q, struct srv_resp *r)
 {
@@ -424,7 +490,9 @@ static enum MHD_Result send_resp(struct srv_http *h, struct MHD_Connection *c, c
 	enum MHD_Result ret;
 	enum srv_log_level level = r->log_level;
 	bool from_file = r->fd >= 0;
-	if (from_file) {
+	if (r->stream.next) {
+		m = stream_response(r, method, url);
+	} else if (from_file) {
 		m = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_off);
 		if (m)
 			r->fd = -1; /* libmicrohttpd closes it */

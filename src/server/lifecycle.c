@@ -500,8 +500,7 @@ int srv_admin_product_show(struct srv_store *st, const char *name, char **resp,
 /* ---- devices' lifecycle ---------------------------------------------------------- */
 
 /* The members of a device's lifecycle, its object left open. */
-static void put_lifecycle(struct srv_json *o, const struct srv_device *d,
-			  const struct srv_product *p)
+void srv_put_lifecycle(struct srv_json *o, const struct srv_device *d, const struct srv_product *p)
 {
 	char end[11];
 	srv_support_end(d, p, end);
@@ -607,7 +606,7 @@ int srv_admin_device_lifecycle(struct srv_store *st, struct srv_repo *director, 
 	if (rc == UPT_OK) {
 		bool has_p =
 		    d.product[0] && st->ops->product_get(st, d.product, &p, NULL) == UPT_OK;
-		put_lifecycle(&o, &d, has_p ? &p : NULL);
+		srv_put_lifecycle(&o, &d, has_p ? &p : NULL);
 		srv_json_raw(&o, ",\"tags\":[");
 		for (const char *t = d.tags; *t;) {
 			size_t n = strcspn(t, ",");
@@ -731,77 +730,5 @@ int srv_admin_lifecycle_import(struct srv_store *st, struct srv_repo *director, 
 		srv_log(SRV_LOG_INFO, "lifecycle of %zu devices imported", n);
 	}
 	free(w.mem);
-	return rc;
-}
-
-/* ---- the support report ------------------------------------------------------------- */
-
-int srv_report_support(struct srv_store *st, int64_t at, int64_t within, char **resp,
-		       struct upt_error *err)
-{
-	struct srv_product *p = NULL;
-	struct srv_device *d = NULL;
-	size_t np = 0, nd = 0;
-	struct srv_json o = {0};
-	char day[11];
-	int rc = st->ops->product_list(st, &p, &np, err);
-	if (rc == UPT_OK)
-		rc = st->ops->device_list(st, &d, &nd, err);
-	if (rc != UPT_OK)
-		goto done;
-	srv_date_format(at, day);
-	srv_json_raw(&o, "{\"at\":\"%s\",\"within_days\":%lld,\"devices\":[", day,
-		     (long long)within);
-	for (size_t i = 0; i < nd; i++) {
-		const struct srv_product *dp = NULL;
-		char end[11];
-		int64_t e = 0;
-		const char *status = "unknown";
-		for (size_t j = 0; j < np; j++)
-			if (strcmp(p[j].name, d[i].product) == 0)
-				dp = &p[j];
-		srv_support_end(&d[i], dp, end);
-		if (end[0] && srv_date_parse(end, &e) == UPT_OK)
-			status = e <= at ? "ended" : e - at <= within ? "ending" : "in-support";
-		srv_json_raw(&o, "%s", i ? "," : "");
-		put_lifecycle(&o, &d[i], dp);
-		srv_json_raw(&o, ",\"status\":\"%s\"", status);
-		if (end[0])
-			srv_json_raw(&o, ",\"days_left\":%lld", (long long)(e > at ? e - at : 0));
-		srv_json_raw(&o, ",\"last_manifest\":%lld,\"auto_update\":%s}",
-			     (long long)d[i].last_manifest, d[i].auto_update ? "true" : "false");
-	}
-	srv_json_raw(&o, "],\"products\":[");
-	for (size_t j = 0; j < np; j++) {
-		int64_t last = -1, e;
-		size_t units = 0, dated = 0;
-		for (size_t i = 0; i < nd; i++) {
-			char end[11];
-			if (strcmp(d[i].product, p[j].name) != 0)
-				continue;
-			units++;
-			srv_support_end(&d[i], &p[j], end);
-			if (end[0] && srv_date_parse(end, &e) == UPT_OK) {
-				dated++;
-				last = e > last ? e : last;
-			}
-		}
-		srv_json_raw(&o, "%s{\"name\":", j ? "," : "");
-		srv_json_str(&o, p[j].name);
-		srv_json_raw(&o, ",\"support_years\":%lld,\"devices\":%zu,\"devices_dated\":%zu",
-			     (long long)p[j].support_years, units, dated);
-		if (last >= 0) {
-			srv_date_format(last, day);
-			srv_json_raw(&o, ",\"last_obligation_ends\":\"%s\"", day);
-		} else {
-			srv_json_raw(&o, ",\"last_obligation_ends\":null");
-		}
-		srv_json_raw(&o, "}");
-	}
-	srv_json_raw(&o, "]}\n");
-	rc = srv_json_finish(&o, resp, err);
-done:
-	free(p);
-	free(d);
 	return rc;
 }

@@ -64,10 +64,10 @@ int srv_admin_device_lifecycle(struct srv_store *st, struct srv_repo *director, 
 /* Many devices at once, all or nothing: [{"device":ID, ...}, ...]. */
 int srv_admin_lifecycle_import(struct srv_store *st, struct srv_repo *director, const uint8_t *body,
 			       size_t len, int64_t now, char **resp, struct upt_error *err);
-/* The support report as of day `at` (days since the epoch): each device's
- * support status, "ending" within `within` days; each product's last
- * obligation. */
-int srv_report_support(struct srv_store *st, int64_t at, int64_t within, char **resp,
-		       struct upt_error *err);
+/* A device's lifecycle as the answers write it: {"id", "product",
+ * "manufactured", "placed_on_market", "support_end", "support_end_set"
+ * (the object left open for more members). */
+struct srv_json;
+void srv_put_lifecycle(struct srv_json *o, const struct srv_device *d, const struct srv_product *p);
 
 #endif

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uptake/metadata.h>
+
+#include "campaigns.h"
 #include "jsonout.h"
-#include "server.h"
+#include "lifecycle.h"
 
 /* An open-addressing table from a key "sha256\nhardware id" to an index. */
 struct table {
@@ -158,197 +161,270 @@ static bool no_image(const char *sha256)
 	return true;
 }
 
+/* ---- streams ------------------------------------------------------------ */
+
+/* Each call of next() adds rows until the chunk holds this much. */
+#define CHUNK (16u << 10)
+
+struct srv_report_stream {
+	struct srv_store *st;
+	struct srv_report_args a;
+	int (*next)(struct srv_report_stream *r, struct srv_json *o, struct upt_error *err);
+	int stage; /* 0 before the head, then per report */
+	struct srv_cursor *cur;
+	struct srv_published *pub;
+	size_t npub;
+	struct table pub_index;
+	size_t rows, n1, n2, n3; /* rows written; report-specific counts */
+	/* support */
+	struct srv_product *prod;
+	size_t nprod;
+	struct prod_sum {
+		size_t units, dated;
+		int64_t last;
+	} * sum;
+	/* patch-status */
+	struct release *rel;
+	size_t nrel, at;
+	struct srv_campaign *camps;
+	size_t ncamps;
+};
+
+/* A CSV field: quoted when it holds a comma or a quote. */
+static void csv_field(struct srv_json *o, const char *s)
+{
+	if (!strpbrk(s, ",\"")) {
+		srv_json_raw(o, "%s", s);
+		return;
+	}
+	srv_json_raw(o, "\"");
+	for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1)
+		srv_json_raw(o, "%.*s\"\"", (int)(q - s), s);
+	srv_json_raw(o, "%s\"", s);
+}
+
+/* A time as the CLI prints it ("-" for none). */
+static void csv_time(struct srv_json *o, int64_t t)
+{
+	char out[32];
+	if (t <= 0 || upt_time_format(out, sizeof out, t) != UPT_OK)
+		snprintf(out, sizeof out, "-");
+	srv_json_raw(o, "%s", out);
+}
+
+static void csv_bool(struct srv_json *o, bool b)
+{
+	srv_json_raw(o, "%s", b ? "true" : "false");
+}
+
+/* The cursor's next row: 1, 0 at the end (the cursor closed), or an error. */
+static int next_row(struct srv_report_stream *r, void *row, struct upt_error *err)
+{
+	int rc = r->st->ops->cursor_next(r->cur, row, err);
+	if (rc == 0) {
+		r->st->ops->cursor_close(r->cur);
+		r->cur = NULL;
+	}
+	return rc;
+}
+
 /* ---- inventory ---------------------------------------------------------- */
 
-struct inv_entry {
-	char sha256[65];
-	char hardware_id[128];
-	char installed[512]; /* the name the first report gave */
-	size_t ecus, devices;
-	char last_device[128];
-	const struct srv_published *target;
-};
-
-struct inv_ctx {
-	const struct srv_published *pub;
-	struct table pub_index, seen;
-	struct inv_entry *e;
-	size_t n, cap, ecus, no_image;
-};
-
-static int inv_row(void *ctx, const struct srv_ecu_row *row)
+static void inv_put(struct srv_report_stream *r, struct srv_json *o, const struct srv_image_row *m,
+		    const struct srv_published *t)
 {
-	struct inv_ctx *c = ctx;
-	struct inv_entry *e;
-	char key[200];
-	size_t *at;
-	c->ecus++;
-	if (no_image(row->installed_sha256)) {
-		c->no_image++;
-		return UPT_OK;
+	if (r->a.csv) {
+		csv_field(o, m->sha256);
+		srv_json_raw(o, ",");
+		csv_field(o, m->hardware_id);
+		srv_json_raw(o, ",");
+		csv_field(o, m->installed);
+		srv_json_raw(o, ",%lld,%lld,", (long long)m->ecus, (long long)m->devices);
+		csv_bool(o, t != NULL);
+		srv_json_raw(o, ",");
+		csv_field(o, t ? t->name : "");
+		srv_json_raw(o, "\n");
+		return;
 	}
-	key_of(key, row->installed_sha256, row->hardware_id);
-	if ((at = table_find(&c->seen, key))) {
-		e = &c->e[*at];
-	} else {
-		if (c->n == c->cap) {
-			size_t cap = c->cap ? 2 * c->cap : 32;
-			struct inv_entry *more = realloc(c->e, cap * sizeof *more);
-			if (!more)
-				return UPT_ERR_NOMEM;
-			c->e = more;
-			c->cap = cap;
+	srv_json_raw(o, "%s{\"sha256\":", r->rows ? "," : "");
+	srv_json_str(o, m->sha256);
+	srv_json_raw(o, ",\"hardware_id\":");
+	srv_json_str(o, m->hardware_id);
+	srv_json_raw(o, ",\"installed\":");
+	srv_json_str(o, m->installed);
+	srv_json_raw(o, ",\"ecus\":%lld,\"devices\":%lld,\"published\":%s,\"target\":",
+		     (long long)m->ecus, (long long)m->devices, t ? "true" : "false");
+	if (t)
+		srv_json_str(o, t->name);
+	else
+		srv_json_raw(o, "null");
+	srv_json_raw(o, "}");
+}
+
+/* n1 ECUs, n2 without an image, n3 images never published */
+static int inv_next(struct srv_report_stream *r, struct srv_json *o, struct upt_error *err)
+{
+	struct srv_image_row m;
+	int rc = 1;
+	if (r->stage == 0) {
+		srv_json_raw(o, r->a.csv ? "sha256,hardware_id,installed,ecus,devices,published,"
+					   "target\n"
+					 : "{\"images\":[");
+		r->stage = 1;
+	}
+	while (o->len < CHUNK && (rc = next_row(r, &m, err)) == 1) {
+		const struct srv_published *t;
+		r->n1 += (size_t)m.ecus;
+		if (no_image(m.sha256)) {
+			r->n2 += (size_t)m.ecus;
+			continue;
 		}
-		if (table_add(&c->seen, key, c->n) != UPT_OK)
-			return UPT_ERR_NOMEM;
-		e = &c->e[c->n++];
-		memset(e, 0, sizeof *e);
-		snprintf(e->sha256, sizeof e->sha256, "%s", row->installed_sha256);
-		snprintf(e->hardware_id, sizeof e->hardware_id, "%s", row->hardware_id);
-		snprintf(e->installed, sizeof e->installed, "%s", row->installed);
-		e->target =
-		    published_for(c->pub, &c->pub_index, row->installed_sha256, row->hardware_id);
+		t = published_for(r->pub, &r->pub_index, m.sha256, m.hardware_id);
+		r->n3 += !t;
+		inv_put(r, o, &m, t);
+		r->rows++;
 	}
-	e->ecus++;
-	/* rows come ordered by device: a device is counted once per image */
-	if (strcmp(e->last_device, row->device) != 0) {
-		e->devices++;
-		snprintf(e->last_device, sizeof e->last_device, "%s", row->device);
-	}
-	return UPT_OK;
+	if (rc == 0 && !r->a.csv)
+		srv_json_raw(o,
+			     "],\"ecus\":%zu,\"no_image_ecus\":%zu,\"unpublished_images\":%zu}\n",
+			     r->n1, r->n2, r->n3);
+	return rc;
 }
 
-static int inv_cmp(const void *a, const void *b)
+/* ---- opt-out ------------------------------------------------------------ */
+
+/* n1 devices, rows opted out */
+static int opt_next(struct srv_report_stream *r, struct srv_json *o, struct upt_error *err)
 {
-	const struct inv_entry *x = a, *y = b;
-	int c = strcmp(x->sha256, y->sha256);
-	return c ? c : strcmp(x->hardware_id, y->hardware_id);
+	struct srv_device d;
+	int rc = 1;
+	if (r->stage == 0) {
+		srv_json_raw(o,
+			     r->a.csv ? "device,product,since,last_manifest\n" : "{\"devices\":[");
+		r->stage = 1;
+	}
+	while (o->len < CHUNK && (rc = next_row(r, &d, err)) == 1) {
+		r->n1++;
+		if (d.auto_update || !d.last_manifest)
+			continue;
+		if (r->a.csv) {
+			csv_field(o, d.id);
+			srv_json_raw(o, ",");
+			csv_field(o, d.product);
+			srv_json_raw(o, ",");
+			csv_time(o, d.auto_update_since);
+			srv_json_raw(o, ",");
+			csv_time(o, d.last_manifest);
+			srv_json_raw(o, "\n");
+		} else {
+			srv_json_raw(o, "%s{\"id\":", r->rows ? "," : "");
+			srv_json_str(o, d.id);
+			srv_json_raw(o, ",\"product\":");
+			srv_json_str(o, d.product);
+			srv_json_raw(o, ",\"since\":%lld,\"last_manifest\":%lld}",
+				     (long long)d.auto_update_since, (long long)d.last_manifest);
+		}
+		r->rows++;
+	}
+	if (rc == 0 && !r->a.csv)
+		srv_json_raw(o, "],\"opted_out\":%zu,\"devices_total\":%zu}\n", r->rows, r->n1);
+	return rc;
 }
 
-int srv_report_inventory(struct srv_store *st, char **resp, struct upt_error *err)
+/* ---- support ------------------------------------------------------------ */
+
+static void support_put(struct srv_report_stream *r, struct srv_json *o, const struct srv_device *d)
 {
-	struct inv_ctx c = {0};
-	struct srv_published *pub = NULL;
-	size_t npub = 0, unpublished = 0;
-	struct srv_json o = {0};
-	int rc = st->ops->published_list(st, &pub, &npub, err);
-	c.pub = pub;
-	if (rc == UPT_OK && index_published(pub, npub, &c.pub_index) != UPT_OK)
-		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	if (rc == UPT_OK) {
-		rc = st->ops->ecu_scan(st, inv_row, &c, err);
-		if (rc == UPT_ERR_NOMEM)
-			upt_error_set(err, rc, "out of memory");
+	const struct srv_product *dp = NULL;
+	struct prod_sum *sum = NULL;
+	char end[11];
+	int64_t e = 0, at = r->a.at_day, within = r->a.within;
+	const char *status = "unknown";
+	bool dated;
+	for (size_t j = 0; j < r->nprod; j++)
+		if (strcmp(r->prod[j].name, d->product) == 0) {
+			dp = &r->prod[j];
+			sum = &r->sum[j];
+		}
+	srv_support_end(d, dp, end);
+	dated = end[0] && srv_date_parse(end, &e) == UPT_OK;
+	if (dated)
+		status = e <= at ? "ended" : e - at <= within ? "ending" : "in-support";
+	if (sum) {
+		sum->units++;
+		if (dated) {
+			sum->dated++;
+			sum->last = e > sum->last ? e : sum->last;
+		}
 	}
-	if (rc != UPT_OK)
-		goto done;
-	qsort(c.e, c.n, sizeof *c.e, inv_cmp);
-	srv_json_raw(&o, "{\"images\":[");
-	for (size_t i = 0; i < c.n; i++) {
-		const struct inv_entry *e = &c.e[i];
-		srv_json_raw(&o, "%s{\"sha256\":\"%s\",\"hardware_id\":", i ? "," : "", e->sha256);
-		srv_json_str(&o, e->hardware_id);
-		srv_json_raw(&o, ",\"installed\":");
-		srv_json_str(&o, e->installed);
-		srv_json_raw(&o,
-			     ",\"ecus\":%zu,\"devices\":%zu,\"published\":%s,\"target\":", e->ecus,
-			     e->devices, e->target ? "true" : "false");
-		if (e->target)
-			srv_json_str(&o, e->target->name);
+	if (r->a.csv) {
+		const char *f[] = {d->id, d->product, d->manufactured, d->placed_on_market,
+				   end,   status};
+		for (size_t k = 0; k < 6; k++) {
+			csv_field(o, f[k]);
+			srv_json_raw(o, ",");
+		}
+		if (end[0])
+			srv_json_raw(o, "%lld", (long long)(e > at ? e - at : 0));
+		srv_json_raw(o, ",%lld,%s\n", (long long)d->last_manifest,
+			     d->auto_update ? "true" : "false");
+		return;
+	}
+	srv_json_raw(o, "%s", r->rows ? "," : "");
+	srv_put_lifecycle(o, d, dp);
+	srv_json_raw(o, ",\"status\":\"%s\"", status);
+	if (end[0])
+		srv_json_raw(o, ",\"days_left\":%lld", (long long)(e > at ? e - at : 0));
+	srv_json_raw(o, ",\"last_manifest\":%lld,\"auto_update\":%s}", (long long)d->last_manifest,
+		     d->auto_update ? "true" : "false");
+}
+
+static void support_products(struct srv_report_stream *r, struct srv_json *o)
+{
+	char day[11];
+	srv_json_raw(o, "],\"products\":[");
+	for (size_t j = 0; j < r->nprod; j++) {
+		const struct prod_sum *s = &r->sum[j];
+		srv_json_raw(o, "%s{\"name\":", j ? "," : "");
+		srv_json_str(o, r->prod[j].name);
+		srv_json_raw(o, ",\"support_years\":%lld,\"devices\":%zu,\"devices_dated\":%zu",
+			     (long long)r->prod[j].support_years, s->units, s->dated);
+		if (s->last >= 0) {
+			srv_date_format(s->last, day);
+			srv_json_raw(o, ",\"last_obligation_ends\":\"%s\"", day);
+		} else {
+			srv_json_raw(o, ",\"last_obligation_ends\":null");
+		}
+		srv_json_raw(o, "}");
+	}
+	srv_json_raw(o, "]}\n");
+}
+
+static int support_next(struct srv_report_stream *r, struct srv_json *o, struct upt_error *err)
+{
+	struct srv_device d;
+	int rc = 1;
+	if (r->stage == 0) {
+		char day[11];
+		srv_date_format(r->a.at_day, day);
+		if (r->a.csv)
+			srv_json_raw(o, "device,product,manufactured,placed_on_market,support_end,"
+					"status,days_left,last_manifest,auto_update\n");
 		else
-			srv_json_raw(&o, "null");
-		srv_json_raw(&o, "}");
-		unpublished += !e->target;
+			srv_json_raw(o, "{\"at\":\"%s\",\"within_days\":%lld,\"devices\":[", day,
+				     (long long)r->a.within);
+		r->stage = 1;
 	}
-	srv_json_raw(&o, "],\"ecus\":%zu,\"no_image_ecus\":%zu,\"unpublished_images\":%zu}\n",
-		     c.ecus, c.no_image, unpublished);
-	rc = srv_json_finish(&o, resp, err);
-done:
-	table_free(&c.pub_index);
-	table_free(&c.seen);
-	free(c.e);
-	free(pub);
+	while (o->len < CHUNK && (rc = next_row(r, &d, err)) == 1) {
+		support_put(r, o, &d);
+		r->rows++;
+	}
+	if (rc == 0 && !r->a.csv)
+		support_products(r, o);
 	return rc;
 }
 
 /* ---- patch status ------------------------------------------------------- */
-
-struct lack {
-	char device[128], serial[128], hardware_id[128], installed[512], sha256[65];
-};
-
-struct release {
-	const struct srv_published *t;
-	bool due;
-	size_t ecus, patched, n, cap;
-	struct lack *lacking;
-};
-
-struct patch_ctx {
-	const struct srv_published *pub;
-	struct table pub_index;
-	struct release *r;
-	size_t n;
-};
-
-static int patch_row(void *ctx, const struct srv_ecu_row *row)
-{
-	struct patch_ctx *c = ctx;
-	const struct srv_published *now = NULL;
-	bool empty = no_image(row->installed_sha256);
-	if (!empty)
-		now = published_for(c->pub, &c->pub_index, row->installed_sha256, row->hardware_id);
-	for (size_t i = 0; i < c->n; i++) {
-		struct release *r = &c->r[i];
-		struct lack *l;
-		if (!srv_list_has(r->t->hardware_ids, row->hardware_id))
-			continue;
-		r->ecus++;
-		if ((!empty && strcmp(row->installed_sha256, r->t->sha256) == 0) ||
-		    (now && now->release_counter >= 0 && r->t->release_counter >= 0 &&
-		     now->release_counter > r->t->release_counter)) {
-			r->patched++;
-			continue;
-		}
-		if (!r->due)
-			continue;
-		if (r->n == r->cap) {
-			size_t cap = r->cap ? 2 * r->cap : 16;
-			struct lack *more = realloc(r->lacking, cap * sizeof *more);
-			if (!more)
-				return UPT_ERR_NOMEM;
-			r->lacking = more;
-			r->cap = cap;
-		}
-		l = &r->lacking[r->n++];
-		snprintf(l->device, sizeof l->device, "%s", row->device);
-		snprintf(l->serial, sizeof l->serial, "%s", row->serial);
-		snprintf(l->hardware_id, sizeof l->hardware_id, "%s", row->hardware_id);
-		snprintf(l->installed, sizeof l->installed, "%s", empty ? "" : row->installed);
-		snprintf(l->sha256, sizeof l->sha256, "%s", empty ? "" : row->installed_sha256);
-	}
-	return UPT_OK;
-}
-
-/* The ECUs lacking a release (empty until it is overdue). */
-static void put_lacking(struct srv_json *o, const struct release *r, int64_t now)
-{
-	srv_json_raw(o, ",\"lacking\":[");
-	for (size_t j = 0; j < r->n; j++) {
-		const struct lack *l = &r->lacking[j];
-		srv_json_raw(o, "%s{\"device\":", j ? "," : "");
-		srv_json_str(o, l->device);
-		srv_json_raw(o, ",\"ecu\":");
-		srv_json_str(o, l->serial);
-		srv_json_raw(o, ",\"hardware_id\":");
-		srv_json_str(o, l->hardware_id);
-		srv_json_raw(o, ",\"installed\":");
-		srv_json_str(o, l->installed);
-		srv_json_raw(o, ",\"installed_sha256\":\"%s\",\"missing_days\":%lld}", l->sha256,
-			     (long long)((now - r->t->published) / 86400));
-	}
-	srv_json_raw(o, "]");
-}
 
 /* The campaigns that roll the release out, and how far they are. */
 static void put_campaigns(struct srv_json *o, struct srv_store *st, const char *sha256,
@@ -387,100 +463,257 @@ static void put_campaigns(struct srv_json *o, struct srv_store *st, const char *
 	srv_json_raw(o, "]");
 }
 
-int srv_report_patch_status(struct srv_store *st, int64_t now, int64_t days, char **resp,
-			    struct upt_error *err)
+struct release {
+	const struct srv_published *t;
+	bool due;
+	size_t ecus, patched;
+};
+
+/* What `row` is for release `t`: -1 not of its hardware, 1 patched (runs
+ * it or a higher release counter), 0 lacking. */
+static int patch_judge(const struct srv_report_stream *r, const struct srv_published *t,
+		       const struct srv_ecu_row *row)
 {
-	struct patch_ctx c = {0};
-	struct srv_published *pub = NULL;
-	size_t npub = 0;
-	struct srv_json o = {0};
-	struct srv_campaign *camps = NULL;
-	size_t ncamps = 0;
-	int rc = st->ops->published_list(st, &pub, &npub, err);
-	c.pub = pub;
-	if (rc == UPT_OK && index_published(pub, npub, &c.pub_index) != UPT_OK)
-		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	if (rc == UPT_OK && !(c.r = calloc(npub ? npub : 1, sizeof *c.r)))
-		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; rc == UPT_OK && i < npub; i++)
-		if (pub[i].security) {
-			c.r[c.n].t = &pub[i];
-			c.r[c.n++].due = now - pub[i].published >= days * 86400;
+	const struct srv_published *now = NULL;
+	bool empty = no_image(row->installed_sha256);
+	if (!srv_list_has(t->hardware_ids, row->hardware_id))
+		return -1;
+	if (!empty)
+		now = published_for(r->pub, &r->pub_index, row->installed_sha256, row->hardware_id);
+	return (!empty && strcmp(row->installed_sha256, t->sha256) == 0) ||
+	       (now && now->release_counter >= 0 && t->release_counter >= 0 &&
+		now->release_counter > t->release_counter);
+}
+
+/* The counts of every release: one pass before anything is written. */
+static int patch_count(struct srv_report_stream *r, struct upt_error *err)
+{
+	struct srv_ecu_row row;
+	int rc;
+	while ((rc = next_row(r, &row, err)) == 1)
+		for (size_t i = 0; i < r->nrel; i++) {
+			int v = patch_judge(r, r->rel[i].t, &row);
+			r->rel[i].ecus += v >= 0;
+			r->rel[i].patched += v == 1;
 		}
-	if (rc == UPT_OK) {
-		rc = st->ops->ecu_scan(st, patch_row, &c, err);
-		if (rc == UPT_ERR_NOMEM)
-			upt_error_set(err, rc, "out of memory");
-	}
-	if (rc == UPT_OK)
-		rc = st->ops->campaign_list(st, &camps, &ncamps, err);
-	if (rc != UPT_OK)
-		goto done;
-	srv_json_raw(&o, "{\"at\":%lld,\"days\":%lld,\"releases\":[", (long long)now,
-		     (long long)days);
-	for (size_t i = 0; i < c.n; i++) {
-		const struct release *r = &c.r[i];
-		const char *h = r->t->hardware_ids;
-		srv_json_raw(&o, "%s{\"target\":", i ? "," : "");
-		srv_json_str(&o, r->t->name);
-		srv_json_raw(&o, ",\"sha256\":\"%s\",\"hardware_ids\":[", r->t->sha256);
-		for (bool first = true; *h; first = false) {
-			const char *comma = strchr(h, ',');
-			size_t len = comma ? (size_t)(comma - h) : strlen(h);
-			char id[129];
-			snprintf(id, sizeof id, "%.*s", (int)(len < 128 ? len : 128), h);
-			srv_json_raw(&o, "%s", first ? "" : ",");
-			srv_json_str(&o, id);
-			h += len + (comma ? 1 : 0);
-		}
-		srv_json_raw(&o,
-			     "],\"release_counter\":%lld,\"published\":%lld,\"due\":%lld,"
-			     "\"overdue\":%s,\"ecus\":%zu,\"patched\":%zu",
-			     (long long)r->t->release_counter, (long long)r->t->published,
-			     (long long)(r->t->published + days * 86400), r->due ? "true" : "false",
-			     r->ecus, r->patched);
-		put_lacking(&o, r, now);
-		put_campaigns(&o, st, r->t->sha256, camps, ncamps);
-		srv_json_raw(&o, "}");
-	}
-	srv_json_raw(&o, "]}\n");
-	rc = srv_json_finish(&o, resp, err);
-done:
-	for (size_t i = 0; c.r && i < c.n; i++)
-		free(c.r[i].lacking);
-	free(c.r);
-	table_free(&c.pub_index);
-	srv_campaigns_free(camps, ncamps);
-	free(pub);
 	return rc;
 }
 
-/* ---- opt-out ------------------------------------------------------------ */
-
-int srv_report_opt_out(struct srv_store *st, char **resp, struct upt_error *err)
+static void patch_head(struct srv_report_stream *r, struct srv_json *o, const struct release *x)
 {
-	struct srv_device *d = NULL;
-	size_t nd = 0, k = 0;
-	struct srv_json o = {0};
-	int rc = st->ops->device_list(st, &d, &nd, err);
-	if (rc != UPT_OK)
-		return rc;
-	srv_json_raw(&o, "{\"devices\":[");
-	for (size_t i = 0; i < nd; i++) {
-		if (d[i].auto_update || !d[i].last_manifest)
-			continue;
-		srv_json_raw(&o, "%s{\"id\":", k++ ? "," : "");
-		srv_json_str(&o, d[i].id);
-		srv_json_raw(&o, ",\"product\":");
-		srv_json_str(&o, d[i].product);
-		srv_json_raw(&o, ",\"since\":%lld,\"last_manifest\":%lld}",
-			     (long long)d[i].auto_update_since, (long long)d[i].last_manifest);
+	const char *h = x->t->hardware_ids;
+	int64_t days = r->a.days;
+	srv_json_raw(o, "%s{\"target\":", r->at ? "," : "");
+	srv_json_str(o, x->t->name);
+	srv_json_raw(o, ",\"sha256\":\"%s\",\"hardware_ids\":[", x->t->sha256);
+	for (bool first = true; *h; first = false) {
+		const char *comma = strchr(h, ',');
+		size_t len = comma ? (size_t)(comma - h) : strlen(h);
+		char id[129];
+		snprintf(id, sizeof id, "%.*s", (int)(len < 128 ? len : 128), h);
+		srv_json_raw(o, "%s", first ? "" : ",");
+		srv_json_str(o, id);
+		h += len + (comma ? 1 : 0);
 	}
-	srv_json_raw(&o, "],\"opted_out\":%zu,\"devices_total\":%zu}\n", k, nd);
-	free(d);
-	return srv_json_finish(&o, resp, err);
+	srv_json_raw(o,
+		     "],\"release_counter\":%lld,\"published\":%lld,\"due\":%lld,"
+		     "\"overdue\":%s,\"ecus\":%zu,\"patched\":%zu,\"lacking\":[",
+		     (long long)x->t->release_counter, (long long)x->t->published,
+		     (long long)(x->t->published + days * 86400), x->due ? "true" : "false",
+		     x->ecus, x->patched);
 }
 
+static void patch_lack(struct srv_report_stream *r, struct srv_json *o, const struct release *x,
+		       const struct srv_ecu_row *row)
+{
+	bool empty = no_image(row->installed_sha256);
+	long long missing = (long long)((r->a.now - x->t->published) / 86400);
+	if (r->a.csv) {
+		csv_field(o, x->t->name);
+		srv_json_raw(o, ",%s,", x->t->sha256);
+		csv_time(o, x->t->published);
+		srv_json_raw(o, ",%s,", x->due ? "true" : "false");
+		csv_field(o, row->device);
+		srv_json_raw(o, ",");
+		csv_field(o, row->serial);
+		srv_json_raw(o, ",");
+		csv_field(o, row->hardware_id);
+		srv_json_raw(o, ",");
+		csv_field(o, empty ? "" : row->installed);
+		srv_json_raw(o, ",");
+		csv_field(o, empty ? "" : row->installed_sha256);
+		srv_json_raw(o, ",%lld\n", missing);
+		return;
+	}
+	srv_json_raw(o, "%s{\"device\":", r->rows ? "," : "");
+	srv_json_str(o, row->device);
+	srv_json_raw(o, ",\"ecu\":");
+	srv_json_str(o, row->serial);
+	srv_json_raw(o, ",\"hardware_id\":");
+	srv_json_str(o, row->hardware_id);
+	srv_json_raw(o, ",\"installed\":");
+	srv_json_str(o, empty ? "" : row->installed);
+	srv_json_raw(o, ",\"installed_sha256\":\"%s\",\"missing_days\":%lld}",
+		     empty ? "" : row->installed_sha256, missing);
+}
+
+/* stage 1: a release's head next; 2: its lacking ECUs (a cursor when due) */
+static int patch_next(struct srv_report_stream *r, struct srv_json *o, struct upt_error *err)
+{
+	struct srv_ecu_row row;
+	int rc = 1;
+	if (r->stage == 0) {
+		if ((rc = patch_count(r, err)) != 0)
+			return rc;
+		if (r->a.csv)
+			srv_json_raw(o, "release,sha256,published,overdue,device,ecu,hardware_id,"
+					"installed,installed_sha256,missing_days\n");
+		else
+			srv_json_raw(o, "{\"at\":%lld,\"days\":%lld,\"releases\":[",
+				     (long long)r->a.now, (long long)r->a.days);
+		r->stage = 1;
+	}
+	while (o->len < CHUNK && r->at < r->nrel) {
+		struct release *x = &r->rel[r->at];
+		if (r->stage == 1) {
+			if (!r->a.csv)
+				patch_head(r, o, x);
+			r->rows = 0;
+			r->stage = 2;
+			if (x->due && (rc = r->st->ops->cursor_open(r->st, SRV_SCAN_ECUS, NULL,
+								    &r->cur, err)) != UPT_OK)
+				return rc;
+			continue;
+		}
+		if (r->cur && (rc = next_row(r, &row, err)) == 1) {
+			if (patch_judge(r, x->t, &row) == 0) {
+				patch_lack(r, o, x, &row);
+				r->rows++;
+			}
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		if (!r->a.csv) {
+			srv_json_raw(o, "]");
+			put_campaigns(o, r->st, x->t->sha256, r->camps, r->ncamps);
+			srv_json_raw(o, "}");
+		}
+		r->at++;
+		r->stage = 1;
+	}
+	if (r->at < r->nrel)
+		return 1;
+	if (!r->a.csv)
+		srv_json_raw(o, "]}\n");
+	return 0;
+}
+
+/* ---- open, next, close -------------------------------------------------- */
+
+void srv_report_close(struct srv_report_stream *r)
+{
+	if (!r)
+		return;
+	r->st->ops->cursor_close(r->cur);
+	table_free(&r->pub_index);
+	free(r->pub);
+	free(r->prod);
+	free(r->sum);
+	free(r->rel);
+	srv_campaigns_free(r->camps, r->ncamps);
+	free(r);
+}
+
+static int open_patch(struct srv_report_stream *r, struct upt_error *err)
+{
+	int rc = r->st->ops->campaign_list(r->st, &r->camps, &r->ncamps, err);
+	if (rc == UPT_OK && !(r->rel = calloc(r->npub ? r->npub : 1, sizeof *r->rel)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < r->npub; i++)
+		if (r->pub[i].security) {
+			r->rel[r->nrel].t = &r->pub[i];
+			r->rel[r->nrel++].due = r->a.now - r->pub[i].published >= r->a.days * 86400;
+		}
+	return rc;
+}
+
+static int open_support(struct srv_report_stream *r, struct upt_error *err)
+{
+	int rc = r->st->ops->product_list(r->st, &r->prod, &r->nprod, err);
+	if (rc == UPT_OK && !(r->sum = calloc(r->nprod ? r->nprod : 1, sizeof *r->sum)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t j = 0; rc == UPT_OK && j < r->nprod; j++)
+		r->sum[j].last = -1;
+	return rc;
+}
+
+int srv_report_open(struct srv_report_stream **out, struct srv_store *st, enum srv_report kind,
+		    const struct srv_report_args *a, struct upt_error *err)
+{
+	static const enum srv_scan scan[] = {
+	    [SRV_REPORT_INVENTORY] = SRV_SCAN_IMAGES,
+	    [SRV_REPORT_SUPPORT] = SRV_SCAN_DEVICES,
+	    [SRV_REPORT_PATCH_STATUS] = SRV_SCAN_ECUS,
+	    [SRV_REPORT_OPT_OUT] = SRV_SCAN_DEVICES,
+	};
+	static int (*const next[])(struct srv_report_stream *, struct srv_json *,
+				   struct upt_error *) = {
+	    [SRV_REPORT_INVENTORY] = inv_next,
+	    [SRV_REPORT_SUPPORT] = support_next,
+	    [SRV_REPORT_PATCH_STATUS] = patch_next,
+	    [SRV_REPORT_OPT_OUT] = opt_next,
+	};
+	struct srv_report_stream *r = calloc(1, sizeof *r);
+	int rc = UPT_OK;
+	*out = NULL;
+	if (!r)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	r->st = st;
+	r->a = *a;
+	r->next = next[kind];
+	if (kind == SRV_REPORT_INVENTORY || kind == SRV_REPORT_PATCH_STATUS) {
+		rc = st->ops->published_list(st, &r->pub, &r->npub, err);
+		if (rc == UPT_OK && index_published(r->pub, r->npub, &r->pub_index) != UPT_OK)
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	if (rc == UPT_OK && kind == SRV_REPORT_PATCH_STATUS)
+		rc = open_patch(r, err);
+	if (rc == UPT_OK && kind == SRV_REPORT_SUPPORT)
+		rc = open_support(r, err);
+	if (rc == UPT_OK)
+		rc = st->ops->cursor_open(st, scan[kind], NULL, &r->cur, err);
+	if (rc != UPT_OK) {
+		srv_report_close(r);
+		return rc;
+	}
+	*out = r;
+	return UPT_OK;
+}
+
+int srv_report_next(struct srv_report_stream *r, struct srv_json *out, struct upt_error *err)
+{
+	int rc = r->next(r, out, err);
+	if (rc >= 0 && out->rc != UPT_OK)
+		rc = upt_error_set(err, out->rc, "report: out of memory");
+	return rc;
+}
+
+int srv_report(struct srv_store *st, enum srv_report kind, const struct srv_report_args *a,
+	       char **resp, struct upt_error *err)
+{
+	struct srv_report_stream *r = NULL;
+	struct srv_json o = {0};
+	int rc = srv_report_open(&r, st, kind, a, err);
+	while (rc == UPT_OK && (rc = srv_report_next(r, &o, err)) == 1)
+		rc = UPT_OK;
+	srv_report_close(r);
+	if (rc != UPT_OK) {
+		srv_json_dispose(&o);
+		return rc;
+	}
+	return srv_json_finish(&o, resp, err);
+}
 /* ---- adoption of the security releases over time ------------------------- */
 
 struct ad_ecu {

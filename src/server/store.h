@@ -296,6 +296,24 @@ struct srv_campaign_event {
 	char text[256];
 };
 
+/* One row of the inventory's scan: the ECUs that report one image hash
+ * for one hardware id (the least name any of them reports). */
+struct srv_image_row {
+	char sha256[65];
+	char hardware_id[128];
+	char installed[512];
+	int64_t ecus, devices;
+};
+
+/* What a cursor reads, and the row type it fills. */
+enum srv_scan {
+	SRV_SCAN_ECUS,    /* struct srv_ecu_row, by device and serial */
+	SRV_SCAN_DEVICES, /* struct srv_device, by id */
+	SRV_SCAN_IMAGES,  /* struct srv_image_row, by sha256 and hardware id (bytes) */
+	SRV_SCAN_ALERTS,  /* struct srv_alert of a filter, as alert_list orders them */
+};
+struct srv_cursor;
+
 /* Called for each row of a scan; a non-zero return stops it and is
  * returned. */
 typedef int (*srv_ecu_scan_fn)(void *ctx, const struct srv_ecu_row *row);
@@ -460,6 +478,19 @@ struct srv_store_ops {
 	 * oldest first, in one pass (the lock is held as for ecu_scan). */
 	int (*manifest_scan)(struct srv_store *s, const char *device, srv_manifest_scan_fn fn,
 			     void *ctx, struct upt_error *err);
+	/* A cursor over a whole table, for answers streamed to a client at
+	 * its pace: one row per cursor_next, never the table in memory, on a
+	 * connection of the cursor's own that no other call of this thread
+	 * uses (SQLite: a read-only connection to the database file;
+	 * PostgreSQL: one of the pool, taken off it until cursor_close,
+	 * rows in single-row mode). cursor_next gives 1 and fills *row (the
+	 * type enum srv_scan names), 0 at the end, or an error. `f`: the
+	 * alerts' filter (SRV_SCAN_ALERTS only; copied). */
+	int (*cursor_open)(struct srv_store *s, enum srv_scan what,
+			   const struct srv_alert_filter *f, struct srv_cursor **out,
+			   struct upt_error *err);
+	int (*cursor_next)(struct srv_cursor *c, void *row, struct upt_error *err);
+	void (*cursor_close)(struct srv_cursor *c); /* accepts NULL */
 	/* Devices' tags (comma-separated) and UTC offset (minutes). */
 	int (*device_tags)(struct srv_store *s, const char *id, const char *tags,
 			   int64_t utc_offset, struct upt_error *err);

@@ -1989,6 +1989,148 @@ static int pg_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 	return code;
 }
 
+/* ---- cursors -------------------------------------------------------------- */
+
+/* Byte order (COLLATE "C") for the images, as SQLite sorts them. */
+static const char *const cursor_sql[] = {
+    [SRV_SCAN_ECUS] = "SELECT device, serial, hardware_id, installed, installed_sha256, "
+		      "reported_at FROM ecus ORDER BY device, serial",
+    [SRV_SCAN_DEVICES] = DEVICE_COLS " ORDER BY id",
+    [SRV_SCAN_ALERTS] =
+	PG_ALERT_COLS " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR "
+		      "device=$2) AND last_seen >= $3::bigint AND ($4::int = 0 OR "
+		      "acked_at = 0) ORDER BY last_seen DESC, id DESC LIMIT $5::bigint",
+    [SRV_SCAN_IMAGES] = "SELECT installed_sha256, hardware_id, min(installed COLLATE \"C\"), "
+			"count(*), count(DISTINCT device) FROM ecus "
+			"GROUP BY installed_sha256, hardware_id "
+			"ORDER BY installed_sha256 COLLATE \"C\", hardware_id COLLATE \"C\"",
+};
+
+struct srv_cursor {
+	struct pg_store *s;
+	struct pg_conn *c;
+	enum srv_scan what;
+	bool done;
+};
+
+/* The connection goes back to the pool; one whose query was cut short
+ * is dropped (the next user connects anew). */
+static void pg_cursor_close(struct srv_cursor *k)
+{
+	PGresult *r;
+	struct pg_conn *held;
+	if (!k)
+		return;
+	held = pthread_getspecific(k->s->held);
+	if (k->c) {
+		if (!k->done) {
+			PQfinish(k->c->db);
+			k->c->db = NULL;
+		}
+		while (k->c->db && (r = PQgetResult(k->c->db)) != NULL)
+			PQclear(r);
+		k->c->depth = 1;
+		pthread_setspecific(k->s->held, k->c);
+		conn_put(k->s, k->c);
+		pthread_setspecific(k->s->held, held); /* what this thread held stays */
+	}
+	free(k);
+}
+
+static int pg_cursor_open(struct srv_store *b, enum srv_scan what, const struct srv_alert_filter *f,
+			  struct srv_cursor **out, struct upt_error *err)
+{
+	char since[24], lim[24];
+	const char *vals[5] = {NULL};
+	int nv = 0;
+	struct pg_store *s = P(b);
+	struct srv_cursor *k;
+	struct pg_conn *held = pthread_getspecific(s->held);
+	*out = NULL;
+	if (held) /* inside a transaction: a cursor needs a connection of its own */
+		return upt_error_set(err, UPT_ERR_STATE, "postgresql: cursor inside a transaction");
+	if (!(k = calloc(1, sizeof *k)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	k->s = s;
+	k->what = what;
+	if (!(k->c = conn_get(s, err))) {
+		free(k);
+		return UPT_ERR_IO;
+	}
+	/* off this thread: its other calls between rows take other connections */
+	pthread_setspecific(s->held, NULL);
+	if (what == SRV_SCAN_ALERTS) {
+		vals[0] = f->kind;
+		vals[1] = f->device;
+		vals[2] = num(since, f->since);
+		vals[3] = f->open_only ? "1" : "0";
+		vals[4] = f->limit ? num(lim, (long long)f->limit) : NULL;
+		nv = 5;
+	}
+	if (!PQsendQueryParams(k->c->db, cursor_sql[what], nv, NULL, nv ? vals : NULL, NULL, NULL,
+			       0) ||
+	    !PQsetSingleRowMode(k->c->db)) {
+		int rc = unavailable(s, PQerrorMessage(k->c->db), err);
+		pg_cursor_close(k);
+		return rc;
+	}
+	*out = k;
+	return UPT_OK;
+}
+
+static void cursor_row(const struct srv_cursor *k, PGresult *r, void *row)
+{
+	if (k->what == SRV_SCAN_ECUS) {
+		struct srv_ecu_row *e = row;
+		col_s(e->device, sizeof e->device, r, 0, 0);
+		col_s(e->serial, sizeof e->serial, r, 0, 1);
+		col_s(e->hardware_id, sizeof e->hardware_id, r, 0, 2);
+		col_s(e->installed, sizeof e->installed, r, 0, 3);
+		col_s(e->installed_sha256, sizeof e->installed_sha256, r, 0, 4);
+		e->reported_at = col_i(r, 0, 5);
+	} else if (k->what == SRV_SCAN_DEVICES) {
+		device_row(r, 0, row);
+	} else if (k->what == SRV_SCAN_ALERTS) {
+		pg_alert_row(r, 0, row);
+	} else {
+		struct srv_image_row *m = row;
+		col_s(m->sha256, sizeof m->sha256, r, 0, 0);
+		col_s(m->hardware_id, sizeof m->hardware_id, r, 0, 1);
+		col_s(m->installed, sizeof m->installed, r, 0, 2);
+		m->ecus = col_i(r, 0, 3);
+		m->devices = col_i(r, 0, 4);
+	}
+}
+
+static int pg_cursor_next(struct srv_cursor *k, void *row, struct upt_error *err)
+{
+	PGresult *r;
+	ExecStatusType st;
+	int rc;
+	if (k->done)
+		return 0;
+	if (!(r = PQgetResult(k->c->db)))
+		return upt_error_set(err, UPT_ERR_IO, "postgresql: cursor: no result");
+	st = PQresultStatus(r);
+	if (st == PGRES_SINGLE_TUPLE) {
+		cursor_row(k, r, row);
+		rc = 1;
+	} else if (st == PGRES_TUPLES_OK) {
+		k->done = true;
+		rc = 0;
+	} else {
+		rc = PQstatus(k->c->db) != CONNECTION_OK
+			 ? unavailable(k->s, PQerrorMessage(k->c->db), err)
+			 : upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s",
+					 PQresultErrorMessage(r));
+	}
+	PQclear(r);
+	if (k->done) /* the end of the results */
+		while ((r = PQgetResult(k->c->db)) != NULL)
+			PQclear(r);
+	return rc;
+}
+
 /* ---- campaigns ---------------------------------------------------------- */
 
 static int pg_device_tags(struct srv_store *b, const char *id, const char *tags, int64_t utc_offset,
@@ -2010,9 +2152,10 @@ static int pg_assign_withdraw(struct srv_store *b, const char *device, const cha
 			      const char *correlation_id, struct upt_error *err)
 {
 	const char *vals[] = {device, ecu, correlation_id};
-	return run(
-	    P(b), "DELETE FROM assignments WHERE device=$1 AND ecu_serial=$2 AND correlation_id=$3",
-	    3, vals, err);
+	return run(P(b),
+		   "DELETE FROM assignments WHERE device=$1 AND ecu_serial=$2 AND "
+		   "correlation_id=$3",
+		   3, vals, err);
 }
 
 static int64_t pg_holder(struct pg_store *s, const char *device, const char *ecu)
@@ -2072,7 +2215,8 @@ static int pg_campaign_add(struct srv_store *b, struct srv_campaign *c, const st
 				    m[i].active ? "1" : "0",
 				    num(ud, m[i].updated)};
 		r = exec(s,
-			 "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, stage, "
+			 "INSERT INTO campaign_members (campaign, device, ecu, hardware_id, "
+			 "stage, "
 			 "state, sha256, correlation_id, from_sha256, assigned_at, published, "
 			 "active, updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
 			 13, mv, NULL, NULL, err, &code);
@@ -2290,7 +2434,8 @@ static int pg_member_set(struct srv_store *b, const struct srv_member *m, struct
 			      m->ecu};
 	return run(P(b),
 		   "UPDATE campaign_members SET state=$1, sha256=$2, correlation_id=$3, "
-		   "from_sha256=$4, assigned_at=$5, published=$6, updated=$7 WHERE campaign=$8 AND "
+		   "from_sha256=$4, assigned_at=$5, published=$6, updated=$7 WHERE "
+		   "campaign=$8 AND "
 		   "device=$9 AND ecu=$10",
 		   10, vals, err);
 }
@@ -2411,6 +2556,9 @@ static const struct srv_store_ops pg_ops = {
     .audit_list = pg_audit_list,
     .ecu_scan = pg_ecu_scan,
     .manifest_scan = pg_manifest_scan,
+    .cursor_open = pg_cursor_open,
+    .cursor_next = pg_cursor_next,
+    .cursor_close = pg_cursor_close,
     .device_tags = pg_device_tags,
     .assign_withdraw = pg_assign_withdraw,
     .campaign_add = pg_campaign_add,

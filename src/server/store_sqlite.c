@@ -39,6 +39,7 @@ struct sqlite_store {
 		sqlite3_stmt *st;
 		bool busy;
 	} stmts[STMT_CACHE];
+	char path[4096]; /* for cursors' own connections; "" in memory */
 };
 
 /* How long a grouped commit waits for others to join its transaction, and
@@ -1934,6 +1935,134 @@ static int sq_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 	return rc;
 }
 
+/* ---- cursors -------------------------------------------------------------- */
+
+static const char *const cursor_sql[] = {
+    [SRV_SCAN_ECUS] = "SELECT device, serial, hardware_id, installed, installed_sha256, "
+		      "reported_at FROM ecus ORDER BY device, serial",
+    [SRV_SCAN_DEVICES] = DEVICE_COLS " ORDER BY id",
+    [SRV_SCAN_ALERTS] =
+	ALERT_COLS " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR device=?2) AND "
+		   "last_seen >= ?3 AND (?4 = 0 OR acked_at = 0) "
+		   "ORDER BY last_seen DESC, rowid DESC LIMIT ?5",
+    [SRV_SCAN_IMAGES] = "SELECT installed_sha256, hardware_id, min(installed), count(*), "
+			"count(DISTINCT device) FROM ecus GROUP BY installed_sha256, hardware_id "
+			"ORDER BY installed_sha256, hardware_id",
+};
+
+struct srv_cursor {
+	struct sqlite_store *s;
+	sqlite3 *db; /* its own read-only connection; NULL: the store's (in memory) */
+	sqlite3_stmt *st;
+	enum srv_scan what;
+};
+
+static void sq_cursor_close(struct srv_cursor *c)
+{
+	if (!c)
+		return;
+	if (c->db) {
+		sqlite3_finalize(c->st);
+		sqlite3_close(c->db);
+	} else if (c->st) {
+		pthread_mutex_lock(&c->s->lock);
+		sqlite3_finalize(c->st);
+		pthread_mutex_unlock(&c->s->lock);
+	}
+	free(c);
+}
+
+static int sq_cursor_open(struct srv_store *b, enum srv_scan what, const struct srv_alert_filter *f,
+			  struct srv_cursor **out, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	struct srv_cursor *c = calloc(1, sizeof *c);
+	sqlite3 *db;
+	int rc = UPT_OK;
+	*out = NULL;
+	if (!c)
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	c->s = s;
+	c->what = what;
+	if (s->path[0]) {
+		if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+				    NULL) != SQLITE_OK)
+			rc = upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", s->path,
+					   c->db ? sqlite3_errmsg(c->db) : "cannot open");
+		else if (sqlite3_busy_timeout(c->db, 5000) != SQLITE_OK ||
+			 /* one pass in order: a small page cache is enough */
+			 sqlite3_exec(c->db, "PRAGMA cache_size=-256", NULL, NULL, NULL) !=
+			     SQLITE_OK)
+			rc = upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", s->path,
+					   sqlite3_errmsg(c->db));
+	}
+	db = c->db ? c->db : s->db;
+	if (!c->db)
+		pthread_mutex_lock(&s->lock);
+	if (rc == UPT_OK && sqlite3_prepare_v2(db, cursor_sql[what], -1, &c->st, NULL) != SQLITE_OK)
+		rc = upt_error_set(err, UPT_ERR_IO, "sqlite: cursor: %s", sqlite3_errmsg(db));
+	if (rc == UPT_OK && what == SRV_SCAN_ALERTS) {
+		if (f->kind)
+			sqlite3_bind_text(c->st, 1, f->kind, -1, SQLITE_TRANSIENT);
+		if (f->device)
+			sqlite3_bind_text(c->st, 2, f->device, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(c->st, 3, f->since);
+		sqlite3_bind_int(c->st, 4, f->open_only);
+		sqlite3_bind_int64(c->st, 5, f->limit ? (int64_t)f->limit : -1);
+	}
+	if (!c->db)
+		pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		sq_cursor_close(c);
+		return rc;
+	}
+	*out = c;
+	return UPT_OK;
+}
+
+static void image_row(sqlite3_stmt *st, struct srv_image_row *r)
+{
+	text_col(r->sha256, sizeof r->sha256, st, 0);
+	text_col(r->hardware_id, sizeof r->hardware_id, st, 1);
+	text_col(r->installed, sizeof r->installed, st, 2);
+	r->ecus = sqlite3_column_int64(st, 3);
+	r->devices = sqlite3_column_int64(st, 4);
+}
+
+static void scan_row(sqlite3_stmt *st, struct srv_ecu_row *row)
+{
+	text_col(row->device, sizeof row->device, st, 0);
+	text_col(row->serial, sizeof row->serial, st, 1);
+	text_col(row->hardware_id, sizeof row->hardware_id, st, 2);
+	text_col(row->installed, sizeof row->installed, st, 3);
+	text_col(row->installed_sha256, sizeof row->installed_sha256, st, 4);
+	row->reported_at = sqlite3_column_int64(st, 5);
+}
+
+static int sq_cursor_next(struct srv_cursor *c, void *row, struct upt_error *err)
+{
+	int step, rc = 1;
+	if (!c->db)
+		pthread_mutex_lock(&c->s->lock);
+	step = sqlite3_step(c->st);
+	if (step == SQLITE_ROW && c->what == SRV_SCAN_ECUS)
+		scan_row(c->st, row);
+	else if (step == SQLITE_ROW && c->what == SRV_SCAN_DEVICES)
+		device_row(c->st, row);
+	else if (step == SQLITE_ROW && c->what == SRV_SCAN_ALERTS)
+		alert_row(c->st, row);
+	else if (step == SQLITE_ROW)
+		image_row(c->st, row);
+	else if (step == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = upt_error_set(err, UPT_ERR_IO, "sqlite: cursor: %s",
+				   sqlite3_errmsg(c->db ? c->db : c->s->db));
+	if (!c->db)
+		pthread_mutex_unlock(&c->s->lock);
+	return rc;
+}
+
 /* ---- campaigns ---------------------------------------------------------- */
 
 static int sq_device_tags(struct srv_store *b, const char *id, const char *tags, int64_t utc_offset,
@@ -2576,6 +2705,9 @@ static const struct srv_store_ops sqlite_ops = {
     .audit_list = sq_audit_list,
     .ecu_scan = sq_ecu_scan,
     .manifest_scan = sq_manifest_scan,
+    .cursor_open = sq_cursor_open,
+    .cursor_next = sq_cursor_next,
+    .cursor_close = sq_cursor_close,
     .device_tags = sq_device_tags,
     .assign_withdraw = sq_assign_withdraw,
     .campaign_add = sq_campaign_add,
@@ -2620,6 +2752,8 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_cond_init(&s->wait_cv, NULL);
 	s->base.ops = &sqlite_ops;
 	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 && path[0])
+		snprintf(s->path, sizeof s->path, "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {

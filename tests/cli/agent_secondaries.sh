@@ -6,7 +6,9 @@
 # inventory showing each ECU's hash from its own signed report; a
 # secondary down during an update (the primary and the other still
 # updated, the failure in the manifest's installation report, the down one
-# finished next cycle); root rotations reaching both; a compromised primary
+# finished next cycle); the primary's and both secondaries' installs
+# finishing in one cycle, the server keeping each ECU's result with its
+# correlation id; root rotations reaching both; a compromised primary
 # (test mode) handing each secondary an image for other hardware: each
 # refuses it and the server sees the refusal in that ECU's signed report;
 # hostile answers, an impostor and a changed key refused. Bad secondary
@@ -209,6 +211,21 @@ cycle agent.conf || { bad "cycle after the secondary came back failed"; tail -20
 [ "$(inventory dev1 dev1-motor)" = "motor-2 $(sha motor2.bin)" ] && ok ||
   bad "the secondary that was down did not finish next cycle: $(inventory dev1 dev1-motor)"
 
+# --- the primary and both secondaries finish an install in one cycle: the
+# primary's new slot proves itself after its reboot in the cycle that
+# updates the secondaries. The manifest carries every result, each ECU's
+# with its own correlation id, and the server keeps each one.
+image main3
+publish main3.bin fw 3 board-a; assign fw-3 board-a
+"$uptake" device show dev1 --dir ws >show.json
+cid_main=$(/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print([a for a in d["assignments"] if a["ecu"] == "dev1-main" and a["target"] == "fw-3"][0]["correlation_id"])
+' show.json)
+rc=0; "$agent" --config agent.conf once >>agent.log 2>&1 || rc=$?
+[ "$rc" -eq 3 ] && ok || bad "the primary's install of fw-3 exited $rc, expected 3 (reboot)"
+
 # --- root rotation of both repositories: the primary follows each chain
 # and hands every secondary the versions it lacks (putRootReq, one by one);
 # the partial-verification secondary only the Director's
@@ -219,7 +236,37 @@ image motor3
 publish motor3.bin motor 3 motor-ctl; assign motor-3 motor-ctl
 image hub3
 publish hub3.bin hub 3 sensor-hub; assign hub-3 sensor-hub
+"$uptake" device show dev1 --dir ws >show.json
+cids=$(/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = {(x["ecu"], x["target"]): x["correlation_id"] for x in d["assignments"]}
+print(a[("dev1-motor", "motor-3")], a[("dev1-hub", "hub-3")])
+' show.json)
+"$agent" --config agent.conf boot >>agent.log 2>&1
 cycle agent.conf || { bad "cycle after root rotations failed"; tail -20 agent.log; }
+grep -q "slot b is good: fw-3 committed\|slot a is good: fw-3 committed" agent.log && ok ||
+  bad "the primary's fw-3 was not committed in the cycle that updated the secondaries"
+[ "$(inventory dev1 dev1-main)" = "fw-3 $(sha main3.bin)" ] && ok ||
+  bad "primary: $(inventory dev1 dev1-main)"
+"$uptake" device show dev1 --dir ws >show.json
+/usr/bin/python3 - show.json "$cid_main" $cids <<'PY' && ok || bad "the server does not have each ECU's installation result of the cycle"
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = {"dev1-main": sys.argv[2], "dev1-motor": sys.argv[3], "dev1-hub": sys.argv[4]}
+got = {}
+for r in d["installation_reports"]:
+    rep = r["report"]["report"]
+    for i in rep["items"]:
+        got.setdefault((i["ecu"], rep["correlation_id"]), i["result"]["success"])
+for ecu, cid in want.items():
+    assert got.get((ecu, cid)) is True, (ecu, cid, got)
+# each assignment shows its own ECU's signed result
+for a in d["assignments"]:
+    if (a["ecu"], a["correlation_id"]) in {(e, c) for e, c in want.items()}:
+        items = a["installation_report"]["report"]["report"]["items"]
+        assert [i["ecu"] for i in items] == [a["ecu"]], a
+PY
 rootv() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' "$1"; }
 [ "$(rootv sec1/director/root.json) $(rootv sec1/image/root.json)" = "3 2" ] && ok ||
   bad "full-verification secondary trusts roots $(rootv sec1/director/root.json) $(rootv sec1/image/root.json), not 3 2"

@@ -51,7 +51,8 @@ start_hook() { # FAIL [PORT]
   rm -f hook.port
   /usr/bin/python3 "$here/../tools/webhook.py" "$secret" "$1" hook.log hook.port "${2:-0}" &
   hook_pid=$!
-  for _ in $(seq 50); do [ -s hook.port ] && break; sleep 0.1; done
+  for _ in $(seq 600); do [ -s hook.port ] && break; sleep 0.1; done
+  [ -s hook.port ] || { echo "the webhook receiver did not start"; exit 1; }
 }
 stop_hook() { kill "$hook_pid" 2>/dev/null; wait "$hook_pid" 2>/dev/null; hook_pid=; }
 
@@ -213,7 +214,9 @@ alert_webhook_secret = $secret"
   start_hook 2 "$hook_port"
 
   # --- the final round: everyone but t10 reports; t04 turns automatic updates off
-  [ $(($(date +%s) - t10_at)) -ge 24 ] || sleep $((24 - ($(date +%s) - t10_at)))
+  # (t10's age then exceeds everyone else's by 40 s: the silence check
+  # below has half of it to run, however slowly the restarted server starts)
+  [ $(($(date +%s) - t10_at)) -ge 40 ] || sleep $((40 - ($(date +%s) - t10_at)))
   final_at=$(date +%s)
   cycles "${AGENTS[@]}"
   for t in "${TDEVS[@]:0:9}"; do
@@ -227,10 +230,13 @@ alert_webhook_secret = $secret"
   server_extra_conf="$hook_conf
 silent_after = $silent"
   restart
-  for _ in $(seq 40); do
-    [ "$(api 'alerts?kind=silent' | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["alerts"]))')" != 0 ] && break
+  seen=0
+  for _ in $(seq 240); do
+    [ "$(api 'alerts?kind=silent' | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["alerts"]))' 2>/dev/null)" != 0 ] &&
+      { seen=1; break; }
     sleep 0.25
   done
+  [ "$seen" = 1 ] || bad "no silent alert within 60 s of the restart"
   server_extra_conf=$hook_conf
   restart
 
