@@ -12,6 +12,7 @@
  *   report.c     the signed version manifest
  *   cycle.c      one update cycle, as steps per ECU
  *   secondary.c  the link to a secondary (IP-Uptane, aktualizr's protocol)
+ *   wait.c       start-up: secondaries that start late, on the wait port
  *   secondaries.c  a secondary's part of a cycle: its key and last report,
  *                metadata, image and install over the link
  *   json_out.c   JSON that leaves the agent, through libuptake's writer
@@ -125,7 +126,18 @@ struct upt_ipu_put_meta_req2;
 /* getInfo: the serial and hardware id must be the configured ones. */
 int sec_get_info(struct sec_info *out, const struct agent_config *c,
 		 const struct agent_secondary *s, struct upt_error *err);
+/* The same on `fd`, a connection the secondary opened (the wait port);
+ * -1: a connection of its own. */
+int sec_get_info_on(struct sec_info *out, const struct agent_config *c,
+		    const struct agent_secondary *s, int fd, struct upt_error *err);
 void sec_info_dispose(struct sec_info *info);
+/* Start-up (wait.c): a configured secondary that has no registered key
+ * yet and does not answer is waited for on secondaries_wait_port, at
+ * most secondaries_wait_timeout seconds: a connection from its configured
+ * address and port is served getInfo (serial and hardware id checked),
+ * then it is waited for at its own port. Those that do not come are left
+ * to the cycle, which reports them down. */
+void sec_wait(const struct agent_config *c);
 /* version: the secondary must speak version 2. */
 int sec_version(const struct agent_config *c, const struct agent_secondary *s,
 		struct upt_error *err);

@@ -66,6 +66,12 @@ struct agent_config {
 	size_t n_secondaries;
 	int secondary_timeout;         /* seconds: one exchange with a secondary */
 	int secondary_install_timeout; /* seconds: an install's exchange */
+	/* aktualizr's wait port: where secondaries that start late connect
+	 * (-1: none; 0: any free port, written to secondaries_wait_port_file) */
+	int secondaries_wait_port;
+	int secondaries_wait_timeout; /* seconds */
+	char secondaries_wait_address[256];
+	char secondaries_wait_port_file[AGENT_PATH];
 	/* refuse a target without custom.verity (verity = required) */
 	bool verity_required;
 	/* CRA Art. 13(19): executables run when the signed support end is

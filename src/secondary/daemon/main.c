@@ -42,6 +42,7 @@ static const char usage[] =
     "                        [--health-dir DIR] [--health-timeout SECONDS]]\n"
     "                        [--director-root FILE --image-root FILE] [--listen ADDR]\n"
     "                        [--port N] [--port-file FILE] [--timeout SECONDS]\n"
+    "                        [--primary ADDR [--primary-port N]]\n"
     "                        [--max-message BYTES] [--once]\n"
     "\n"
     "An Uptane secondary (full verification) speaking aktualizr's IP-Uptane\n"
@@ -64,6 +65,9 @@ static const char usage[] =
     "  --listen ADDR         the address to listen on (default 0.0.0.0)\n"
     "  --port N              the TCP port (default 9030; 0: any free one)\n"
     "  --port-file FILE      write the port listened on to FILE\n"
+    "  --primary ADDR        at start-up, connect to the primary's wait port from the\n"
+    "                        port listened on, and serve that connection\n"
+    "  --primary-port N      the primary's wait port (default 9040)\n"
     "  --timeout SECONDS     for one message, and a connection's idle time (default 30)\n"
     "  --max-message BYTES   the largest message accepted (default 8388608)\n"
     "  --once                serve one connection, then exit\n"
@@ -105,6 +109,8 @@ static int parse_args(struct sec_config *c, char *port_file, size_t pf_cap, int 
 	    {"listen", required_argument, NULL, 'a'},
 	    {"port", required_argument, NULL, 'p'},
 	    {"port-file", required_argument, NULL, 'f'},
+	    {"primary", required_argument, NULL, 'P'},
+	    {"primary-port", required_argument, NULL, 'Q'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"max-message", required_argument, NULL, 'm'},
 	    {"once", no_argument, NULL, 'o'},
@@ -171,6 +177,13 @@ static int parse_args(struct sec_config *c, char *port_file, size_t pf_cap, int 
 		case 'f':
 			ok = ok && copy(port_file, pf_cap, optarg);
 			break;
+		case 'P':
+			ok = ok && copy(c->primary, sizeof c->primary, optarg);
+			break;
+		case 'Q':
+			ok = ok && number(optarg, 1, 65535, &v);
+			c->primary_port = (uint16_t)v;
+			break;
 		case 't':
 			ok = ok && number(optarg, 1, 86400, &v);
 			c->timeout_ms = (int)v * 1000;
@@ -231,6 +244,26 @@ static int write_port(const char *path, uint16_t port, struct upt_error *err)
 	return host_write_file(path, text, strlen(text), err);
 }
 
+/* A secondary that starts late: it connects to the primary's wait port
+ * from the port it listens on (the primary knows it by that address and
+ * port) and serves that connection like any other, until the primary
+ * closes it. A primary that is not waiting is no error: it finds the
+ * secondary at its port. */
+static void wait_port(struct secondary *s, uint16_t bound)
+{
+	const struct sec_config *c = s->c;
+	struct upt_error err = {0};
+	int fd = host_ipu_connect_from(c->primary, c->primary_port, bound, c->timeout_ms, &err);
+	if (fd < 0) {
+		sec_log("the primary's wait port: %s", err.msg);
+		return;
+	}
+	sec_log("connected to the primary's wait port %s:%u", c->primary,
+		(unsigned)c->primary_port);
+	sec_serve(s, fd);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static struct sec_config c = {
@@ -241,6 +274,7 @@ int main(int argc, char **argv)
 	char port_file[SEC_PATH] = "";
 	uint16_t bound = 0;
 	snprintf(c.listen, sizeof c.listen, "0.0.0.0");
+	c.primary_port = 9040; /* aktualizr's secondaries_wait_port */
 	snprintf(c.boot.bootloader, sizeof c.boot.bootloader, "sim");
 	c.boot.boot_limit = 3;
 	c.boot.health_timeout = 60;
@@ -265,13 +299,15 @@ int main(int argc, char **argv)
 		upt_privkey_free(s.key);
 		return EXIT_REBOOT;
 	}
-	int lfd = host_ipu_listen(c.listen, c.port, &bound, &err);
+	int lfd = host_ipu_listen_opt(c.listen, c.port, c.primary[0] != 0, &bound, &err);
 	if (lfd < 0 || (port_file[0] && write_port(port_file, bound, &err) != UPT_OK)) {
 		sec_log("%s", err.msg);
 		return 1;
 	}
 	sec_log("ECU %s (%s) listening on %s:%u", c.serial, c.hardware_id, c.listen,
 		(unsigned)bound);
+	if (c.primary[0])
+		wait_port(&s, bound);
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {

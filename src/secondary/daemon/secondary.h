@@ -39,6 +39,9 @@ struct sec_config {
 	struct agent_config boot;
 	char listen[256];
 	uint16_t port;
+	/* the primary's wait port, connected to at start-up (empty: none) */
+	char primary[256];
+	uint16_t primary_port;
 	int timeout_ms;     /* per message, and a connection's idle time */
 	size_t max_message; /* bytes of one message */
 	bool once;          /* serve one connection, then exit (tests) */
