@@ -241,6 +241,13 @@ rootv() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]
   bad "partial-verification secondary trusts roots $(rootv sec2/director/root.json) $(rootv sec2/image/root.json), not 3 1"
 [ -f state/director/roots/2.root.json ] && [ -f state/director/roots/3.root.json ] && ok ||
   bad "the primary did not keep each root version"
+# putRoot carries the intermediate versions only; the latest goes in
+# putMetaReq2, as aktualizr's primary sends it (aktualizr-secondary takes the
+# end of the chain from there)
+grep -q "secondary dev1-motor: director root version 2 sent" agent.log && ok ||
+  bad "the intermediate director root 2 was not sent by putRoot"
+! grep -q "root version 3 sent\|image root version 2 sent" agent.log && ok ||
+  bad "the latest root was sent by putRoot, not in putMetaReq2"
 [ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] &&
   [ "$(inventory dev1 dev1-hub)" = "hub-3 $(sha hub3.bin)" ] && ok ||
   bad "secondaries not updated after root rotations: $(inventory dev1 dev1-motor) / $(inventory dev1 dev1-hub)"
