@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "../host/host.h"
-#include "agent.h"
+#include "backends.h"
 
 /* ---- the variables ------------------------------------------------------ */
 

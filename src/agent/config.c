@@ -148,6 +148,9 @@ static void defaults(struct agent_config *c)
 	c->min_download_rate = 4096;
 	c->secondary_timeout = 10;
 	c->secondary_install_timeout = 300;
+	c->secondaries_wait_port = -1;
+	c->secondaries_wait_timeout = 120;
+	snprintf(c->secondaries_wait_address, sizeof c->secondaries_wait_address, "0.0.0.0");
 	c->support_notify_days = 90;
 }
 
@@ -199,6 +202,8 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 		S("uboot_config", uboot_config);
 		S("grub_env", grub_env);
 		S("notify_dir", notify_dir);
+		S("secondaries_wait_address", secondaries_wait_address);
+		S("secondaries_wait_port_file", secondaries_wait_port_file);
 		else if (strcmp(k, "boot_limit") == 0) ok = set_int(&c->boot_limit, v, 1, 100);
 		else if (strcmp(k, "health_timeout") == 0) ok =
 		    set_int(&c->health_timeout, v, 1, 3600);
@@ -228,6 +233,10 @@ static int parse_lines(struct agent_config *c, const char *path, char *text, str
 		    set_int(&c->secondary_timeout, v, 1, 600);
 		else if (strcmp(k, "secondary_install_timeout") == 0) ok =
 		    set_int(&c->secondary_install_timeout, v, 1, 86400);
+		else if (strcmp(k, "secondaries_wait_port") == 0) ok =
+		    set_int(&c->secondaries_wait_port, v, 0, 65535);
+		else if (strcmp(k, "secondaries_wait_timeout") == 0) ok =
+		    set_int(&c->secondaries_wait_timeout, v, 1, 86400);
 		else if (strcmp(k, "verity") == 0)
 		{
 			ok = strcmp(v, "required") == 0 || strcmp(v, "optional") == 0;

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "backends.h"
 
 int agent_run(const struct agent_config *c, const char *exe, const char *slot_path,
 	      const char *slot_name, const char *image)

@@ -1,4 +1,5 @@
-/* uptake-agent: the log line (stderr, UTC time first). */
+/* uptake-agent: the log line (stderr, UTC time first, then the program's
+ * name: uptake-secondary logs through the same backends). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,7 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "backends.h"
+
+static const char *log_name = "uptake-agent";
+
+void agent_log_name(const char *name)
+{
+	log_name = name;
+}
 
 void agent_log(const char *fmt, ...)
 {
@@ -17,7 +25,7 @@ void agent_log(const char *fmt, ...)
 	va_list ap;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s uptake-agent: ", when);
+	fprintf(stderr, "%s %s: ", when, log_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

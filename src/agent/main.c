@@ -84,6 +84,8 @@ int main(int argc, char **argv)
 	host_set_tls(cfg.ca, cfg.cert, cfg.key);
 	host_set_rate_limit(cfg.max_download_rate);
 	host_set_deadline(cfg.deadline_base, cfg.min_download_rate);
+	/* start-up: secondaries that start late connect to the wait port */
+	sec_wait(&cfg);
 	if (cmd)
 		return agent_cycle(&cfg);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

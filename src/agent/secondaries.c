@@ -173,7 +173,13 @@ static int meta_file(uint8_t **data, size_t *len, const struct agent_config *c, 
 }
 
 /* Bring the secondary's root of one repository up to the primary's: each
- * missing version in turn, as the primary verified and kept it. */
+ * missing version in turn, as the primary verified and kept it, but the
+ * latest, which travels in putMetaReq2 with the rest of the metadata (as
+ * aktualizr's primary does it: aktualizr-secondary takes the chain's end
+ * from there). A secondary with no root (rootVer 0) that refuses version
+ * 1 is one that takes its first root from putMetaReq2 (aktualizr-secondary
+ * does, uptake-secondary refuses any it was not provisioned with): what
+ * it trusts is its own verification's business, so the update goes on. */
 static int roots(struct sec_cycle *e, const struct agent_config *c, bool director, int64_t ours,
 		 struct upt_error *err)
 {
@@ -184,7 +190,7 @@ static int roots(struct sec_cycle *e, const struct agent_config *c, bool directo
 		rc = upt_error_set(err, UPT_ERR_ROLLBACK,
 				   "secondary %s: trusts %s root version %lld, the primary %lld",
 				   e->s->serial, repo, (long long)theirs, (long long)ours);
-	for (int64_t v = theirs + 1; rc == UPT_OK && v <= ours; v++) {
+	for (int64_t v = theirs + 1; rc == UPT_OK && v < ours; v++) {
 		char name[48];
 		uint8_t *data = NULL;
 		size_t len = 0;
@@ -196,6 +202,13 @@ static int roots(struct sec_cycle *e, const struct agent_config *c, bool directo
 		if (rc == UPT_OK && r.code == UPT_IPU_RESULT_OK)
 			agent_log("secondary %s: %s root version %lld sent", e->s->serial, repo,
 				  (long long)v);
+		if (rc == UPT_OK && r.code != UPT_IPU_RESULT_OK && theirs == 0 && v == 1) {
+			agent_log("secondary %s: has no %s root and refuses version 1 (%s): the "
+				  "roots go in putMetaReq2",
+				  e->s->serial, repo, r.description);
+			free(data);
+			break;
+		}
 		if (rc == UPT_OK && r.code != UPT_IPU_RESULT_OK)
 			rc = upt_error_set(err, UPT_ERR_THRESHOLD,
 					   "secondary %s: putRoot %s version %lld: %s: %s",

@@ -50,9 +50,9 @@ static int left_ms(int64_t deadline)
  * strings pointing into *buf (malloc'd; the caller frees it). Connect, send
  * and answer share one deadline of `seconds`; the answer is read exactly
  * to its DER length, at most `max` bytes (src/host/ipu_link.c). */
-static int rpc(const struct agent_secondary *s, int seconds, const struct upt_ipu_msg *req,
-	       enum upt_ipu_type want, size_t max, struct upt_ipu_msg *resp, uint8_t **buf,
-	       struct upt_error *err)
+static int rpc_on(const struct agent_secondary *s, int given_fd, int seconds,
+		  const struct upt_ipu_msg *req, enum upt_ipu_type want, size_t max,
+		  struct upt_ipu_msg *resp, uint8_t **buf, struct upt_error *err)
 {
 	int64_t deadline = now_ms() + (int64_t)seconds * 1000;
 	uint8_t *out = NULL;
@@ -74,7 +74,9 @@ static int rpc(const struct agent_secondary *s, int seconds, const struct upt_ip
 		*buf = NULL;
 		return upt_error_set(err, rc, "%s: cannot encode (%s)", what, upt_err_name(rc));
 	}
-	fd = host_ipu_connect(s->address, (uint16_t)s->port, left_ms(deadline), err);
+	fd = given_fd >= 0
+		 ? given_fd
+		 : host_ipu_connect(s->address, (uint16_t)s->port, left_ms(deadline), err);
 	rc = fd < 0 ? UPT_ERR_IO : UPT_OK;
 	if (rc == UPT_OK)
 		rc = host_ipu_write(fd, out, out_len, left_ms(deadline), err);
@@ -93,10 +95,18 @@ static int rpc(const struct agent_secondary *s, int seconds, const struct upt_ip
 		free(*buf);
 		*buf = NULL;
 	}
-	if (fd >= 0)
+	if (fd >= 0 && given_fd < 0)
 		close(fd);
 	free(out);
 	return rc;
+}
+
+/* The exchange on a connection of its own (aktualizr's primary's way). */
+static int rpc(const struct agent_secondary *s, int seconds, const struct upt_ipu_msg *req,
+	       enum upt_ipu_type want, size_t max, struct upt_ipu_msg *resp, uint8_t **buf,
+	       struct upt_error *err)
+{
+	return rpc_on(s, -1, seconds, req, want, max, resp, buf, err);
 }
 
 /* Text from the secondary kept for logs and reports: printable ASCII,
@@ -198,14 +208,20 @@ static int key_object(char **out, int32_t type, const struct upt_ipu_bytes *key,
 int sec_get_info(struct sec_info *out, const struct agent_config *c,
 		 const struct agent_secondary *s, struct upt_error *err)
 {
+	return sec_get_info_on(out, c, s, -1, err);
+}
+
+int sec_get_info_on(struct sec_info *out, const struct agent_config *c,
+		    const struct agent_secondary *s, int fd, struct upt_error *err)
+{
 	struct upt_ipu_msg req, resp;
 	const struct upt_ipu_get_info_resp *r = &resp.u.get_info_resp;
 	uint8_t *buf = NULL;
 	int rc;
 	memset(out, 0, sizeof *out);
 	upt_ipu_msg_init(&req, UPT_IPU_GET_INFO_REQ);
-	rc = rpc(s, c->secondary_timeout, &req, UPT_IPU_GET_INFO_RESP, SMALL_ANSWER_MAX, &resp,
-		 &buf, err);
+	rc = rpc_on(s, fd, c->secondary_timeout, &req, UPT_IPU_GET_INFO_RESP, SMALL_ANSWER_MAX,
+		    &resp, &buf, err);
 	/* the secondary must be the one configured at this address */
 	if (rc == UPT_OK && !same(&r->ecu_serial, s->serial)) {
 		char got[130];

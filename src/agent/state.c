@@ -14,7 +14,7 @@
 #include <uptake/crypto_openssl.h>
 
 #include "../host/host.h"
-#include "agent.h"
+#include "backends.h"
 
 void state_path(char *out, size_t cap, const struct agent_config *c, const char *name)
 {

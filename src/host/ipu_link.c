@@ -141,12 +141,46 @@ int host_ipu_send(int fd, const struct upt_ipu_msg *msg, uint8_t *buf, size_t ca
 	return host_ipu_write(fd, buf, len, timeout_ms, err);
 }
 
-static int connect_one(const struct addrinfo *ai, int64_t deadline, struct upt_error *err)
+/* Let two sockets of this process share a local port: the listening one
+ * and the connection to the primary's wait port. */
+static void share_port(int fd)
+{
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+}
+
+/* Bind `fd` (of family `family`) to the any address, port `port`. */
+static int bind_port(int fd, int family, uint16_t port)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr = in6addr_any;
+		sl = sizeof *a;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(INADDR_ANY);
+		sl = sizeof *a;
+	}
+	share_port(fd);
+	return bind(fd, (struct sockaddr *)&ss, sl);
+}
+
+static int connect_one(const struct addrinfo *ai, uint16_t from_port, int64_t deadline,
+		       struct upt_error *err)
 {
 	int fd =
 	    socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd < 0)
 		return -1;
+	if (from_port && bind_port(fd, ai->ai_family, from_port) != 0)
+		goto fail;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)
 		goto fail;
 	if (wait_fd(fd, POLLOUT, deadline, err) != UPT_OK)
@@ -167,6 +201,12 @@ fail:
 
 int host_ipu_connect(const char *host, uint16_t port, int timeout_ms, struct upt_error *err)
 {
+	return host_ipu_connect_from(host, port, 0, timeout_ms, err);
+}
+
+int host_ipu_connect_from(const char *host, uint16_t port, uint16_t from_port, int timeout_ms,
+			  struct upt_error *err)
+{
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
 	char svc[8];
 	snprintf(svc, sizeof svc, "%u", (unsigned)port);
@@ -178,7 +218,7 @@ int host_ipu_connect(const char *host, uint16_t port, int timeout_ms, struct upt
 	int64_t deadline = now_ms() + timeout_ms;
 	int fd = -1;
 	for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
-		fd = connect_one(ai, deadline, err);
+		fd = connect_one(ai, from_port, deadline, err);
 	if (fd < 0)
 		upt_error_set(err, UPT_ERR_IO, "IP-Uptane link: connect to %s:%u: %s", host,
 			      (unsigned)port, errno ? strerror(errno) : "timed out");
@@ -187,6 +227,12 @@ int host_ipu_connect(const char *host, uint16_t port, int timeout_ms, struct upt
 }
 
 int host_ipu_listen(const char *addr, uint16_t port, uint16_t *bound, struct upt_error *err)
+{
+	return host_ipu_listen_opt(addr, port, false, bound, err);
+}
+
+int host_ipu_listen_opt(const char *addr, uint16_t port, bool shared, uint16_t *bound,
+			struct upt_error *err)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
 	char svc[8];
@@ -201,6 +247,8 @@ int host_ipu_listen(const char *addr, uint16_t port, uint16_t *bound, struct upt
 	int one = 1;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd >= 0 && shared)
+		share_port(fd);
 	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 8) != 0) {
 		upt_error_set(err, UPT_ERR_IO, "listen on %s:%u: %s", addr ? addr : "*",
 			      (unsigned)port, strerror(errno));

@@ -7,6 +7,7 @@
 #ifndef UPTAKE_HOST_IPU_LINK_H
 #define UPTAKE_HOST_IPU_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uptake/common.h>
@@ -37,9 +38,17 @@ int host_ipu_send(int fd, const struct upt_ipu_msg *msg, uint8_t *buf, size_t ca
 /* A TCP connection to host:port (numeric address or name), within
  * `timeout_ms`. Returns the descriptor, or -1 with `err` set. */
 int host_ipu_connect(const char *host, uint16_t port, int timeout_ms, struct upt_error *err);
+/* The same from local port `from_port` (0: any), shared with a listening
+ * socket of host_ipu_listen_opt(shared): how a secondary that starts late
+ * connects to the primary's wait port, which knows it by address and port. */
+int host_ipu_connect_from(const char *host, uint16_t port, uint16_t from_port, int timeout_ms,
+			  struct upt_error *err);
 
 /* A listening TCP socket on addr:port (port 0: any free one; *bound gets
  * the port). Returns the descriptor, or -1 with `err` set. */
 int host_ipu_listen(const char *addr, uint16_t port, uint16_t *bound, struct upt_error *err);
+/* shared: the port may also be bound by host_ipu_connect_from. */
+int host_ipu_listen_opt(const char *addr, uint16_t port, bool shared, uint16_t *bound,
+			struct upt_error *err);
 
 #endif

@@ -11,6 +11,9 @@
 # correlation id; root rotations reaching both; a compromised primary
 # (test mode) handing each secondary an image for other hardware: each
 # refuses it and the server sees the refusal in that ECU's signed report;
+# an image that fails its health check on uptake-secondary (A/B slots,
+# the agent's bootloader backends) rolled back, the manifest carrying its
+# signed report of the previous image and of the rollback;
 # hostile answers, an impostor and a changed key refused. Bad secondary
 # configuration is refused naming the field.
 #   bash tests/cli/agent_secondaries.sh BUILD_DIR
@@ -44,7 +47,8 @@ start_secondary() {
   rm -f "sec$1.port"
   if [ "$1" = 1 ]; then
     "$build/uptake-secondary" --state-dir "$work/sec1" --serial "$2" --hardware-id "$3" \
-      --slot "$work/sec1/slot.img" --director-root "$work/ws/metadata/director-root.json" \
+      --slot "$work/sec1/slot-a.img" --slot-b "$work/sec1/slot-b.img" \
+      --health-dir "$work/sec1-health.d" --director-root "$work/ws/metadata/director-root.json" \
       --image-root "$work/ws/metadata/root.json" --listen 127.0.0.1 --port "${5:-0}" \
       --port-file "$work/sec1.port" 2>>sec1.log &
   else
@@ -83,6 +87,16 @@ publish() { # FILE NAME VERSION HWID
   q "$uptake" publish "$1" --dir ws --name "$2" --version "$3" --hardware-id "$4"
 }
 assign() { q "$uptake" assign "$1" --dir ws --hardware-id "$2" --device dev1; }
+
+# uptake-secondary's active slot (A/B, the simulated bootloader)
+sec1_slot() {
+  case "$(grep '^active=' "$work/sec1/bootenv" 2>/dev/null)" in
+    active=b) echo "$work/sec1/slot-b.img" ;; *) echo "$work/sec1/slot-a.img" ;;
+  esac
+}
+mkdir -p sec1-health.d
+printf '#!/bin/sh\n! head -1 "$UPTAKE_SLOT_PATH" | grep -q broken\n' >sec1-health.d/10-image
+chmod +x sec1-health.d/10-image
 
 start_server || exit 1
 printf '%s\n' "$token" >token
@@ -159,7 +173,7 @@ cycle agent.conf || { bad "update cycle failed"; tail -30 agent.log; }
   bad "full-verification secondary: $(inventory dev1 dev1-motor)"
 [ "$(inventory dev1 dev1-hub)" = "hub-1 $(sha hub1.bin)" ] && ok ||
   bad "partial-verification secondary: $(inventory dev1 dev1-hub)"
-cmp -s sec1/slot.img motor1.bin && cmp -s sec2/image.bin hub1.bin && ok ||
+cmp -s "$(sec1_slot)" motor1.bin && cmp -s sec2/image.bin hub1.bin && ok ||
   bad "the secondaries do not hold the images they report"
 grep -q "secondary dev1-motor: done" agent.log && grep -q "secondary dev1-hub: done" agent.log && ok ||
   bad "the agent's log does not show both secondaries updated"
@@ -274,6 +288,13 @@ rootv() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]
   bad "partial-verification secondary trusts roots $(rootv sec2/director/root.json) $(rootv sec2/image/root.json), not 3 1"
 [ -f state/director/roots/2.root.json ] && [ -f state/director/roots/3.root.json ] && ok ||
   bad "the primary did not keep each root version"
+# putRoot carries the intermediate versions only; the latest goes in
+# putMetaReq2, as aktualizr's primary sends it (aktualizr-secondary takes the
+# end of the chain from there)
+grep -q "secondary dev1-motor: director root version 2 sent" agent.log && ok ||
+  bad "the intermediate director root 2 was not sent by putRoot"
+! grep -q "root version 3 sent\|image root version 2 sent" agent.log && ok ||
+  bad "the latest root was sent by putRoot, not in putMetaReq2"
 [ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] &&
   [ "$(inventory dev1 dev1-hub)" = "hub-3 $(sha hub3.bin)" ] && ok ||
   bad "secondaries not updated after root rotations: $(inventory dev1 dev1-motor) / $(inventory dev1 dev1-hub)"
@@ -287,13 +308,13 @@ image motor4
 { echo "image hub4"; head -c 40000 /dev/urandom; } >hub4.bin
 publish motor4.bin motor 4 motor-ctl; assign motor-4 motor-ctl
 publish hub4.bin hub 4 sensor-hub; assign hub-4 sensor-hub
-before=$(sha sec1/slot.img)
+before=$(sha "$(sec1_slot)")
 UPTAKE_AGENT_TEST_MISDIRECT=dev1-motor "$agent" --config agent.conf once >>agent.log 2>&1
 grep -q "TEST MODE: handing secondary dev1-motor the image hub-4" agent.log && ok ||
   bad "the test mode did not hand the image to the wrong secondary"
 grep -q "image refused: image motor-4: more than the $(stat -c %s motor4.bin) bytes the metadata signs" sec1.log && ok ||
   { bad "uptake-secondary did not refuse the image for other hardware"; tail -3 sec1.log; }
-[ "$(sha sec1/slot.img)" = "$before" ] && ok || bad "the refusing secondary's slot changed"
+[ "$(sha "$(sec1_slot)")" = "$before" ] && ok || bad "the refusing secondary's slot changed"
 [ "$(inventory dev1 dev1-motor)" = "motor-3 $(sha motor3.bin)" ] && ok ||
   bad "the refusing secondary's inventory changed: $(inventory dev1 dev1-motor)"
 [ "$(inventory dev1 dev1-hub)" = "hub-4 $(sha hub4.bin)" ] && ok ||
@@ -314,6 +335,45 @@ a = json.load(open(sys.argv[1]))["alerts"]
 assert any(x["ecu"] == "dev1-motor" and "UPT_ERR_TOO_LARGE" in x["message"] and "motor-4" in x["message"] for x in a), a
 assert any(x["ecu"] == "dev1-hub" and "motor-4" in x["message"] for x in a), a
 PY
+
+# --- an image that fails its health check on uptake-secondary: back to the
+# previous one, reported in its signed report (installation_result) and in
+# the manifest's installation report; the server's inventory is motor-4
+{ echo "image motor5 broken"; head -c 30000 /dev/urandom; } >motor5.bin
+publish motor5.bin motor 5 motor-ctl; assign motor-5 motor-ctl
+before=$(sec1_slot)
+rc=0; cycle agent.conf || rc=$?
+[ "$rc" -eq 1 ] && ok || bad "a cycle with a secondary's rollback exited $rc, expected 1"
+grep -q "motor-5 failed its health checks: rolled back to motor-4" sec1.log && ok ||
+  { bad "uptake-secondary did not roll back"; tail -5 sec1.log; }
+[ "$(sec1_slot)" = "$before" ] && cmp -s "$(sec1_slot)" motor4.bin && ok ||
+  bad "after the rollback the active slot does not hold motor-4"
+[ "$(inventory dev1 dev1-motor)" = "motor-4 $(sha motor4.bin)" ] && ok ||
+  bad "the server's inventory after the rollback: $(inventory dev1 dev1-motor)"
+/usr/bin/python3 - state/secondaries <<'PY' && ok || bad "the kept signed report of dev1-motor does not show the rollback"
+import glob, json, os, sys
+reps = [json.load(open(f)) for f in glob.glob(os.path.join(sys.argv[1], "*.report"))]
+r = [x["signed"] for x in reps if x["signed"]["ecu_serial"] == "dev1-motor"][0]
+assert r["installed_image"]["filepath"] == "motor-4", r
+ir = r["installation_result"]
+assert ir["code"] == "HEALTH_CHECK_FAILED" and not ir["success"] and ir["image"] == "motor-5", ir
+PY
+"$uptake" device show dev1 --dir ws >show.json
+/usr/bin/python3 - show.json <<'PY' && ok || bad "the manifest's installation report does not show the rollback"
+import json, sys
+d = json.load(open(sys.argv[1]))
+reps = [json.loads(r["report"]) if isinstance(r["report"], str) else r["report"] for r in d["installation_reports"]]
+found = [i for r in reps for i in r["report"]["items"]
+         if i["ecu"] == "dev1-motor" and not i["result"]["success"]
+         and "rolled back to motor-4" in i["result"]["description"]]
+assert found, reps
+PY
+# not installed again next cycle: refused before anything is switched
+rc=0; cycle agent.conf || rc=$?
+grep -q "motor-5 failed on this ECU before: not installed again" sec1.log && ok ||
+  bad "the failed image was installed again"
+[ "$(inventory dev1 dev1-motor)" = "motor-4 $(sha motor4.bin)" ] && ok ||
+  bad "inventory after the refused retry: $(inventory dev1 dev1-motor)"
 
 # --- a secondary that misbehaves on the link: each answer a clear error
 # within the timeout, nothing of it kept, the rest of the device unaffected

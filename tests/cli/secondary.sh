@@ -10,7 +10,11 @@
 # match or that is longer than signed, roots the secondary was not given,
 # a frame longer than its bound, a length that lies, unknown tags, a
 # primary that stops mid-image or a secondary killed mid-image (the
-# previous image stays, the next update finishes).
+# previous image stays, the next update finishes). A/B slots through the
+# agent's bootloader backends (simulated and GRUB): a healthy image
+# committed, one that fails its health check rolled back and reported in
+# the signed report's installation_result, not installed again; a kill
+# mid-image with A/B slots; GRUB's reboot (exit 3) and the trial after it.
 #   bash tests/cli/secondary.sh BUILD_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -254,6 +258,105 @@ expect 1 prim install fw-1.0
 expect 0 prim update scen/good/director scen/good/image "$img" fw-1.0
 same mid.slot "$img"
 stop
+
+# ---- A/B slots: the agent's bootloader backends ----------------------------------
+mkdir -p health-ok health-bad
+printf '#!/bin/sh\n[ -s "$UPTAKE_SLOT_PATH" ] && echo "$UPTAKE_SLOT $UPTAKE_IMAGE" >>"%s/health.ran"\n' \
+  "$work" >health-ok/10-check
+printf '#!/bin/sh\necho "$UPTAKE_SLOT $UPTAKE_IMAGE" >>"%s/health.ran"; exit 1\n' "$work" >health-bad/10-check
+chmod +x health-ok/10-check health-bad/10-check
+benv() { grep "^$1=" "${2:-state-$name/bootenv}" 2>/dev/null | cut -d= -f2; }
+# a healthy image: into slot b, tried, committed, reported
+name=abok
+start abok good --slot-b abok.slot-b --health-dir health-ok
+expect 0 prim update scen/good/director scen/good/image "$img" fw-1.0
+has "installResp2 result=0"
+same abok.slot-b "$img"
+[ ! -e abok.slot ] && ok || bad "A/B: slot a was written"
+[ "$(benv active) $(benv upgrade_available)" = "b 0" ] && ok || bad "A/B: bootenv $(cat state-abok/bootenv)"
+grep -q "^b fw-1.0$" health.ran && ok || bad "A/B: the health check did not run on slot b"
+tail -1 out.txt >abok.json
+[ "$(field abok.json installed_image.filepath)" = fw-1.0 ] && ok || bad "A/B: report filepath"
+[ "$(field abok.json installation_result.code) $(field abok.json installation_result.success)" = "OK True" ] &&
+  ok || bad "A/B: installation_result $(cat abok.json)"
+stop
+# after a restart (a boot) it still runs slot b
+start abok good --slot-b abok.slot-b --health-dir health-ok
+expect 0 prim manifest
+cp out.txt abok2.json
+[ "$(field abok2.json installed_image.filepath)" = fw-1.0 ] && ok || bad "A/B: after a boot"
+stop
+# an image that fails its health check: the previous slot is back, the
+# failure in the signed report, and it is not installed again
+name=abbad
+start abbad good --slot-b abbad.slot-b --health-dir health-bad
+printf 'previous image' >abbad.slot
+expect 1 prim update scen/good/director scen/good/image "$img" fw-1.0
+has "installResp2 result=4"
+has "fw-1.0 failed its health checks: rolled back to the previous image (slot a)"
+[ "$(benv active) $(benv upgrade_available)" = "a 0" ] && ok || bad "rollback: bootenv $(cat state-abbad/bootenv)"
+[ "$(cat abbad.slot)" = "previous image" ] && ok || bad "rollback: slot a changed"
+tail -1 out.txt >abbad.json
+[ "$(field abbad.json installed_image.filepath)" = none ] && ok || bad "rollback: the report does not show the previous image"
+[ "$(field abbad.json installation_result.code) $(field abbad.json installation_result.success)" = \
+  "HEALTH_CHECK_FAILED False" ] && ok || bad "rollback: installation_result $(cat abbad.json)"
+case "$(field abbad.json installation_result.description)" in
+  *"rolled back"*) ok ;; *) bad "rollback: description $(field abbad.json installation_result.description)" ;;
+esac
+expect 1 prim update scen/good/director scen/good/image "$img" fw-1.0
+has "fw-1.0 failed on this ECU before: not installed again"
+stop
+# killed mid-image with A/B slots: both slots as they were, finished next time
+name=abmid
+start abmid good --slot-b abmid.slot-b --health-dir health-ok
+printf 'previous image' >abmid.slot
+expect 0 prim putmeta scen/good/director scen/good/image
+expect 0 prim upload "$img" 3
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+pid=
+[ "$(cat abmid.slot)" = "previous image" ] && [ ! -e abmid.slot-b ] && ok ||
+  bad "A/B killed mid-image: a slot changed"
+start abmid good --slot-b abmid.slot-b --health-dir health-ok
+expect 1 prim install fw-1.0
+[ "$(benv active)" != b ] && ok || bad "A/B killed mid-image: switched to slot b"
+expect 0 prim update scen/good/director scen/good/image "$img" fw-1.0
+same abmid.slot-b "$img"
+[ "$(cat abmid.slot)" = "previous image" ] && ok || bad "A/B: slot a changed"
+stop
+# GRUB: the install answers NEED_COMPLETION and the daemon exits 3 (the
+# ECU reboots); the trial runs when it starts again
+name=abgrub
+start abgrub good --slot-b abgrub.slot-b --health-dir health-bad --bootloader grub --grub-env abgrub.env
+expect 0 prim putmeta scen/good/director scen/good/image
+expect 0 prim upload "$img"
+expect 1 prim install fw-1.0
+has "installResp2 result=21"
+rc=0; wait "$pid" || rc=$?
+pid=
+[ "$rc" -eq 3 ] && ok || bad "GRUB: the daemon exited $rc after the install, not 3"
+[ "$(benv uptake_slot abgrub.env) $(benv upgrade_available abgrub.env)" = "b 1" ] && ok ||
+  bad "GRUB: grubenv $(head -c 200 abgrub.env)"
+[ "$(stat -c %s abgrub.env)" = 1024 ] && ok || bad "GRUB: the environment block is not 1024 bytes"
+# the boot: the health check fails, back to slot a, exit 3 again
+rc=0
+"$sec" --state-dir state-abgrub --serial ecu-1 --hardware-id board-a --slot abgrub.slot \
+  --slot-b abgrub.slot-b --health-dir health-bad --bootloader grub --grub-env abgrub.env \
+  --listen 127.0.0.1 --port 0 2>>abgrub.log || rc=$?
+[ "$rc" -eq 3 ] && ok || bad "GRUB: the failed trial exited $rc, not 3"
+[ "$(benv uptake_slot abgrub.env) $(benv upgrade_available abgrub.env)" = "a 0" ] && ok ||
+  bad "GRUB: grubenv after the failed trial $(head -c 200 abgrub.env)"
+start abgrub good --slot-b abgrub.slot-b --health-dir health-bad --bootloader grub --grub-env abgrub.env
+expect 0 prim manifest
+cp out.txt abgrub.json
+[ "$(field abgrub.json installation_result.code)" = HEALTH_CHECK_FAILED ] && ok ||
+  bad "GRUB: installation_result $(cat abgrub.json)"
+stop
+expect 2 "$sec" --state-dir x --serial s --hardware-id h --slot f --health-dir d
+has "need A/B slots" err.txt
+expect 2 "$sec" --state-dir x --serial s --hardware-id h --slot f --slot-b g --bootloader uboot
+has "needs --uboot-config" err.txt
+expect 2 "$sec" --state-dir x --serial s --hardware-id h --slot f --slot-b g --bootloader lilo
 
 # ---- usage ---------------------------------------------------------------------
 expect 2 "$sec" --state-dir x

@@ -3,7 +3,9 @@
  * install (installReq names the target's file name) moves it into the
  * slot only when its length and every hash match the verified metadata.
  * Until then the slot keeps the previous image: a primary that stops
- * mid-image leaves a part file the next putMetaReq2 starts over. */
+ * mid-image leaves a part file the next putMetaReq2 starts over. With A/B
+ * slots (ab.c) the image streams into the inactive slot's part file and
+ * the install switches the boot environment to try it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +49,7 @@ static int upload_start(struct secondary *s, struct upt_error *err)
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	u->fd = -1;
 	s->upload = u;
-	snprintf(u->part, sizeof u->part, "%s.part", s->c->slot);
+	snprintf(u->part, sizeof u->part, "%s.part", sec_target_slot(s));
 	u->h256 = EVP_MD_CTX_new();
 	u->h512 = EVP_MD_CTX_new();
 	if (!u->h256 || !u->h512 || EVP_DigestInit_ex(u->h256, EVP_sha256(), NULL) != 1 ||
@@ -59,7 +61,8 @@ static int upload_start(struct secondary *s, struct upt_error *err)
 	if (u->fd < 0) {
 		int e = errno;
 		sec_upload_reset(s);
-		return upt_error_set(err, UPT_ERR_IO, "%s.part: %s", s->c->slot, strerror(e));
+		return upt_error_set(err, UPT_ERR_IO, "%s.part: %s", sec_target_slot(s),
+				     strerror(e));
 	}
 	return UPT_OK;
 }
@@ -90,8 +93,7 @@ int sec_upload_chunk(struct secondary *s, const uint8_t *data, size_t len, struc
 		if (n <= 0) {
 			int e = errno;
 			sec_upload_reset(s);
-			return upt_error_set(err, UPT_ERR_IO, "%s.part: %s", s->c->slot,
-					     strerror(e));
+			return upt_error_set(err, UPT_ERR_IO, "%s: %s", u->part, strerror(e));
 		}
 		done += (size_t)n;
 	}
@@ -137,11 +139,21 @@ static void sync_dir_of(const char *path)
 	}
 }
 
-/* The installed-image record: "LENGTH SHA256 RELEASE_COUNTER NAME\n". */
-static int installed_save(struct secondary *s, const struct sec_image *img, struct upt_error *err)
+/* The installed-image record: "LENGTH SHA256 RELEASE_COUNTER NAME\n", in
+ * state_dir/installed, or per slot installed-a and installed-b. */
+static void record_path(char *out, size_t cap, const struct secondary *s, int slot)
+{
+	sec_state_path(out, cap, s->c,
+		       !s->c->ab ? "installed"
+		       : slot    ? "installed-b"
+				 : "installed-a");
+}
+
+int sec_installed_save(struct secondary *s, int slot, const struct sec_image *img,
+		       struct upt_error *err)
 {
 	char path[SEC_PATH + 16], text[512];
-	sec_state_path(path, sizeof path, s->c, "installed");
+	record_path(path, sizeof path, s, slot);
 	if (strchr(img->name, '\n'))
 		return upt_error_set(err, UPT_ERR_FIELD_VALUE, "image name with a line break");
 	int n =
@@ -152,16 +164,17 @@ static int installed_save(struct secondary *s, const struct sec_image *img, stru
 	return host_write_file(path, text, (size_t)n, err);
 }
 
-void sec_installed_load(struct secondary *s)
+/* 0, or -1 with *img empty (no record, or one that does not parse) */
+int sec_installed_read(struct secondary *s, int slot, struct sec_image *out)
 {
 	char path[SEC_PATH + 16];
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct sec_image img = {0};
-	memset(&s->installed, 0, sizeof s->installed);
-	sec_state_path(path, sizeof path, s->c, "installed");
+	memset(out, 0, sizeof *out);
+	record_path(path, sizeof path, s, slot);
 	if (host_read_file(path, 512, &data, &len, NULL) != UPT_OK)
-		return;
+		return -1;
 	char *p = (char *)data, *end;
 	errno = 0;
 	long long length = strtoll(p, &end, 10);
@@ -182,17 +195,28 @@ void sec_installed_load(struct secondary *s)
 			memcpy(img.name, p, nl);
 	}
 	img.length = length;
-	if (ok)
-		s->installed = img;
-	else
-		sec_log("%s: not an installed-image record; nothing is taken as installed", path);
 	upt_free(data);
+	if (!ok) {
+		sec_log("%s: not an installed-image record; nothing is taken as installed", path);
+		return -1;
+	}
+	*out = img;
+	return 0;
 }
 
-int sec_install(struct secondary *s, const uint8_t *name, size_t len, struct upt_error *err)
+void sec_installed_load(struct secondary *s)
+{
+	sec_installed_read(s, s->c->ab ? s->b.active : 0, &s->installed);
+}
+
+int sec_install(struct secondary *s, const uint8_t *name, size_t len, int32_t *code,
+		struct upt_error *err)
 {
 	struct sec_upload *u = s->upload;
+	const char *slot = sec_target_slot(s);
+	int to = s->c->ab ? (s->b.active ? 0 : 1) : 0;
 	int rc = UPT_OK;
+	*code = UPT_IPU_RESULT_VALIDATION_FAILED;
 	if (!s->has_pending)
 		return upt_error_set(err, UPT_ERR_STATE, "install: no verified image to install");
 	if (len != strlen(s->pending.name) || memcmp(name, s->pending.name, len) != 0)
@@ -211,21 +235,35 @@ int sec_install(struct secondary *s, const uint8_t *name, size_t len, struct upt
 		s->has_pending = false;
 		return rc;
 	}
+	if (sec_failed_before(s, s->pending.sha256)) {
+		*code = UPT_IPU_RESULT_INSTALL_FAILED;
+		sec_upload_reset(s);
+		s->has_pending = false;
+		return upt_error_set(err, UPT_ERR_STATE,
+				     "install: %s failed on this ECU before: not installed again",
+				     s->pending.name);
+	}
+	*code = UPT_IPU_RESULT_INSTALL_FAILED;
 	if (fsync(u->fd) != 0 || close(u->fd) != 0)
 		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", u->part, strerror(errno));
 	u->fd = -1;
-	if (rc == UPT_OK && rename(u->part, s->c->slot) != 0)
-		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", s->c->slot, strerror(errno));
+	if (rc == UPT_OK && rename(u->part, slot) != 0)
+		rc = upt_error_set(err, UPT_ERR_IO, "%s: %s", slot, strerror(errno));
 	if (rc == UPT_OK) {
-		sync_dir_of(s->c->slot);
-		rc = installed_save(s, &s->pending, err);
+		sync_dir_of(slot);
+		rc = sec_installed_save(s, to, &s->pending, err);
 	}
 	sec_upload_reset(s);
 	if (rc != UPT_OK)
 		return rc;
-	s->installed = s->pending;
 	s->has_pending = false;
 	sec_attack(s, UPT_OK, NULL);
-	sec_log("installed %s into %s", s->installed.name, s->c->slot);
+	if (s->c->ab) {
+		struct sec_image img = s->pending;
+		return sec_ab_switch(s, &img, code, err);
+	}
+	s->installed = s->pending;
+	*code = UPT_IPU_RESULT_OK;
+	sec_log("installed %s into %s", s->installed.name, slot);
 	return UPT_OK;
 }

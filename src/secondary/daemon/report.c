@@ -1,8 +1,10 @@
 /* uptake-secondary: the ECU key (made on first start, never sent) and the
  * signed version report, in the shape uptake-agent's ECU version reports
  * have: attacks_detected, ecu_serial, installed_image (fileinfo with
- * hashes and length, filepath), report_counter. The counter goes up with
- * every report, and is stored before the report leaves. */
+ * hashes and length, filepath), report_counter; with A/B slots also
+ * installation_result (code, description, image, success): how the last
+ * install went, a rollback to the previous image included. The counter
+ * goes up with every report, and is stored before the report leaves. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -219,12 +221,21 @@ static int json_text(char **out, const struct upt_json *v, struct upt_error *err
 	return UPT_OK;
 }
 
+static struct upt_json *boolean(struct upt_json *v, const char *key, bool b)
+{
+	str(v, key, "");
+	v->type = b ? UPT_JSON_TRUE : UPT_JSON_FALSE;
+	return v;
+}
+
 int sec_version_report(struct secondary *s, char **out, size_t *out_len, struct upt_error *err)
 {
 	const struct sec_image *img = &s->installed;
-	struct upt_json v[9], *items[4], *fileinfo[2], *hashes[1], *image[2];
+	struct upt_json v[14], *items[5], *fileinfo[2], *hashes[1], *image[2], *res[4];
+	struct sec_install_result ir;
 	char digits[24], *text = NULL;
 	int64_t counter = 0;
+	size_t n = 0;
 	enum upt_dialect dialect = director_dialect(s);
 	int rc = next_counter(s, &counter, err);
 	*out = NULL;
@@ -236,14 +247,21 @@ int sec_version_report(struct secondary *s, char **out, size_t *out_len, struct 
 	fileinfo[1] = integer(&v[2], "length", img->name[0] ? img->length : 0);
 	image[0] = obj(&v[3], "fileinfo", fileinfo, 2);
 	image[1] = str(&v[4], "filepath", img->name[0] ? img->name : "none");
-	items[0] = str(&v[5], "attacks_detected", s->attack);
-	items[1] = str(&v[6], "ecu_serial", s->c->serial);
-	items[2] = obj(&v[7], "installed_image", image, 2);
+	items[n++] = str(&v[5], "attacks_detected", s->attack);
+	items[n++] = str(&v[6], "ecu_serial", s->c->serial);
+	if (s->c->ab && sec_install_result_load(s, &ir)) {
+		res[0] = str(&v[9], "code", ir.code);
+		res[1] = str(&v[10], "description", ir.description);
+		res[2] = str(&v[11], "image", ir.image);
+		res[3] = boolean(&v[12], "success", ir.success);
+		items[n++] = obj(&v[13], "installation_result", res, 4);
+	}
+	items[n++] = obj(&v[7], "installed_image", image, 2);
 	snprintf(digits, sizeof digits, "%lld", (long long)counter);
-	items[3] = dialect == UPT_DIALECT_AKTUALIZR ? str(&v[8], "report_counter", digits)
-						    : integer(&v[8], "report_counter", counter);
+	items[n++] = dialect == UPT_DIALECT_AKTUALIZR ? str(&v[8], "report_counter", digits)
+						      : integer(&v[8], "report_counter", counter);
 	struct upt_json doc;
-	rc = json_text(&text, obj(&doc, NULL, items, 4), err);
+	rc = json_text(&text, obj(&doc, NULL, items, n), err);
 	if (rc == UPT_OK)
 		rc = upt_privkey_sign_document(out, out_len, text, &s->key, 1, dialect, err);
 	upt_free(text);

@@ -6,6 +6,8 @@
  *   meta.c    metadata from the primary, verified with libuptake (both
  *             repositories, from the roots it was provisioned with)
  *   image.c   the image in chunks, hashed while it streams; the install
+ *   ab.c      A/B slots through uptake-agent's bootloader backends (boot
+ *             counting, health checks, rollback to the previous image)
  *   report.c  the ECU key and the signed version report
  * Everything the primary sends is judged here again: the primary is not
  * trusted more than the network. */
@@ -19,6 +21,8 @@
 #include <uptake/ipuptane.h>
 #include <uptake/metadata.h>
 
+#include "../../agent/backends.h"
+
 #define SEC_PATH 1024
 /* the default bound of one message: metadata of both repositories */
 #define SEC_MESSAGE_MAX ((size_t)8 << 20)
@@ -27,9 +31,17 @@ struct sec_config {
 	char state_dir[SEC_PATH];
 	char serial[128], hardware_id[128];
 	char director_root[SEC_PATH], image_root[SEC_PATH]; /* provisioning */
-	char slot[SEC_PATH];                                /* the file the image is installed to */
+	char slot[SEC_PATH]; /* the file the image is installed to (A/B: slot a) */
+	/* A/B (--slot-b): the agent's backends, configured from the options:
+	 * boot.slot[0..1], bootloader, uboot_config, grub_env, boot_limit,
+	 * health_dir, health_timeout, state_dir */
+	bool ab;
+	struct agent_config boot;
 	char listen[256];
 	uint16_t port;
+	/* the primary's wait port, connected to at start-up (empty: none) */
+	char primary[256];
+	uint16_t primary_port;
 	int timeout_ms;     /* per message, and a connection's idle time */
 	size_t max_message; /* bytes of one message */
 	bool once;          /* serve one connection, then exit (tests) */
@@ -58,6 +70,10 @@ struct secondary {
 	struct upt_hashes pending_hashes;
 	struct sec_upload *upload; /* the image being received */
 	char attack[300];          /* the last refusal, in the next report */
+	/* A/B: the boot environment as of the last boot, and a reboot the
+	 * real bootloader is to do once the install's connection is done */
+	struct bootenv b;
+	bool reboot;
 };
 
 /* main.c */
@@ -84,10 +100,47 @@ int sec_put_meta(struct secondary *s, const struct upt_ipu_put_meta_req2 *m, str
 
 /* image.c */
 int sec_upload_chunk(struct secondary *s, const uint8_t *data, size_t len, struct upt_error *err);
-int sec_install(struct secondary *s, const uint8_t *name, size_t len, struct upt_error *err);
+/* installReq: on UPT_OK *code is UPT_IPU_RESULT_OK, or (A/B with a real
+ * bootloader) UPT_IPU_RESULT_NEED_COMPLETION: active after the reboot.
+ * UPT_ERR_STATE with *code UPT_IPU_RESULT_INSTALL_FAILED: installed, but
+ * it failed its health check and the previous image is back. */
+int sec_install(struct secondary *s, const uint8_t *name, size_t len, int32_t *code,
+		struct upt_error *err);
 void sec_upload_reset(struct secondary *s);
-/* The installed-image record (state_dir/installed): "NAME LENGTH SHA256". */
+/* The installed-image record: "LENGTH SHA256 RELEASE_COUNTER NAME" in
+ * state_dir/installed (A/B: installed-a, installed-b, one per slot); the
+ * running one becomes s->installed. */
 void sec_installed_load(struct secondary *s);
+int sec_installed_save(struct secondary *s, int slot, const struct sec_image *img,
+		       struct upt_error *err);
+int sec_installed_read(struct secondary *s, int slot, struct sec_image *img);
+
+/* ab.c */
+/* The slot an image is received into: the inactive one (A/B), else --slot. */
+const char *sec_target_slot(const struct secondary *s);
+/* Start-up (a boot): the simulated bootloader counts it; a fallback of
+ * the bootloader, or a slot on trial that fails its health checks, goes
+ * back to the previous image, which is remembered as failed and reported
+ * (installation_result). UPT_OK, or an error of the boot environment.
+ * *reboot: a real bootloader must boot the previous slot now. */
+int sec_boot(struct secondary *s, bool *reboot, struct upt_error *err);
+/* After an image is in the inactive slot: switch the boot environment to
+ * try it. The simulated bootloader boots it at once (sec_boot), the
+ * outcome in *code and err; with U-Boot or GRUB the reboot comes after the
+ * answer (s->reboot), *code NEED_COMPLETION. */
+int sec_ab_switch(struct secondary *s, const struct sec_image *img, int32_t *code,
+		  struct upt_error *err);
+/* The image failed its health check before: not installed again. */
+bool sec_failed_before(const struct secondary *s, const char *sha256);
+/* The last install's outcome (state_dir/install.result), for the report:
+ * false when there is none. */
+struct sec_install_result {
+	bool success;
+	char code[32], image[256], description[300];
+};
+bool sec_install_result_load(const struct secondary *s, struct sec_install_result *r);
+int sec_install_result_save(const struct secondary *s, const struct sec_install_result *r,
+			    struct upt_error *err);
 
 /* report.c */
 int sec_key_load(struct secondary *s, struct upt_error *err);

@@ -149,14 +149,14 @@ static int install(struct secondary *s, const struct upt_ipu_msg *in, struct upt
 		   struct upt_error *err)
 {
 	const struct upt_ipu_bytes *name = &in->u.install_req;
-	int rc = sec_install(s, name->data, name->len, err);
 	int32_t code = UPT_IPU_RESULT_OK;
+	int rc = sec_install(s, name->data, name->len, &code, err);
 	if (rc != UPT_OK) {
 		sec_log("install refused: %s", err->msg);
-		code = rc == UPT_ERR_IO ? UPT_IPU_RESULT_INSTALL_FAILED
-					: UPT_IPU_RESULT_VALIDATION_FAILED;
+		if (rc == UPT_ERR_IO)
+			code = UPT_IPU_RESULT_INSTALL_FAILED;
 	}
-	result(out, UPT_IPU_INSTALL_RESP2, code, err);
+	result(out, UPT_IPU_INSTALL_RESP2, code, rc == UPT_OK ? NULL : err);
 	return UPT_OK;
 }
 
