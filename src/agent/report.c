@@ -110,12 +110,15 @@ int agent_install_result_parse(struct install_result *r, const uint8_t *data, si
 	}
 	if (n < 2 || n > 3 || !lines[0][0] || strlen(lines[0]) >= sizeof r->cid ||
 	    !plain_text(lines[0]) ||
-	    (strcmp(lines[1], "ok") != 0 && strcmp(lines[1], "failed") != 0) ||
+	    (strcmp(lines[1], "ok") != 0 && strcmp(lines[1], "failed") != 0 &&
+	     strcmp(lines[1], "downloaded") != 0) ||
 	    (n == 3 && (strlen(lines[2]) >= sizeof r->code || !plain_text(lines[2]))))
 		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
-				     "install.result: expected CID, ok or failed, and a code");
+				     "install.result: expected CID, ok, failed or downloaded, and "
+				     "a code");
 	snprintf(r->cid, sizeof r->cid, "%s", lines[0]);
-	r->success = strcmp(lines[1], "ok") == 0;
+	r->downloaded = strcmp(lines[1], "downloaded") == 0;
+	r->success = r->downloaded || strcmp(lines[1], "ok") == 0;
 	snprintf(r->code, sizeof r->code, "%s", n == 3 ? lines[2] : r->success ? "OK" : "FAILED");
 	return UPT_OK;
 }
@@ -145,7 +148,9 @@ static struct upt_json *installation_report(struct ir_nodes *t, const struct age
 {
 	struct upt_json *v = t->v, **res = t->res, **res2 = t->res2, **item = t->item,
 			**items = t->items, **rep = t->rep, **outer = t->outer;
-	const char *what = r->success ? "installed and healthy" : r->code;
+	const char *what = r->downloaded ? "downloaded and verified; not installed (download only)"
+			   : r->success  ? "installed and healthy"
+					 : r->code;
 	res[0] = agent_json_str(&v[0], "code", r->code);
 	res[1] = agent_json_str(&v[1], "description", what);
 	res[2] = agent_json_bool(&v[2], "success", r->success);

@@ -883,9 +883,11 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 		rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
 	if (rc == UPT_OK)
 		rc = header(r, &t, "targets", v, when, "targets");
-	/* one entry per image, naming every ECU that should install it */
+	/* one entry per image, naming every ECU that should install it; an
+	 * image every one of those ECUs is to download only says so, signed
+	 * with the rest (custom.uptake.download_only) */
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
-		bool first = true, seen = false;
+		bool first = true, seen = false, download_only = true;
 		for (size_t j = 0; j < i; j++)
 			seen |= strcmp(as[j].target, as[i].target) == 0;
 		if (seen)
@@ -902,8 +904,11 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 			rc = rc ? rc : tjson(&t, as[j].hardware_id);
 			rc = rc ? rc : tprintf(&t, "}");
 			first = false;
+			download_only &= as[j].download_only;
 		}
 		rc = rc ? rc : tprintf(&t, "}");
+		if (rc == UPT_OK && download_only)
+			rc = tprintf(&t, ",\"uptake\":{\"download_only\":true}");
 		if (rc == UPT_OK && as[i].correlation_id[0]) {
 			rc = tprintf(&t, ",\"correlationId\":");
 			rc = rc ? rc : tjson(&t, as[i].correlation_id);
