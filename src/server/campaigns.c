@@ -917,9 +917,10 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 	struct srv_member *m = NULL;
 	size_t n = 0;
 	struct tally t;
+	bool starting = c->stage_started == 0, before = false;
 	int rc;
 	*again = false;
-	if (c->stage_started == 0) {
+	if (starting) {
 		if (sp->approval && c->approved < c->stage) {
 			snprintf(c->reason, sizeof c->reason, "stage %lld awaits approval",
 				 (long long)c->stage + 1);
@@ -927,12 +928,18 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 		}
 		c->stage_started = now;
 		c->reason[0] = 0;
-		if (sp->download_only && c->released)
-			logf_(st, c->id, now, "stage %lld: installs", (long long)c->stage + 1);
-		else
-			logf_(st, c->id, now, "stage %lld started", (long long)c->stage + 1);
 	}
 	rc = st->ops->member_list(st, c->id, c->stage, &m, &n, err);
+	for (size_t i = 0; starting && i < n; i++)
+		before |= strcmp(m[i].state, "pending") != 0 || m[i].assigned_at != 0;
+	/* a stage entered again (after an emergency stop in a later stage, or
+	 * a download-only campaign's release) is not started twice */
+	if (starting && sp->download_only && c->released)
+		logf_(st, c->id, now, "stage %lld: installs", (long long)c->stage + 1);
+	else if (starting && before)
+		logf_(st, c->id, now, "stage %lld continued", (long long)c->stage + 1);
+	else if (starting)
+		logf_(st, c->id, now, "stage %lld started", (long long)c->stage + 1);
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		if (strcmp(m[i].state, "pending") == 0 && window_open(sp, &m[i], now))
 			rc = assign_member(st, sp, c, &m[i], now, pub, err);
@@ -990,29 +997,48 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 	return UPT_OK;
 }
 
-static void publish_all(struct srv_repo *director, int64_t campaign, const struct publish *p,
-			int64_t now)
+/* Inside the signing transaction of the device: its ECUs' assignments
+ * are signed, which is what `published` records. */
+static int mark_published(void *ctx, const char *device, struct upt_error *err)
 {
-	struct srv_store *st = director->store;
-	for (size_t i = 0; i < p->n; i++) {
-		struct upt_error err = {0};
-		struct srv_member *m = NULL;
-		size_t n = 0;
-		if (srv_director_publish(director, p->dev[i], now, &err) != UPT_OK) {
-			srv_log(SRV_LOG_ERROR, "campaign %lld: device %s: %s", (long long)campaign,
-				p->dev[i], err.msg);
-			continue;
+	struct srv_store *st = ctx;
+	struct srv_member *m = NULL;
+	size_t n = 0;
+	int rc = st->ops->device_members(st, device, &m, &n, err);
+	for (size_t j = 0; rc == UPT_OK && j < n; j++)
+		if (!m[j].published && m[j].correlation_id[0]) {
+			m[j].published = true;
+			rc = st->ops->member_set(st, &m[j], err);
 		}
-		if (st->ops->device_members(st, p->dev[i], &m, &n, NULL) != UPT_OK)
-			continue;
-		for (size_t j = 0; j < n; j++)
-			if (!m[j].published && m[j].correlation_id[0]) {
-				m[j].published = true;
-				if (st->ops->member_set(st, &m[j], &err) != UPT_OK)
-					srv_log(SRV_LOG_ERROR, "campaign: %s", err.msg);
-			}
-		free(m);
-	}
+	free(m);
+	return rc;
+}
+
+static int by_device(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The Director's metadata of every device the evaluation changed, signed
+ * in batches of SRV_CAMPAIGN_PUBLISH_BATCH devices per transaction (what
+ * each device receives is the same as one at a time). */
+static void publish_all(struct srv_repo *director, int64_t campaign, struct publish *p, int64_t now)
+{
+	size_t n = 0, done;
+	if (p->n == 0)
+		return;
+	qsort(p->dev, p->n, sizeof p->dev[0], by_device);
+	for (size_t i = 0; i < p->n; i++)
+		if (n == 0 || strcmp(p->dev[n - 1], p->dev[i]) != 0)
+			memmove(p->dev[n++], p->dev[i], sizeof p->dev[0]);
+	done = srv_director_publish_many(director, (const char(*)[128])p->dev, n,
+					 SRV_CAMPAIGN_PUBLISH_BATCH, now, mark_published,
+					 director->store);
+	if (done < n)
+		srv_log(SRV_LOG_ERROR,
+			"campaign %lld: %zu of %zu devices' Director metadata not signed (the next "
+			"evaluation signs them)",
+			(long long)campaign, n - done, n);
 }
 
 /* ---- evidence ----------------------------------------------------------------- */
@@ -1543,14 +1569,17 @@ int srv_campaign_create(struct srv_repo *image, struct srv_repo *director, const
 /* Take the Director's assignment back from every ECU not yet done (they
  * become pending again, or cancelled with the campaign). */
 static int withdraw(struct srv_store *st, int64_t id, int64_t now, struct publish *pub,
-		    struct upt_error *err)
+		    int64_t *lowest, struct upt_error *err)
 {
 	struct srv_member *m = NULL;
 	size_t n = 0;
 	int rc = st->ops->member_list(st, id, -1, &m, &n, err);
+	*lowest = -1;
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		if (!assigned_state(m[i].state))
 			continue;
+		if (*lowest < 0 || m[i].stage < *lowest)
+			*lowest = m[i].stage;
 		rc = st->ops->assign_withdraw(st, m[i].device, m[i].ecu, m[i].correlation_id, err);
 		snprintf(m[i].state, sizeof m[i].state, "pending");
 		m[i].correlation_id[0] = 0;
@@ -1641,6 +1670,7 @@ static int transition(struct srv_store *st, struct srv_campaign *c, const struct
 		      struct publish *pub, struct upt_error *err)
 {
 	char from[16];
+	int64_t lowest = -1;
 	int rc = UPT_OK;
 	snprintf(from, sizeof from, "%s", c->status);
 	if (ended(from))
@@ -1673,12 +1703,19 @@ static int transition(struct srv_store *st, struct srv_campaign *c, const struct
 			return upt_error_set(err, UPT_ERR_STATE,
 					     "campaign %lld has not started: cancel it instead",
 					     (long long)c->id);
-		rc = withdraw(st, c->id, now, pub, err);
+		rc = withdraw(st, c->id, now, pub, &lowest, err);
+		/* withdrawn ECUs of an earlier stage: the campaign goes back to
+		 * it, so that resume assigns them again (thresholds counted anew) */
+		if (lowest >= 0 && lowest < c->stage) {
+			c->stage = lowest;
+			c->stage_started = now;
+			c->met_at = 0;
+		}
 		snprintf(c->status, sizeof c->status, "stopped");
 		snprintf(c->reason, sizeof c->reason,
 			 "emergency stop: every assignment not yet installed withdrawn");
 	} else if (strcmp(action, "cancel") == 0) {
-		rc = withdraw(st, c->id, now, pub, err);
+		rc = withdraw(st, c->id, now, pub, &lowest, err);
 		snprintf(c->status, sizeof c->status, "cancelled");
 		c->reason[0] = 0;
 	} else if (strcmp(action, "install") == 0) {
