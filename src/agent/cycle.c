@@ -360,13 +360,18 @@ static int download_only(const struct upt_update *u)
 static int download_ahead(struct cycle *y, const struct upt_update *u)
 {
 	const struct agent_config *c = y->c;
-	char h[65], want[80], have[80], staged[AGENT_PATH + 16], text[400], cid[300];
+	char h[65], want[400], have[400], staged[AGENT_PATH + 16], text[400], cid[300];
+	const struct upt_json *id = upt_json_get(u->director->custom, "correlationId");
 	int to = y->ab ? 1 - y->slot : 0;
 	char letter = y->ab ? (to ? 'b' : 'a') : 's';
 	const char *slot = c->slot[to];
 	int rc;
 	upt_hex_encode(h, u->image->hashes.sha256, UPT_SHA256_LEN);
-	snprintf(want, sizeof want, "%s %c\n", h, letter);
+	/* the image, the slot and the assignment (a new correlation id, after
+	 * an emergency stop and resume, is reported again) */
+	snprintf(want, sizeof want, "%s %c %.*s\n", h, letter,
+		 id && id->type == UPT_JSON_STRING && id->len <= 256 ? (int)id->len : 0,
+		 id && id->type == UPT_JSON_STRING ? id->str : "");
 	if (!y->ab) {
 		state_path(staged, sizeof staged, c, "staged.img");
 		slot = staged;

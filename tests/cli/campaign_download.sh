@@ -167,6 +167,30 @@ sys.exit(t.get('uptake') != {'download_only': True} or not t.get('correlationId'
   cycle a1
   tail -4 a1/agent.log | grep -q "downloaded, waits for the Director to release its install" && ok ||
     bad "a1 again: $(tail -4 a1/agent.log)"
+  # the emergency stop withdraws every assignment (the downloads too) and
+  # goes back to stage 1; resume assigns it again under new correlation
+  # ids: the agents report their downloads again, without fetching them
+  expect 0 "$uptake" campaign stop "$id" "${W[@]}"
+  check "$id" "d['status'], d['stage'], s[1]['counts']['pending'], s[2]['counts']['pending']" \
+    "('stopped', 1, 2, 2)" "stopped: every assignment withdrawn"
+  director_targets a1 >t0.json
+  /usr/bin/python3 -c "import json, sys; sys.exit('fw-2.0' in json.load(open('t0.json'))['signed']['targets'])" &&
+    ok || bad "a withdrawn download is still in the Director's targets"
+  expect 0 "$uptake" campaign resume "$id" "${W[@]}"
+  check "$id" "d['status'], s[1]['counts']['assigned'], s[2]['counts']['pending']" "('running', 2, 2)" "resumed: stage 1 assigned again"
+  director_targets a1 >t1b.json
+  /usr/bin/python3 -c "
+import json, sys
+t = json.load(open('t1.json'))['signed']['targets']['fw-2.0']['custom']
+u = json.load(open('t1b.json'))['signed']['targets']['fw-2.0']['custom']
+sys.exit(u.get('uptake') != {'download_only': True} or u['correlationId'] == t['correlationId'])" &&
+    ok || bad "resumed: no new correlation id with the marker: $(head -c 800 t1b.json)"
+  mv t1b.json t1.json
+  cycles a1 a2
+  check "$id" "s[1]['counts']['downloaded'], s[2]['counts']['assigned']" "(2, 2)" "downloads reported again after resume"
+  [ "$(grep -c 'downloaded and verified: not installed' a1/agent.log)" = 2 ] &&
+    tail -4 a1/agent.log | grep -q "slot b holds fw-2.0 already (downloaded before)" && ok ||
+    bad "a1 after resume: $(tail -5 a1/agent.log)"
   cycles a3 a4
   check "$id" "d['status'], d['totals']['downloaded'], d['totals']['succeeded'], 'installs wait' in d['reason']" \
     "('running', 4, 0, True)" "every stage downloaded, waiting for install"
@@ -199,6 +223,8 @@ sys.exit('uptake' in u or u.get('correlationId') != t.get('correlationId'))" &&
   check "$id" "d['totals']['succeeded']" "$got" "success count vs signed reports"
   check "$id" "[x['text'] for x in d['log'] if 'released' in x['text'] or x['text'] == 'finished']" \
     "['installs released (download only until now)', 'finished']" "release and finish in the log"
+  check "$id" "[x['text'] for x in d['log'] if x['text'].startswith('stage ') and not 'threshold' in x['text']]" \
+    "['stage 1 started', 'stage 2 started', 'stage 2 continued', 'stage 2: installs']" "each stage started once"
 
   # --- the product's security fast path off: soak and window kept
   head -c 31000 /dev/urandom >fw3.bin
