@@ -83,8 +83,9 @@ static void install_result(const uint8_t *data, size_t size)
 	int rc = agent_install_result_parse(&r, data, size, &err);
 	if (rc > 0 || (rc != UPT_OK && err.msg[0] == 0))
 		abort();
-	if (rc == UPT_OK && (!r.cid[0] || strchr(r.cid, '"') || strchr(r.cid, '\\') ||
-			     strchr(r.cid, '\n') || !r.code[0] || strchr(r.code, '"')))
+	if (rc == UPT_OK &&
+	    (!r.cid[0] || strchr(r.cid, '"') || strchr(r.cid, '\\') || strchr(r.cid, '\n') ||
+	     !r.code[0] || strchr(r.code, '"') || (r.downloaded && !r.success)))
 		abort();
 }
 

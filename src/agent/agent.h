@@ -99,6 +99,7 @@ int agent_install_result(const struct agent_config *c, bool success, const char 
 struct install_result {
 	char cid[257];
 	bool success;
+	bool downloaded; /* download only: fetched and verified, not installed (success too) */
 	char code[64];
 };
 int agent_install_result_parse(struct install_result *r, const uint8_t *data, size_t len,

@@ -119,30 +119,51 @@ static int trial(struct cycle *y)
 	return rc == UPT_OK ? EXIT_REBOOT : 1;
 }
 
-/* Download the verified image into slot `to`: resumable (a partial
+/* Download the verified image into `slot` (a slot, or the download area
+ * of a device without A/B slots; `letter` names it): resumable (a partial
  * download for the same image and slot is continued with Range), and read
- * back: what is in the slot is what was verified. */
-static int download(struct cycle *y, const struct upt_target *image, int to, int64_t cut)
+ * back: what is in the slot is what was verified. A slot that holds the
+ * verified image already (downloaded for a download-only assignment) is
+ * not fetched again; a download area that holds it is moved in. `cut`:
+ * test mode, where a power cut stops the write to a block device (-1:
+ * none). */
+static int download_into(struct cycle *y, const struct upt_target *image, const char *slot,
+			 char letter, int64_t cut)
 {
 	const struct agent_config *c = y->c;
 	char url[1600], q[1024], part[AGENT_PATH + 16], dest[AGENT_PATH + 16], want[128], have[128];
+	char staged[AGENT_PATH + 16];
 	struct stat st;
-	bool blockdev = stat(c->slot[to], &st) == 0 && S_ISBLK(st.st_mode);
+	bool blockdev = stat(slot, &st) == 0 && S_ISBLK(st.st_mode);
 	int64_t at = 0;
 	int rc = UPT_OK;
+	if (blockdev ? host_prefix_matches(slot, image->length, &image->hashes)
+		     : host_file_matches(slot, image->length, &image->hashes)) {
+		agent_log("slot %c holds %s already (downloaded before)", letter, image->name);
+		return UPT_OK;
+	}
+	state_path(staged, sizeof staged, c, "staged.img");
+	if (strcmp(staged, slot) != 0 && !blockdev &&
+	    host_file_matches(staged, image->length, &image->hashes) && rename(staged, slot) == 0) {
+		agent_log("%s: taken from the download area", image->name);
+		if (host_file_matches(slot, image->length, &image->hashes))
+			return UPT_OK;
+		return upt_error_set(&y->err, UPT_ERR_HASH_MISMATCH,
+				     "slot %c: read-back does not match", letter);
+	}
 	if (host_url_quote(q, sizeof q, image->name, true) != UPT_OK)
 		return upt_error_set(&y->err, UPT_ERR_TOO_LARGE, "image name too long");
 	snprintf(url, sizeof url, "%s/repo/targets/%s", c->server, q);
 	upt_hex_encode(want, image->hashes.sha256, UPT_SHA256_LEN);
-	snprintf(want + 64, sizeof want - 64, " %c\n", to ? 'b' : 'a');
+	snprintf(want + 64, sizeof want - 64, " %c\n", letter);
 	/* a file slot is replaced by rename; a block device gets the verified
 	 * image copied in from the state directory */
 	if (blockdev) {
 		state_path(part, sizeof part, c, "download.part");
 		state_path(dest, sizeof dest, c, "download.img");
 	} else {
-		snprintf(part, sizeof part, "%s.part", c->slot[to]);
-		snprintf(dest, sizeof dest, "%s", c->slot[to]);
+		snprintf(part, sizeof part, "%s.part", slot);
+		snprintf(dest, sizeof dest, "%s", slot);
 	}
 	if (state_read(c, "download.for", have, sizeof have) != 0 || strcmp(have, want) != 0) {
 		unlink(part);
@@ -154,8 +175,7 @@ static int download(struct cycle *y, const struct upt_target *image, int to, int
 	 * written again (checked against the signed hashes), not fetched again
 	 * next to itself */
 	if (rc == UPT_OK && blockdev && host_file_matches(dest, image->length, &image->hashes))
-		agent_log("the verified download is still here: written to slot %c again",
-			  to ? 'b' : 'a');
+		agent_log("the verified download is still here: written to slot %c again", letter);
 	else if (rc == UPT_OK) {
 		if (blockdev)
 			unlink(dest);
@@ -167,20 +187,24 @@ static int download(struct cycle *y, const struct upt_target *image, int to, int
 			  (long long)image->length);
 	if (rc == UPT_OK && blockdev && cut >= 0) {
 		/* test mode: a power cut in the middle of the write */
-		rc = host_copy_to_device(dest, c->slot[to], cut, &y->err);
+		rc = host_copy_to_device(dest, slot, cut, &y->err);
 		test_point(y, "image-write", true);
 		test_point(y, "tree-write", true);
 	}
 	if (rc == UPT_OK && blockdev) {
-		rc = host_copy_to_device(dest, c->slot[to], -1, &y->err);
+		rc = host_copy_to_device(dest, slot, -1, &y->err);
 		unlink(dest);
 	}
-	if (rc == UPT_OK &&
-	    !(blockdev ? host_prefix_matches(c->slot[to], image->length, &image->hashes)
-		       : host_file_matches(c->slot[to], image->length, &image->hashes)))
+	if (rc == UPT_OK && !(blockdev ? host_prefix_matches(slot, image->length, &image->hashes)
+				       : host_file_matches(slot, image->length, &image->hashes)))
 		rc = upt_error_set(&y->err, UPT_ERR_HASH_MISMATCH,
-				   "slot %c: read-back does not match", to ? 'b' : 'a');
+				   "slot %c: read-back does not match", letter);
 	return rc;
+}
+
+static int download(struct cycle *y, const struct upt_target *image, int to, int64_t cut)
+{
+	return download_into(y, image, y->c->slot[to], to ? 'b' : 'a', cut);
 }
 
 /* An image refused for its dm-verity parameters or hash tree: nothing is
@@ -307,6 +331,77 @@ static int install(struct cycle *y, const struct upt_update *u)
 				 y->err.msg);
 	} else if (!y->ab) {
 		y->running = target;
+	}
+	return rc;
+}
+
+/* Whether the Director signed the update as download only
+ * (custom.uptake.download_only: true): 1 yes, 0 no, -1 a custom.uptake
+ * this agent does not understand (nothing is done with the update). */
+static int download_only(const struct upt_update *u)
+{
+	const struct upt_json *up = upt_json_get(u->director->custom, "uptake"), *d;
+	if (!up)
+		return 0;
+	d = up->type == UPT_JSON_OBJECT ? upt_json_get(up, "download_only") : NULL;
+	if (!d || up->n != 1 || (d->type != UPT_JSON_TRUE && d->type != UPT_JSON_FALSE)) {
+		agent_log("update %s: custom.uptake of the Director's target is not understood "
+			  "(only {\"download_only\": true|false}): not installed",
+			  u->director->name);
+		return -1;
+	}
+	return d->type == UPT_JSON_TRUE;
+}
+
+/* A download-only update: the image downloaded and verified into the
+ * inactive slot (a device without A/B slots: its download area), read
+ * back, nothing switched; the installation report says DOWNLOADED, once.
+ * The install follows when the Director's targets drop the marker. */
+static int download_ahead(struct cycle *y, const struct upt_update *u)
+{
+	const struct agent_config *c = y->c;
+	char h[65], want[400], have[400], staged[AGENT_PATH + 16], text[400], cid[300];
+	const struct upt_json *id = upt_json_get(u->director->custom, "correlationId");
+	int to = y->ab ? 1 - y->slot : 0;
+	char letter = y->ab ? (to ? 'b' : 'a') : 's';
+	const char *slot = c->slot[to];
+	int rc;
+	upt_hex_encode(h, u->image->hashes.sha256, UPT_SHA256_LEN);
+	/* the image, the slot and the assignment (a new correlation id, after
+	 * an emergency stop and resume, is reported again) */
+	snprintf(want, sizeof want, "%s %c %.*s\n", h, letter,
+		 id && id->type == UPT_JSON_STRING && id->len <= 256 ? (int)id->len : 0,
+		 id && id->type == UPT_JSON_STRING ? id->str : "");
+	if (!y->ab) {
+		state_path(staged, sizeof staged, c, "staged.img");
+		slot = staged;
+	}
+	if (state_read(c, "downloaded", have, sizeof have) == 0 && strcmp(have, want) == 0 &&
+	    host_file_matches(slot, u->image->length, &u->image->hashes)) {
+		agent_log("update %s: downloaded, waits for the Director to release its install",
+			  u->director->name);
+		return UPT_OK;
+	}
+	agent_log("update %s is download only: downloading into %s%c, not installing",
+		  u->director->name, y->ab ? "slot " : "the download area ", y->ab ? letter : ' ');
+	rc = remember_cid(y, u);
+	if (rc == UPT_OK)
+		rc = download_into(y, u->image, slot, letter, -1);
+	if (rc == UPT_OK)
+		rc = state_write(c, "downloaded", want, &y->err);
+	if (rc == UPT_OK && state_read(c, "install.cid", cid, sizeof cid) == 0) {
+		cid[strcspn(cid, "\n")] = 0;
+		snprintf(text, sizeof text, "%s\ndownloaded\nDOWNLOADED\n", cid);
+		rc = state_write(c, "install.result", text, &y->err);
+	}
+	if (rc == UPT_OK)
+		agent_log("%s downloaded and verified: not installed (download only)",
+			  u->image->name);
+	else {
+		agent_log("download failed: %s", y->err.msg);
+		if (rc == UPT_ERR_HASH_MISMATCH || rc == UPT_ERR_TOO_LARGE)
+			snprintf(y->attack, sizeof y->attack, "%s: %s", upt_err_name(rc),
+				 y->err.msg);
 	}
 	return rc;
 }
@@ -463,6 +558,9 @@ static int verify(struct cycle *y, struct verified *w, void *dm, void *im)
 static int primary_step(struct cycle *y, const struct upt_verified *v)
 {
 	const struct upt_update *u = choose(y, v, 0);
+	int only = u ? download_only(u) : 0;
+	if (only != 0)
+		return only > 0 && download_ahead(y, u) == UPT_OK ? 0 : 1;
 	if (u && install(y, u) != UPT_OK)
 		return 1;
 	return u && y->ab ? EXIT_REBOOT : 0;
@@ -506,6 +604,12 @@ static int secondary_steps(struct cycle *y, const struct verified *w)
 		const struct upt_update *u = choose(y, &w->v, i + 1);
 		if (!u && !wrong)
 			continue;
+		if (u && !wrong && download_only(u) != 0) {
+			agent_log("secondary %s: %s is download only: not sent until the Director "
+				  "releases its install",
+				  y->c->secondary[i].serial, u->director->name);
+			continue;
+		}
 		if (!u)
 			u = wrong;
 		sec_update(&y->sec[i], y->c, u, wrong ? wrong->image : u->image,

@@ -111,12 +111,15 @@ int agent_install_result_parse(struct install_result *r, const uint8_t *data, si
 	}
 	if (n < 2 || n > 3 || !lines[0][0] || strlen(lines[0]) >= sizeof r->cid ||
 	    !plain_text(lines[0]) ||
-	    (strcmp(lines[1], "ok") != 0 && strcmp(lines[1], "failed") != 0) ||
+	    (strcmp(lines[1], "ok") != 0 && strcmp(lines[1], "failed") != 0 &&
+	     strcmp(lines[1], "downloaded") != 0) ||
 	    (n == 3 && (strlen(lines[2]) >= sizeof r->code || !plain_text(lines[2]))))
 		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
-				     "install.result: expected CID, ok or failed, and a code");
+				     "install.result: expected CID, ok, failed or downloaded, and "
+				     "a code");
 	snprintf(r->cid, sizeof r->cid, "%s", lines[0]);
-	r->success = strcmp(lines[1], "ok") == 0;
+	r->downloaded = strcmp(lines[1], "downloaded") == 0;
+	r->success = r->downloaded || strcmp(lines[1], "ok") == 0;
 	snprintf(r->code, sizeof r->code, "%s", n == 3 ? lines[2] : r->success ? "OK" : "FAILED");
 	return UPT_OK;
 }
@@ -186,7 +189,11 @@ static size_t installation(struct upt_json **items, struct inst *w, const struct
 	if (pir)
 		first = one_report(&w->r[nr++], "installation_report", pir->cid, c->primary_serial,
 				   pir->success, pir->code,
-				   pir->success ? "installed and healthy" : pir->code, "");
+				   pir->downloaded
+				       ? "downloaded and verified; not installed (download only)"
+				   : pir->success ? "installed and healthy"
+						  : pir->code,
+				   "");
 	for (size_t i = 0; secs && i < n && k < AGENT_SECONDARIES_MAX; i++) {
 		const struct sec_cycle *e = &secs[i];
 		struct upt_json *r;

@@ -14,9 +14,10 @@ static const char campaign_usage[] =
     "                      [--product P] [--hardware-id H] [--installed TARGET]\n"
     "                      [--in-support] [--tag T...]) [--stage SIZE[:success=N][:error=N]\n"
     "                      [:soak=SECONDS]]... [--start-at TIME] [--window HH:MM-HH:MM]\n"
-    "                      [--approval] [--join-new] [--no-fast-path] [--json] [--dir DIR]\n"
+    "                      [--approval] [--join-new] [--no-fast-path] [--download-only]\n"
+    "                      [--json] [--dir DIR]\n"
     "       uptake campaign create --file SPEC.json [--json] [--dir DIR]\n"
-    "       uptake campaign start|pause|resume|stop|cancel ID [--json] [--dir DIR]\n"
+    "       uptake campaign start|pause|resume|stop|cancel|install ID [--json] [--dir DIR]\n"
     "       uptake campaign approve ID [--stage N] [--json] [--dir DIR]\n"
     "       uptake campaign show ID [--json] [--members] [--watch] [--interval S] [--dir DIR]\n"
     "       uptake campaign list [--json] [--dir DIR]\n\n"
@@ -28,7 +29,10 @@ static const char campaign_usage[] =
     "the assigned image. stop is the emergency stop: every assignment not yet\n"
     "installed is withdrawn until resume. cancel ends it: updated devices stay, the\n"
     "rest are withdrawn. A campaign of security releases skips soak times and\n"
-    "windows unless --no-fast-path. show prints each stage's progress (a bar on a\n"
+    "windows unless --no-fast-path or the device's product turns the fast path off.\n"
+    "--download-only: the devices download and verify the image but do not install\n"
+    "it (the stages count downloads) until install releases the installs at once.\n"
+    "show prints each stage's progress (a bar on a\n"
     "terminal); --watch follows it until the campaign ends. Exit 0 ok, 2 usage,\n"
     "3 refusal.\n";
 
@@ -38,7 +42,7 @@ struct opts {
 	const char *dir, *file, *product, *hardware_id, *installed, *start_at, *window, *stage_n;
 	const char *targets[MAX_LIST], *devices[MAX_LIST], *tags[MAX_LIST], *stages[MAX_LIST];
 	size_t nt, nd, ntag, ns;
-	bool in_support, approval, join_new, no_fast_path, json, members, watch;
+	bool in_support, approval, join_new, no_fast_path, download_only, json, members, watch;
 	int64_t interval;
 };
 
@@ -171,9 +175,12 @@ static int create_body(struct cli_buf *b, const char *name, const struct opts *o
 		rc = rc ? rc : cli_buf_printf(b, "}");
 	}
 	rc = rc ? rc
-		: cli_buf_printf(b, ",\"approval\":%s,\"join_new\":%s,\"security_fast_path\":%s}",
+		: cli_buf_printf(b,
+				 ",\"approval\":%s,\"join_new\":%s,\"security_fast_path\":%s,"
+				 "\"download_only\":%s}",
 				 o->approval ? "true" : "false", o->join_new ? "true" : "false",
-				 o->no_fast_path ? "false" : "true");
+				 o->no_fast_path ? "false" : "true",
+				 o->download_only ? "true" : "false");
 	return rc;
 }
 
@@ -219,6 +226,7 @@ static void print_campaign(const struct upt_json *c, bool tty)
 		const struct upt_json *s = stages->items[i], *cnt = upt_json_get(s, "counts");
 		int64_t ecus = num(s, "ecus"), ok = num(s, "succeeded"), failed = num(s, "failed");
 		int64_t pending = num(cnt, "pending"), cancelled = num(cnt, "cancelled");
+		int64_t downloaded = num(cnt, "downloaded");
 		int64_t busy = ecus - ok - failed - pending - cancelled;
 		printf("  stage %lld  %-17s %5lld ECUs", (long long)num(s, "stage"),
 		       str(s, "state"), (long long)ecus);
@@ -226,6 +234,8 @@ static void print_campaign(const struct upt_json *c, bool tty)
 			bar(ok, failed, ecus);
 		printf("  %lld ok, %lld failed, %lld in progress, %lld pending", (long long)ok,
 		       (long long)failed, (long long)busy, (long long)pending);
+		if (downloaded)
+			printf(" (%lld downloaded, not installed)", (long long)downloaded);
 		if (cancelled)
 			printf(", %lld cancelled", (long long)cancelled);
 		printf("  (success %lld%%, error %lld%%)\n", (long long)num(s, "success_threshold"),
@@ -276,6 +286,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 					      {"approval", no_argument, NULL, 'A'},
 					      {"join-new", no_argument, NULL, 'J'},
 					      {"no-fast-path", no_argument, NULL, 'N'},
+					      {"download-only", no_argument, NULL, 'D'},
 					      {"json", no_argument, NULL, 'j'},
 					      {"members", no_argument, NULL, 'm'},
 					      {"watch", no_argument, NULL, 'o'},
@@ -330,6 +341,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'N':
 			o->no_fast_path = true;
+			break;
+		case 'D':
+			o->download_only = true;
 			break;
 		case 'j':
 			o->json = true;
@@ -401,7 +415,7 @@ static bool valid_usage(const char *sub, int rest, const struct opts *o)
 {
 	bool create_opts = o->nt || o->nd || o->product || o->hardware_id || o->installed ||
 			   o->in_support || o->ntag || o->ns || o->start_at || o->window ||
-			   o->approval || o->join_new || o->no_fast_path;
+			   o->approval || o->join_new || o->no_fast_path || o->download_only;
 	int64_t n;
 	if (strcmp(sub, "create") == 0)
 		return o->file ? rest == 0 && !create_opts && !o->stage_n
@@ -417,7 +431,7 @@ static bool valid_usage(const char *sub, int rest, const struct opts *o)
 	return rest == 1 && (strcmp(sub, "show") == 0 || strcmp(sub, "start") == 0 ||
 			     strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
 			     strcmp(sub, "stop") == 0 || strcmp(sub, "cancel") == 0 ||
-			     strcmp(sub, "approve") == 0);
+			     strcmp(sub, "install") == 0 || strcmp(sub, "approve") == 0);
 }
 
 int cmd_campaign(int argc, char **argv)

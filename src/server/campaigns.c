@@ -47,6 +47,7 @@ struct spec {
 	bool has_window;
 	int64_t win_start, win_end; /* minutes of the device's local day */
 	bool approval, fast_path, join_new, security;
+	bool download_only; /* installs wait for `install` (the campaign's release) */
 };
 
 struct work {
@@ -286,11 +287,10 @@ static int spec_parse(struct spec *sp, const struct upt_json *v, bool stored, st
 	    "name",          "targets", "devices",  "filter",   "stages",
 	    "start_at",      "window",  "approval", "join_new", "security_fast_path",
 	    "download_only", NULL};
-	static const char *const sto[] = {"name",     "targets",   "explicit", "filter",
-					  "stages",   "start_at",  "window",   "approval",
-					  "join_new", "fast_path", "security", NULL};
+	static const char *const sto[] = {
+	    "name",     "targets",  "explicit",  "filter",   "stages",        "start_at", "window",
+	    "approval", "join_new", "fast_path", "security", "download_only", NULL};
 	const struct upt_json *stages, *win, *filter;
-	bool download_only = false;
 	int rc;
 	memset(sp, 0, sizeof *sp);
 	sp->fast_path = true;
@@ -343,12 +343,8 @@ static int spec_parse(struct spec *sp, const struct upt_json *v, bool stored, st
 			      &sp->fast_path, err);
 	if (rc == UPT_OK && stored)
 		rc = get_bool(v, "security", "campaign", &sp->security, err);
-	if (rc == UPT_OK && !stored)
-		rc = get_bool(v, "download_only", "campaign", &download_only, err);
-	if (rc == UPT_OK && download_only)
-		rc = upt_error_set(err, UPT_ERR_UNSUPPORTED,
-				   "campaign: download_only: not supported by this server (the "
-				   "Director has no way yet to tell a device not to install)");
+	if (rc == UPT_OK)
+		rc = get_bool(v, "download_only", "campaign", &sp->download_only, err);
 	if (rc == UPT_OK && sp->join_new && sp->explicit_devices)
 		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
 				   "campaign: join_new needs a filter (an explicit device list "
@@ -423,9 +419,12 @@ static void spec_write(struct srv_json *o, const struct spec *sp)
 		srv_json_raw(o, ",\"window\":{\"start\":\"%02d:%02d\",\"end\":\"%02d:%02d\"}",
 			     (int)(sp->win_start / 60), (int)(sp->win_start % 60),
 			     (int)(sp->win_end / 60), (int)(sp->win_end % 60));
-	srv_json_raw(o, ",\"approval\":%s,\"join_new\":%s,\"fast_path\":%s,\"security\":%s}",
+	srv_json_raw(o,
+		     ",\"approval\":%s,\"join_new\":%s,\"fast_path\":%s,\"security\":%s,"
+		     "\"download_only\":%s}",
 		     sp->approval ? "true" : "false", sp->join_new ? "true" : "false",
-		     sp->fast_path ? "true" : "false", sp->security ? "true" : "false");
+		     sp->fast_path ? "true" : "false", sp->security ? "true" : "false",
+		     sp->download_only ? "true" : "false");
 }
 
 static int spec_read(struct spec *sp, const char *text, struct upt_error *err)
@@ -490,11 +489,34 @@ static bool failed_state(const char *s)
 static bool assigned_state(const char *s)
 {
 	return strcmp(s, "assigned") == 0 || strcmp(s, "downloading") == 0 ||
-	       strcmp(s, "installing") == 0 || strcmp(s, "awaiting_reboot") == 0;
+	       strcmp(s, "downloaded") == 0 || strcmp(s, "installing") == 0 ||
+	       strcmp(s, "awaiting_reboot") == 0;
+}
+
+/* A download-only campaign before its release: what a stage is for is
+ * the download (the image fetched and verified, nothing installed). */
+static bool holding(const struct spec *sp, const struct srv_campaign *c)
+{
+	return sp->download_only && c->released == 0;
+}
+
+/* What counts towards a stage's success threshold. */
+static bool stage_ok(const struct spec *sp, const struct srv_campaign *c, const char *s)
+{
+	return ok_state(s) || (holding(sp, c) && strcmp(s, "downloaded") == 0);
+}
+
+/* The security fast path for this ECU: a campaign of security releases
+ * that keeps its fast path (the default), and a device whose product
+ * allows it (products allow it unless set otherwise): the product's "off"
+ * wins over the campaign. */
+static bool fast_for(const struct spec *sp, const struct srv_member *m)
+{
+	return sp->security && sp->fast_path && m->fast_path_ok;
 }
 
 static const char *const state_names[] = {
-    "pending",   "assigned", "downloading", "installing",        "awaiting_reboot",
+    "pending",   "assigned", "downloading", "downloaded",        "installing", "awaiting_reboot",
     "succeeded", "failed",   "rolled_back", "already_installed", "cancelled",
 };
 #define N_STATES (sizeof state_names / sizeof state_names[0])
@@ -791,7 +813,7 @@ static int hardware_check(const struct spec *sp, const struct pick *p, struct up
 static bool window_open(const struct spec *sp, const struct srv_member *m, int64_t now)
 {
 	int64_t local, minute;
-	if (!sp->has_window || (sp->security && sp->fast_path))
+	if (!sp->has_window || fast_for(sp, m))
 		return true;
 	local = now + m->utc_offset * 60;
 	minute = ((local % 86400) + 86400) % 86400 / 60;
@@ -823,8 +845,9 @@ static void publish_add(struct publish *p, const char *device)
 
 /* Hand one ECU its image: an assignment with a new correlation id (or
  * already_installed when it runs it). */
-static int assign_member(struct srv_store *st, const struct spec *sp, struct srv_member *m,
-			 int64_t now, struct publish *pub, struct upt_error *err)
+static int assign_member(struct srv_store *st, const struct spec *sp, const struct srv_campaign *c,
+			 struct srv_member *m, int64_t now, struct publish *pub,
+			 struct upt_error *err)
 {
 	const struct c_target *t = target_for(sp, m->hardware_id);
 	struct srv_ecu *e = NULL;
@@ -855,6 +878,7 @@ static int assign_member(struct srv_store *st, const struct spec *sp, struct srv
 		a = t->a;
 		snprintf(a.ecu_serial, sizeof a.ecu_serial, "%s", m->ecu);
 		snprintf(a.correlation_id, sizeof a.correlation_id, "%s", m->correlation_id);
+		a.download_only = holding(sp, c);
 		rc = st->ops->assign_put(st, m->device, &a, err);
 	}
 	if (rc == UPT_OK) {
@@ -867,17 +891,20 @@ static int assign_member(struct srv_store *st, const struct spec *sp, struct srv
 }
 
 struct tally {
-	int64_t total, ok, failed, done;
+	int64_t total, ok, failed, done, fast;
 };
 
-static struct tally tally_of(const struct srv_member *m, size_t n)
+static struct tally tally_of(const struct spec *sp, const struct srv_campaign *c,
+			     const struct srv_member *m, size_t n)
 {
 	struct tally t = {0};
 	for (size_t i = 0; i < n; i++) {
 		t.total++;
-		t.ok += ok_state(m[i].state);
+		t.ok += sp ? stage_ok(sp, c, m[i].state) : ok_state(m[i].state);
 		t.failed += failed_state(m[i].state);
-		t.done += final_state(m[i].state);
+		t.done += final_state(m[i].state) ||
+			  (sp && holding(sp, c) && strcmp(m[i].state, "downloaded") == 0);
+		t.fast += sp && fast_for(sp, &m[i]);
 	}
 	return t;
 }
@@ -890,9 +917,10 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 	struct srv_member *m = NULL;
 	size_t n = 0;
 	struct tally t;
+	bool starting = c->stage_started == 0, before = false;
 	int rc;
 	*again = false;
-	if (c->stage_started == 0) {
+	if (starting) {
 		if (sp->approval && c->approved < c->stage) {
 			snprintf(c->reason, sizeof c->reason, "stage %lld awaits approval",
 				 (long long)c->stage + 1);
@@ -900,16 +928,25 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 		}
 		c->stage_started = now;
 		c->reason[0] = 0;
-		logf_(st, c->id, now, "stage %lld started", (long long)c->stage + 1);
 	}
 	rc = st->ops->member_list(st, c->id, c->stage, &m, &n, err);
+	for (size_t i = 0; starting && i < n; i++)
+		before |= strcmp(m[i].state, "pending") != 0 || m[i].assigned_at != 0;
+	/* a stage entered again (after an emergency stop in a later stage, or
+	 * a download-only campaign's release) is not started twice */
+	if (starting && sp->download_only && c->released)
+		logf_(st, c->id, now, "stage %lld: installs", (long long)c->stage + 1);
+	else if (starting && before)
+		logf_(st, c->id, now, "stage %lld continued", (long long)c->stage + 1);
+	else if (starting)
+		logf_(st, c->id, now, "stage %lld started", (long long)c->stage + 1);
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		if (strcmp(m[i].state, "pending") == 0 && window_open(sp, &m[i], now))
-			rc = assign_member(st, sp, &m[i], now, pub, err);
+			rc = assign_member(st, sp, c, &m[i], now, pub, err);
 		else if (assigned_state(m[i].state) && !m[i].published)
 			publish_add(pub, m[i].device);
 	}
-	t = tally_of(m, n);
+	t = tally_of(sp, c, m, n);
 	free(m);
 	if (rc != UPT_OK)
 		return rc;
@@ -931,13 +968,22 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 		      (long long)t.total);
 	}
 	if ((size_t)c->stage + 1 == sp->ns) {
-		if (t.done == t.total) {
+		if (t.done == t.total && holding(sp, c)) {
+			if (!strstr(c->reason, "downloaded"))
+				logf_(st, c->id, now,
+				      "every stage downloaded: installs wait for "
+				      "`uptake campaign install`");
+			snprintf(c->reason, sizeof c->reason,
+				 "downloaded: installs wait for `uptake campaign install %lld`",
+				 (long long)c->id);
+		} else if (t.done == t.total) {
 			snprintf(c->status, sizeof c->status, "finished");
 			logf_(st, c->id, now, "finished");
 		}
 		return UPT_OK;
 	}
-	if (!(sp->security && sp->fast_path) && now < c->met_at + s->soak) {
+	/* the soak is skipped when every ECU of the stage has the fast path */
+	if (!(t.total > 0 && t.fast == t.total) && now < c->met_at + s->soak) {
 		snprintf(c->reason, sizeof c->reason, "stage %lld soaks until %lld",
 			 (long long)c->stage + 1, (long long)(c->met_at + s->soak));
 		return UPT_OK;
@@ -951,38 +997,57 @@ static int stage_step(struct srv_store *st, const struct spec *sp, struct srv_ca
 	return UPT_OK;
 }
 
-static void publish_all(struct srv_repo *director, int64_t campaign, const struct publish *p,
-			int64_t now)
+/* Inside the signing transaction of the device: its ECUs' assignments
+ * are signed, which is what `published` records. */
+static int mark_published(void *ctx, const char *device, struct upt_error *err)
 {
-	struct srv_store *st = director->store;
-	for (size_t i = 0; i < p->n; i++) {
-		struct upt_error err = {0};
-		struct srv_member *m = NULL;
-		size_t n = 0;
-		if (srv_director_publish(director, p->dev[i], now, &err) != UPT_OK) {
-			srv_log(SRV_LOG_ERROR, "campaign %lld: device %s: %s", (long long)campaign,
-				p->dev[i], err.msg);
-			continue;
+	struct srv_store *st = ctx;
+	struct srv_member *m = NULL;
+	size_t n = 0;
+	int rc = st->ops->device_members(st, device, &m, &n, err);
+	for (size_t j = 0; rc == UPT_OK && j < n; j++)
+		if (!m[j].published && m[j].correlation_id[0]) {
+			m[j].published = true;
+			rc = st->ops->member_set(st, &m[j], err);
 		}
-		if (st->ops->device_members(st, p->dev[i], &m, &n, NULL) != UPT_OK)
-			continue;
-		for (size_t j = 0; j < n; j++)
-			if (!m[j].published && m[j].correlation_id[0]) {
-				m[j].published = true;
-				if (st->ops->member_set(st, &m[j], &err) != UPT_OK)
-					srv_log(SRV_LOG_ERROR, "campaign: %s", err.msg);
-			}
-		free(m);
-	}
+	free(m);
+	return rc;
+}
+
+static int by_device(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The Director's metadata of every device the evaluation changed, signed
+ * in batches of SRV_CAMPAIGN_PUBLISH_BATCH devices per transaction (what
+ * each device receives is the same as one at a time). */
+static void publish_all(struct srv_repo *director, int64_t campaign, struct publish *p, int64_t now)
+{
+	size_t n = 0, done;
+	if (p->n == 0)
+		return;
+	qsort(p->dev, p->n, sizeof p->dev[0], by_device);
+	for (size_t i = 0; i < p->n; i++)
+		if (n == 0 || strcmp(p->dev[n - 1], p->dev[i]) != 0)
+			memmove(p->dev[n++], p->dev[i], sizeof p->dev[0]);
+	done = srv_director_publish_many(director, (const char(*)[128])p->dev, n,
+					 SRV_CAMPAIGN_PUBLISH_BATCH, now, mark_published,
+					 director->store);
+	if (done < n)
+		srv_log(SRV_LOG_ERROR,
+			"campaign %lld: %zu of %zu devices' Director metadata not signed (the next "
+			"evaluation signs them)",
+			(long long)campaign, n - done, n);
 }
 
 /* ---- evidence ----------------------------------------------------------------- */
 
 static int rank(const char *state)
 {
-	static const char *const order[] = {"assigned", "downloading", "installing",
+	static const char *const order[] = {"assigned", "downloading", "downloaded", "installing",
 					    "awaiting_reboot"};
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (strcmp(state, order[i]) == 0)
 			return i;
 	return -1;
@@ -1105,6 +1170,30 @@ static int report_says(const struct srv_install_report *ir, const char *ecu)
 	return says;
 }
 
+/* A (signed, verified) installation report that says the image was
+ * downloaded and verified but, as the Director asked, not installed:
+ * result code DOWNLOADED for the ECU's item (or the whole report). */
+static bool reports_downloaded(const char *report, const char *ecu)
+{
+	struct work w = {0};
+	struct upt_json *v;
+	bool yes = false;
+	if (report && parse(&w, (const uint8_t *)report, strlen(report), &v, NULL) == UPT_OK) {
+		const struct upt_json *r = upt_json_get(v, "report");
+		const struct upt_json *items = upt_json_get(r, "items");
+		const struct upt_json *code = upt_json_get(upt_json_get(r, "result"), "code");
+		for (size_t i = 0; items && items->type == UPT_JSON_ARRAY && i < items->n; i++) {
+			const struct upt_json *e = upt_json_get(items->items[i], "ecu");
+			if (e && e->type == UPT_JSON_STRING && strcmp(e->str, ecu) == 0)
+				code =
+				    upt_json_get(upt_json_get(items->items[i], "result"), "code");
+		}
+		yes = code && code->type == UPT_JSON_STRING && strcmp(code->str, "DOWNLOADED") == 0;
+	}
+	free(w.mem);
+	return yes;
+}
+
 /* The ECU's state from the evidence: succeeded only on a verified version
  * report of the assigned image's hash. *unknown: it reports an image the
  * Image repository never published. */
@@ -1130,6 +1219,11 @@ static const char *derive(const struct srv_member *m, const struct evidence *ev,
 		if (strcmp(ev->ir[i].correlation_id, m->correlation_id) != 0 ||
 		    (says = report_says(&ev->ir[i], m->ecu)) < 0)
 			continue;
+		if (says && reports_downloaded(ev->ir[i].report, m->ecu))
+			return strcmp(m->state, "assigned") == 0 ||
+				       strcmp(m->state, "downloading") == 0
+				   ? "downloaded"
+				   : m->state;
 		if (says)
 			return "awaiting_reboot";
 		return strcmp(e->installed_sha256, m->from_sha256) == 0 ? "rolled_back" : "failed";
@@ -1334,9 +1428,10 @@ static void put_campaign(struct srv_json *o, const struct srv_campaign *c, const
 	srv_json_str(o, c->name);
 	srv_json_raw(o,
 		     ",\"status\":\"%s\",\"stage\":%lld,\"stages_total\":%zu,\"approved\":%lld,"
-		     "\"security\":%s,\"reason\":",
+		     "\"security\":%s,\"download_only\":%s,\"released\":%lld,\"reason\":",
 		     c->status, (long long)c->stage + 1, sp->ns, (long long)c->approved + 1,
-		     sp->security ? "true" : "false");
+		     sp->security ? "true" : "false", sp->download_only ? "true" : "false",
+		     (long long)c->released);
 	srv_json_str(o, c->reason);
 	srv_json_raw(o, ",\"created\":%lld,\"updated\":%lld", (long long)c->created,
 		     (long long)c->updated);
@@ -1509,14 +1604,17 @@ int srv_campaign_create(struct srv_repo *image, struct srv_repo *director, const
 /* Take the Director's assignment back from every ECU not yet done (they
  * become pending again, or cancelled with the campaign). */
 static int withdraw(struct srv_store *st, int64_t id, int64_t now, struct publish *pub,
-		    struct upt_error *err)
+		    int64_t *lowest, struct upt_error *err)
 {
 	struct srv_member *m = NULL;
 	size_t n = 0;
 	int rc = st->ops->member_list(st, id, -1, &m, &n, err);
+	*lowest = -1;
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		if (!assigned_state(m[i].state))
 			continue;
+		if (*lowest < 0 || m[i].stage < *lowest)
+			*lowest = m[i].stage;
 		rc = st->ops->assign_withdraw(st, m[i].device, m[i].ecu, m[i].correlation_id, err);
 		snprintf(m[i].state, sizeof m[i].state, "pending");
 		m[i].correlation_id[0] = 0;
@@ -1530,13 +1628,52 @@ static int withdraw(struct srv_store *st, int64_t id, int64_t now, struct publis
 	return rc;
 }
 
+/* A download-only campaign's release: every ECU holding the image (or on
+ * its way to) gets its assignment again without the marker, under the
+ * same correlation id, so that the Director's next targets tell it to
+ * install; the stages are then gone through again, counting installs
+ * (from the signed version reports, as always). */
+static int release(struct srv_store *st, const struct spec *sp, struct srv_campaign *c, int64_t now,
+		   struct publish *pub, struct upt_error *err)
+{
+	struct srv_member *m = NULL;
+	size_t n = 0;
+	int rc = st->ops->member_list(st, c->id, -1, &m, &n, err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		const struct c_target *t = target_for(sp, m[i].hardware_id);
+		struct srv_assignment a;
+		if (!assigned_state(m[i].state) || !t)
+			continue;
+		a = t->a;
+		snprintf(a.ecu_serial, sizeof a.ecu_serial, "%s", m[i].ecu);
+		snprintf(a.correlation_id, sizeof a.correlation_id, "%s", m[i].correlation_id);
+		a.download_only = false;
+		rc = st->ops->assign_put(st, m[i].device, &a, err);
+		m[i].published = false;
+		m[i].updated = now;
+		if (rc == UPT_OK)
+			rc = st->ops->member_set(st, &m[i], err);
+		publish_add(pub, m[i].device);
+	}
+	free(m);
+	c->released = now;
+	if (c->stage >= 0) {
+		c->stage = 0;
+		c->stage_started = now;
+		c->met_at = 0;
+		c->acked_failures = 0;
+	}
+	c->reason[0] = 0;
+	return rc;
+}
+
 static int stage_failures(struct srv_store *st, const struct srv_campaign *c, int64_t *failed,
 			  struct upt_error *err)
 {
 	struct srv_member *m = NULL;
 	size_t n = 0;
 	int rc = c->stage < 0 ? UPT_OK : st->ops->member_list(st, c->id, c->stage, &m, &n, err);
-	*failed = tally_of(m, n).failed;
+	*failed = tally_of(NULL, c, m, n).failed;
 	free(m);
 	return rc;
 }
@@ -1568,6 +1705,7 @@ static int transition(struct srv_store *st, struct srv_campaign *c, const struct
 		      struct publish *pub, struct upt_error *err)
 {
 	char from[16];
+	int64_t lowest = -1;
 	int rc = UPT_OK;
 	snprintf(from, sizeof from, "%s", c->status);
 	if (ended(from))
@@ -1600,14 +1738,36 @@ static int transition(struct srv_store *st, struct srv_campaign *c, const struct
 			return upt_error_set(err, UPT_ERR_STATE,
 					     "campaign %lld has not started: cancel it instead",
 					     (long long)c->id);
-		rc = withdraw(st, c->id, now, pub, err);
+		rc = withdraw(st, c->id, now, pub, &lowest, err);
+		/* withdrawn ECUs of an earlier stage: the campaign goes back to
+		 * it, so that resume assigns them again (thresholds counted anew) */
+		if (lowest >= 0 && lowest < c->stage) {
+			c->stage = lowest;
+			c->stage_started = now;
+			c->met_at = 0;
+		}
 		snprintf(c->status, sizeof c->status, "stopped");
 		snprintf(c->reason, sizeof c->reason,
 			 "emergency stop: every assignment not yet installed withdrawn");
 	} else if (strcmp(action, "cancel") == 0) {
-		rc = withdraw(st, c->id, now, pub, err);
+		rc = withdraw(st, c->id, now, pub, &lowest, err);
 		snprintf(c->status, sizeof c->status, "cancelled");
 		c->reason[0] = 0;
+	} else if (strcmp(action, "install") == 0) {
+		if (!sp->download_only)
+			return upt_error_set(err, UPT_ERR_STATE,
+					     "campaign %lld is not download only: it installs "
+					     "already",
+					     (long long)c->id);
+		if (c->released)
+			return upt_error_set(err, UPT_ERR_STATE,
+					     "campaign %lld: its installs are released already",
+					     (long long)c->id);
+		if (strcmp(from, "created") == 0 || strcmp(from, "stopped") == 0)
+			return upt_error_set(err, UPT_ERR_STATE,
+					     "campaign %lld is %s: start or resume it first",
+					     (long long)c->id, from);
+		rc = release(st, sp, c, now, pub, err);
 	} else if (strcmp(action, "approve") == 0) {
 		if (!sp->approval)
 			return upt_error_set(err, UPT_ERR_STATE,
@@ -1620,6 +1780,8 @@ static int transition(struct srv_store *st, struct srv_campaign *c, const struct
 	if (rc == UPT_OK) {
 		if (strcmp(action, "approve") == 0)
 			logf_(st, c->id, now, "stage %lld approved", (long long)c->approved + 1);
+		else if (strcmp(action, "install") == 0)
+			logf_(st, c->id, now, "installs released (download only until now)");
 		else
 			logf_(st, c->id, now, "%s (was %s)", c->status, from);
 	}

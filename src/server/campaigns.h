@@ -25,6 +25,8 @@
 #define SRV_CAMPAIGN_MAX_TARGETS 16
 #define SRV_CAMPAIGN_MAX_DEVICES 200000
 #define SRV_CAMPAIGN_MAX_SOAK    (30 * 86400)
+/* Devices whose Director metadata is signed in one transaction. */
+#define SRV_CAMPAIGN_PUBLISH_BATCH 200
 
 /* The campaign clock: `now`, or, for tests only, the time (seconds since
  * the epoch) written in the file that the environment variable

@@ -295,8 +295,9 @@ static int only_members(const struct upt_json *v, const char *what, const char *
 static int product_fields(struct srv_product *p, const struct upt_json *v, bool create,
 			  struct upt_error *err)
 {
-	static const char *const allowed[] = {"name", "hardware_ids", "support_years", "contact",
-					      NULL};
+	static const char *const allowed[] = {"name",    "hardware_ids",       "support_years",
+					      "contact", "security_fast_path", NULL};
+	const struct upt_json *fast = upt_json_get(v, "security_fast_path");
 	const struct upt_json *hw = upt_json_get(v, "hardware_ids");
 	const struct upt_json *years = upt_json_get(v, "support_years");
 	bool bad = false;
@@ -363,6 +364,13 @@ static int product_fields(struct srv_product *p, const struct upt_json *v, bool 
 						     "contact: a control character");
 		snprintf(p->contact, sizeof p->contact, "%s", contact);
 	}
+	if (create)
+		p->security_fast_path = true; /* unless the body says otherwise */
+	if (fast && fast->type != UPT_JSON_TRUE && fast->type != UPT_JSON_FALSE)
+		return upt_error_set(err, UPT_ERR_FIELD_TYPE,
+				     "security_fast_path: must be true or false");
+	if (fast)
+		p->security_fast_path = fast->type == UPT_JSON_TRUE;
 	return UPT_OK;
 }
 
@@ -382,7 +390,8 @@ static void put_product(struct srv_json *o, const struct srv_product *p, size_t 
 	}
 	srv_json_raw(o, "],\"support_years\":%lld,\"contact\":", (long long)p->support_years);
 	srv_json_str(o, p->contact);
-	srv_json_raw(o, ",\"created\":%lld,\"devices\":%zu}", (long long)p->created, devices);
+	srv_json_raw(o, ",\"security_fast_path\":%s,\"created\":%lld,\"devices\":%zu}",
+		     p->security_fast_path ? "true" : "false", (long long)p->created, devices);
 }
 
 static size_t devices_of(const struct srv_device *d, size_t n, const char *product)

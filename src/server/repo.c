@@ -883,9 +883,11 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 		rc = upt_time_format(when, sizeof when, now + r->cfg->snapshot_lifetime);
 	if (rc == UPT_OK)
 		rc = header(r, &t, "targets", v, when, "targets");
-	/* one entry per image, naming every ECU that should install it */
+	/* one entry per image, naming every ECU that should install it; an
+	 * image every one of those ECUs is to download only says so, signed
+	 * with the rest (custom.uptake.download_only) */
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
-		bool first = true, seen = false;
+		bool first = true, seen = false, download_only = true;
 		for (size_t j = 0; j < i; j++)
 			seen |= strcmp(as[j].target, as[i].target) == 0;
 		if (seen)
@@ -902,8 +904,11 @@ static int director_targets(struct srv_repo *r, const char *repo, const char *de
 			rc = rc ? rc : tjson(&t, as[j].hardware_id);
 			rc = rc ? rc : tprintf(&t, "}");
 			first = false;
+			download_only &= as[j].download_only;
 		}
 		rc = rc ? rc : tprintf(&t, "}");
+		if (rc == UPT_OK && download_only)
+			rc = tprintf(&t, ",\"uptake\":{\"download_only\":true}");
 		if (rc == UPT_OK && as[i].correlation_id[0]) {
 			rc = tprintf(&t, ",\"correlationId\":");
 			rc = rc ? rc : tjson(&t, as[i].correlation_id);
@@ -1011,6 +1016,77 @@ int srv_director_publish(struct srv_repo *r, const char *device, int64_t now, st
 	cache_drop(r, device);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+/* One batch in one transaction, under the Director's lock: every device's
+ * targets, snapshot and timestamp, each under its own signing lock. */
+static int publish_batch(struct srv_repo *r, const char (*devices)[128], size_t n, int64_t now,
+			 int (*each)(void *ctx, const char *device, struct upt_error *err),
+			 void *ctx, struct upt_error *err)
+{
+	int rc;
+	pthread_mutex_lock(&r->lock);
+	rc = r->store->ops->begin(r->store, err);
+	if (rc == UPT_OK) {
+		for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+			char repo[200];
+			device_repo(repo, sizeof repo, devices[i]);
+			rc = sign_lock(r, repo, err);
+			if (rc == UPT_OK)
+				rc = director_targets(r, repo, devices[i], now, err);
+			if (rc == UPT_OK)
+				rc = sign_online(r, repo, now, true, err);
+			if (rc == UPT_OK)
+				rc = announce_device(r, devices[i], err);
+			if (rc == UPT_OK && each)
+				rc = each(ctx, devices[i], err);
+			if (rc != UPT_OK)
+				upt_error_prefix(err, devices[i]);
+		}
+		if (rc == UPT_OK)
+			rc = r->store->ops->commit(r->store, err);
+		else
+			r->store->ops->rollback(r->store);
+	}
+	__atomic_add_fetch(&r->generation, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < n; i++)
+		cache_drop(r, devices[i]);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+size_t srv_director_publish_many(struct srv_repo *r, const char (*devices)[128], size_t n,
+				 size_t batch, int64_t now,
+				 int (*each)(void *ctx, const char *device, struct upt_error *err),
+				 void *ctx)
+{
+	size_t done = 0;
+	if (batch < 1)
+		batch = 1;
+	if (batch > SRV_PUBLISH_BATCH_MAX)
+		batch = SRV_PUBLISH_BATCH_MAX;
+	for (size_t at = 0; at < n; at += batch) {
+		size_t k = n - at < batch ? n - at : batch;
+		struct upt_error err = {0};
+		if (publish_batch(r, devices + at, k, now, each, ctx, &err) == UPT_OK) {
+			done += k;
+			continue;
+		}
+		if (k > 1)
+			srv_log(SRV_LOG_INFO,
+				"director: a batch of %zu devices failed (%s): one at a time", k,
+				err.msg);
+		for (size_t i = 0; k > 1 && i < k; i++) {
+			struct upt_error one = {0};
+			if (publish_batch(r, devices + at + i, 1, now, each, ctx, &one) == UPT_OK)
+				done++;
+			else
+				srv_log(SRV_LOG_ERROR, "director: %s", one.msg);
+		}
+		if (k == 1)
+			srv_log(SRV_LOG_ERROR, "director: %s", err.msg);
+	}
+	return done;
 }
 
 /* Which of the device's roles are due to be signed anew (half their

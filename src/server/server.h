@@ -95,6 +95,19 @@ int srv_repo_put_targets(struct srv_repo *r, const char *role, const uint8_t *da
  * new snapshot and timestamp (repository "director/DEVICE"). */
 int srv_director_publish(struct srv_repo *r, const char *device, int64_t now,
 			 struct upt_error *err);
+/* Director: srv_director_publish for many devices, `batch` of them (1 to
+ * SRV_PUBLISH_BATCH_MAX) per transaction, in the order given (sorted and
+ * unique, so that every server process takes the devices' signing locks
+ * in one order); `each` (may be NULL) runs for every device inside its
+ * batch's transaction, after its signing. A batch that fails is done
+ * again one device per transaction, so that one device's failure holds no
+ * other back. Answers how many devices were signed; their errors are
+ * logged. */
+#define SRV_PUBLISH_BATCH_MAX 1000
+size_t srv_director_publish_many(struct srv_repo *r, const char (*devices)[128], size_t n,
+				 size_t batch, int64_t now,
+				 int (*each)(void *ctx, const char *device, struct upt_error *err),
+				 void *ctx);
 /* Director: make sure `device` has current metadata (first targets, or
  * re-signed when expiry nears). */
 int srv_director_current(struct srv_repo *r, const char *device, int64_t now,

@@ -70,6 +70,7 @@ struct srv_assignment {
 	int64_t release_counter; /* -1: none */
 	char correlation_id[64]; /* one per assignment request and device */
 	int64_t created;
+	bool download_only; /* signed as custom.uptake.download_only: fetch, do not install */
 };
 
 /* A primary's signed statement of how an install went (aktualizr's
@@ -153,6 +154,7 @@ struct srv_product {
 	int64_t support_years;
 	char contact[256]; /* vulnerability contact (mail or URL) */
 	int64_t created;
+	bool security_fast_path; /* its security campaigns may skip soaks and windows */
 };
 
 /* A target the Image repository published: recorded once per name and
@@ -267,6 +269,7 @@ struct srv_campaign {
 	int64_t acked_failures; /* failures of the stage accepted by a resume */
 	char reason[256];       /* why it is paused or stopped */
 	int64_t created, updated;
+	int64_t released; /* a download-only campaign: when installs were released; 0: not */
 };
 
 /* One ECU of a device in a campaign, in a stage, and its state there. */
@@ -282,6 +285,7 @@ struct srv_member {
 	bool published;     /* the Director signed its assignment */
 	bool active;        /* holds the ECU (at most one active campaign per ECU) */
 	int64_t utc_offset; /* its device's (minutes; read only) */
+	bool fast_path_ok;  /* its device's product allows the security fast path (read only) */
 };
 
 /* How many ECUs of a stage are in a state. */

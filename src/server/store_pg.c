@@ -190,6 +190,10 @@ static const char *const migrations[] = {
     "CREATE TABLE vex (document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported BIGINT NOT NULL,"
     " PRIMARY KEY (document, vuln, product));",
+    /* 12 */
+    "ALTER TABLE assignments ADD COLUMN download_only BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE products ADD COLUMN security_fast_path BIGINT NOT NULL DEFAULT 1;"
+    "ALTER TABLE campaigns ADD COLUMN released BIGINT NOT NULL DEFAULT 0;",
 };
 
 static int64_t mono_ms(void)
@@ -853,17 +857,19 @@ static int pg_assign_put(struct srv_store *b, const char *device, const struct s
 			      a->sha256,
 			      a->sha512,
 			      num(rc, a->release_counter),
-			      a->correlation_id};
+			      a->correlation_id,
+			      a->download_only ? "1" : "0"};
 	return run(
 	    P(b),
 	    "INSERT INTO assignments (device, ecu_serial, hardware_id, target, length, "
-	    "sha256, sha512, release_counter, correlation_id) "
-	    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
+	    "sha256, sha512, release_counter, correlation_id, download_only) "
+	    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
 	    "ON CONFLICT (device, ecu_serial) DO UPDATE SET hardware_id=excluded.hardware_id, "
 	    "target=excluded.target, length=excluded.length, sha256=excluded.sha256, "
 	    "sha512=excluded.sha512, release_counter=excluded.release_counter, "
-	    "correlation_id=excluded.correlation_id, created=" NOW,
-	    9, vals, err);
+	    "correlation_id=excluded.correlation_id, download_only=excluded.download_only, "
+	    "created=" NOW,
+	    10, vals, err);
 }
 
 static int pg_assign_list(struct srv_store *b, const char *device, struct srv_assignment **out,
@@ -875,7 +881,8 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 	hold(P(b));
 	r = exec(P(b),
 		 "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter, "
-		 "correlation_id, created FROM assignments WHERE device=$1 ORDER BY ecu_serial",
+		 "correlation_id, created, download_only FROM assignments WHERE device=$1 "
+		 "ORDER BY ecu_serial",
 		 1, vals, NULL, NULL, err, &code);
 	release(P(b));
 	*out = NULL;
@@ -894,6 +901,7 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 			a->release_counter = col_i(r, i, 6);
 			col_s(a->correlation_id, sizeof a->correlation_id, r, i, 7);
 			a->created = col_i(r, i, 8);
+			a->download_only = col_i(r, i, 9) != 0;
 		}
 	}
 	PQclear(r);
@@ -1077,16 +1085,17 @@ static int pg_product_put(struct srv_store *b, const struct srv_product *p, bool
 			  struct upt_error *err)
 {
 	char years[24];
-	const char *vals[] = {p->name, p->hardware_ids, num(years, p->support_years), p->contact};
+	const char *vals[] = {p->name, p->hardware_ids, num(years, p->support_years), p->contact,
+			      p->security_fast_path ? "1" : "0"};
 	int code;
 	PGresult *r;
 	hold(P(b));
 	r = exec(P(b),
-		 create ? "INSERT INTO products (name, hardware_ids, support_years, contact) "
-			  "VALUES ($1,$2,$3,$4)"
-			: "UPDATE products SET hardware_ids=$2, support_years=$3, contact=$4 "
-			  "WHERE name=$1",
-		 4, vals, NULL, NULL, err, &code);
+		 create ? "INSERT INTO products (name, hardware_ids, support_years, contact, "
+			  "security_fast_path) VALUES ($1,$2,$3,$4,$5)"
+			: "UPDATE products SET hardware_ids=$2, support_years=$3, contact=$4, "
+			  "security_fast_path=$5 WHERE name=$1",
+		 5, vals, NULL, NULL, err, &code);
 	release(P(b));
 	if (code == UPT_ERR_STATE && create)
 		upt_error_set(err, UPT_ERR_STATE, "product %s exists already", p->name);
@@ -1096,7 +1105,9 @@ static int pg_product_put(struct srv_store *b, const struct srv_product *p, bool
 	return code;
 }
 
-#define PRODUCT_COLS "SELECT name, hardware_ids, support_years, contact, created FROM products"
+#define PRODUCT_COLS                                                                      \
+	"SELECT name, hardware_ids, support_years, contact, created, security_fast_path " \
+	"FROM products"
 
 static void product_row(PGresult *r, int i, struct srv_product *p)
 {
@@ -1106,6 +1117,7 @@ static void product_row(PGresult *r, int i, struct srv_product *p)
 	p->support_years = col_i(r, i, 2);
 	col_s(p->contact, sizeof p->contact, r, i, 3);
 	p->created = col_i(r, i, 4);
+	p->security_fast_path = col_i(r, i, 5) != 0;
 }
 
 static int pg_product_get(struct srv_store *b, const char *name, struct srv_product *out,
@@ -2265,7 +2277,7 @@ static int pg_member_add(struct srv_store *b, const struct srv_member *m, struct
 
 #define CAMPAIGN_COLS                                                                             \
 	"SELECT id, name, spec, status, stage, approved, stage_started, met_at, acked_failures, " \
-	"reason, created, updated FROM campaigns"
+	"reason, created, updated, released FROM campaigns"
 
 static int campaign_row(PGresult *r, int i, struct srv_campaign *c, struct upt_error *err)
 {
@@ -2281,6 +2293,7 @@ static int campaign_row(PGresult *r, int i, struct srv_campaign *c, struct upt_e
 	col_s(c->reason, sizeof c->reason, r, i, 9);
 	c->created = col_i(r, i, 10);
 	c->updated = col_i(r, i, 11);
+	c->released = col_i(r, i, 12);
 	if (!(c->spec = strdup(PQgetvalue(r, i, 2))))
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	return UPT_OK;
@@ -2333,7 +2346,7 @@ static int pg_campaign_list(struct srv_store *b, struct srv_campaign **out, size
 
 static int pg_campaign_set(struct srv_store *b, const struct srv_campaign *c, struct upt_error *err)
 {
-	char st[24], ap[24], ss[24], ma[24], af[24], up[24], id[24];
+	char st[24], ap[24], ss[24], ma[24], af[24], up[24], id[24], rl[24];
 	const char *vals[] = {c->status,
 			      num(st, c->stage),
 			      num(ap, c->approved),
@@ -2342,13 +2355,14 @@ static int pg_campaign_set(struct srv_store *b, const struct srv_campaign *c, st
 			      num(af, c->acked_failures),
 			      c->reason,
 			      num(up, c->updated),
-			      num(id, c->id)};
+			      num(id, c->id),
+			      num(rl, c->released)};
 	const char *w[] = {up, id};
 	int code;
 	code = run(P(b),
 		   "UPDATE campaigns SET status=$1, stage=$2, approved=$3, stage_started=$4, "
-		   "met_at=$5, acked_failures=$6, reason=$7, updated=$8 WHERE id=$9",
-		   9, vals, err);
+		   "met_at=$5, acked_failures=$6, reason=$7, updated=$8, released=$10 WHERE id=$9",
+		   10, vals, err);
 	if (code == UPT_OK && strcmp(c->status, "cancelled") == 0)
 		code = run(P(b),
 			   "UPDATE campaign_members SET state='cancelled', updated=$1 WHERE "
@@ -2365,7 +2379,8 @@ static int pg_campaign_set(struct srv_store *b, const struct srv_campaign *c, st
 #define MEMBER_COLS                                                                          \
 	"SELECT m.campaign, m.device, m.ecu, m.hardware_id, m.stage, m.state, m.sha256, "    \
 	"m.correlation_id, m.from_sha256, m.assigned_at, m.published, m.active, m.updated, " \
-	"d.utc_offset FROM campaign_members m JOIN devices d ON d.id = m.device"
+	"d.utc_offset, COALESCE(p.security_fast_path, 1) FROM campaign_members m "           \
+	"JOIN devices d ON d.id = m.device LEFT JOIN products p ON p.name = d.product"
 
 static int members_query(struct srv_store *b, const char *sql, int nv, const char *const *vals,
 			 struct srv_member **out, size_t *n, struct upt_error *err)
@@ -2394,6 +2409,7 @@ static int members_query(struct srv_store *b, const char *sql, int nv, const cha
 			m->active = col_i(r, i, 11) != 0;
 			m->updated = col_i(r, i, 12);
 			m->utc_offset = col_i(r, i, 13);
+			m->fast_path_ok = col_i(r, i, 14) != 0;
 		}
 	}
 	PQclear(r);

@@ -197,6 +197,12 @@ static const char *const migrations[] = {
     " document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported INTEGER NOT NULL,"
     " PRIMARY KEY (document, vuln, product));",
+    /* 12: download-only assignments (the Director signs the marker), the
+     * products' security fast path policy, a download-only campaign's
+     * release */
+    "ALTER TABLE assignments ADD COLUMN download_only INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE products ADD COLUMN security_fast_path INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE campaigns ADD COLUMN released INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -974,19 +980,20 @@ static int sq_report_seen(struct srv_store *b, const char *device, const char *s
 static int sq_assign_put(struct srv_store *b, const char *device, const struct srv_assignment *a,
 			 struct upt_error *err)
 {
-	const void *v[] = {device,    a->ecu_serial,       a->hardware_id,
-			   a->target, &a->length,          a->sha256,
-			   a->sha512, &a->release_counter, a->correlation_id};
+	int64_t dl = a->download_only;
+	const void *v[] = {
+	    device,    a->ecu_serial, a->hardware_id,      a->target,         &a->length,
+	    a->sha256, a->sha512,     &a->release_counter, a->correlation_id, &dl};
 	return run(
 	    S(b),
 	    "INSERT INTO assignments (device, ecu_serial, hardware_id, target, length, sha256, "
-	    "sha512, release_counter, correlation_id) VALUES (?,?,?,?,?,?,?,?,?) "
+	    "sha512, release_counter, correlation_id, download_only) VALUES (?,?,?,?,?,?,?,?,?,?) "
 	    "ON CONFLICT(device, ecu_serial) "
 	    "DO UPDATE SET hardware_id=excluded.hardware_id, target=excluded.target, "
 	    "length=excluded.length, sha256=excluded.sha256, sha512=excluded.sha512, "
 	    "release_counter=excluded.release_counter, correlation_id=excluded.correlation_id, "
-	    "created=strftime('%s','now')",
-	    "ttttittit", v, err);
+	    "download_only=excluded.download_only, created=strftime('%s','now')",
+	    "ttttittiti", v, err);
 }
 
 static void assign_row(sqlite3_stmt *st, void *p)
@@ -1002,6 +1009,7 @@ static void assign_row(sqlite3_stmt *st, void *p)
 	a->release_counter = sqlite3_column_int64(st, 6);
 	snprintf(a->correlation_id, sizeof a->correlation_id, "%s", sqlite3_column_text(st, 7));
 	a->created = sqlite3_column_int64(st, 8);
+	a->download_only = sqlite3_column_int(st, 9) != 0;
 }
 
 static int sq_assign_list(struct srv_store *b, const char *device, struct srv_assignment **out,
@@ -1014,7 +1022,8 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 	rc = prepare(
 	    s, &st,
 	    "SELECT ecu_serial, hardware_id, target, length, sha256, sha512, release_counter, "
-	    "correlation_id, created FROM assignments WHERE device=? ORDER BY ecu_serial",
+	    "correlation_id, created, download_only FROM assignments WHERE device=? "
+	    "ORDER BY ecu_serial",
 	    err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -1248,13 +1257,14 @@ static int sq_product_put(struct srv_store *b, const struct srv_product *p, bool
 			  struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
-	const void *v[] = {p->name, p->hardware_ids, &p->support_years, p->contact};
+	int64_t fast = p->security_fast_path;
+	const void *v[] = {p->name, p->hardware_ids, &p->support_years, p->contact, &fast};
 	int rc;
 	if (create) {
 		rc = run(s,
-			 "INSERT INTO products (name, hardware_ids, support_years, contact) "
-			 "VALUES (?,?,?,?)",
-			 "ttit", v, err);
+			 "INSERT INTO products (name, hardware_ids, support_years, contact, "
+			 "security_fast_path) VALUES (?,?,?,?,?)",
+			 "ttiti", v, err);
 		if (rc == UPT_ERR_STATE)
 			upt_error_set(err, UPT_ERR_STATE, "product %s exists already", p->name);
 		return rc;
@@ -1263,14 +1273,15 @@ static int sq_product_put(struct srv_store *b, const struct srv_product *p, bool
 		sqlite3_stmt *st;
 		lock(s);
 		rc = prepare(s, &st,
-			     "UPDATE products SET hardware_ids=?, support_years=?, contact=? "
-			     "WHERE name=?",
+			     "UPDATE products SET hardware_ids=?, support_years=?, contact=?, "
+			     "security_fast_path=? WHERE name=?",
 			     err);
 		if (rc == UPT_OK) {
 			sqlite3_bind_text(st, 1, p->hardware_ids, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, p->support_years);
 			sqlite3_bind_text(st, 3, p->contact, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, p->name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, fast);
+			sqlite3_bind_text(st, 5, p->name, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) != SQLITE_DONE)
 				rc = db_fail(s, err, "write");
 			else if (sqlite3_changes(s->db) == 0)
@@ -1292,9 +1303,12 @@ static void product_row(sqlite3_stmt *st, void *v)
 	p->support_years = sqlite3_column_int64(st, 2);
 	text_col(p->contact, sizeof p->contact, st, 3);
 	p->created = sqlite3_column_int64(st, 4);
+	p->security_fast_path = sqlite3_column_int(st, 5) != 0;
 }
 
-#define PRODUCT_COLS "SELECT name, hardware_ids, support_years, contact, created FROM products"
+#define PRODUCT_COLS                                                                      \
+	"SELECT name, hardware_ids, support_years, contact, created, security_fast_path " \
+	"FROM products"
 
 static int sq_product_get(struct srv_store *b, const char *name, struct srv_product *out,
 			  struct upt_error *err)
@@ -2202,7 +2216,7 @@ static int sq_member_add(struct srv_store *b, const struct srv_member *m, struct
 
 #define CAMPAIGN_COLS                                                                             \
 	"SELECT id, name, spec, status, stage, approved, stage_started, met_at, acked_failures, " \
-	"reason, created, updated FROM campaigns"
+	"reason, created, updated, released FROM campaigns"
 
 static void campaign_row(sqlite3_stmt *st, void *p)
 {
@@ -2220,6 +2234,7 @@ static void campaign_row(sqlite3_stmt *st, void *p)
 	text_col(c->reason, sizeof c->reason, st, 9);
 	c->created = sqlite3_column_int64(st, 10);
 	c->updated = sqlite3_column_int64(st, 11);
+	c->released = sqlite3_column_int64(st, 12);
 }
 
 static int spec_check(struct srv_campaign *c, size_t n, struct upt_error *err)
@@ -2283,15 +2298,15 @@ static int sq_campaign_list(struct srv_store *b, struct srv_campaign **out, size
 static int sq_campaign_set(struct srv_store *b, const struct srv_campaign *c, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
-	const void *v[] = {c->status,         &c->stage,   &c->approved,
-			   &c->stage_started, &c->met_at,  &c->acked_failures,
-			   c->reason,         &c->updated, &c->id};
+	const void *v[] = {
+	    c->status,          &c->stage, &c->approved, &c->stage_started, &c->met_at,
+	    &c->acked_failures, c->reason, &c->updated,  &c->released,      &c->id};
 	int rc;
 	lock(s);
 	rc = run(s,
 		 "UPDATE campaigns SET status=?, stage=?, approved=?, stage_started=?, met_at=?, "
-		 "acked_failures=?, reason=?, updated=? WHERE id=?",
-		 "tiiiiitii", v, err);
+		 "acked_failures=?, reason=?, updated=?, released=? WHERE id=?",
+		 "tiiiiitiii", v, err);
 	if (rc == UPT_OK && strcmp(c->status, "cancelled") == 0) {
 		const void *w[] = {&c->updated, &c->id};
 		rc =
@@ -2312,7 +2327,8 @@ static int sq_campaign_set(struct srv_store *b, const struct srv_campaign *c, st
 #define MEMBER_COLS                                                                          \
 	"SELECT m.campaign, m.device, m.ecu, m.hardware_id, m.stage, m.state, m.sha256, "    \
 	"m.correlation_id, m.from_sha256, m.assigned_at, m.published, m.active, m.updated, " \
-	"d.utc_offset FROM campaign_members m JOIN devices d ON d.id = m.device"
+	"d.utc_offset, COALESCE(p.security_fast_path, 1) FROM campaign_members m "           \
+	"JOIN devices d ON d.id = m.device LEFT JOIN products p ON p.name = d.product"
 
 static void member_row(sqlite3_stmt *st, void *p)
 {
@@ -2332,6 +2348,7 @@ static void member_row(sqlite3_stmt *st, void *p)
 	m->active = sqlite3_column_int(st, 11) != 0;
 	m->updated = sqlite3_column_int64(st, 12);
 	m->utc_offset = sqlite3_column_int64(st, 13);
+	m->fast_path_ok = sqlite3_column_int(st, 14) != 0;
 }
 
 static int sq_member_list(struct srv_store *b, int64_t campaign, int64_t stage,

@@ -192,7 +192,8 @@ scenario() {
   api 400 POST campaigns '{"name":"x","targets":{"board-a":"fw-2.0"},"filter":{"tags":["wave"]},"window":{"start":"25:00","end":"03:00"}}'
   api 400 POST campaigns '{"name":"x","targets":{"board-a":"fw-2.0"},"filter":{"tags":["wave"]},"stages":[{"count":30},{"count":5}]}'
   grep -q "stages\[1\] would have no devices" body.txt && ok || bad "empty stage: $(cat body.txt)"
-  api 400 POST campaigns '{"name":"x","targets":{"board-a":"fw-2.0"},"filter":{"tags":["wave"]},"download_only":true}'
+  api 400 POST campaigns '{"name":"x","targets":{"board-a":"fw-2.0"},"filter":{"tags":["wave"]},"download_only":1}'
+  grep -q "download_only must be true or false" body.txt && ok || bad "download_only 1: $(cat body.txt)"
   api 400 POST campaigns '{"name":"x","targets":{"board-a":"fw-2.0"},"filter":{"tags":["wave"]'
   api 200 GET campaigns
   [ "$(jget 'len(d["campaigns"])')" = 0 ] && ok || bad "a refused campaign was stored"
