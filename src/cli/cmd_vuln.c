@@ -146,6 +146,11 @@ static int print_import(const char *json, struct upt_error *err)
 		    "uptake can match; %lld GIT ranges skipped\n",
 		    num(v, "taken"), num(v, "records"), num(sk, "withdrawn"),
 		    num(sk, "no_matchable_package"), num(v, "git_ranges_skipped"));
+		if (num(v, "nvd_records") > 0)
+			printf("NVD records: %lld; cpeMatch platform conditions not evaluated: "
+			       "%lld\n",
+			       num(v, "nvd_records"),
+			       num(v, "nvd_platform_conditions_not_evaluated"));
 	}
 	cli_arena_dispose(&ca);
 	return rc;

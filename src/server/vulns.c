@@ -11,6 +11,7 @@
 #include "jsonout.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "nvd.h"
 #include "versions.h"
 
 struct work {
@@ -488,6 +489,7 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	const struct upt_json *recs;
 	struct srv_vuln *out = NULL;
 	size_t n_out = 0, cap_out = 0, git = 0, withdrawn = 0, nomatch = 0, total = 0;
+	size_t platform = 0, nvd_records = 0;
 	struct srv_json o = {0};
 	int rc = work_init(&w, len, err);
 	if (rc == UPT_OK)
@@ -501,25 +503,36 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	for (size_t i = 0; rc == UPT_OK && i < recs->n; i++) {
 		const struct upt_json *it = recs->items[i], *rec = upt_json_get(it, "record");
 		const char *src = jstr(it, "source");
-		size_t many = rec && rec->type == UPT_JSON_ARRAY ? rec->n : 1;
+		/* an NVD document holds its records in vulnerabilities[] */
+		bool nvd = rec && srv_nvd_document(rec);
+		const struct upt_json *list = nvd ? upt_json_get(rec, "vulnerabilities") : rec;
+		size_t many;
 		if (!rec || it->type != UPT_JSON_OBJECT || !src || it->n != 2) {
 			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
 					   "records[%zu]: not {\"source\": name, \"record\": ...}",
 					   i);
 			break;
 		}
+		if (nvd && (rc = srv_nvd_check_document(rec, src, err)) != UPT_OK)
+			break;
+		many = list->type == UPT_JSON_ARRAY ? list->n : 1;
 		for (size_t j = 0; rc == UPT_OK && j < many; j++) {
 			const struct upt_json *one_rec =
-			    rec->type == UPT_JSON_ARRAY ? rec->items[j] : rec;
+			    list->type == UPT_JSON_ARRAY ? list->items[j] : list;
+			const struct upt_json *core = nvd ? srv_nvd_cve(one_rec) : one_rec;
 			const char *skip = NULL;
 			char name[200];
 			struct srv_json one = {0};
 			struct srv_vuln *nv;
-			if (rec->type == UPT_JSON_ARRAY)
+			if (list->type == UPT_JSON_ARRAY) /* NVD: vulnerabilities[j] */
 				snprintf(name, sizeof name, "%.150s[%zu]", src, j);
 			else
 				snprintf(name, sizeof name, "%.150s", src);
-			rc = srv_osv_normalize(&one, one_rec, name, &skip, &git, err);
+			if (nvd)
+				rc = srv_nvd_normalize(&one, one_rec, name, &skip, &platform, err);
+			else
+				rc = srv_osv_normalize(&one, one_rec, name, &skip, &git, err);
+			nvd_records += nvd && rc == UPT_OK;
 			if (rc == UPT_OK && skip && strcmp(skip, "no_matchable_package") == 0) {
 				nomatch++;
 				srv_json_dispose(&one);
@@ -542,9 +555,9 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 			if ((rc = srv_json_finish(&one, &nv->record, err)) != UPT_OK)
 				break;
 			n_out++;
-			snprintf(nv->id, sizeof nv->id, "%s", jstr(one_rec, "id"));
+			snprintf(nv->id, sizeof nv->id, "%s", jstr(core, "id"));
 			snprintf(nv->modified, sizeof nv->modified, "%s",
-				 jstr(one_rec, "modified"));
+				 jstr(core, nvd ? "lastModified" : "modified"));
 			nv->withdrawn = skip != NULL;
 			nv->imported = now;
 			withdrawn += skip != NULL;
@@ -564,8 +577,10 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	if (rc == UPT_OK) {
 		srv_json_raw(&o,
 			     "{\"records\":%zu,\"taken\":%zu,\"skipped\":{\"withdrawn\":%zu,"
-			     "\"no_matchable_package\":%zu},\"git_ranges_skipped\":%zu}\n",
-			     total + nomatch, n_out - withdrawn, withdrawn, nomatch, git);
+			     "\"no_matchable_package\":%zu},\"git_ranges_skipped\":%zu,"
+			     "\"nvd_records\":%zu,\"nvd_platform_conditions_not_evaluated\":%zu}\n",
+			     total + nomatch, n_out - withdrawn, withdrawn, nomatch, git,
+			     nvd_records, platform);
 		rc = srv_json_finish(&o, resp, err);
 		srv_log(SRV_LOG_INFO, "vulnerabilities: %zu records imported, %zu withdrawn",
 			n_out - withdrawn, withdrawn);
@@ -669,6 +684,9 @@ static bool component_hit(const struct upt_json *af, const struct upt_sbom_compo
 	struct purl p;
 	char alt[512];
 	const char *ver;
+	if (jstr(af, "cpe")) /* an NVD record: by CPE */
+		return srv_nvd_hit(af, c->cpe, c->version,
+				   purl_parse(&p, c->purl) && strncmp(p.key, "deb/", 4) == 0);
 	if (!key || !purl_parse(&p, c->purl))
 		return false;
 	alt[0] = '\0';

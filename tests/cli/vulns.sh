@@ -368,4 +368,75 @@ expect 3 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json --pub
 [ ! -e adv2.json ] && grep -q "namespace: an http(s) URL" err.txt && ok || bad "bad namespace: $(cat err.txt)"
 expect 2 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json
 
+
+# --- NVD CVE JSON 2.0, matched by CPE: a Yocto image (create-spdx names its
+# recipes by CPE, part *) in two releases, openssl 3.1.4 then 3.1.5
+mutate "$S" ysbom11.json 'p=d["packages"][2]; p["versionInfo"]="3.1.5"; r=p["externalRefs"]; r[0]["referenceLocator"]=r[0]["referenceLocator"].replace("3.1.4","3.1.5"); r[1]["referenceLocator"]=r[1]["referenceLocator"].replace("3.1.4","3.1.5")'
+head -c 20000 /dev/urandom >y10.bin
+head -c 20000 /dev/urandom >y11.bin
+q "$uptake" publish y10.bin "${W[@]}" --name yocto --version 1.0 --hardware-id board-y --release-counter 1 --sbom "$S"
+q "$uptake" publish y11.bin "${W[@]}" --name yocto --version 1.1 --hardware-id board-y --release-counter 2 --sbom ysbom11.json
+for i in 5 6; do
+  q "$uptake" device add dev-$i "${W[@]}" --out dev$i
+  q dev $i "${R[@]}" --ecu prim-$i:board-y init
+done
+q "$uptake" assign yocto-1.0 "${W[@]}" --hardware-id board-y --device dev-5
+q "$uptake" assign yocto-1.1 "${W[@]}" --hardware-id board-y --device dev-6
+for i in 5 6; do q dev $i update; q dev $i report; done
+N=$fix/nvd/nvdcve-2.0-yocto.json
+expect 0 "$uptake" vuln import "$N" "${W[@]}"
+grep -q "imported 3 of 5 records; skipped: 1 withdrawn, 1 with no package uptake can match; 0 GIT ranges skipped" out.txt &&
+  grep -q "NVD records: 5; cpeMatch platform conditions not evaluated: 1" out.txt &&
+  ok || bad "nvd import counts: $(cat out.txt err.txt)"
+show() { "$uptake" vuln show "$1" "${W[@]}" --json | py '
+import json, sys
+d = json.load(sys.stdin)
+print(d["id"], d["severity"], [(i["target"], [c["name"] + "@" + c["version"] for c in i["components"]]) for i in d["images"]],
+      d["affected_devices"], d["fixed_in"]["target"] if d["fixed_in"] else "-")'; }
+got="$(show CVE-2026-20001); $(show CVE-2026-20002); $(show CVE-2026-20003)"
+want="CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] ['dev-5'] yocto-1.1; CVE-2026-20002 HIGH [('yocto-1.0', ['busybox@1.36.1']), ('yocto-1.1', ['busybox@1.36.1'])] ['dev-5', 'dev-6'] -; CVE-2026-20003  [] [] -"
+[ "$got" = "$want" ] && ok || bad "nvd matching:
+$got
+want:
+$want"
+expect 0 "$uptake" vuln show CVE-2026-20004 "${W[@]}"
+grep -q "^  withdrawn$" out.txt && ok || bad "rejected record not withdrawn: $(cat out.txt)"
+# strict: an unknown member where uptake reads, a bad CPE, a bad version;
+# a good record in the same import is not stored either
+nvdbad() { # OUT PYTHON-STATEMENT-ON-c (the first record's cve)
+  py "import json; d=json.load(open('$N')); d['vulnerabilities'][2]['cve']['id']='CVE-2026-29999'; c=d['vulnerabilities'][0]['cve']; m=c['configurations'][0]['nodes'][0]['cpeMatch'][0]; $2; json.dump(d, open('$1', 'w'))"
+}
+nvdbad n1.json 'm["versionEnd"]="3.1.5"'
+expect 3 "$uptake" vuln import n1.json "${W[@]}"
+grep -qF 'n1.json[0] (CVE-2026-20001): configurations[0].nodes[0].cpeMatch[0]: unknown member \"versionEnd\"' err.txt &&
+  ok || bad "unknown cpeMatch member: $(cat err.txt)"
+nvdbad n2.json 'm["criteria"]="cpe:2.3:a:openssl:open ssl:*:*:*:*:*:*:*:*"'
+expect 3 "$uptake" vuln import n2.json "${W[@]}"
+grep -qF 'n2.json[0] (CVE-2026-20001): configurations[0].nodes[0].cpeMatch[0].criteria: product: an unescaped special character' err.txt &&
+  ok || bad "bad CPE: $(cat err.txt)"
+nvdbad n3.json 'm["criteria"]="cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*"'
+expect 3 "$uptake" vuln import n3.json "${W[@]}"
+grep -qF 'criteria: other: fewer than 11 attributes' err.txt &&
+  ok || bad "short CPE: $(cat err.txt)"
+nvdbad n4.json 'm["versionEndExcluding"]="3.1 5"'
+expect 3 "$uptake" vuln import n4.json "${W[@]}"
+grep -qF 'cpeMatch[0].versionEndExcluding: not a version' err.txt && ok || bad "bad version: $(cat err.txt)"
+nvdbad n5.json 'c["configurations"][0]["nodes"][0]["operator"]="XOR"'
+expect 3 "$uptake" vuln import n5.json "${W[@]}"
+grep -qF 'configurations[0].nodes[0].operator: not \"AND\" or \"OR\"' err.txt && ok || bad "bad operator: $(cat err.txt)"
+nvdbad n6.json 'c["lastModified"]="11/10/2026"'
+expect 3 "$uptake" vuln import n6.json "${W[@]}"
+grep -qF 'n6.json[0] (CVE-2026-20001): lastModified: missing or not an NVD time' err.txt && ok || bad "bad time: $(cat err.txt)"
+nvdbad n7.json 'd["version"]="1.1"'
+expect 3 "$uptake" vuln import n7.json "${W[@]}"
+grep -qF 'n7.json: format/version: not an NVD CVE JSON 2.0 document' err.txt && ok || bad "bad version: $(cat err.txt)"
+expect 3 "$uptake" vuln show CVE-2026-29999 "${W[@]}"
+grep -q "not imported" err.txt && ok || bad "half an NVD import stored: $(cat out.txt err.txt)"
+# the fix: dev-5 installs yocto-1.1; clean of CVE-2026-20001 once it reports
+q "$uptake" assign yocto-1.1 "${W[@]}" --hardware-id board-y --device dev-5
+q dev 5 update
+q dev 5 report
+[ "$(show CVE-2026-20001)" = "CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] [] yocto-1.1" ] && ok ||
+  bad "after dev-5's fix: $(show CVE-2026-20001)"
+
 finish
