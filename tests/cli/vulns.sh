@@ -75,6 +75,84 @@ refused b14.json '/creationInfo: #/properties/creationInfo/additionalProperties:
 printf '{"bomFormat":"CycloneDX",' >b12.json
 refused b12.json "b12.json"
 
+# --- the BSI TR-03183-2 profile: field by field, warnings or (--strict) a refusal
+tr() { # FILE [--strict]: exit code, then the findings without the prefix
+  "$uptake" sbom check "$@" --profile tr-03183-2 >out.txt 2>err.txt
+  echo "rc=$?"
+  sed -n 's/^tr-03183-2: //p' out.txt
+}
+got=$(tr "$C")
+want="rc=0
+/metadata: SBOM creator: no manufacturer, supplier or author with an email address or URL (5.2.1)
+/components/0 (libssl3): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/0 (libssl3): hash: no SHA-512 hash of the deployable component (5.2.2)
+/components/1 (curl): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/1 (curl): licence: no licenses[] entry with an id, name or expression (5.2.2)
+/components/1 (curl): hash: no SHA-512 hash of the deployable component (5.2.2)
+/components/2 (zlib1g): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/2 (zlib1g): licence: no licenses[] entry with an id, name or expression (5.2.2)
+/components/2 (zlib1g): hash: no SHA-512 hash of the deployable component (5.2.2)
+/components/3 (lodash): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/3 (lodash): licence: no licenses[] entry with an id, name or expression (5.2.2)
+/components/3 (lodash): dependencies: its bom-ref is not in dependencies[] (5.2.2)
+12 findings (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)"
+[ "$got" = "$want" ] && ok || bad "tr-03183-2 cdx:
+$got"
+got=$(tr "$S")
+want="rc=0
+/creationInfo/creators: SBOM creator: no Organization or Person with an email address (5.2.1)
+/packages/1 (busybox): component creator: no supplier or originator with an email address (5.2.2)
+/packages/1 (busybox): hash: no SHA512 checksum of the deployable component (5.2.2)
+/packages/2 (openssl): component creator: no supplier or originator with an email address (5.2.2)
+/packages/2 (openssl): hash: no SHA512 checksum of the deployable component (5.2.2)
+/packages/3 (zlib): component creator: no supplier or originator with an email address (5.2.2)
+/packages/3 (zlib): hash: no SHA512 checksum of the deployable component (5.2.2)
+7 findings (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)"
+[ "$got" = "$want" ] && ok || bad "tr-03183-2 spdx:
+$got"
+[ "$(tr "$S" --strict | head -1)" = "rc=3" ] && grep -q "refused by --strict: 7 findings of profile tr-03183-2" err.txt &&
+  ok || bad "--strict: $(cat out.txt err.txt)"
+# complete documents: no findings, --strict passes
+H='"'$(printf %0128d 0 | tr 0 a)'"'
+mutate "$C" full.cdx.json '
+d["metadata"]["manufacturer"] = {"name": "Example Devices GmbH", "url": ["https://devices.example.com"]}
+for c in d["components"]:
+    c["supplier"] = {"name": "Debian", "contact": [{"email": "debian-security@lists.debian.org"}]}
+    c["licenses"] = [{"license": {"id": "MIT"}}]
+    c["hashes"] = [{"alg": "SHA-512", "content": '"$H"'}]
+d["dependencies"].append({"ref": "pkg:npm/lodash@4.17.20", "dependsOn": []})'
+mutate "$S" full.spdx.json '
+d["creationInfo"]["creators"].append("Organization: Example Devices GmbH (psirt@devices.example.com)")
+for p in d["packages"][1:]:
+    p["supplier"] = "Organization: OpenEmbedded (security@lists.openembedded.org)"
+    p["checksums"] = [{"algorithm": "SHA512", "checksumValue": '"$H"'}]'
+for f in full.cdx.json full.spdx.json; do
+  [ "$(tr $f --strict)" = "rc=0
+0 findings (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)" ] && ok || bad "complete $f: $(cat out.txt err.txt)"
+done
+# one field taken away at a time: exactly that finding
+one() { # FILE-IN PYTHON WANTED
+  mutate "$1" one.json "$2"
+  got=$(tr one.json --strict)
+  [ "$got" = "rc=3
+$3
+1 finding (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)" ] && ok || bad "$2: $got"
+}
+one full.cdx.json 'del d["metadata"]["timestamp"]' "/metadata/timestamp: timestamp: missing (5.2.1)"
+one full.cdx.json 'd["metadata"]["manufacturer"]["url"] = []' "/metadata: SBOM creator: no manufacturer, supplier or author with an email address or URL (5.2.1)"
+one full.cdx.json 'd["specVersion"] = "1.4"; d["$schema"] = "http://cyclonedx.org/schema/bom-1.4.schema.json"; d["metadata"]["tools"] = [{"vendor": "anchore", "name": "syft", "version": "1.4.1"}]; del d["metadata"]["manufacturer"]; d["metadata"]["authors"] = [{"name": "A", "email": "a@example.com"}]' "/specVersion: format: CycloneDX before 1.5 (the TR asks for 1.5 or later) (4)"
+one full.cdx.json 'del d["components"][2]["supplier"]' "/components/2 (zlib1g): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)"
+one full.cdx.json 'd["components"][1]["licenses"] = []' "/components/1 (curl): licence: no licenses[] entry with an id, name or expression (5.2.2)"
+one full.cdx.json 'd["components"][0]["hashes"][0]["alg"] = "SHA-256"' "/components/0 (libssl3): hash: no SHA-512 hash of the deployable component (5.2.2)"
+one full.cdx.json 'd["dependencies"].pop()' "/components/3 (lodash): dependencies: its bom-ref is not in dependencies[] (5.2.2)"
+one full.spdx.json 'del d["creationInfo"]["creators"][2]' "/creationInfo/creators: SBOM creator: no Organization or Person with an email address (5.2.1)"
+one full.spdx.json 'd["packages"][3]["supplier"] = "Organization: OpenEmbedded ()"' "/packages/3 (zlib): component creator: no supplier or originator with an email address (5.2.2)"
+one full.spdx.json 'd["packages"][2]["licenseDeclared"] = "NOASSERTION"' "/packages/2 (openssl): licence: neither licenseConcluded nor licenseDeclared (other than NOASSERTION, NONE) (5.2.2)"
+one full.spdx.json 'd["packages"][1]["checksums"][0]["algorithm"] = "SHA256"' "/packages/1 (busybox): hash: no SHA512 checksum of the deployable component (5.2.2)"
+one full.spdx.json 'd["relationships"] = d["relationships"][:3]' "/packages/3 (zlib): dependencies: its SPDXID is in no DEPENDS_ON, CONTAINS or other dependency relationship (5.2.2)"
+expect 2 "$uptake" sbom check "$C" --profile nist
+expect 2 "$uptake" sbom check "$C" --strict
+
 # --- three releases with SBOMs: fw 1.1 fixes openssl, fw 1.2 also lodash
 cp "$C" sbom10.json
 mutate "$C" sbom11.json 'c=d["components"][0]; c["version"]="3.0.13-1~deb12u1"; c["purl"]=c["purl"].replace("3.0.11-1", "3.0.13-1")'
