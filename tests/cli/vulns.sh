@@ -517,4 +517,58 @@ q dev 5 report
 [ "$(show CVE-2026-20001)" = "CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] [] yocto-1.1" ] && ok ||
   bad "after dev-5's fix: $(show CVE-2026-20001)"
 
+
+# --- a per-ecosystem OSV export (all.zip): read in memory, one transaction;
+# bounded and strict about what an export holds
+py '
+import json, zipfile
+fix = "'"$fix"'/osv/"
+a = json.load(open(fix + "GHSA-lodash.json")); a["id"] = "GHSA-zip1-zip1-zip1"
+b = json.load(open(fix + "DEBIAN-CVE-2026-0101.json")); b["id"] = "DEBIAN-ZIP-2"
+def mk(name, entries, method=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(name, "w", method) as z:
+        for n, data, *attr in entries:
+            if attr:
+                i = zipfile.ZipInfo(n); i.create_system = 3; i.external_attr = attr[0] << 16
+                z.writestr(i, data)
+            else:
+                z.writestr(n, data)
+good = [("npm/", ""), ("npm/GHSA-zip1-zip1-zip1.json", json.dumps(a)), ("DEBIAN-ZIP-2.json", json.dumps(b))]
+mk("all.zip", good)
+bad = dict(b, id="DEBIAN-ZIP-BAD"); bad["affected"][0]["ranges"][0]["events"][1]["fixed"] = "not a version"
+mk("z-badrec.zip", good + [("DEBIAN-ZIP-BAD.json", json.dumps(bad))])
+mk("z-readme.zip", good + [("README.md", "hello")])
+mk("z-link.zip", good + [("x.json", "/etc/passwd", 0o120777)])
+mk("z-big.zip", [("big.json", "[" + " " * 9000000 + "]")])
+mk("z-total.zip", [("a%d.json" % i, "[" + " " * 6000000 + "]") for i in range(3)])
+mk("z-bzip2.zip", good, zipfile.ZIP_BZIP2)
+mk("z-enc.zip", good, zipfile.ZIP_STORED)
+d = bytearray(open("z-enc.zip", "rb").read())
+for sig, off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+    i = d.find(sig)
+    while i >= 0:
+        d[i + off] |= 1
+        i = d.find(sig, i + 4)
+open("z-enc.zip", "wb").write(d)
+open("z-trunc.zip", "wb").write(open("all.zip", "rb").read()[:-30])'
+zipbad() { # ZIP WANTED
+  expect 3 "$uptake" vuln import "$1" "${W[@]}"
+  grep -qF -- "$2" err.txt && ok || bad "$1: wanted '$2' in: $(cat err.txt)"
+}
+zipbad z-badrec.zip 'z-badrec.zip:DEBIAN-ZIP-BAD.json (DEBIAN-ZIP-BAD): affected[0].ranges[0].events[1].fixed'
+zipbad z-readme.zip 'z-readme.zip:README.md: not a *.json record'
+zipbad z-link.zip 'z-link.zip:x.json: not a regular file'
+zipbad z-big.zip 'z-big.zip:big.json: more than 8388608 bytes'
+zipbad z-total.zip 'z-total.zip: the entries hold more than 16777216 bytes'
+zipbad z-bzip2.zip 'compressed other than stored or deflated'
+zipbad z-enc.zip 'z-enc.zip:npm/GHSA-zip1-zip1-zip1.json: encrypted'
+zipbad z-trunc.zip 'z-trunc.zip: not a zip archive libzip can read'
+expect 3 "$uptake" vuln show DEBIAN-ZIP-2 "${W[@]}"
+grep -q "not imported" err.txt && ok || bad "a refused zip stored records: $(cat out.txt err.txt)"
+expect 0 "$uptake" vuln import all.zip "${W[@]}"
+grep -q "imported 2 of 2 records; skipped: 0 withdrawn, 0 with no package uptake can match; 1 GIT ranges skipped" out.txt &&
+  ok || bad "zip import: $(cat out.txt err.txt)"
+expect 0 "$uptake" vuln show DEBIAN-ZIP-2 "${W[@]}" --json
+grep -q '"id":"DEBIAN-ZIP-2"' out.txt && ok || bad "zip record not stored: $(cat out.txt)"
+
 finish
