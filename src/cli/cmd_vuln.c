@@ -20,6 +20,7 @@
 static const char usage[] =
     "usage: uptake vuln import PATH [--dir DIR]\n"
     "       uptake vuln show ID [--json] [--dir DIR]\n"
+    "       uptake vuln rematch [--dir DIR]\n"
     "       uptake vuln exploited ID --aware-at TIME [--dir DIR]\n"
     "       uptake vuln vex FILE [--dir DIR]\n"
     "       uptake vuln reported ID --stage early|notification|final [--at TIME] [--dir DIR]\n\n"
@@ -30,6 +31,8 @@ static const char usage[] =
     "them all in one transaction, or none (a bad record is named with its\n"
     "field). Prints the records taken and skipped (withdrawn, no package uptake\n"
     "can match; GIT ranges are skipped and counted).\n"
+    "rematch: recompute every matching row (record x SBOM) from scratch; the\n"
+    "server otherwise keeps them current as records and SBOMs arrive.\n"
     "show: a record, the images whose SBOMs it hits, the devices whose signed\n"
     "reports say they run them, and the first release that fixes it.\n"
     "exploited: the manufacturer became aware at TIME (ISO 8601 or now) that ID\n"
@@ -261,6 +264,7 @@ static int print_import(const char *json, struct upt_error *err)
 		    "uptake can match; %lld GIT ranges skipped\n",
 		    num(v, "taken"), num(v, "records"), num(sk, "withdrawn"),
 		    num(sk, "no_matchable_package"), num(v, "git_ranges_skipped"));
+		printf("matching rows updated: %lld\n", num(v, "match_rows"));
 		if (num(v, "nvd_records") > 0)
 			printf("NVD records: %lld; cpeMatch platform conditions not evaluated: "
 			       "%lld\n",
@@ -330,6 +334,35 @@ done:
 	return rc;
 }
 
+static int rematch(const char *dir)
+{
+	struct ws w;
+	struct upt_error err = {0};
+	struct cli_arena ca = {0};
+	struct upt_json *v;
+	char *resp = NULL;
+	int rc = ws_load(&w, dir, &err);
+	if (rc == UPT_OK)
+		rc = host_init(&err);
+	if (rc == UPT_OK)
+		rc = ws_http(&w, "POST", "vulns/rematch", "application/json", "{}", 2, NULL, false,
+			     &resp, &err);
+	if (rc == UPT_OK)
+		rc = cli_arena_init(&ca, 16 * strlen(resp) + 65536);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &ca.a, (const uint8_t *)resp, strlen(resp), NULL, &err);
+	if (rc == UPT_OK)
+		printf("rematched %lld SBOMs against %lld records: %lld matching rows\n",
+		       num(v, "sboms"), num(v, "records"), num(v, "match_rows"));
+	cli_arena_dispose(&ca);
+	free(resp);
+	if (rc != UPT_OK) {
+		cli_err("vuln", "%s", err.msg);
+		return cli_input_exit_code(rc);
+	}
+	return CLI_OK;
+}
+
 int cmd_vuln(int argc, char **argv)
 {
 	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
@@ -366,6 +399,9 @@ int cmd_vuln(int argc, char **argv)
 		else
 			return fputs(usage, stderr), CLI_USAGE;
 	}
+	if (optind == argc - 1 && strcmp(argv[optind], "rematch") == 0 && !json && !aware &&
+	    !stage && !when)
+		return rematch(dir);
 	if (optind != argc - 2)
 		return fputs(usage, stderr), CLI_USAGE;
 	sub = argv[optind];

@@ -190,6 +190,11 @@ static const char *const migrations[] = {
     "CREATE TABLE vex (document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported BIGINT NOT NULL,"
     " PRIMARY KEY (document, vuln, product));",
+    /* 12: vulnerability matching rows (as SQLite's) */
+    "CREATE TABLE vuln_matches (vuln TEXT NOT NULL, sbom TEXT NOT NULL, hits TEXT NOT NULL,"
+    " PRIMARY KEY (vuln, sbom));"
+    "CREATE INDEX vuln_matches_sbom ON vuln_matches(sbom);"
+    "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
 };
 
 static int64_t mono_ms(void)
@@ -1785,6 +1790,68 @@ static int pg_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 	return code;
 }
 
+static int pg_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, struct upt_error *err)
+{
+	int code;
+	PGresult *r =
+	    exec(P(b), "SELECT sha256 FROM sboms ORDER BY sha256", 0, NULL, NULL, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++)
+		col_s((*out)[(*n)++], 65, r, i, 0);
+	PQclear(r);
+	return code;
+}
+
+static int pg_match_put(struct srv_store *b, const struct srv_vmatch *m, struct upt_error *err)
+{
+	const char *vals[] = {m->vuln, m->sbom, m->hits};
+	return run(P(b),
+		   "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ($1,$2,$3) "
+		   "ON CONFLICT (vuln, sbom) DO UPDATE SET hits=excluded.hits",
+		   3, vals, err);
+}
+
+static int pg_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
+			  struct upt_error *err)
+{
+	const char *vals[] = {vuln, sbom};
+	return run(
+	    P(b),
+	    "DELETE FROM vuln_matches WHERE ($1 = '' OR vuln = $1) AND ($2 = '' OR sbom = $2)", 2,
+	    vals, err);
+}
+
+static int pg_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,
+			 struct upt_error *err)
+{
+	int code;
+	PGresult *r = exec(P(b), "SELECT vuln, sbom, hits FROM vuln_matches ORDER BY vuln, sbom", 0,
+			   NULL, NULL, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_vmatch *m = &(*out)[(*n)++];
+		col_s(m->vuln, sizeof m->vuln, r, i, 0);
+		col_s(m->sbom, sizeof m->sbom, r, i, 1);
+		if (!(m->hits = strdup(PQgetvalue(r, i, 2))))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_vmatches_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return code;
+}
+
 static int pg_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
 {
 	char t[24];
@@ -2437,6 +2504,10 @@ static const struct srv_store_ops pg_ops = {
     .vuln_mark = pg_vuln_mark,
     .vex_put = pg_vex_put,
     .vex_list = pg_vex_list,
+    .sbom_hashes = pg_sbom_hashes,
+    .match_put = pg_match_put,
+    .match_clear = pg_match_clear,
+    .match_list = pg_match_list,
     .close = pg_close,
 };
 

@@ -196,6 +196,13 @@ static const char *const migrations[] = {
     " document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported INTEGER NOT NULL,"
     " PRIMARY KEY (document, vuln, product));",
+    /* 12: vulnerability matching rows, kept current incrementally; the
+     * marker row makes the first read rematch what came before */
+    "CREATE TABLE vuln_matches ("
+    " vuln TEXT NOT NULL, sbom TEXT NOT NULL, hits TEXT NOT NULL,"
+    " PRIMARY KEY (vuln, sbom));"
+    "CREATE INDEX vuln_matches_sbom ON vuln_matches(sbom);"
+    "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -2385,6 +2392,103 @@ static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 	return rc;
 }
 
+static int sq_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, "SELECT sha256 FROM sboms ORDER BY sha256", err);
+	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			char(*more)[65] = realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *more);
+			if (!more) {
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			*out = more;
+		}
+		text_col((*out)[(*n)++], 65, st, 0);
+	}
+	if (rc == UPT_OK)
+		sqlite3_finalize(st);
+	else if (st)
+		sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_match_put(struct srv_store *b, const struct srv_vmatch *m, struct upt_error *err)
+{
+	const void *vals[] = {m->vuln, m->sbom, m->hits};
+	return run(S(b),
+		   "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES (?,?,?) "
+		   "ON CONFLICT(vuln, sbom) DO UPDATE SET hits=excluded.hits",
+		   "ttt", vals, err);
+}
+
+static int sq_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
+			  struct upt_error *err)
+{
+	const void *vals[] = {vuln, sbom};
+	return run(
+	    S(b),
+	    "DELETE FROM vuln_matches WHERE (?1 = '' OR vuln = ?1) AND (?2 = '' OR sbom = ?2)",
+	    "tt", vals, err);
+}
+
+static int sq_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,
+			 struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s, &st, "SELECT vuln, sbom, hits FROM vuln_matches ORDER BY vuln, sbom", err);
+	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+		struct srv_vmatch *m;
+		const unsigned char *h = sqlite3_column_text(st, 2);
+		if (*n == cap) {
+			struct srv_vmatch *more =
+			    realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *more);
+			if (!more) {
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			*out = more;
+		}
+		m = &(*out)[*n];
+		memset(m, 0, sizeof *m);
+		text_col(m->vuln, sizeof m->vuln, st, 0);
+		text_col(m->sbom, sizeof m->sbom, st, 1);
+		if (!(m->hits = strdup(h ? (const char *)h : ""))) {
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (st)
+		sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		srv_vmatches_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 static int sq_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
 {
 	int64_t w = v->withdrawn;
@@ -2602,6 +2706,10 @@ static const struct srv_store_ops sqlite_ops = {
     .vuln_mark = sq_vuln_mark,
     .vex_put = sq_vex_put,
     .vex_list = sq_vex_list,
+    .sbom_hashes = sq_sbom_hashes,
+    .match_put = sq_match_put,
+    .match_clear = sq_match_clear,
+    .match_list = sq_match_list,
     .close = sq_close,
 };
 
@@ -2673,4 +2781,11 @@ void srv_vulns_free(struct srv_vuln *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i].record);
 	free(v);
+}
+
+void srv_vmatches_free(struct srv_vmatch *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		free(m[i].hits);
+	free(m);
 }

@@ -246,6 +246,21 @@ for v in d["vulnerabilities"]:
     print(v["id"], v["severity"][:8], [i["target"] for i in v["images"]], v["devices"], v["devices_in_support"], fx)
 for x in d["devices"]:
     print(" ", x["id"], x["in_support"], x["open"])'; }
+# incremental matching (rows updated as records, SBOMs and reports
+# arrive) must agree with a full rematch from scratch
+same_as_full() { # WHAT
+  "$uptake" report vulns "${W[@]}" --json >inc.json 2>err.txt &&
+    "$uptake" vuln rematch "${W[@]}" >rm.txt 2>>err.txt &&
+    "$uptake" report vulns "${W[@]}" --json >full.json 2>>err.txt || { bad "$1: $(cat err.txt)"; return; }
+  grep -q "^rematched [0-9]* SBOMs against [0-9]* records: [0-9]* matching rows$" rm.txt &&
+    py 'import json, sys
+a, b = (json.load(open(f)) for f in ("inc.json", "full.json"))
+a.pop("at"); b.pop("at")  # the report time
+sys.exit(a != b)' && ok || bad "$1: incremental matching differs from a full rematch: $(cat rm.txt)
+$(diff inc.json full.json | head -5)"
+}
+grep -q "^matching rows updated: 3$" out.txt && ok || bad "rows updated by the OSV import: $(cat out.txt)"
+same_as_full "after the OSV import"
 got=$(report)
 want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0'] 2 1 fw-1.1
 GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.1'] 3 2 fw-1.2
@@ -327,6 +342,7 @@ q "$uptake" assign fw-1.2 "${W[@]}" --hardware-id board-a --device dev-1
 q dev 1 update
 py 'import json; d=json.load(open("rv.json")); print([x["id"] for x in d["devices"]])' | grep -q dev-1 && ok || bad "dev-1 clean before its report"
 q dev 1 report
+same_as_full "after dev-1's signed report"
 got=$(report)
 want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
 GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.1', 'fw-1.3', 'fw-1.3-rc'] 2 1 fw-1.2
@@ -361,6 +377,7 @@ expect 0 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.4 --hardware
   --release-counter 6 --sbom sbom14.json --gate
 grep -q "DEBIAN-CVE-2026-0101 .*affects libssl3@3.0.11-1~deb12u1+gw1; VEX: known_not_affected, impact_statement$" err.txt &&
   grep -q "published fw-1.4" out.txt && ok || bad "gate with VEX: $(cat out.txt err.txt)"
+same_as_full "after a new SBOM (fw-1.4)"
 [ "$(report | head -1)" = "DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1" ] && ok ||
   bad "fw-1.4 matched despite VEX: $(report)"
 want=$(report)
@@ -465,6 +482,7 @@ N=$fix/nvd/nvdcve-2.0-yocto.json
 expect 0 "$uptake" vuln import "$N" "${W[@]}"
 grep -q "imported 3 of 5 records; skipped: 1 withdrawn, 1 with no package uptake can match; 0 GIT ranges skipped" out.txt &&
   grep -q "NVD records: 5; cpeMatch platform conditions not evaluated: 1" out.txt &&
+  grep -q "^matching rows updated: 3$" out.txt &&
   ok || bad "nvd import counts: $(cat out.txt err.txt)"
 show() { "$uptake" vuln show "$1" "${W[@]}" --json | py '
 import json, sys
@@ -516,6 +534,7 @@ q dev 5 update
 q dev 5 report
 [ "$(show CVE-2026-20001)" = "CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] [] yocto-1.1" ] && ok ||
   bad "after dev-5's fix: $(show CVE-2026-20001)"
+same_as_full "after the NVD import and dev-5's report"
 
 
 # --- a per-ecosystem OSV export (all.zip): read in memory, one transaction;
@@ -570,5 +589,6 @@ grep -q "imported 2 of 2 records; skipped: 0 withdrawn, 0 with no package uptake
   ok || bad "zip import: $(cat out.txt err.txt)"
 expect 0 "$uptake" vuln show DEBIAN-ZIP-2 "${W[@]}" --json
 grep -q '"id":"DEBIAN-ZIP-2"' out.txt && ok || bad "zip record not stored: $(cat out.txt)"
+same_as_full "after the zip import"
 
 finish
