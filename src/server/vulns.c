@@ -8,6 +8,7 @@
 #include <uptake/metadata.h>
 #include <uptake/sbom.h>
 
+#include "cpe.h"
 #include "jsonout.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -659,30 +660,153 @@ static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, st
  * changes no row (devices and VEX are joined when a report is read).
  * srv_admin_vuln_rematch recomputes all rows from scratch. */
 
-/* The components of `s` that `rec` hits, as "i,j" in o; how many. */
-static size_t hit_indexes(const struct upt_json *rec, const struct upt_sbom *s, struct srv_json *o)
+/* An SBOM's components by the keys matching looks them up with: the purl
+ * key (and a Debian binary package's source key) and "cpe:" with the CPE's
+ * product ("cpe:*" when it has none). Only candidates are then checked
+ * with component_hit, so the result equals checking every component. */
+struct comp_key {
+	char *key;
+	size_t idx;
+};
+
+struct sbom_index {
+	const struct upt_sbom *s;
+	struct comp_key *k;
+	size_t n;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct comp_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void index_free(struct sbom_index *ix)
+{
+	for (size_t i = 0; ix->k && i < ix->n; i++)
+		free(ix->k[i].key);
+	free(ix->k);
+	memset(ix, 0, sizeof *ix);
+}
+
+static int index_add(struct sbom_index *ix, const char *a, const char *b, size_t idx)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *k = malloc(la + lb + 1);
+	if (!k)
+		return UPT_ERR_NOMEM;
+	memcpy(k, a, la);
+	memcpy(k + la, b, lb + 1);
+	ix->k[ix->n].key = k;
+	ix->k[ix->n++].idx = idx;
+	return UPT_OK;
+}
+
+static int index_build(struct sbom_index *ix, const struct upt_sbom *s, struct upt_error *err)
+{
+	int rc = UPT_OK;
+	memset(ix, 0, sizeof *ix);
+	ix->s = s;
+	if (!(ix->k = calloc(3 * s->n_components + 1, sizeof *ix->k)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t c = 0; rc == UPT_OK && c < s->n_components; c++) {
+		const struct upt_sbom_component *x = &s->components[c];
+		struct purl p;
+		struct srv_cpe cpe;
+		const char *attr;
+		if (purl_parse(&p, x->purl)) {
+			rc = index_add(ix, p.key, "", c);
+			if (rc == UPT_OK && p.upstream[0] && strncmp(p.key, "deb/", 4) == 0) {
+				const char *slash = strrchr(p.key, '/');
+				char alt[512];
+				snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - p.key), p.key,
+					 p.upstream);
+				rc = index_add(ix, alt, "", c);
+			}
+		}
+		if (rc == UPT_OK && x->cpe[0] && !srv_cpe_parse(&cpe, x->cpe, &attr))
+			rc = index_add(ix, "cpe:",
+				       cpe.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE &&
+					       !srv_cpe_wild(&cpe.a[SRV_CPE_PRODUCT])
+					   ? cpe.a[SRV_CPE_PRODUCT].v
+					   : "*",
+				       c);
+	}
+	if (rc != UPT_OK) {
+		index_free(ix);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	if (ix->n)
+		qsort(ix->k, ix->n, sizeof *ix->k, key_cmp);
+	return UPT_OK;
+}
+
+/* Mark the components filed under `key` that the entry hits. */
+static void index_hits(const struct sbom_index *ix, const char *key, const struct upt_json *af,
+		       bool *mark)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) { /* the first key >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ix->k[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n && strcmp(ix->k[lo].key, key) == 0; lo++) {
+		size_t c = ix->k[lo].idx;
+		if (!mark[c] && component_hit(af, &ix->s->components[c]))
+			mark[c] = true;
+	}
+}
+
+/* The components of the SBOM that `rec` hits, as "i,j" in o; how many. */
+static size_t hit_indexes(const struct upt_json *rec, const struct sbom_index *ix,
+			  struct srv_json *o)
 {
 	const struct upt_json *af = upt_json_get(rec, "affected");
+	const struct upt_sbom *s = ix->s;
+	bool *mark = calloc(s->n_components + 1, sizeof *mark);
 	size_t n = 0;
-	for (size_t c = 0; c < s->n_components; c++) {
-		bool hit = false;
-		for (size_t a = 0; !hit && af && a < af->n; a++)
-			hit = component_hit(af->items[a], &s->components[c]);
-		if (hit)
-			srv_json_raw(o, "%s%zu", n++ ? "," : "", c);
+	if (!mark) {
+		o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
+		return 1;
 	}
+	for (size_t a = 0; af && a < af->n; a++) {
+		const struct upt_json *e = af->items[a];
+		const char *crit = jstr(e, "cpe"), *key = jstr(e, "key"), *attr;
+		struct srv_cpe c;
+		char k[SRV_CPE_VALUE_MAX + 8];
+		if (crit && !srv_cpe_parse(&c, crit, &attr) &&
+		    c.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE &&
+		    !srv_cpe_wild(&c.a[SRV_CPE_PRODUCT])) {
+			snprintf(k, sizeof k, "cpe:%s", c.a[SRV_CPE_PRODUCT].v);
+			index_hits(ix, k, e, mark);
+			index_hits(ix, "cpe:*", e, mark);
+		} else if (crit) { /* a criteria whose product is open: every component */
+			for (size_t i = 0; i < s->n_components; i++)
+				mark[i] = mark[i] || component_hit(e, &s->components[i]);
+		} else if (key) {
+			index_hits(ix, key, e, mark);
+		}
+	}
+	for (size_t c = 0; c < s->n_components; c++)
+		if (mark[c])
+			srv_json_raw(o, "%s%zu", n++ ? "," : "", c);
+	free(mark);
 	return n;
 }
 
 /* Store the row of (record, SBOM) when the record hits something. */
 static int row_put(struct srv_store *st, const char *vuln, const char *sha,
-		   const struct upt_json *rec, const struct upt_sbom *s, size_t *rows,
+		   const struct upt_json *rec, const struct sbom_index *ix, size_t *rows,
 		   struct upt_error *err)
 {
 	struct srv_json o = {0};
 	struct srv_vmatch m = {0};
 	int rc;
-	if (!hit_indexes(rec, s, &o)) {
+	if (!hit_indexes(rec, ix, &o)) {
 		srv_json_dispose(&o);
 		return UPT_OK;
 	}
@@ -699,16 +823,19 @@ static int row_put(struct srv_store *st, const char *vuln, const char *sha,
 /* Every stored SBOM, parsed (one that does not parse is logged, skipped). */
 struct sbomset {
 	struct sbom_entry *e;
+	struct sbom_index *ix;
 	size_t n;
 };
 
 static void sbomset_free(struct sbomset *ss)
 {
-	for (size_t i = 0; ss->e && i < ss->n; i++)
+	for (size_t i = 0; ss->e && i < ss->n; i++) {
 		free(ss->e[i].w.mem);
+		index_free(&ss->ix[i]);
+	}
 	free(ss->e);
-	ss->e = NULL;
-	ss->n = 0;
+	free(ss->ix);
+	memset(ss, 0, sizeof *ss);
 }
 
 static int sbomset_load(struct srv_store *st, struct sbomset *ss, struct upt_error *err)
@@ -717,7 +844,8 @@ static int sbomset_load(struct srv_store *st, struct sbomset *ss, struct upt_err
 	size_t n = 0;
 	int rc = st->ops->sbom_hashes(st, &h, &n, err);
 	ss->n = 0;
-	if (rc == UPT_OK && !(ss->e = calloc(n + 1, sizeof *ss->e)))
+	if (rc == UPT_OK &&
+	    (!(ss->e = calloc(n + 1, sizeof *ss->e)) || !(ss->ix = calloc(n + 1, sizeof *ss->ix))))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		struct sbom_entry *e = &ss->e[ss->n];
@@ -732,6 +860,9 @@ static int sbomset_load(struct srv_store *st, struct sbomset *ss, struct upt_err
 		ss->n++;
 	}
 	free(h);
+	/* indexes once every entry is in place (they point at e->s) */
+	for (size_t i = 0; rc == UPT_OK && i < ss->n; i++)
+		rc = index_build(&ss->ix[i], &ss->e[i].s, err);
 	return rc;
 }
 
@@ -782,19 +913,19 @@ static int rows_of_record(struct srv_store *st, const struct srv_vuln *v, const 
 		rc = upt_json_parse(&rec, &w.a, (const uint8_t *)v->record, strlen(v->record), NULL,
 				    err);
 	for (size_t i = 0; rc == UPT_OK && i < ss->n; i++)
-		rc = row_put(st, v->id, ss->e[i].sha256, rec, &ss->e[i].s, rows, err);
+		rc = row_put(st, v->id, ss->e[i].sha256, rec, &ss->ix[i], rows, err);
 	free(w.mem);
 	return rc;
 }
 
 /* Inside a transaction: the rows of one SBOM, against every record. */
-static int rows_of_sbom(struct srv_store *st, const char *sha, const struct upt_sbom *s,
+static int rows_of_sbom(struct srv_store *st, const char *sha, const struct sbom_index *ix,
 			const struct recset *rs, size_t *rows, struct upt_error *err)
 {
 	int rc = st->ops->match_clear(st, "", sha, err);
 	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
 		if (rs->rec[i])
-			rc = row_put(st, rs->v[i].id, sha, rs->rec[i], s, rows, err);
+			rc = row_put(st, rs->v[i].id, sha, rs->rec[i], ix, rows, err);
 	return rc;
 }
 
@@ -811,7 +942,7 @@ static int rematch_all(struct srv_store *st, size_t *rows, size_t *nsboms, size_
 	if (rc == UPT_OK) {
 		rc = st->ops->match_clear(st, "", "", err);
 		for (size_t i = 0; rc == UPT_OK && i < ss.n; i++)
-			rc = rows_of_sbom(st, ss.e[i].sha256, &ss.e[i].s, &rs, rows, err);
+			rc = rows_of_sbom(st, ss.e[i].sha256, &ss.ix[i], &rs, rows, err);
 		if (rc == UPT_OK)
 			rc = st->ops->commit(st, err);
 		else
@@ -849,6 +980,7 @@ int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *
 	struct srv_sbom rec = {0};
 	struct srv_json o = {0};
 	struct recset rs = {0};
+	struct sbom_index ix = {0};
 	uint8_t d256[32], d512[64];
 	size_t rows = 0;
 	int rc;
@@ -882,7 +1014,10 @@ int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *
 		rec.len = len;
 		rc = st->ops->sbom_put(st, &rec, err);
 		if (rc == UPT_OK)
-			rc = rows_of_sbom(st, rec.sha256, &sb, &rs, &rows, err);
+			rc = index_build(&ix, &sb, err);
+		if (rc == UPT_OK)
+			rc = rows_of_sbom(st, rec.sha256, &ix, &rs, &rows, err);
+		index_free(&ix);
 		if (rc == UPT_OK)
 			rc = st->ops->commit(st, err);
 		else
