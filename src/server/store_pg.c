@@ -1818,11 +1818,17 @@ static int pg_match_put(struct srv_store *b, const struct srv_vmatch *m, struct 
 static int pg_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
 			  struct upt_error *err)
 {
-	const char *vals[] = {vuln, sbom};
-	return run(
-	    P(b),
-	    "DELETE FROM vuln_matches WHERE ($1 = '' OR vuln = $1) AND ($2 = '' OR sbom = $2)", 2,
-	    vals, err);
+	/* one statement per case, each on an index (an OR would scan the table) */
+	const char *v[] = {vuln[0] ? vuln : sbom, sbom};
+	if (vuln[0] && sbom[0])
+		return run(P(b), "DELETE FROM vuln_matches WHERE vuln = $1 AND sbom = $2", 2, v,
+			   err);
+	if (vuln[0] || sbom[0])
+		return run(P(b),
+			   vuln[0] ? "DELETE FROM vuln_matches WHERE vuln = $1"
+				   : "DELETE FROM vuln_matches WHERE sbom = $1",
+			   1, v, err);
+	return run(P(b), "DELETE FROM vuln_matches", 0, v, err);
 }
 
 static int pg_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,

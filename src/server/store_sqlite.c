@@ -2438,11 +2438,17 @@ static int sq_match_put(struct srv_store *b, const struct srv_vmatch *m, struct 
 static int sq_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
 			  struct upt_error *err)
 {
-	const void *vals[] = {vuln, sbom};
-	return run(
-	    S(b),
-	    "DELETE FROM vuln_matches WHERE (?1 = '' OR vuln = ?1) AND (?2 = '' OR sbom = ?2)",
-	    "tt", vals, err);
+	/* one statement per case, each on an index (an OR would scan the table) */
+	const void *v[] = {vuln[0] ? vuln : sbom, sbom};
+	if (vuln[0] && sbom[0])
+		return run(S(b), "DELETE FROM vuln_matches WHERE vuln = ? AND sbom = ?", "tt", v,
+			   err);
+	if (vuln[0] || sbom[0])
+		return run(S(b),
+			   vuln[0] ? "DELETE FROM vuln_matches WHERE vuln = ?"
+				   : "DELETE FROM vuln_matches WHERE sbom = ?",
+			   "t", v, err);
+	return run(S(b), "DELETE FROM vuln_matches", "", v, err);
 }
 
 static int sq_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,
