@@ -103,8 +103,10 @@ static long count_rows(const char *resp)
 
 int main(int argc, char **argv)
 {
-	long devices = argc > 1 ? atol(argv[1]) : 100000, images = argc > 2 ? atol(argv[2]) : 200,
-	     comps = argc > 3 ? atol(argv[3]) : 1000, recs = argc > 4 ? atol(argv[4]) : 50000;
+	long devices = argc > 1 ? strtol(argv[1], NULL, 10) : 100000,
+	     images = argc > 2 ? strtol(argv[2], NULL, 10) : 200,
+	     comps = argc > 3 ? strtol(argv[3], NULL, 10) : 1000,
+	     recs = argc > 4 ? strtol(argv[4], NULL, 10) : 50000;
 	const char *tmp = getenv("TMPDIR");
 	char dir[512], path[600], (*sha)[65];
 	struct srv_store *st;
