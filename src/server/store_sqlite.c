@@ -2395,12 +2395,12 @@ static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 static int sq_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, "SELECT sha256 FROM sboms ORDER BY sha256", err);
 	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
 		if (*n == cap) {
@@ -2413,10 +2413,8 @@ static int sq_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, stru
 		}
 		text_col((*out)[(*n)++], 65, st, 0);
 	}
-	if (rc == UPT_OK)
-		sqlite3_finalize(st);
-	else if (st)
-		sqlite3_finalize(st);
+	if (st)
+		done(s, st);
 	pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
 		free(*out);
@@ -2455,12 +2453,12 @@ static int sq_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n
 			 struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
 	int rc;
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->lock);
+	lock_read(s);
 	rc = prepare(s, &st, "SELECT vuln, sbom, hits FROM vuln_matches ORDER BY vuln, sbom", err);
 	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
 		struct srv_vmatch *m;
@@ -2485,7 +2483,7 @@ static int sq_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n
 		(*n)++;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		done(s, st);
 	pthread_mutex_unlock(&s->lock);
 	if (rc != UPT_OK) {
 		srv_vmatches_free(*out, *n);
