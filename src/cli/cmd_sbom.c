@@ -20,12 +20,17 @@
 static const char usage[] =
     "usage: uptake sbom show IMAGE [--dir DIR]\n"
     "       uptake sbom components IMAGE [--json] [--dir DIR]\n"
-    "       uptake sbom check FILE\n\n"
+    "       uptake sbom check FILE [--profile tr-03183-2 [--strict]]\n\n"
     "show: the SBOM the server stores for target IMAGE (by the sha256 in the\n"
     "target's signed custom.sbom), as uploaded. components: its components\n"
     "(name, version, purl, CPE); --json the server's JSON. check: whether FILE\n"
     "is an SBOM uptake accepts (CycloneDX 1.4-1.6 or SPDX 2.3 JSON; each\n"
-    "component with a name, a version and a purl or CPE).\n"
+    "component with a name, a version and a purl or CPE). --profile tr-03183-2:\n"
+    "also, field by field, what BSI TR-03183-2 (v2.0.0, sections 4, 5.2.1 and\n"
+    "5.2.2) asks that the SBOM lacks: creator and timestamp of the SBOM; per\n"
+    "component creator, name, version, licence, SHA-512 hash of the deployable\n"
+    "component, dependencies, a unique identifier. Findings are warnings;\n"
+    "--strict refuses the SBOM (exit 3) when there is any.\n"
     "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 int sbom_prepare(struct publish_sbom *out, char **doc, size_t *len, const char *path,
@@ -189,12 +194,12 @@ static int print_components(const char *json, struct upt_error *err)
 
 int cmd_sbom(int argc, char **argv)
 {
-	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
-					      {"json", no_argument, NULL, 'j'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
-	const char *dir = ".", *sub, *image;
-	bool json = false;
+	static const struct option longs[] = {
+	    {"dir", required_argument, NULL, 'd'},     {"json", no_argument, NULL, 'j'},
+	    {"profile", required_argument, NULL, 'p'}, {"strict", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+	const char *dir = ".", *sub, *image, *profile = NULL;
+	bool json = false, strict = false;
 	struct ws w;
 	struct upt_error err = {0};
 	char sha[65], api[128], *resp = NULL;
@@ -207,6 +212,10 @@ int cmd_sbom(int argc, char **argv)
 			dir = optarg;
 		else if (c == 'j')
 			json = true;
+		else if (c == 'p')
+			profile = optarg;
+		else if (c == 's')
+			strict = true;
 		else if (c == 'h')
 			return fputs(usage, stdout), CLI_OK;
 		else
@@ -220,9 +229,17 @@ int cmd_sbom(int argc, char **argv)
 		struct publish_sbom sb;
 		char *doc = NULL;
 		size_t len;
-		if (json)
+		size_t findings = 0;
+		if (json || (profile && strcmp(profile, "tr-03183-2") != 0) || (strict && !profile))
 			return fputs(usage, stderr), CLI_USAGE;
 		rc = sbom_prepare(&sb, &doc, &len, image, &err);
+		if (rc == UPT_OK && profile)
+			rc = sbom_check_tr03183(doc, len, &findings, &err);
+		if (rc == UPT_OK && strict && findings)
+			rc = upt_error_set(&err, UPT_ERR_FIELD_MISSING,
+					   "%s: refused by --strict: %zu finding%s of profile "
+					   "tr-03183-2",
+					   image, findings, findings == 1 ? "" : "s");
 		upt_free(doc);
 		if (rc != UPT_OK) {
 			cli_err("sbom", "%s", err.msg);
@@ -230,7 +247,7 @@ int cmd_sbom(int argc, char **argv)
 		}
 		return CLI_OK;
 	}
-	if ((strcmp(sub, "show") != 0 && strcmp(sub, "components") != 0) ||
+	if ((strcmp(sub, "show") != 0 && strcmp(sub, "components") != 0) || profile || strict ||
 	    (json && strcmp(sub, "show") == 0))
 		return fputs(usage, stderr), CLI_USAGE;
 	rc = ws_load(&w, dir, &err);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <uptake/alloc.h>
 #include <uptake/json.h>
+#include <zip.h>
 
 #include "../host/host.h"
 #include "workspace.h"
@@ -19,14 +20,19 @@
 static const char usage[] =
     "usage: uptake vuln import PATH [--dir DIR]\n"
     "       uptake vuln show ID [--json] [--dir DIR]\n"
+    "       uptake vuln rematch [--dir DIR]\n"
     "       uptake vuln exploited ID --aware-at TIME [--dir DIR]\n"
     "       uptake vuln vex FILE [--dir DIR]\n"
     "       uptake vuln reported ID --stage early|notification|final [--at TIME] [--dir DIR]\n\n"
-    "import: OSV JSON records from PATH, a file (one record or an array of them)\n"
-    "or a directory of *.json files; the server checks every record and stores\n"
+    "import: vulnerability records from PATH: OSV JSON (a file of one record or\n"
+    "an array of them, a directory of *.json files, or a zip of a per-ecosystem\n"
+    "OSV export such as all.zip) or NVD CVE JSON 2.0 (an NVD API answer or feed\n"
+    "file, matched by CPE); the server checks every record and stores\n"
     "them all in one transaction, or none (a bad record is named with its\n"
     "field). Prints the records taken and skipped (withdrawn, no package uptake\n"
     "can match; GIT ranges are skipped and counted).\n"
+    "rematch: recompute every matching row (record x SBOM) from scratch; the\n"
+    "server otherwise keeps them current as records and SBOMs arrive.\n"
     "show: a record, the images whose SBOMs it hits, the devices whose signed\n"
     "reports say they run them, and the first release that fixes it.\n"
     "exploited: the manufacturer became aware at TIME (ISO 8601 or now) that ID\n"
@@ -41,15 +47,12 @@ static const char usage[] =
     "Exit 0 ok, 2 usage, 3 input or server refusal.\n";
 
 /* One file's JSON: checked here (one value), sent as it is. */
-static int add_file(struct cli_buf *body, const char *path, size_t *n, struct upt_error *err)
+static int add_text(struct cli_buf *body, const char *path, const char *text, size_t len, size_t *n,
+		    struct upt_error *err)
 {
-	char *text = NULL;
-	size_t len = 0;
 	struct cli_arena ca = {0};
 	struct upt_json *v;
-	int rc = cli_read_file(path, VULN_FILE_MAX, &text, &len, err);
-	if (rc == UPT_OK)
-		rc = cli_arena_init(&ca, 32 * len + 65536);
+	int rc = cli_arena_init(&ca, 32 * len + 65536);
 	if (rc == UPT_OK &&
 	    (rc = upt_json_parse(&v, &ca.a, (const uint8_t *)text, len, NULL, err)) != UPT_OK)
 		upt_error_prefix(err, path);
@@ -69,8 +72,123 @@ static int add_file(struct cli_buf *body, const char *path, size_t *n, struct up
 		*n += v->type == UPT_JSON_ARRAY ? v->n : 1;
 	}
 	cli_arena_dispose(&ca);
+	return rc;
+}
+
+static int add_file(struct cli_buf *body, const char *path, size_t *n, struct upt_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = cli_read_file(path, VULN_FILE_MAX, &text, &len, err);
+	if (rc == UPT_OK)
+		rc = add_text(body, path, text, len, n, err);
 	upt_free(text);
 	return rc;
+}
+
+/* A per-ecosystem OSV export (all.zip): every entry a *.json record, read
+ * into memory (nothing is extracted to disk). Refused: more than
+ * VULN_MAX_FILES entries, an entry larger than VULN_FILE_MAX or a total
+ * larger than VULN_IMPORT_MAX (as the archive declares them, and as read:
+ * libzip checks each entry's size and CRC), encrypted entries, compression
+ * other than stored or deflated, symbolic links, entries that are not
+ * *.json files, and archives libzip finds inconsistent. */
+static int add_zip(struct cli_buf *body, const char *path, size_t *n, struct upt_error *err)
+{
+	int zerr = 0, rc = UPT_OK;
+	zip_t *z = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+	zip_int64_t entries;
+	uint64_t total = 0;
+	char *buf = NULL;
+	if (!z) {
+		zip_error_t ze;
+		zip_error_init_with_code(&ze, zerr);
+		rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+				   "%s: not a zip archive libzip can read: %s", path,
+				   zip_error_strerror(&ze));
+		zip_error_fini(&ze);
+		return rc;
+	}
+	entries = zip_get_num_entries(z, 0);
+	if (entries < 0 || entries > VULN_MAX_FILES)
+		rc = upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: more than %d entries", path,
+				   VULN_MAX_FILES);
+	if (rc == UPT_OK && !(buf = malloc(VULN_FILE_MAX + 1)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (zip_int64_t i = 0; rc == UPT_OK && i < entries; i++) {
+		zip_stat_t st;
+		zip_uint8_t opsys = 0;
+		zip_uint32_t attr = 0;
+		zip_file_t *f;
+		zip_int64_t got;
+		size_t l;
+		char where[600];
+		zip_stat_init(&st);
+		if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) != 0 ||
+		    !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE)) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: entry %lld: unreadable",
+					   path, (long long)i);
+			break;
+		}
+		snprintf(where, sizeof where, "%.200s:%.300s", path, st.name);
+		l = strlen(st.name);
+		if (l && st.name[l - 1] == '/' && st.size == 0)
+			continue; /* a directory */
+		if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
+			rc = upt_error_set(err, UPT_ERR_UNSUPPORTED, "%s: encrypted", where);
+		else if (!(st.valid & ZIP_STAT_COMP_METHOD) ||
+			 (st.comp_method != ZIP_CM_STORE && st.comp_method != ZIP_CM_DEFLATE))
+			rc = upt_error_set(err, UPT_ERR_UNSUPPORTED,
+					   "%s: compressed other than stored or deflated", where);
+		else if (zip_file_get_external_attributes(z, (zip_uint64_t)i, 0, &opsys, &attr) ==
+			     0 &&
+			 opsys == ZIP_OPSYS_UNIX && ((attr >> 16) & 0170000) != 0 &&
+			 ((attr >> 16) & 0170000) != 0100000)
+			rc = upt_error_set(err, UPT_ERR_UNSUPPORTED, "%s: not a regular file",
+					   where);
+		else if (l < 6 || strcmp(st.name + l - 5, ".json") != 0)
+			rc = upt_error_set(
+			    err, UPT_ERR_FIELD_VALUE,
+			    "%s: not a *.json record (an OSV export holds only those)", where);
+		else if (st.size > VULN_FILE_MAX)
+			rc = upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: more than %zu bytes", where,
+					   VULN_FILE_MAX);
+		else if ((total += st.size) > VULN_IMPORT_MAX)
+			rc = upt_error_set(err, UPT_ERR_TOO_LARGE,
+					   "%s: the entries hold more than %zu bytes", path,
+					   VULN_IMPORT_MAX);
+		if (rc != UPT_OK)
+			break;
+		if (!(f = zip_fopen_index(z, (zip_uint64_t)i, 0))) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE, "%s: %s", where,
+					   zip_strerror(z));
+			break;
+		}
+		/* read at most the declared size and one byte more */
+		got = zip_fread(f, buf, st.size + 1);
+		if (got < 0 || (zip_uint64_t)got != st.size)
+			rc = upt_error_set(err, UPT_ERR_FIELD_VALUE,
+					   "%s: its data is not the %llu bytes it declares (%s)",
+					   where, (unsigned long long)st.size,
+					   got < 0 ? zip_file_strerror(f) : "size");
+		zip_fclose(f);
+		if (rc == UPT_OK)
+			rc = add_text(body, where, buf, (size_t)got, n, err);
+	}
+	free(buf);
+	zip_discard(z);
+	return rc;
+}
+
+/* Whether PATH starts like a zip archive (a local file header). */
+static bool is_zip(const char *path)
+{
+	unsigned char m[4] = {0};
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(m, 1, 4, f) : 0;
+	if (f)
+		fclose(f);
+	return got == 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4;
 }
 
 static int by_name(const void *a, const void *b)
@@ -146,6 +264,12 @@ static int print_import(const char *json, struct upt_error *err)
 		    "uptake can match; %lld GIT ranges skipped\n",
 		    num(v, "taken"), num(v, "records"), num(sk, "withdrawn"),
 		    num(sk, "no_matchable_package"), num(v, "git_ranges_skipped"));
+		printf("matching rows updated: %lld\n", num(v, "match_rows"));
+		if (num(v, "nvd_records") > 0)
+			printf("NVD records: %lld; cpeMatch platform conditions not evaluated: "
+			       "%lld\n",
+			       num(v, "nvd_records"),
+			       num(v, "nvd_platform_conditions_not_evaluated"));
 	}
 	cli_arena_dispose(&ca);
 	return rc;
@@ -210,6 +334,35 @@ done:
 	return rc;
 }
 
+static int rematch(const char *dir)
+{
+	struct ws w;
+	struct upt_error err = {0};
+	struct cli_arena ca = {0};
+	struct upt_json *v;
+	char *resp = NULL;
+	int rc = ws_load(&w, dir, &err);
+	if (rc == UPT_OK)
+		rc = host_init(&err);
+	if (rc == UPT_OK)
+		rc = ws_http(&w, "POST", "vulns/rematch", "application/json", "{}", 2, NULL, false,
+			     &resp, &err);
+	if (rc == UPT_OK)
+		rc = cli_arena_init(&ca, 16 * strlen(resp) + 65536);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &ca.a, (const uint8_t *)resp, strlen(resp), NULL, &err);
+	if (rc == UPT_OK)
+		printf("rematched %lld SBOMs against %lld records: %lld matching rows\n",
+		       num(v, "sboms"), num(v, "records"), num(v, "match_rows"));
+	cli_arena_dispose(&ca);
+	free(resp);
+	if (rc != UPT_OK) {
+		cli_err("vuln", "%s", err.msg);
+		return cli_input_exit_code(rc);
+	}
+	return CLI_OK;
+}
+
 int cmd_vuln(int argc, char **argv)
 {
 	static const struct option longs[] = {{"dir", required_argument, NULL, 'd'},
@@ -246,6 +399,9 @@ int cmd_vuln(int argc, char **argv)
 		else
 			return fputs(usage, stderr), CLI_USAGE;
 	}
+	if (optind == argc - 1 && strcmp(argv[optind], "rematch") == 0 && !json && !aware &&
+	    !stage && !when)
+		return rematch(dir);
 	if (optind != argc - 2)
 		return fputs(usage, stderr), CLI_USAGE;
 	sub = argv[optind];
@@ -278,6 +434,7 @@ int cmd_vuln(int argc, char **argv)
 			rc = upt_error_set(&err, UPT_ERR_IO, "%s: no such file or directory", arg);
 		else if (rc == UPT_OK)
 			rc = S_ISDIR(st.st_mode) ? add_dir(&body, arg, &n, &err)
+			     : is_zip(arg)       ? add_zip(&body, arg, &n, &err)
 						 : add_file(&body, arg, &n, &err);
 		rc = rc ? rc : cli_buf_printf(&body, "]}");
 		if (rc == UPT_OK)

@@ -93,6 +93,9 @@ struct publish_sbom {
 	int64_t length;
 	char sha256[65], sha512[129];
 };
+/* sbom_profile.c: print what BSI TR-03183-2 asks that an SBOM (already
+ * accepted by upt_sbom_parse) lacks, one line per finding; *n counts. */
+int sbom_check_tr03183(const char *doc, size_t len, size_t *n, struct upt_error *err);
 /* cmd_sbom.c: read and check an SBOM file, hash it (*doc: upt_free). */
 int sbom_prepare(struct publish_sbom *out, char **doc, size_t *len, const char *path,
 		 struct upt_error *err);

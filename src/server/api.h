@@ -170,6 +170,7 @@ void srv_h_sbom_get(const struct srv_req *q, struct srv_resp *r);
 void srv_h_sbom_components(const struct srv_req *q, struct srv_resp *r);
 void srv_h_sbom_vulns(const struct srv_req *q, struct srv_resp *r);
 void srv_h_vuln_import(const struct srv_req *q, struct srv_resp *r);
+void srv_h_vuln_rematch(const struct srv_req *q, struct srv_resp *r);
 void srv_h_vuln_show(const struct srv_req *q, struct srv_resp *r);
 void srv_h_vuln_exploited(const struct srv_req *q, struct srv_resp *r);
 void srv_h_report_vulns(const struct srv_req *q, struct srv_resp *r);

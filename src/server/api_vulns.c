@@ -52,6 +52,14 @@ void srv_h_vuln_import(const struct srv_req *q, struct srv_resp *r)
 	srv_resp_result(r, rc, json, &err);
 }
 
+void srv_h_vuln_rematch(const struct srv_req *q, struct srv_resp *r)
+{
+	struct upt_error err = {0};
+	char *json = NULL;
+	int rc = srv_admin_vuln_rematch(q->srv->store, &json, &err);
+	srv_resp_result(r, rc, json, &err);
+}
+
 void srv_h_vuln_show(const struct srv_req *q, struct srv_resp *r)
 {
 	struct upt_error err = {0};

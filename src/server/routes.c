@@ -116,6 +116,7 @@ const struct srv_route srv_routes[] = {
     ROW("GET", "/api/v1/sboms/{sha256}/vulns", SRV_ADMIN, NONE, 0, srv_h_sbom_vulns, NULL),
     ROW("POST", "/api/v1/vulns/import", SRV_ADMIN, JSON, SRV_VULN_IMPORT_MAX, srv_h_vuln_import,
 	NULL),
+    ROW("POST", "/api/v1/vulns/rematch", SRV_ADMIN, JSON, 64, srv_h_vuln_rematch, NULL),
     ROW("GET", "/api/v1/vulns/{id}", SRV_ADMIN, NONE, 0, srv_h_vuln_show, NULL),
     ROW("POST", "/api/v1/vulns/{id}/exploited", SRV_ADMIN, JSON, 4096, srv_h_vuln_exploited, NULL),
     ROW("POST", "/api/v1/vulns/{id}/reported", SRV_ADMIN, JSON, 4096, srv_h_vuln_reported, NULL),

@@ -236,6 +236,16 @@ struct srv_audit {
 	char detail[192];
 };
 
+/* A matching row: record `vuln` hits the components of SBOM `sbom` whose
+ * indexes (in upt_sbom order) `hits` lists, "3,17" (VEX is applied when
+ * the rows are read). A row with vuln "" and sbom "" marks the rows stale
+ * (a database from before they existed): the next read rematches all. */
+struct srv_vmatch {
+	char vuln[128];
+	char sbom[65];
+	char *hits;
+};
+
 /* What vuln_mark records of a vulnerability, at a time. */
 enum srv_vuln_mark {
 	SRV_VULN_EXPLOITED,    /* the manufacturer became aware it is exploited */
@@ -576,6 +586,16 @@ struct srv_store_ops {
 		       struct upt_error *err);
 	int (*vex_list)(struct srv_store *s, struct srv_vex **out, size_t *n,
 			struct upt_error *err);
+	/* The sha256 of every stored SBOM (free *out). */
+	int (*sbom_hashes)(struct srv_store *s, char (**out)[65], size_t *n, struct upt_error *err);
+	/* Matching rows (vulns.c keeps them current): which components of an
+	 * SBOM a record hits. Add or replace one; delete those of a record,
+	 * of an SBOM, or ("" for both) all; list all, by record then SBOM. */
+	int (*match_put)(struct srv_store *s, const struct srv_vmatch *m, struct upt_error *err);
+	int (*match_clear)(struct srv_store *s, const char *vuln, const char *sbom,
+			   struct upt_error *err);
+	int (*match_list)(struct srv_store *s, struct srv_vmatch **out, size_t *n,
+			  struct upt_error *err);
 	void (*close)(struct srv_store *s);
 };
 
@@ -597,5 +617,6 @@ void srv_blobs_free(char **b, size_t n);
 void srv_install_reports_free(struct srv_install_report *r, size_t n);
 void srv_campaigns_free(struct srv_campaign *c, size_t n);
 void srv_vulns_free(struct srv_vuln *v, size_t n);
+void srv_vmatches_free(struct srv_vmatch *m, size_t n);
 
 #endif

@@ -190,10 +190,15 @@ static const char *const migrations[] = {
     "CREATE TABLE vex (document TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL,"
     " status TEXT NOT NULL, justification TEXT NOT NULL, imported BIGINT NOT NULL,"
     " PRIMARY KEY (document, vuln, product));",
-    /* 12 */
+    /* 12: download-only, the fast path policy, a release (as SQLite's) */
     "ALTER TABLE assignments ADD COLUMN download_only BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE products ADD COLUMN security_fast_path BIGINT NOT NULL DEFAULT 1;"
     "ALTER TABLE campaigns ADD COLUMN released BIGINT NOT NULL DEFAULT 0;",
+    /* 13: vulnerability matching rows (as SQLite's) */
+    "CREATE TABLE vuln_matches (vuln TEXT NOT NULL, sbom TEXT NOT NULL, hits TEXT NOT NULL,"
+    " PRIMARY KEY (vuln, sbom));"
+    "CREATE INDEX vuln_matches_sbom ON vuln_matches(sbom);"
+    "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
 };
 
 static int64_t mono_ms(void)
@@ -1797,6 +1802,74 @@ static int pg_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 	return code;
 }
 
+static int pg_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, struct upt_error *err)
+{
+	int code;
+	PGresult *r =
+	    exec(P(b), "SELECT sha256 FROM sboms ORDER BY sha256", 0, NULL, NULL, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++)
+		col_s((*out)[(*n)++], 65, r, i, 0);
+	PQclear(r);
+	return code;
+}
+
+static int pg_match_put(struct srv_store *b, const struct srv_vmatch *m, struct upt_error *err)
+{
+	const char *vals[] = {m->vuln, m->sbom, m->hits};
+	return run(P(b),
+		   "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ($1,$2,$3) "
+		   "ON CONFLICT (vuln, sbom) DO UPDATE SET hits=excluded.hits",
+		   3, vals, err);
+}
+
+static int pg_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
+			  struct upt_error *err)
+{
+	/* one statement per case, each on an index (an OR would scan the table) */
+	const char *v[] = {vuln[0] ? vuln : sbom, sbom};
+	if (vuln[0] && sbom[0])
+		return run(P(b), "DELETE FROM vuln_matches WHERE vuln = $1 AND sbom = $2", 2, v,
+			   err);
+	if (vuln[0] || sbom[0])
+		return run(P(b),
+			   vuln[0] ? "DELETE FROM vuln_matches WHERE vuln = $1"
+				   : "DELETE FROM vuln_matches WHERE sbom = $1",
+			   1, v, err);
+	return run(P(b), "DELETE FROM vuln_matches", 0, v, err);
+}
+
+static int pg_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,
+			 struct upt_error *err)
+{
+	int code;
+	PGresult *r = exec(P(b), "SELECT vuln, sbom, hits FROM vuln_matches ORDER BY vuln, sbom", 0,
+			   NULL, NULL, NULL, err, &code);
+	*out = NULL;
+	*n = 0;
+	if (code == UPT_OK && PQntuples(r) > 0 &&
+	    !(*out = calloc((size_t)PQntuples(r), sizeof **out)))
+		code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (int i = 0; code == UPT_OK && i < PQntuples(r); i++) {
+		struct srv_vmatch *m = &(*out)[(*n)++];
+		col_s(m->vuln, sizeof m->vuln, r, i, 0);
+		col_s(m->sbom, sizeof m->sbom, r, i, 1);
+		if (!(m->hits = strdup(PQgetvalue(r, i, 2))))
+			code = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	PQclear(r);
+	if (code != UPT_OK) {
+		srv_vmatches_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return code;
+}
+
 static int pg_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
 {
 	char t[24];
@@ -2601,6 +2674,10 @@ static const struct srv_store_ops pg_ops = {
     .vuln_mark = pg_vuln_mark,
     .vex_put = pg_vex_put,
     .vex_list = pg_vex_list,
+    .sbom_hashes = pg_sbom_hashes,
+    .match_put = pg_match_put,
+    .match_clear = pg_match_clear,
+    .match_list = pg_match_list,
     .close = pg_close,
 };
 

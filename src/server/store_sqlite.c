@@ -203,6 +203,13 @@ static const char *const migrations[] = {
     "ALTER TABLE assignments ADD COLUMN download_only INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE products ADD COLUMN security_fast_path INTEGER NOT NULL DEFAULT 1;"
     "ALTER TABLE campaigns ADD COLUMN released INTEGER NOT NULL DEFAULT 0;",
+    /* 13: vulnerability matching rows, kept current incrementally; the
+     * marker row makes the first read rematch what came before */
+    "CREATE TABLE vuln_matches ("
+    " vuln TEXT NOT NULL, sbom TEXT NOT NULL, hits TEXT NOT NULL,"
+    " PRIMARY KEY (vuln, sbom));"
+    "CREATE INDEX vuln_matches_sbom ON vuln_matches(sbom);"
+    "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
 };
 
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
@@ -2531,6 +2538,107 @@ static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 	return rc;
 }
 
+static int sq_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	lock_read(s);
+	rc = prepare(s, &st, "SELECT sha256 FROM sboms ORDER BY sha256", err);
+	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			char(*more)[65] = realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *more);
+			if (!more) {
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			*out = more;
+		}
+		text_col((*out)[(*n)++], 65, st, 0);
+	}
+	if (st)
+		done(s, st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_match_put(struct srv_store *b, const struct srv_vmatch *m, struct upt_error *err)
+{
+	const void *vals[] = {m->vuln, m->sbom, m->hits};
+	return run(S(b),
+		   "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES (?,?,?) "
+		   "ON CONFLICT(vuln, sbom) DO UPDATE SET hits=excluded.hits",
+		   "ttt", vals, err);
+}
+
+static int sq_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
+			  struct upt_error *err)
+{
+	/* one statement per case, each on an index (an OR would scan the table) */
+	const void *v[] = {vuln[0] ? vuln : sbom, sbom};
+	if (vuln[0] && sbom[0])
+		return run(S(b), "DELETE FROM vuln_matches WHERE vuln = ? AND sbom = ?", "tt", v,
+			   err);
+	if (vuln[0] || sbom[0])
+		return run(S(b),
+			   vuln[0] ? "DELETE FROM vuln_matches WHERE vuln = ?"
+				   : "DELETE FROM vuln_matches WHERE sbom = ?",
+			   "t", v, err);
+	return run(S(b), "DELETE FROM vuln_matches", "", v, err);
+}
+
+static int sq_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,
+			 struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	lock_read(s);
+	rc = prepare(s, &st, "SELECT vuln, sbom, hits FROM vuln_matches ORDER BY vuln, sbom", err);
+	while (rc == UPT_OK && sqlite3_step(st) == SQLITE_ROW) {
+		struct srv_vmatch *m;
+		const unsigned char *h = sqlite3_column_text(st, 2);
+		if (*n == cap) {
+			struct srv_vmatch *more =
+			    realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *more);
+			if (!more) {
+				rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				break;
+			}
+			*out = more;
+		}
+		m = &(*out)[*n];
+		memset(m, 0, sizeof *m);
+		text_col(m->vuln, sizeof m->vuln, st, 0);
+		text_col(m->sbom, sizeof m->sbom, st, 1);
+		if (!(m->hits = strdup(h ? (const char *)h : ""))) {
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (st)
+		done(s, st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != UPT_OK) {
+		srv_vmatches_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 static int sq_vuln_put(struct srv_store *b, const struct srv_vuln *v, struct upt_error *err)
 {
 	int64_t w = v->withdrawn;
@@ -2751,6 +2859,10 @@ static const struct srv_store_ops sqlite_ops = {
     .vuln_mark = sq_vuln_mark,
     .vex_put = sq_vex_put,
     .vex_list = sq_vex_list,
+    .sbom_hashes = sq_sbom_hashes,
+    .match_put = sq_match_put,
+    .match_clear = sq_match_clear,
+    .match_list = sq_match_list,
     .close = sq_close,
 };
 
@@ -2824,4 +2936,11 @@ void srv_vulns_free(struct srv_vuln *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i].record);
 	free(v);
+}
+
+void srv_vmatches_free(struct srv_vmatch *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		free(m[i].hits);
+	free(m);
 }

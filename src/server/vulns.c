@@ -8,9 +8,11 @@
 #include <uptake/metadata.h>
 #include <uptake/sbom.h>
 
+#include "cpe.h"
 #include "jsonout.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "nvd.h"
 #include "versions.h"
 
 struct work {
@@ -53,54 +55,6 @@ static void hex(char *out, const uint8_t *d, size_t n)
 		out[2 * i + 1] = x[d[i] & 15];
 	}
 	out[2 * n] = '\0';
-}
-
-int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *body, size_t len,
-		       int64_t now, char **resp, struct upt_error *err)
-{
-	struct work w = {0};
-	struct upt_sbom sb;
-	struct srv_sbom rec = {0};
-	struct srv_json o = {0};
-	uint8_t d256[32], d512[64];
-	int rc;
-	if (!valid_sha256(sha256))
-		return upt_error_set(err, UPT_ERR_ARG, "sbom: %s is not a lower-case sha256",
-				     sha256);
-	if (EVP_Digest(body, len, d256, NULL, EVP_sha256(), NULL) != 1 ||
-	    EVP_Digest(body, len, d512, NULL, EVP_sha512(), NULL) != 1)
-		return upt_error_set(err, UPT_ERR_CRYPTO, "sbom: hashing failed");
-	hex(rec.sha256, d256, 32);
-	hex(rec.sha512, d512, 64);
-	if (strcmp(rec.sha256, sha256) != 0)
-		return upt_error_set(err, UPT_ERR_HASH_MISMATCH,
-				     "sbom: the body's sha256 is %s, not %s", rec.sha256, sha256);
-	rc = work_init(&w, len, err);
-	if (rc == UPT_OK)
-		rc = upt_sbom_parse(&sb, &w.a, body, len, err);
-	if (rc == UPT_OK) {
-		upt_sbom_format_name(&sb, rec.format, sizeof rec.format);
-		rec.created = now;
-		if (!(rec.data = malloc(len ? len : 1)))
-			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	}
-	if (rc == UPT_OK) {
-		memcpy(rec.data, body, len);
-		rec.len = len;
-		rc = st->ops->sbom_put(st, &rec, err);
-	}
-	if (rc == UPT_OK) {
-		srv_json_raw(&o,
-			     "{\"sha256\":\"%s\",\"sha512\":\"%s\",\"format\":\"%s\","
-			     "\"length\":%zu,\"components\":%zu}\n",
-			     rec.sha256, rec.sha512, rec.format, len, sb.n_components);
-		rc = srv_json_finish(&o, resp, err);
-		srv_log(SRV_LOG_INFO, "sbom %s: stored (%s, %zu components)", rec.sha256,
-			rec.format, sb.n_components);
-	}
-	free(rec.data);
-	free(w.mem);
-	return rc;
 }
 
 int srv_admin_sbom_get(struct srv_store *st, const char *sha256, char **resp, size_t *len,
@@ -480,103 +434,6 @@ int srv_osv_normalize(struct srv_json *o, const struct upt_json *rec, const char
 	return rc;
 }
 
-int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
-			  char **resp, struct upt_error *err)
-{
-	struct work w = {0};
-	struct upt_json *v;
-	const struct upt_json *recs;
-	struct srv_vuln *out = NULL;
-	size_t n_out = 0, cap_out = 0, git = 0, withdrawn = 0, nomatch = 0, total = 0;
-	struct srv_json o = {0};
-	int rc = work_init(&w, len, err);
-	if (rc == UPT_OK)
-		rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
-	recs = rc == UPT_OK ? upt_json_get(v, "records") : NULL;
-	if (rc == UPT_OK && (!recs || recs->type != UPT_JSON_ARRAY || v->n != 1))
-		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
-				   "import: the body is {\"records\": [...]} only");
-	/* check and normalize every record before storing any; an item's
-	 * record is one OSV record or an array of them (a file's content) */
-	for (size_t i = 0; rc == UPT_OK && i < recs->n; i++) {
-		const struct upt_json *it = recs->items[i], *rec = upt_json_get(it, "record");
-		const char *src = jstr(it, "source");
-		size_t many = rec && rec->type == UPT_JSON_ARRAY ? rec->n : 1;
-		if (!rec || it->type != UPT_JSON_OBJECT || !src || it->n != 2) {
-			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
-					   "records[%zu]: not {\"source\": name, \"record\": ...}",
-					   i);
-			break;
-		}
-		for (size_t j = 0; rc == UPT_OK && j < many; j++) {
-			const struct upt_json *one_rec =
-			    rec->type == UPT_JSON_ARRAY ? rec->items[j] : rec;
-			const char *skip = NULL;
-			char name[200];
-			struct srv_json one = {0};
-			struct srv_vuln *nv;
-			if (rec->type == UPT_JSON_ARRAY)
-				snprintf(name, sizeof name, "%.150s[%zu]", src, j);
-			else
-				snprintf(name, sizeof name, "%.150s", src);
-			rc = srv_osv_normalize(&one, one_rec, name, &skip, &git, err);
-			if (rc == UPT_OK && skip && strcmp(skip, "no_matchable_package") == 0) {
-				nomatch++;
-				srv_json_dispose(&one);
-				continue;
-			}
-			if (rc == UPT_OK && n_out == cap_out) {
-				size_t cap = cap_out ? 2 * cap_out : 64;
-				struct srv_vuln *more = realloc(out, cap * sizeof *more);
-				if (!more)
-					rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-				else
-					out = more, cap_out = cap;
-			}
-			if (rc != UPT_OK) {
-				srv_json_dispose(&one);
-				break;
-			}
-			nv = &out[n_out];
-			memset(nv, 0, sizeof *nv);
-			if ((rc = srv_json_finish(&one, &nv->record, err)) != UPT_OK)
-				break;
-			n_out++;
-			snprintf(nv->id, sizeof nv->id, "%s", jstr(one_rec, "id"));
-			snprintf(nv->modified, sizeof nv->modified, "%s",
-				 jstr(one_rec, "modified"));
-			nv->withdrawn = skip != NULL;
-			nv->imported = now;
-			withdrawn += skip != NULL;
-			total++;
-		}
-	}
-	if (rc == UPT_OK)
-		rc = st->ops->begin(st, err);
-	if (rc == UPT_OK) {
-		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
-			rc = st->ops->vuln_put(st, &out[i], err);
-		if (rc == UPT_OK)
-			rc = st->ops->commit(st, err);
-		else
-			st->ops->rollback(st);
-	}
-	if (rc == UPT_OK) {
-		srv_json_raw(&o,
-			     "{\"records\":%zu,\"taken\":%zu,\"skipped\":{\"withdrawn\":%zu,"
-			     "\"no_matchable_package\":%zu},\"git_ranges_skipped\":%zu}\n",
-			     total + nomatch, n_out - withdrawn, withdrawn, nomatch, git);
-		rc = srv_json_finish(&o, resp, err);
-		srv_log(SRV_LOG_INFO, "vulnerabilities: %zu records imported, %zu withdrawn",
-			n_out - withdrawn, withdrawn);
-	}
-	for (size_t i = 0; out && i < n_out; i++)
-		free(out[i].record);
-	free(out);
-	free(w.mem);
-	return rc;
-}
-
 int srv_admin_vuln_exploited(struct srv_store *st, const char *id, const uint8_t *body, size_t len,
 			     char **resp, struct upt_error *err)
 {
@@ -669,6 +526,9 @@ static bool component_hit(const struct upt_json *af, const struct upt_sbom_compo
 	struct purl p;
 	char alt[512];
 	const char *ver;
+	if (jstr(af, "cpe")) /* an NVD record: by CPE */
+		return srv_nvd_hit(af, c->cpe, c->version,
+				   purl_parse(&p, c->purl) && strncmp(p.key, "deb/", 4) == 0);
 	if (!key || !purl_parse(&p, c->purl))
 		return false;
 	alt[0] = '\0';
@@ -700,6 +560,8 @@ struct vrec {
 	size_t *hits;
 	/* per published target: the VEX statement that clears it, or NULL */
 	const struct srv_vex **vex;
+	/* per published target: its matching row's component indexes, or NULL */
+	const char **row;
 	size_t devices, in_support;
 	const struct srv_published *fix;
 };
@@ -715,14 +577,18 @@ struct match {
 	struct vrec *vr;
 	struct work w;
 	struct vexset vex;
+	struct srv_vmatch *rows; /* sorted by record, SBOM */
+	size_t nrows;
 };
 
 static void match_free(struct match *m)
 {
+	srv_vmatches_free(m->rows, m->nrows);
 	free(m->vex.v);
 	for (size_t i = 0; m->vr && i < m->nvulns; i++) {
 		free(m->vr[i].hits);
 		free(m->vr[i].vex);
+		free(m->vr[i].row);
 	}
 	for (size_t i = 0; i < m->nsboms; i++)
 		free(m->sboms[i].w.mem);
@@ -786,6 +652,518 @@ static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, st
 	return sbom_hits_vex(rec, s, NULL, o);
 }
 
+/* ---- matching rows, kept current incrementally ---------------------------
+ * A row says which components of one stored SBOM one record hits (before
+ * VEX, which is applied when rows are read). A new record (import) is
+ * matched against every stored SBOM, a new SBOM against every record, in
+ * the transaction that stores it; a signed report or a VEX document
+ * changes no row (devices and VEX are joined when a report is read).
+ * srv_admin_vuln_rematch recomputes all rows from scratch. */
+
+/* An SBOM's components by the keys matching looks them up with: the purl
+ * key (and a Debian binary package's source key) and "cpe:" with the CPE's
+ * product ("cpe:*" when it has none). Only candidates are then checked
+ * with component_hit, so the result equals checking every component. */
+struct comp_key {
+	char *key;
+	size_t idx;
+};
+
+struct sbom_index {
+	const struct upt_sbom *s;
+	struct comp_key *k;
+	size_t n;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct comp_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void index_free(struct sbom_index *ix)
+{
+	for (size_t i = 0; ix->k && i < ix->n; i++)
+		free(ix->k[i].key);
+	free(ix->k);
+	memset(ix, 0, sizeof *ix);
+}
+
+static int index_add(struct sbom_index *ix, const char *a, const char *b, size_t idx)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *k = malloc(la + lb + 1);
+	if (!k)
+		return UPT_ERR_NOMEM;
+	memcpy(k, a, la);
+	memcpy(k + la, b, lb + 1);
+	ix->k[ix->n].key = k;
+	ix->k[ix->n++].idx = idx;
+	return UPT_OK;
+}
+
+static int index_build(struct sbom_index *ix, const struct upt_sbom *s, struct upt_error *err)
+{
+	int rc = UPT_OK;
+	memset(ix, 0, sizeof *ix);
+	ix->s = s;
+	if (!(ix->k = calloc(3 * s->n_components + 1, sizeof *ix->k)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t c = 0; rc == UPT_OK && c < s->n_components; c++) {
+		const struct upt_sbom_component *x = &s->components[c];
+		struct purl p;
+		struct srv_cpe cpe;
+		const char *attr;
+		if (purl_parse(&p, x->purl)) {
+			rc = index_add(ix, p.key, "", c);
+			if (rc == UPT_OK && p.upstream[0] && strncmp(p.key, "deb/", 4) == 0) {
+				const char *slash = strrchr(p.key, '/');
+				char alt[512];
+				snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - p.key), p.key,
+					 p.upstream);
+				rc = index_add(ix, alt, "", c);
+			}
+		}
+		if (rc == UPT_OK && x->cpe[0] && !srv_cpe_parse(&cpe, x->cpe, &attr))
+			rc = index_add(ix, "cpe:",
+				       cpe.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE &&
+					       !srv_cpe_wild(&cpe.a[SRV_CPE_PRODUCT])
+					   ? cpe.a[SRV_CPE_PRODUCT].v
+					   : "*",
+				       c);
+	}
+	if (rc != UPT_OK) {
+		index_free(ix);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	if (ix->n)
+		qsort(ix->k, ix->n, sizeof *ix->k, key_cmp);
+	return UPT_OK;
+}
+
+/* Mark the components filed under `key` that the entry hits. */
+static void index_hits(const struct sbom_index *ix, const char *key, const struct upt_json *af,
+		       bool *mark)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) { /* the first key >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ix->k[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n && strcmp(ix->k[lo].key, key) == 0; lo++) {
+		size_t c = ix->k[lo].idx;
+		if (!mark[c] && component_hit(af, &ix->s->components[c]))
+			mark[c] = true;
+	}
+}
+
+/* The components of the SBOM that `rec` hits, as "i,j" in o; how many. */
+static size_t hit_indexes(const struct upt_json *rec, const struct sbom_index *ix,
+			  struct srv_json *o)
+{
+	const struct upt_json *af = upt_json_get(rec, "affected");
+	const struct upt_sbom *s = ix->s;
+	bool *mark = calloc(s->n_components + 1, sizeof *mark);
+	size_t n = 0;
+	if (!mark) {
+		o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
+		return 1;
+	}
+	for (size_t a = 0; af && a < af->n; a++) {
+		const struct upt_json *e = af->items[a];
+		const char *crit = jstr(e, "cpe"), *key = jstr(e, "key"), *attr;
+		struct srv_cpe c;
+		char k[SRV_CPE_VALUE_MAX + 8];
+		if (crit && !srv_cpe_parse(&c, crit, &attr) &&
+		    c.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE &&
+		    !srv_cpe_wild(&c.a[SRV_CPE_PRODUCT])) {
+			snprintf(k, sizeof k, "cpe:%s", c.a[SRV_CPE_PRODUCT].v);
+			index_hits(ix, k, e, mark);
+			index_hits(ix, "cpe:*", e, mark);
+		} else if (crit) { /* a criteria whose product is open: every component */
+			for (size_t i = 0; i < s->n_components; i++)
+				mark[i] = mark[i] || component_hit(e, &s->components[i]);
+		} else if (key) {
+			index_hits(ix, key, e, mark);
+		}
+	}
+	for (size_t c = 0; c < s->n_components; c++)
+		if (mark[c])
+			srv_json_raw(o, "%s%zu", n++ ? "," : "", c);
+	free(mark);
+	return n;
+}
+
+/* Store the row of (record, SBOM) when the record hits something. */
+static int row_put(struct srv_store *st, const char *vuln, const char *sha,
+		   const struct upt_json *rec, const struct sbom_index *ix, size_t *rows,
+		   struct upt_error *err)
+{
+	struct srv_json o = {0};
+	struct srv_vmatch m = {0};
+	int rc;
+	if (!hit_indexes(rec, ix, &o)) {
+		srv_json_dispose(&o);
+		return UPT_OK;
+	}
+	if ((rc = srv_json_finish(&o, &m.hits, err)) != UPT_OK)
+		return rc;
+	snprintf(m.vuln, sizeof m.vuln, "%s", vuln);
+	snprintf(m.sbom, sizeof m.sbom, "%s", sha);
+	rc = st->ops->match_put(st, &m, err);
+	free(m.hits);
+	*rows += rc == UPT_OK;
+	return rc;
+}
+
+/* Every stored SBOM, parsed (one that does not parse is logged, skipped). */
+struct sbomset {
+	struct sbom_entry *e;
+	struct sbom_index *ix;
+	size_t n;
+};
+
+static void sbomset_free(struct sbomset *ss)
+{
+	for (size_t i = 0; ss->e && i < ss->n; i++) {
+		free(ss->e[i].w.mem);
+		index_free(&ss->ix[i]);
+	}
+	free(ss->e);
+	free(ss->ix);
+	memset(ss, 0, sizeof *ss);
+}
+
+static int sbomset_load(struct srv_store *st, struct sbomset *ss, struct upt_error *err)
+{
+	char(*h)[65] = NULL;
+	size_t n = 0;
+	int rc = st->ops->sbom_hashes(st, &h, &n, err);
+	ss->n = 0;
+	if (rc == UPT_OK &&
+	    (!(ss->e = calloc(n + 1, sizeof *ss->e)) || !(ss->ix = calloc(n + 1, sizeof *ss->ix))))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		struct sbom_entry *e = &ss->e[ss->n];
+		memcpy(e->sha256, h[i], 65);
+		if (sbom_load(st, e, err) != UPT_OK) {
+			srv_log(SRV_LOG_WARN, "sbom %s: %s", h[i], err->msg);
+			upt_error_clear(err);
+			free(e->w.mem);
+			memset(e, 0, sizeof *e);
+			continue;
+		}
+		ss->n++;
+	}
+	free(h);
+	/* indexes once every entry is in place (they point at e->s) */
+	for (size_t i = 0; rc == UPT_OK && i < ss->n; i++)
+		rc = index_build(&ss->ix[i], &ss->e[i].s, err);
+	return rc;
+}
+
+/* Parsed records (withdrawn ones are NULL). */
+struct recset {
+	struct srv_vuln *v;
+	size_t n;
+	struct upt_json **rec;
+	struct work w;
+};
+
+static void recset_free(struct recset *rs)
+{
+	srv_vulns_free(rs->v, rs->n);
+	free(rs->rec);
+	free(rs->w.mem);
+	memset(rs, 0, sizeof *rs);
+}
+
+static int recset_load(struct srv_store *st, struct recset *rs, struct upt_error *err)
+{
+	size_t total = 0;
+	int rc = st->ops->vuln_list(st, &rs->v, &rs->n, err);
+	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
+		total += strlen(rs->v[i].record);
+	if (rc == UPT_OK && !(rs->rec = calloc(rs->n + 1, sizeof *rs->rec)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	if (rc == UPT_OK)
+		rc = work_init(&rs->w, total, err);
+	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
+		if (!rs->v[i].withdrawn)
+			rc = upt_json_parse(&rs->rec[i], &rs->w.a, (const uint8_t *)rs->v[i].record,
+					    strlen(rs->v[i].record), NULL, err);
+	return rc;
+}
+
+/* Inside a transaction: the rows of one record, against every SBOM. */
+static int rows_of_record(struct srv_store *st, const struct srv_vuln *v, const struct sbomset *ss,
+			  size_t *rows, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_json *rec;
+	int rc = st->ops->match_clear(st, v->id, "", err);
+	if (rc != UPT_OK || v->withdrawn || !ss->n)
+		return rc;
+	rc = work_init(&w, strlen(v->record), err);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&rec, &w.a, (const uint8_t *)v->record, strlen(v->record), NULL,
+				    err);
+	for (size_t i = 0; rc == UPT_OK && i < ss->n; i++)
+		rc = row_put(st, v->id, ss->e[i].sha256, rec, &ss->ix[i], rows, err);
+	free(w.mem);
+	return rc;
+}
+
+/* Inside a transaction: the rows of one SBOM, against every record. */
+static int rows_of_sbom(struct srv_store *st, const char *sha, const struct sbom_index *ix,
+			const struct recset *rs, size_t *rows, struct upt_error *err)
+{
+	int rc = st->ops->match_clear(st, "", sha, err);
+	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
+		if (rs->rec[i])
+			rc = row_put(st, rs->v[i].id, sha, rs->rec[i], ix, rows, err);
+	return rc;
+}
+
+static int rematch_all(struct srv_store *st, size_t *rows, size_t *nsboms, size_t *nrecs,
+		       struct upt_error *err)
+{
+	struct sbomset ss = {0};
+	struct recset rs = {0};
+	int rc = sbomset_load(st, &ss, err);
+	if (rc == UPT_OK)
+		rc = recset_load(st, &rs, err);
+	if (rc == UPT_OK)
+		rc = st->ops->begin(st, err);
+	if (rc == UPT_OK) {
+		rc = st->ops->match_clear(st, "", "", err);
+		for (size_t i = 0; rc == UPT_OK && i < ss.n; i++)
+			rc = rows_of_sbom(st, ss.e[i].sha256, &ss.ix[i], &rs, rows, err);
+		if (rc == UPT_OK)
+			rc = st->ops->commit(st, err);
+		else
+			st->ops->rollback(st);
+	}
+	*nsboms = ss.n;
+	*nrecs = rs.n;
+	sbomset_free(&ss);
+	recset_free(&rs);
+	return rc;
+}
+
+int srv_admin_vuln_rematch(struct srv_store *st, char **resp, struct upt_error *err)
+{
+	size_t rows = 0, ns = 0, nr = 0;
+	struct srv_json o = {0};
+	int rc = rematch_all(st, &rows, &ns, &nr, err);
+	if (rc == UPT_OK) {
+		srv_json_raw(&o, "{\"match_rows\":%zu,\"sboms\":%zu,\"records\":%zu}\n", rows, ns,
+			     nr);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO,
+			"vulnerabilities: full rematch, %zu rows (%zu SBOMs, %zu "
+			"records)",
+			rows, ns, nr);
+	}
+	return rc;
+}
+
+int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *body, size_t len,
+		       int64_t now, char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_sbom sb;
+	struct srv_sbom rec = {0};
+	struct srv_json o = {0};
+	struct recset rs = {0};
+	struct sbom_index ix = {0};
+	uint8_t d256[32], d512[64];
+	size_t rows = 0;
+	int rc;
+	if (!valid_sha256(sha256))
+		return upt_error_set(err, UPT_ERR_ARG, "sbom: %s is not a lower-case sha256",
+				     sha256);
+	if (EVP_Digest(body, len, d256, NULL, EVP_sha256(), NULL) != 1 ||
+	    EVP_Digest(body, len, d512, NULL, EVP_sha512(), NULL) != 1)
+		return upt_error_set(err, UPT_ERR_CRYPTO, "sbom: hashing failed");
+	hex(rec.sha256, d256, 32);
+	hex(rec.sha512, d512, 64);
+	if (strcmp(rec.sha256, sha256) != 0)
+		return upt_error_set(err, UPT_ERR_HASH_MISMATCH,
+				     "sbom: the body's sha256 is %s, not %s", rec.sha256, sha256);
+	rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_sbom_parse(&sb, &w.a, body, len, err);
+	if (rc == UPT_OK) {
+		upt_sbom_format_name(&sb, rec.format, sizeof rec.format);
+		rec.created = now;
+		if (!(rec.data = malloc(len ? len : 1)))
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	if (rc == UPT_OK)
+		rc = recset_load(st, &rs, err);
+	if (rc == UPT_OK)
+		rc = st->ops->begin(st, err);
+	if (rc == UPT_OK) {
+		/* the SBOM, and its matching rows against every record */
+		memcpy(rec.data, body, len);
+		rec.len = len;
+		rc = st->ops->sbom_put(st, &rec, err);
+		if (rc == UPT_OK)
+			rc = index_build(&ix, &sb, err);
+		if (rc == UPT_OK)
+			rc = rows_of_sbom(st, rec.sha256, &ix, &rs, &rows, err);
+		index_free(&ix);
+		if (rc == UPT_OK)
+			rc = st->ops->commit(st, err);
+		else
+			st->ops->rollback(st);
+	}
+	recset_free(&rs);
+	if (rc == UPT_OK) {
+		srv_json_raw(&o,
+			     "{\"sha256\":\"%s\",\"sha512\":\"%s\",\"format\":\"%s\","
+			     "\"length\":%zu,\"components\":%zu,\"match_rows\":%zu}\n",
+			     rec.sha256, rec.sha512, rec.format, len, sb.n_components, rows);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "sbom %s: stored (%s, %zu components)", rec.sha256,
+			rec.format, sb.n_components);
+	}
+	free(rec.data);
+	free(w.mem);
+	return rc;
+}
+
+int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
+			  char **resp, struct upt_error *err)
+{
+	struct work w = {0};
+	struct upt_json *v;
+	const struct upt_json *recs;
+	struct srv_vuln *out = NULL;
+	size_t n_out = 0, cap_out = 0, git = 0, withdrawn = 0, nomatch = 0, total = 0;
+	size_t platform = 0, nvd_records = 0, rows = 0;
+	struct sbomset ss = {0};
+	struct srv_json o = {0};
+	int rc = work_init(&w, len, err);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(&v, &w.a, body, len, NULL, err);
+	recs = rc == UPT_OK ? upt_json_get(v, "records") : NULL;
+	if (rc == UPT_OK && (!recs || recs->type != UPT_JSON_ARRAY || v->n != 1))
+		rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+				   "import: the body is {\"records\": [...]} only");
+	/* check and normalize every record before storing any; an item's
+	 * record is one OSV record or an array of them (a file's content) */
+	for (size_t i = 0; rc == UPT_OK && i < recs->n; i++) {
+		const struct upt_json *it = recs->items[i], *rec = upt_json_get(it, "record");
+		const char *src = jstr(it, "source");
+		/* an NVD document holds its records in vulnerabilities[] */
+		bool nvd = rec && srv_nvd_document(rec);
+		const struct upt_json *list = nvd ? upt_json_get(rec, "vulnerabilities") : rec;
+		size_t many;
+		if (!rec || it->type != UPT_JSON_OBJECT || !src || it->n != 2) {
+			rc = upt_error_set(err, UPT_ERR_FIELD_MISSING,
+					   "records[%zu]: not {\"source\": name, \"record\": ...}",
+					   i);
+			break;
+		}
+		if (nvd && (rc = srv_nvd_check_document(rec, src, err)) != UPT_OK)
+			break;
+		many = list->type == UPT_JSON_ARRAY ? list->n : 1;
+		for (size_t j = 0; rc == UPT_OK && j < many; j++) {
+			const struct upt_json *one_rec =
+			    list->type == UPT_JSON_ARRAY ? list->items[j] : list;
+			const struct upt_json *core = nvd ? srv_nvd_cve(one_rec) : one_rec;
+			const char *skip = NULL;
+			char name[200];
+			struct srv_json one = {0};
+			struct srv_vuln *nv;
+			if (list->type == UPT_JSON_ARRAY) /* NVD: vulnerabilities[j] */
+				snprintf(name, sizeof name, "%.150s[%zu]", src, j);
+			else
+				snprintf(name, sizeof name, "%.150s", src);
+			if (nvd)
+				rc = srv_nvd_normalize(&one, one_rec, name, &skip, &platform, err);
+			else
+				rc = srv_osv_normalize(&one, one_rec, name, &skip, &git, err);
+			nvd_records += nvd && rc == UPT_OK;
+			if (rc == UPT_OK && skip && strcmp(skip, "no_matchable_package") == 0) {
+				nomatch++;
+				srv_json_dispose(&one);
+				continue;
+			}
+			if (rc == UPT_OK && n_out == cap_out) {
+				size_t cap = cap_out ? 2 * cap_out : 64;
+				struct srv_vuln *more = realloc(out, cap * sizeof *more);
+				if (!more)
+					rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+				else
+					out = more, cap_out = cap;
+			}
+			if (rc != UPT_OK) {
+				srv_json_dispose(&one);
+				break;
+			}
+			nv = &out[n_out];
+			memset(nv, 0, sizeof *nv);
+			if ((rc = srv_json_finish(&one, &nv->record, err)) != UPT_OK)
+				break;
+			n_out++;
+			snprintf(nv->id, sizeof nv->id, "%s", jstr(core, "id"));
+			snprintf(nv->modified, sizeof nv->modified, "%s",
+				 jstr(core, nvd ? "lastModified" : "modified"));
+			nv->withdrawn = skip != NULL;
+			nv->imported = now;
+			withdrawn += skip != NULL;
+			total++;
+		}
+	}
+	if (rc == UPT_OK)
+		rc = sbomset_load(st, &ss, err);
+	if (rc == UPT_OK)
+		rc = st->ops->begin(st, err);
+	if (rc == UPT_OK) {
+		/* the records, and their matching rows against every SBOM */
+		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
+			rc = st->ops->vuln_put(st, &out[i], err);
+		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
+			rc = rows_of_record(st, &out[i], &ss, &rows, err);
+		if (rc == UPT_OK)
+			rc = st->ops->commit(st, err);
+		else
+			st->ops->rollback(st);
+	}
+	sbomset_free(&ss);
+	if (rc == UPT_OK) {
+		srv_json_raw(&o,
+			     "{\"records\":%zu,\"taken\":%zu,\"skipped\":{\"withdrawn\":%zu,"
+			     "\"no_matchable_package\":%zu},\"git_ranges_skipped\":%zu,"
+			     "\"nvd_records\":%zu,\"nvd_platform_conditions_not_evaluated\":%zu,"
+			     "\"match_rows\":%zu}\n",
+			     total + nomatch, n_out - withdrawn, withdrawn, nomatch, git,
+			     nvd_records, platform, rows);
+		rc = srv_json_finish(&o, resp, err);
+		srv_log(SRV_LOG_INFO, "vulnerabilities: %zu records imported, %zu withdrawn",
+			n_out - withdrawn, withdrawn);
+	}
+	for (size_t i = 0; out && i < n_out; i++)
+		free(out[i].record);
+	free(out);
+	free(w.mem);
+	return rc;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct srv_vmatch *x = a, *y = b;
+	int c = strcmp(x->vuln, y->vuln);
+	return c ? c : strcmp(x->sbom, y->sbom);
+}
+
 static void put_vex(struct srv_json *o, const struct srv_vex *x)
 {
 	srv_json_raw(o, "{\"status\":");
@@ -800,10 +1178,60 @@ static void put_vex(struct srv_json *o, const struct srv_vex *x)
 }
 
 /* Load the published targets, their SBOMs, and the records. */
+/* The count of a row's components that no VEX statement (by purl) about
+ * the record covers; indexes outside the SBOM are ignored. */
+static size_t row_hits(const char *row, const struct upt_sbom *s, const struct vexset *vs,
+		       const struct upt_json *rec)
+{
+	size_t n = 0;
+	for (const char *p = row; p && *p;) {
+		char *end;
+		unsigned long long i = strtoull(p, &end, 10);
+		if (end == p)
+			break;
+		if (i < s->n_components && !vex_find(vs, rec, s->components[i].purl))
+			n++;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* The matching rows; a stale marker (rows from before they were kept)
+ * rematches everything first. */
+static int rows_load(struct srv_store *st, struct match *m, struct upt_error *err)
+{
+	int rc = st->ops->match_list(st, &m->rows, &m->nrows, err);
+	bool stale = false;
+	for (size_t i = 0; rc == UPT_OK && i < m->nrows; i++)
+		stale |= !m->rows[i].vuln[0];
+	if (rc == UPT_OK && stale) {
+		size_t rows = 0, ns = 0, nr = 0;
+		srv_vmatches_free(m->rows, m->nrows);
+		m->rows = NULL;
+		m->nrows = 0;
+		rc = rematch_all(st, &rows, &ns, &nr, err);
+		if (rc == UPT_OK)
+			rc = st->ops->match_list(st, &m->rows, &m->nrows, err);
+	}
+	if (rc == UPT_OK && m->nrows)
+		qsort(m->rows, m->nrows, sizeof *m->rows, row_cmp);
+	return rc;
+}
+
+static const struct srv_vmatch *row_find(const struct match *m, const char *vuln, const char *sbom)
+{
+	struct srv_vmatch key;
+	snprintf(key.vuln, sizeof key.vuln, "%s", vuln);
+	snprintf(key.sbom, sizeof key.sbom, "%s", sbom);
+	return m->nrows ? bsearch(&key, m->rows, m->nrows, sizeof *m->rows, row_cmp) : NULL;
+}
+
 static int match_load(struct srv_store *st, struct match *m, struct upt_error *err)
 {
 	size_t total = 0;
-	int rc = st->ops->published_list(st, &m->pub, &m->npub, err);
+	int rc = rows_load(st, m, err);
+	if (rc == UPT_OK)
+		rc = st->ops->published_list(st, &m->pub, &m->npub, err);
 	if (rc == UPT_OK)
 		rc = st->ops->vuln_list(st, &m->vulns, &m->nvulns, err);
 	if (rc == UPT_OK)
@@ -842,15 +1270,19 @@ static int match_load(struct srv_store *st, struct match *m, struct upt_error *e
 		rc = upt_json_parse(&r->rec, &m->w.a, (const uint8_t *)r->v->record,
 				    strlen(r->v->record), NULL, err);
 		if (rc == UPT_OK && (!(r->hits = calloc(m->npub + 1, sizeof *r->hits)) ||
-				     !(r->vex = calloc(m->npub + 1, sizeof *r->vex))))
+				     !(r->vex = calloc(m->npub + 1, sizeof *r->vex)) ||
+				     !(r->row = calloc(m->npub + 1, sizeof *r->row))))
 			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 		for (size_t p = 0; rc == UPT_OK && !r->v->withdrawn && p < m->npub; p++) {
-			if (!m->sb[p] || !sbom_hits(r->rec, &m->sb[p]->s, NULL))
+			const struct srv_vmatch *row =
+			    m->sb[p] ? row_find(m, r->v->id, m->sb[p]->sha256) : NULL;
+			if (!row)
 				continue;
+			r->row[p] = row->hits;
 			/* VEX: the image is not affected, or each hit component */
 			r->vex[p] = vex_find(&m->vex, r->rec, m->pub[p].name);
 			if (!r->vex[p])
-				r->hits[p] = sbom_hits_vex(r->rec, &m->sb[p]->s, &m->vex, NULL);
+				r->hits[p] = row_hits(row->hits, &m->sb[p]->s, &m->vex, r->rec);
 		}
 	}
 	return rc;
@@ -1061,6 +1493,29 @@ static void first_fix(struct match *m, struct vrec *r)
 	}
 }
 
+/* The components a matching row lists. */
+static void put_row_components(struct srv_json *o, const char *row, const struct upt_sbom *s)
+{
+	size_t k = 0;
+	for (const char *p = row; p && *p;) {
+		char *end;
+		unsigned long long i = strtoull(p, &end, 10);
+		if (end == p)
+			break;
+		if (i < s->n_components) {
+			const struct upt_sbom_component *c = &s->components[i];
+			srv_json_raw(o, "%s{\"name\":", k++ ? "," : "");
+			srv_json_str(o, c->name);
+			srv_json_raw(o, ",\"version\":");
+			srv_json_str(o, c->version);
+			srv_json_raw(o, ",\"purl\":");
+			srv_json_str(o, c->purl);
+			srv_json_raw(o, "}");
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
 static void put_vuln(struct srv_json *o, struct match *m, struct vrec *r, bool full)
 {
 	size_t k = 0;
@@ -1094,7 +1549,7 @@ static void put_vuln(struct srv_json *o, struct match *m, struct vrec *r, bool f
 			     (long long)m->pub[p].release_counter);
 		if (full) {
 			srv_json_raw(o, ",\"components\":[");
-			sbom_hits(r->rec, &m->sb[p]->s, o);
+			put_row_components(o, r->row[p], &m->sb[p]->s);
 			srv_json_raw(o, "]");
 		}
 		srv_json_raw(o, "}");

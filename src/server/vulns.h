@@ -41,6 +41,10 @@ int srv_admin_vex_import(struct srv_store *st, const uint8_t *body, size_t len, 
  * record, then store all in one transaction; answer counts. */
 int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
 			  char **resp, struct upt_error *err);
+/* Recompute every matching row from scratch, in one transaction (the
+ * rows are otherwise kept current as records and SBOMs arrive):
+ * {"match_rows", "sboms", "records"}. */
+int srv_admin_vuln_rematch(struct srv_store *st, char **resp, struct upt_error *err);
 /* One record, what it affects (images, devices). */
 int srv_admin_vuln_show(struct srv_store *st, const char *id, int64_t now, char **resp,
 			struct upt_error *err);

@@ -75,6 +75,84 @@ refused b14.json '/creationInfo: #/properties/creationInfo/additionalProperties:
 printf '{"bomFormat":"CycloneDX",' >b12.json
 refused b12.json "b12.json"
 
+# --- the BSI TR-03183-2 profile: field by field, warnings or (--strict) a refusal
+tr() { # FILE [--strict]: exit code, then the findings without the prefix
+  "$uptake" sbom check "$@" --profile tr-03183-2 >out.txt 2>err.txt
+  echo "rc=$?"
+  sed -n 's/^tr-03183-2: //p' out.txt
+}
+got=$(tr "$C")
+want="rc=0
+/metadata: SBOM creator: no manufacturer, supplier or author with an email address or URL (5.2.1)
+/components/0 (libssl3): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/0 (libssl3): hash: no SHA-512 hash of the deployable component (5.2.2)
+/components/1 (curl): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/1 (curl): licence: no licenses[] entry with an id, name or expression (5.2.2)
+/components/1 (curl): hash: no SHA-512 hash of the deployable component (5.2.2)
+/components/2 (zlib1g): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/2 (zlib1g): licence: no licenses[] entry with an id, name or expression (5.2.2)
+/components/2 (zlib1g): hash: no SHA-512 hash of the deployable component (5.2.2)
+/components/3 (lodash): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)
+/components/3 (lodash): licence: no licenses[] entry with an id, name or expression (5.2.2)
+/components/3 (lodash): dependencies: its bom-ref is not in dependencies[] (5.2.2)
+12 findings (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)"
+[ "$got" = "$want" ] && ok || bad "tr-03183-2 cdx:
+$got"
+got=$(tr "$S")
+want="rc=0
+/creationInfo/creators: SBOM creator: no Organization or Person with an email address (5.2.1)
+/packages/1 (busybox): component creator: no supplier or originator with an email address (5.2.2)
+/packages/1 (busybox): hash: no SHA512 checksum of the deployable component (5.2.2)
+/packages/2 (openssl): component creator: no supplier or originator with an email address (5.2.2)
+/packages/2 (openssl): hash: no SHA512 checksum of the deployable component (5.2.2)
+/packages/3 (zlib): component creator: no supplier or originator with an email address (5.2.2)
+/packages/3 (zlib): hash: no SHA512 checksum of the deployable component (5.2.2)
+7 findings (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)"
+[ "$got" = "$want" ] && ok || bad "tr-03183-2 spdx:
+$got"
+[ "$(tr "$S" --strict | head -1)" = "rc=3" ] && grep -q "refused by --strict: 7 findings of profile tr-03183-2" err.txt &&
+  ok || bad "--strict: $(cat out.txt err.txt)"
+# complete documents: no findings, --strict passes
+H='"'$(printf %0128d 0 | tr 0 a)'"'
+mutate "$C" full.cdx.json '
+d["metadata"]["manufacturer"] = {"name": "Example Devices GmbH", "url": ["https://devices.example.com"]}
+for c in d["components"]:
+    c["supplier"] = {"name": "Debian", "contact": [{"email": "debian-security@lists.debian.org"}]}
+    c["licenses"] = [{"license": {"id": "MIT"}}]
+    c["hashes"] = [{"alg": "SHA-512", "content": '"$H"'}]
+d["dependencies"].append({"ref": "pkg:npm/lodash@4.17.20", "dependsOn": []})'
+mutate "$S" full.spdx.json '
+d["creationInfo"]["creators"].append("Organization: Example Devices GmbH (psirt@devices.example.com)")
+for p in d["packages"][1:]:
+    p["supplier"] = "Organization: OpenEmbedded (security@lists.openembedded.org)"
+    p["checksums"] = [{"algorithm": "SHA512", "checksumValue": '"$H"'}]'
+for f in full.cdx.json full.spdx.json; do
+  [ "$(tr $f --strict)" = "rc=0
+0 findings (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)" ] && ok || bad "complete $f: $(cat out.txt err.txt)"
+done
+# one field taken away at a time: exactly that finding
+one() { # FILE-IN PYTHON WANTED
+  mutate "$1" one.json "$2"
+  got=$(tr one.json --strict)
+  [ "$got" = "rc=3
+$3
+1 finding (BSI TR-03183-2 v2.0.0, sections 4, 5.2.1, 5.2.2)" ] && ok || bad "$2: $got"
+}
+one full.cdx.json 'del d["metadata"]["timestamp"]' "/metadata/timestamp: timestamp: missing (5.2.1)"
+one full.cdx.json 'd["metadata"]["manufacturer"]["url"] = []' "/metadata: SBOM creator: no manufacturer, supplier or author with an email address or URL (5.2.1)"
+one full.cdx.json 'd["specVersion"] = "1.4"; d["$schema"] = "http://cyclonedx.org/schema/bom-1.4.schema.json"; d["metadata"]["tools"] = [{"vendor": "anchore", "name": "syft", "version": "1.4.1"}]; del d["metadata"]["manufacturer"]; d["metadata"]["authors"] = [{"name": "A", "email": "a@example.com"}]' "/specVersion: format: CycloneDX before 1.5 (the TR asks for 1.5 or later) (4)"
+one full.cdx.json 'del d["components"][2]["supplier"]' "/components/2 (zlib1g): component creator: no manufacturer, supplier or author with an email address or URL (5.2.2)"
+one full.cdx.json 'd["components"][1]["licenses"] = []' "/components/1 (curl): licence: no licenses[] entry with an id, name or expression (5.2.2)"
+one full.cdx.json 'd["components"][0]["hashes"][0]["alg"] = "SHA-256"' "/components/0 (libssl3): hash: no SHA-512 hash of the deployable component (5.2.2)"
+one full.cdx.json 'd["dependencies"].pop()' "/components/3 (lodash): dependencies: its bom-ref is not in dependencies[] (5.2.2)"
+one full.spdx.json 'del d["creationInfo"]["creators"][2]' "/creationInfo/creators: SBOM creator: no Organization or Person with an email address (5.2.1)"
+one full.spdx.json 'd["packages"][3]["supplier"] = "Organization: OpenEmbedded ()"' "/packages/3 (zlib): component creator: no supplier or originator with an email address (5.2.2)"
+one full.spdx.json 'd["packages"][2]["licenseDeclared"] = "NOASSERTION"' "/packages/2 (openssl): licence: neither licenseConcluded nor licenseDeclared (other than NOASSERTION, NONE) (5.2.2)"
+one full.spdx.json 'd["packages"][1]["checksums"][0]["algorithm"] = "SHA256"' "/packages/1 (busybox): hash: no SHA512 checksum of the deployable component (5.2.2)"
+one full.spdx.json 'd["relationships"] = d["relationships"][:3]' "/packages/3 (zlib): dependencies: its SPDXID is in no DEPENDS_ON, CONTAINS or other dependency relationship (5.2.2)"
+expect 2 "$uptake" sbom check "$C" --profile nist
+expect 2 "$uptake" sbom check "$C" --strict
+
 # --- three releases with SBOMs: fw 1.1 fixes openssl, fw 1.2 also lodash
 cp "$C" sbom10.json
 mutate "$C" sbom11.json 'c=d["components"][0]; c["version"]="3.0.13-1~deb12u1"; c["purl"]=c["purl"].replace("3.0.11-1", "3.0.13-1")'
@@ -168,6 +246,21 @@ for v in d["vulnerabilities"]:
     print(v["id"], v["severity"][:8], [i["target"] for i in v["images"]], v["devices"], v["devices_in_support"], fx)
 for x in d["devices"]:
     print(" ", x["id"], x["in_support"], x["open"])'; }
+# incremental matching (rows updated as records, SBOMs and reports
+# arrive) must agree with a full rematch from scratch
+same_as_full() { # WHAT
+  "$uptake" report vulns "${W[@]}" --json >inc.json 2>err.txt &&
+    "$uptake" vuln rematch "${W[@]}" >rm.txt 2>>err.txt &&
+    "$uptake" report vulns "${W[@]}" --json >full.json 2>>err.txt || { bad "$1: $(cat err.txt)"; return; }
+  grep -q "^rematched [0-9]* SBOMs against [0-9]* records: [0-9]* matching rows$" rm.txt &&
+    py 'import json, sys
+a, b = (json.load(open(f)) for f in ("inc.json", "full.json"))
+a.pop("at"); b.pop("at")  # the report time
+sys.exit(a != b)' && ok || bad "$1: incremental matching differs from a full rematch: $(cat rm.txt)
+$(diff inc.json full.json | head -5)"
+}
+grep -q "^matching rows updated: 3$" out.txt && ok || bad "rows updated by the OSV import: $(cat out.txt)"
+same_as_full "after the OSV import"
 got=$(report)
 want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0'] 2 1 fw-1.1
 GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.1'] 3 2 fw-1.2
@@ -249,6 +342,7 @@ q "$uptake" assign fw-1.2 "${W[@]}" --hardware-id board-a --device dev-1
 q dev 1 update
 py 'import json; d=json.load(open("rv.json")); print([x["id"] for x in d["devices"]])' | grep -q dev-1 && ok || bad "dev-1 clean before its report"
 q dev 1 report
+same_as_full "after dev-1's signed report"
 got=$(report)
 want="DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1
 GHSA-35jh-r3h4-6jhm HIGH ['fw-1.0', 'fw-1.1', 'fw-1.3', 'fw-1.3-rc'] 2 1 fw-1.2
@@ -283,6 +377,7 @@ expect 0 "$uptake" publish fw13.bin "${W[@]}" --name fw --version 1.4 --hardware
   --release-counter 6 --sbom sbom14.json --gate
 grep -q "DEBIAN-CVE-2026-0101 .*affects libssl3@3.0.11-1~deb12u1+gw1; VEX: known_not_affected, impact_statement$" err.txt &&
   grep -q "published fw-1.4" out.txt && ok || bad "gate with VEX: $(cat out.txt err.txt)"
+same_as_full "after a new SBOM (fw-1.4)"
 [ "$(report | head -1)" = "DEBIAN-CVE-2026-0101 CVSS:3.1 ['fw-1.0', 'fw-1.3', 'fw-1.3-rc'] 1 0 fw-1.1" ] && ok ||
   bad "fw-1.4 matched despite VEX: $(report)"
 want=$(report)
@@ -367,5 +462,133 @@ $want"
 expect 3 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json --publisher X --namespace ftp://x
 [ ! -e adv2.json ] && grep -q "namespace: an http(s) URL" err.txt && ok || bad "bad namespace: $(cat err.txt)"
 expect 2 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json
+
+
+# --- NVD CVE JSON 2.0, matched by CPE: a Yocto image (create-spdx names its
+# recipes by CPE, part *) in two releases, openssl 3.1.4 then 3.1.5
+mutate "$S" ysbom11.json 'p=d["packages"][2]; p["versionInfo"]="3.1.5"; r=p["externalRefs"]; r[0]["referenceLocator"]=r[0]["referenceLocator"].replace("3.1.4","3.1.5"); r[1]["referenceLocator"]=r[1]["referenceLocator"].replace("3.1.4","3.1.5")'
+head -c 20000 /dev/urandom >y10.bin
+head -c 20000 /dev/urandom >y11.bin
+q "$uptake" publish y10.bin "${W[@]}" --name yocto --version 1.0 --hardware-id board-y --release-counter 1 --sbom "$S"
+q "$uptake" publish y11.bin "${W[@]}" --name yocto --version 1.1 --hardware-id board-y --release-counter 2 --sbom ysbom11.json
+for i in 5 6; do
+  q "$uptake" device add dev-$i "${W[@]}" --out dev$i
+  q dev $i "${R[@]}" --ecu prim-$i:board-y init
+done
+q "$uptake" assign yocto-1.0 "${W[@]}" --hardware-id board-y --device dev-5
+q "$uptake" assign yocto-1.1 "${W[@]}" --hardware-id board-y --device dev-6
+for i in 5 6; do q dev $i update; q dev $i report; done
+N=$fix/nvd/nvdcve-2.0-yocto.json
+expect 0 "$uptake" vuln import "$N" "${W[@]}"
+grep -q "imported 3 of 5 records; skipped: 1 withdrawn, 1 with no package uptake can match; 0 GIT ranges skipped" out.txt &&
+  grep -q "NVD records: 5; cpeMatch platform conditions not evaluated: 1" out.txt &&
+  grep -q "^matching rows updated: 3$" out.txt &&
+  ok || bad "nvd import counts: $(cat out.txt err.txt)"
+show() { "$uptake" vuln show "$1" "${W[@]}" --json | py '
+import json, sys
+d = json.load(sys.stdin)
+print(d["id"], d["severity"], [(i["target"], [c["name"] + "@" + c["version"] for c in i["components"]]) for i in d["images"]],
+      d["affected_devices"], d["fixed_in"]["target"] if d["fixed_in"] else "-")'; }
+got="$(show CVE-2026-20001); $(show CVE-2026-20002); $(show CVE-2026-20003)"
+want="CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] ['dev-5'] yocto-1.1; CVE-2026-20002 HIGH [('yocto-1.0', ['busybox@1.36.1']), ('yocto-1.1', ['busybox@1.36.1'])] ['dev-5', 'dev-6'] -; CVE-2026-20003  [] [] -"
+[ "$got" = "$want" ] && ok || bad "nvd matching:
+$got
+want:
+$want"
+expect 0 "$uptake" vuln show CVE-2026-20004 "${W[@]}"
+grep -q "^  withdrawn$" out.txt && ok || bad "rejected record not withdrawn: $(cat out.txt)"
+# strict: an unknown member where uptake reads, a bad CPE, a bad version;
+# a good record in the same import is not stored either
+nvdbad() { # OUT PYTHON-STATEMENT-ON-c (the first record's cve)
+  py "import json; d=json.load(open('$N')); d['vulnerabilities'][2]['cve']['id']='CVE-2026-29999'; c=d['vulnerabilities'][0]['cve']; m=c['configurations'][0]['nodes'][0]['cpeMatch'][0]; $2; json.dump(d, open('$1', 'w'))"
+}
+nvdbad n1.json 'm["versionEnd"]="3.1.5"'
+expect 3 "$uptake" vuln import n1.json "${W[@]}"
+grep -qF 'n1.json[0] (CVE-2026-20001): configurations[0].nodes[0].cpeMatch[0]: unknown member \"versionEnd\"' err.txt &&
+  ok || bad "unknown cpeMatch member: $(cat err.txt)"
+nvdbad n2.json 'm["criteria"]="cpe:2.3:a:openssl:open ssl:*:*:*:*:*:*:*:*"'
+expect 3 "$uptake" vuln import n2.json "${W[@]}"
+grep -qF 'n2.json[0] (CVE-2026-20001): configurations[0].nodes[0].cpeMatch[0].criteria: product: an unescaped special character' err.txt &&
+  ok || bad "bad CPE: $(cat err.txt)"
+nvdbad n3.json 'm["criteria"]="cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*"'
+expect 3 "$uptake" vuln import n3.json "${W[@]}"
+grep -qF 'criteria: other: fewer than 11 attributes' err.txt &&
+  ok || bad "short CPE: $(cat err.txt)"
+nvdbad n4.json 'm["versionEndExcluding"]="3.1 5"'
+expect 3 "$uptake" vuln import n4.json "${W[@]}"
+grep -qF 'cpeMatch[0].versionEndExcluding: not a version' err.txt && ok || bad "bad version: $(cat err.txt)"
+nvdbad n5.json 'c["configurations"][0]["nodes"][0]["operator"]="XOR"'
+expect 3 "$uptake" vuln import n5.json "${W[@]}"
+grep -qF 'configurations[0].nodes[0].operator: not \"AND\" or \"OR\"' err.txt && ok || bad "bad operator: $(cat err.txt)"
+nvdbad n6.json 'c["lastModified"]="11/10/2026"'
+expect 3 "$uptake" vuln import n6.json "${W[@]}"
+grep -qF 'n6.json[0] (CVE-2026-20001): lastModified: missing or not an NVD time' err.txt && ok || bad "bad time: $(cat err.txt)"
+nvdbad n7.json 'd["version"]="1.1"'
+expect 3 "$uptake" vuln import n7.json "${W[@]}"
+grep -qF 'n7.json: format/version: not an NVD CVE JSON 2.0 document' err.txt && ok || bad "bad version: $(cat err.txt)"
+expect 3 "$uptake" vuln show CVE-2026-29999 "${W[@]}"
+grep -q "not imported" err.txt && ok || bad "half an NVD import stored: $(cat out.txt err.txt)"
+# the fix: dev-5 installs yocto-1.1; clean of CVE-2026-20001 once it reports
+q "$uptake" assign yocto-1.1 "${W[@]}" --hardware-id board-y --device dev-5
+q dev 5 update
+q dev 5 report
+[ "$(show CVE-2026-20001)" = "CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] [] yocto-1.1" ] && ok ||
+  bad "after dev-5's fix: $(show CVE-2026-20001)"
+same_as_full "after the NVD import and dev-5's report"
+
+
+# --- a per-ecosystem OSV export (all.zip): read in memory, one transaction;
+# bounded and strict about what an export holds
+py '
+import json, zipfile
+fix = "'"$fix"'/osv/"
+a = json.load(open(fix + "GHSA-lodash.json")); a["id"] = "GHSA-zip1-zip1-zip1"
+b = json.load(open(fix + "DEBIAN-CVE-2026-0101.json")); b["id"] = "DEBIAN-ZIP-2"
+def mk(name, entries, method=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(name, "w", method) as z:
+        for n, data, *attr in entries:
+            if attr:
+                i = zipfile.ZipInfo(n); i.create_system = 3; i.external_attr = attr[0] << 16
+                z.writestr(i, data)
+            else:
+                z.writestr(n, data)
+good = [("npm/", ""), ("npm/GHSA-zip1-zip1-zip1.json", json.dumps(a)), ("DEBIAN-ZIP-2.json", json.dumps(b))]
+mk("all.zip", good)
+bad = dict(b, id="DEBIAN-ZIP-BAD"); bad["affected"][0]["ranges"][0]["events"][1]["fixed"] = "not a version"
+mk("z-badrec.zip", good + [("DEBIAN-ZIP-BAD.json", json.dumps(bad))])
+mk("z-readme.zip", good + [("README.md", "hello")])
+mk("z-link.zip", good + [("x.json", "/etc/passwd", 0o120777)])
+mk("z-big.zip", [("big.json", "[" + " " * 9000000 + "]")])
+mk("z-total.zip", [("a%d.json" % i, "[" + " " * 6000000 + "]") for i in range(3)])
+mk("z-bzip2.zip", good, zipfile.ZIP_BZIP2)
+mk("z-enc.zip", good, zipfile.ZIP_STORED)
+d = bytearray(open("z-enc.zip", "rb").read())
+for sig, off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+    i = d.find(sig)
+    while i >= 0:
+        d[i + off] |= 1
+        i = d.find(sig, i + 4)
+open("z-enc.zip", "wb").write(d)
+open("z-trunc.zip", "wb").write(open("all.zip", "rb").read()[:-30])'
+zipbad() { # ZIP WANTED
+  expect 3 "$uptake" vuln import "$1" "${W[@]}"
+  grep -qF -- "$2" err.txt && ok || bad "$1: wanted '$2' in: $(cat err.txt)"
+}
+zipbad z-badrec.zip 'z-badrec.zip:DEBIAN-ZIP-BAD.json (DEBIAN-ZIP-BAD): affected[0].ranges[0].events[1].fixed'
+zipbad z-readme.zip 'z-readme.zip:README.md: not a *.json record'
+zipbad z-link.zip 'z-link.zip:x.json: not a regular file'
+zipbad z-big.zip 'z-big.zip:big.json: more than 8388608 bytes'
+zipbad z-total.zip 'z-total.zip: the entries hold more than 16777216 bytes'
+zipbad z-bzip2.zip 'compressed other than stored or deflated'
+zipbad z-enc.zip 'z-enc.zip:npm/GHSA-zip1-zip1-zip1.json: encrypted'
+zipbad z-trunc.zip 'z-trunc.zip: not a zip archive libzip can read'
+expect 3 "$uptake" vuln show DEBIAN-ZIP-2 "${W[@]}"
+grep -q "not imported" err.txt && ok || bad "a refused zip stored records: $(cat out.txt err.txt)"
+expect 0 "$uptake" vuln import all.zip "${W[@]}"
+grep -q "imported 2 of 2 records; skipped: 0 withdrawn, 0 with no package uptake can match; 1 GIT ranges skipped" out.txt &&
+  ok || bad "zip import: $(cat out.txt err.txt)"
+expect 0 "$uptake" vuln show DEBIAN-ZIP-2 "${W[@]}" --json
+grep -q '"id":"DEBIAN-ZIP-2"' out.txt && ok || bad "zip record not stored: $(cat out.txt)"
+same_as_full "after the zip import"
 
 finish
