@@ -193,10 +193,17 @@ void srv_evidence_alerts(struct srv_store *st, const char *device, const struct 
 			}
 			if (!failed || rollback_known(st, device, e->serial, a->correlation_id))
 				continue;
-			snprintf(msg, sizeof msg,
-				 "the install of %.150s (sha256 %s) failed and the ECU runs %.150s "
-				 "(sha256 %s) again",
-				 a->target, a->sha256, e->name, e->sha256);
+			if (strlen(e->sha256) == 64 && strspn(e->sha256, "0") == 64)
+				snprintf(msg, sizeof msg,
+					 "the install of %.150s (sha256 %s) failed and the ECU "
+					 "still runs no image",
+					 a->target, a->sha256);
+			else
+				snprintf(
+				    msg, sizeof msg,
+				    "the install of %.150s (sha256 %s) failed and the ECU runs "
+				    "%.150s (sha256 %s) again",
+				    a->target, a->sha256, e->name, e->sha256);
 			snprintf(ev, sizeof ev, "%s; runs sha256:%s; assignment %s", manifest,
 				 e->sha256, a->correlation_id);
 			srv_alert(st, device, e->serial, "rollback", msg, ev);
