@@ -1950,8 +1950,7 @@ static int sq_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 	}
 	if (rc == UPT_OK && step != SQLITE_DONE)
 		rc = db_fail(s, err, "manifest scan");
-	if (st)
-		sqlite3_finalize(st);
+	done(s, st); /* back to the statement cache prepare() took it from */
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

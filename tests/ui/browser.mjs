@@ -25,6 +25,7 @@ const url = env("UPTAKE_URL");
 const token = env("UPTAKE_TOKEN");
 const out = env("UPTAKE_ARTIFACTS");
 const campaign = env("UPTAKE_CAMPAIGN");
+const campaign2 = env("UPTAKE_CAMPAIGN2"); // waits for approval
 const profile = env("UPTAKE_PROFILE");
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -264,6 +265,15 @@ try {
   await page.waitForSelector('tr[data-user="rosa"]');
   ok((await admin("users")).users.some((u) => u.name === "rosa" && u.role === "release-manager"), "users: added from the page");
   ok(await auditHas((a) => a.actor === "alice" && a.method === "POST" && a.path === "/api/v1/users" && a.status === 201), "adding a user lands in the audit log");
+  // ...change her role, then remove her (the page asks first)
+  await page.selectOption('[id="role-rosa"]', "operator");
+  ok(await waitFor("role", async () => (await admin("users")).users.some((u) => u.name === "rosa" && u.role === "operator")), "users: role changed from the page");
+  ok(await auditHas((a) => a.actor === "alice" && a.method === "PATCH" && a.path === "/api/v1/users/rosa" && a.status === 200), "a role change lands in the audit log");
+  page.once("dialog", (d) => d.accept());
+  await page.click('tr[data-user="rosa"] button:text-is("Remove")');
+  await page.waitForSelector('tr[data-user="rosa"]', { state: "detached" });
+  ok(!(await admin("users")).users.some((u) => u.name === "rosa"), "users: removed from the page");
+  ok(await auditHas((a) => a.actor === "alice" && a.method === "DELETE" && a.path === "/api/v1/users/rosa" && a.status < 300), "removing a user lands in the audit log");
   await shot(page, "users");
 
   // alerts page (as admin, for its screenshot)
@@ -306,6 +316,17 @@ try {
   ok(await waitFor("running", async () => (await admin("campaigns/" + campaign)).status === "running"), "resume from the page");
   for (const act of ["pause", "resume"])
     ok(await auditHas((a) => a.actor === "otto" && a.path === `/api/v1/campaigns/${campaign}/${act}` && a.status === 200), act + " lands in the audit log");
+  // the second campaign waits for approval: approve its stage, then cancel it
+  eq((await admin("campaigns/" + campaign2)).approved, 0, "the second campaign waits for approval");
+  await page.waitForSelector(`[data-campaign="${campaign2}"] button:text-is("Approve stage 1")`);
+  await page.click(`[data-campaign="${campaign2}"] button:text-is("Approve stage 1")`);
+  ok(await waitFor("approved", async () => (await admin("campaigns/" + campaign2)).approved >= 1), "approve from the page");
+  ok(await auditHas((a) => a.actor === "otto" && a.path === `/api/v1/campaigns/${campaign2}/approve` && a.status === 200), "approve lands in the audit log");
+  page.once("dialog", (d) => d.accept());
+  await page.click(`[data-campaign="${campaign2}"] button:text-is("Cancel")`);
+  ok(await waitFor("cancelled", async () => (await admin("campaigns/" + campaign2)).status === "cancelled"), "cancel from the page");
+  ok(await auditHas((a) => a.actor === "otto" && a.path === `/api/v1/campaigns/${campaign2}/cancel` && a.status === 200), "cancel lands in the audit log");
+  await page.waitForSelector(`[data-campaign="${campaign2}"] button:text-is("Cancel")`, { state: "detached" });
   ok(!(await page.isVisible('a[href="#/users"]')), "an operator sees no users page");
   const usersAsOperator = await page.evaluate(() => fetch("/api/v1/users").then((r) => r.status));
   eq(usersAsOperator, 403, "the server refuses the users list to an operator");

@@ -40,7 +40,7 @@ out=$build/tests/ui-artifacts
 rm -rf "$out"
 mkdir -p "$out"
 NODE_EXTRA_CA_CERTS=$ca UPTAKE_URL=$url UPTAKE_TOKEN=$token UPTAKE_CHROMIUM=$chromium \
-  UPTAKE_ARTIFACTS=$out UPTAKE_CAMPAIGN=$campaign UPTAKE_PROFILE=$work/chromium \
+  UPTAKE_ARTIFACTS=$out UPTAKE_CAMPAIGN=$campaign UPTAKE_CAMPAIGN2=$campaign2 UPTAKE_PROFILE=$work/chromium \
   node "$js/browser.mjs"
 rc=$?
 [ "$rc" -ne 0 ] && { echo "--- server log (last 30 lines)"; tail -30 "$work/server.log"; }

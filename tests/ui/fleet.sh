@@ -9,7 +9,8 @@
 #   gw-4 fails its health check on fw-1.2 (a rollback alert), old-1 and
 #   old-2 run legacy-1.0; the OSV fixtures imported, the openssl record
 #   marked actively exploited; a running campaign of fw-1.2 over gw-1,
-#   gw-2 and gw-3 (stage 1 done, stage 2 assigned); users alice (admin),
+#   gw-2 and gw-3 (stage 1 done, stage 2 assigned), one of legacy-1.1 over
+#   old-1 and old-2 waiting for approval; users alice (admin),
 #   otto (operator) and vera (viewer).
 fix=$here/../fixtures
 uptake=$build/uptake
@@ -103,6 +104,19 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 [ "$stage2" = "1 active" ] || { echo "setup failed: stage 2 did not start ($stage2)"; exit 1; }
+
+# a second campaign, of legacy-1.1 over old-1 and old-2, that waits for
+# approval before its only stage (the operator approves it from the page,
+# then cancels it)
+head -c 20000 /dev/urandom >"$work/legacy11.bin"
+q "$uptake" publish "$work/legacy11.bin" "${W[@]}" --name legacy --version 1.1 \
+  --hardware-id board-b --release-counter 2
+"$uptake" campaign create "legacy-1.1 approval" "${W[@]}" --target board-b=legacy-1.1 \
+  --device old-1 --device old-2 --stage 100%:success=100:error=50 --approval \
+  --json >"$work/campaign2.json" 2>"$work/q.err" ||
+  { echo "setup failed: campaign create (approval)"; cat "$work/q.err"; exit 1; }
+campaign2=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/campaign2.json")
+q "$uptake" campaign start "$campaign2" "${W[@]}"
 
 echo 'alice admin password' | q "$uptake" user add alice --role admin --password-stdin "${W[@]}"
 echo 'otto operator password' | q "$uptake" user add otto --role operator --password-stdin "${W[@]}"

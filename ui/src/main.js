@@ -337,7 +337,7 @@ function Alerts({ session }) {
 }
 
 // ---- campaigns ----------------------------------------------------------
-const STATES = ["pending", "assigned", "downloading", "installing", "awaiting_reboot", "succeeded", "already_installed", "failed", "rolled_back", "cancelled"];
+const STATES = ["pending", "assigned", "downloading", "downloaded", "installing", "awaiting_reboot", "succeeded", "already_installed", "failed", "rolled_back", "cancelled"];
 
 function Campaigns({ session }) {
   const [data, error, reload] = useApi(["campaigns"], [], 3000);
