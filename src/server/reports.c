@@ -272,7 +272,8 @@ static int inv_next(struct srv_report_stream *r, struct srv_json *o, struct upt_
 					 : "{\"images\":[");
 		r->stage = 1;
 	}
-	while (o->len < CHUNK && (rc = next_row(r, &m, err)) == 1) {
+	const size_t from = o->len; /* o may hold earlier chunks (srv_report) */
+	while (o->len - from < CHUNK && (rc = next_row(r, &m, err)) == 1) {
 		const struct srv_published *t;
 		r->n1 += (size_t)m.ecus;
 		if (no_image(m.sha256)) {
@@ -303,7 +304,8 @@ static int opt_next(struct srv_report_stream *r, struct srv_json *o, struct upt_
 			     r->a.csv ? "device,product,since,last_manifest\n" : "{\"devices\":[");
 		r->stage = 1;
 	}
-	while (o->len < CHUNK && (rc = next_row(r, &d, err)) == 1) {
+	const size_t from = o->len; /* o may hold earlier chunks (srv_report) */
+	while (o->len - from < CHUNK && (rc = next_row(r, &d, err)) == 1) {
 		r->n1++;
 		if (d.auto_update || !d.last_manifest)
 			continue;
@@ -415,7 +417,8 @@ static int support_next(struct srv_report_stream *r, struct srv_json *o, struct 
 				     (long long)r->a.within);
 		r->stage = 1;
 	}
-	while (o->len < CHUNK && (rc = next_row(r, &d, err)) == 1) {
+	const size_t from = o->len; /* o may hold earlier chunks (srv_report) */
+	while (o->len - from < CHUNK && (rc = next_row(r, &d, err)) == 1) {
 		support_put(r, o, &d);
 		r->rows++;
 	}
@@ -573,7 +576,8 @@ static int patch_next(struct srv_report_stream *r, struct srv_json *o, struct up
 				     (long long)r->a.now, (long long)r->a.days);
 		r->stage = 1;
 	}
-	while (o->len < CHUNK && r->at < r->nrel) {
+	const size_t from = o->len; /* o may hold earlier chunks (srv_report) */
+	while (o->len - from < CHUNK && r->at < r->nrel) {
 		struct release *x = &r->rel[r->at];
 		if (r->stage == 1) {
 			if (!r->a.csv)
