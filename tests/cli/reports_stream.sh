@@ -22,7 +22,7 @@ cd "$base"
 . "$here/../support/testlib.sh"
 uptake=$build/uptake
 devices=${UPT_STREAM_DEVICES:-100000}
-bound_kib=$((10 * 1024)) # the server's growth allowed, far below each report
+bound_kib=$((9 * 1024)) # the server's growth allowed, far below each report
 
 py() { /usr/bin/python3 -c "$@"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status"; }
