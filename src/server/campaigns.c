@@ -1508,7 +1508,7 @@ static int parse_id(const char *s, int64_t *id, struct upt_error *err)
 int srv_campaign_show(struct srv_store *st, const char *id, bool members, char **resp,
 		      struct upt_error *err)
 {
-	int64_t n;
+	int64_t n = 0;
 	int rc = parse_id(id, &n, err);
 	return rc == UPT_OK ? show(st, n, members, resp, err) : rc;
 }

@@ -408,7 +408,7 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 	w.next = s->waiters;
 	s->waiters = &w;
 	pthread_mutex_unlock(&s->wait_lock);
-	if (++s->group_n >= GROUP_MAX)
+	if (++s->group_n >= GROUP_MAX || atomic_load(&b->grouping) == 0)
 		group_flush(s);
 	pthread_mutex_unlock(&s->lock);
 	return group_wait(s, &w, err);
