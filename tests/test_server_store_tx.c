@@ -3,11 +3,16 @@
  * outer one), and grouped transactions from many threads share commits:
  * each commit returns once what it wrote is committed (another connection
  * sees it), and a grouped transaction rolled back takes nothing of the
- * others with it. */
+ * others with it. Reads outside a transaction go through read-only
+ * connections: they see what is committed and do not wait for a writer;
+ * inside a thread's own transaction they see what it wrote. */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../src/server/store.h"
@@ -101,6 +106,10 @@ static void *grouped(void *p)
 		char id[32];
 		bool undo = i % 5 == 4; /* every fifth is rolled back */
 		snprintf(id, sizeof id, "dev-%d-%d", j->t, i);
+		/* as a manifest is verified: a group waits for it */
+		atomic_fetch_add(&st->grouping, 1);
+		usleep(100);
+		atomic_fetch_sub(&st->grouping, 1);
 		if (st->ops->begin_grouped(st, &err) != UPT_OK) {
 			j->failed++;
 			continue;
@@ -208,8 +217,66 @@ static void test_group_failure_alone(void)
 	remove_db();
 }
 
+struct reading {
+	struct srv_store *st;
+	const char *id;
+	int rc;
+};
+
+static void *read_device(void *p)
+{
+	struct reading *r = p;
+	struct srv_device d;
+	struct upt_error err = {0};
+	r->rc = r->st->ops->device_get(r->st, r->id, &d, &err);
+	return NULL;
+}
+
+/* A read from another thread while a transaction is open: it does not
+ * wait for it, and sees only what is committed; the transaction's own
+ * thread sees what it wrote. */
+static void test_readers(void)
+{
+	struct srv_store *st = NULL;
+	struct upt_error err = {0};
+	struct srv_device d;
+	struct reading r;
+	struct timespec until;
+	pthread_t t;
+	fresh_db();
+	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
+	if (!st)
+		return;
+	CHECK_EQ_INT(st->ops->device_add(st, "committed", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "open", &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_get(st, "open", &d, &err), UPT_OK);
+	r = (struct reading){st, "open", -1};
+	pthread_create(&t, NULL, read_device, &r);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	/* the old store made this read wait for the commit below */
+	CHECK_EQ_INT(pthread_timedjoin_np(t, NULL, &until), 0);
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	if (r.rc == -1)
+		pthread_join(t, NULL);
+	CHECK_EQ_INT(r.rc, UPT_ERR_NOT_FOUND);
+	r = (struct reading){st, "committed", -1};
+	pthread_create(&t, NULL, read_device, &r);
+	pthread_join(t, NULL);
+	CHECK_EQ_INT(r.rc, UPT_OK);
+	/* once committed, the readers see it */
+	r = (struct reading){st, "open", -1};
+	pthread_create(&t, NULL, read_device, &r);
+	pthread_join(t, NULL);
+	CHECK_EQ_INT(r.rc, UPT_OK);
+	st->ops->close(st);
+	remove_db();
+}
+
 int main(void)
 {
+	RUN(test_readers);
 	RUN(test_nested);
 	RUN(test_group_commit);
 	RUN(test_group_failure_alone);

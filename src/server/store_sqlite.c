@@ -1,10 +1,14 @@
 /* uptake-server: the SQLite storage backend (WAL, versioned migrations). */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -14,10 +18,26 @@
  * the shared COMMIT. */
 struct group_waiter {
 	struct group_waiter *next;
+	bool committed; /* its group's COMMIT ran; done once synced */
 	bool done;
 	int rc;
 	char msg[sizeof((struct upt_error *)0)->msg];
 };
+
+struct cached_stmt {
+	char *sql;
+	sqlite3_stmt *st;
+	bool busy;
+};
+
+/* A read-only connection and its own kept statements. */
+struct reader {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	struct cached_stmt stmts[STMT_CACHE];
+};
+
+#define READERS 4
 
 struct sqlite_store {
 	struct srv_store base;
@@ -28,19 +48,31 @@ struct sqlite_store {
 	 * them, or any other writer, commits it; tx_grouped while a grouped
 	 * transaction's savepoint is open (its thread holds the lock) */
 	bool group_open, tx_grouped;
-	unsigned depth; /* transactions the lock's holder has open (nested: savepoints) */
+	bool group_nosync; /* the open group commits without syncing (group_begin) */
+	unsigned depth;    /* transactions the lock's holder has open (nested: savepoints) */
 	unsigned group_n;
 	struct group_waiter *waiters;
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cv;
 	/* prepared statements kept for reuse, by their SQL text */
-	struct cached_stmt {
-		char *sql;
-		sqlite3_stmt *st;
-		bool busy;
-	} stmts[STMT_CACHE];
+	struct cached_stmt stmts[STMT_CACHE];
 	char path[4096]; /* for cursors' own connections; "" in memory */
+	int wal_fd;      /* the WAL file, to sync a group's commit; -1: none */
+	/* read-only connections for reads outside a transaction: they see
+	 * what is committed and never wait for a commit's fsync */
+	struct reader readers[READERS];
+	size_t n_readers;
+	atomic_uint next_reader;
 };
+
+/* The reader this thread reads through (NULL: the writer connection),
+ * the store it belongs to, how deep its reads nest, and the store whose
+ * transaction this thread holds open (its reads go to the writer, to see
+ * what the transaction wrote). */
+static _Thread_local struct reader *tl_reader;
+static _Thread_local struct sqlite_store *tl_read_store;
+static _Thread_local unsigned tl_read_depth;
+static _Thread_local struct sqlite_store *tl_tx;
 
 /* How long a grouped commit waits for others to join its transaction, and
  * how many it takes at most. */
@@ -212,9 +244,21 @@ static const char *const migrations[] = {
     "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
 };
 
+/* The connection this thread uses for `s` now: its reader inside a read,
+ * else the writer. */
+static sqlite3 *conn_db(struct sqlite_store *s)
+{
+	return tl_reader && tl_read_store == s ? tl_reader->db : s->db;
+}
+
+static struct cached_stmt *conn_stmts(struct sqlite_store *s)
+{
+	return tl_reader && tl_read_store == s ? tl_reader->stmts : s->stmts;
+}
+
 static int db_fail(struct sqlite_store *s, struct upt_error *err, const char *what)
 {
-	return upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
+	return upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", what, sqlite3_errmsg(conn_db(s)));
 }
 
 static int exec(struct sqlite_store *s, const char *sql, struct upt_error *err)
@@ -228,28 +272,98 @@ static int exec(struct sqlite_store *s, const char *sql, struct upt_error *err)
 	return UPT_OK;
 }
 
-/* Commit the group's outer transaction and tell its waiters (the lock
- * held). */
-static void group_flush(struct sqlite_store *s)
+/* Back to commits that sync the WAL themselves, after a group that did
+ * not (the lock held, no transaction open). */
+static int group_sync_full(struct sqlite_store *s)
 {
-	struct upt_error err = {0};
+	if (!s->group_nosync)
+		return UPT_OK;
+	s->group_nosync = false;
+	return exec(s, "PRAGMA synchronous=FULL;", NULL);
+}
+
+/* A group's transaction begins; with the WAL's own descriptor its commit
+ * leaves the sync to group_finish() (the lock held). */
+static int group_begin(struct sqlite_store *s, struct upt_error *err)
+{
 	int rc;
+	if (s->wal_fd < 0 && s->path[0]) {
+		/* the WAL exists once anything was written (by this process
+		 * or the last), and lives as long as the writer's connection */
+		char wal[sizeof s->path + 8];
+		snprintf(wal, sizeof wal, "%s-wal", s->path);
+		s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	}
+	s->group_nosync = s->wal_fd >= 0 && exec(s, "PRAGMA synchronous=NORMAL;", NULL) == UPT_OK;
+	rc = exec(s, "BEGIN IMMEDIATE;", err);
+	if (rc != UPT_OK && group_sync_full(s) != UPT_OK)
+		rc = upt_error_set(err, UPT_ERR_IO, "sqlite: commits would not be synced");
+	return rc;
+}
+
+/* A committed group whose waiters are told once it is durable. */
+struct group_done {
+	struct group_waiter *waiters;
+	bool sync; /* the WAL is still to be synced */
+	int rc;
+	char msg[sizeof((struct upt_error *)0)->msg];
+};
+
+/* Commit the group's outer transaction (the lock held). With the WAL's
+ * own descriptor, the commit writes the WAL without syncing it
+ * (synchronous=NORMAL for this commit only) and group_finish() syncs it
+ * after the lock is released, so that the next group is written while
+ * this one reaches the disk; else the commit syncs as every other does
+ * (synchronous=FULL). Nothing is acknowledged before the sync. */
+static struct group_done group_commit(struct sqlite_store *s)
+{
+	struct group_done d = {0};
+	struct upt_error err = {0};
 	if (!s->group_open)
-		return;
-	rc = exec(s, "COMMIT;", &err);
-	if (rc != UPT_OK)
+		return d;
+	d.sync = s->group_nosync;
+	d.rc = exec(s, "COMMIT;", &err);
+	if (d.rc != UPT_OK)
 		exec(s, "ROLLBACK;", NULL);
+	if (group_sync_full(s) != UPT_OK && d.rc == UPT_OK)
+		d.rc = upt_error_set(&err, UPT_ERR_IO, "sqlite: commits would not be synced");
+	snprintf(d.msg, sizeof d.msg, "%s", err.msg);
 	s->group_open = false;
 	s->group_n = 0;
 	pthread_mutex_lock(&s->wait_lock);
-	for (struct group_waiter *w = s->waiters; w; w = w->next) {
-		w->rc = rc;
-		snprintf(w->msg, sizeof w->msg, "%s", err.msg);
+	d.waiters = s->waiters;
+	for (struct group_waiter *w = d.waiters; w; w = w->next)
+		w->committed = true;
+	s->waiters = NULL;
+	pthread_mutex_unlock(&s->wait_lock);
+	return d;
+}
+
+/* Sync what group_commit() wrote (the lock need not be held) and tell
+ * its waiters the result. */
+static void group_finish(struct sqlite_store *s, struct group_done *d)
+{
+	if (d->rc == UPT_OK && d->sync && fdatasync(s->wal_fd) != 0) {
+		d->rc = UPT_ERR_IO;
+		snprintf(d->msg, sizeof d->msg, "sqlite: syncing the WAL: %s", strerror(errno));
+	}
+	if (!d->waiters)
+		return;
+	pthread_mutex_lock(&s->wait_lock);
+	for (struct group_waiter *w = d->waiters; w; w = w->next) {
+		w->rc = d->rc;
+		snprintf(w->msg, sizeof w->msg, "%s", d->msg);
 		w->done = true;
 	}
-	s->waiters = NULL;
 	pthread_cond_broadcast(&s->wait_cv);
 	pthread_mutex_unlock(&s->wait_lock);
+}
+
+/* Commit the group and wait until it is durable (the lock held). */
+static void group_flush(struct sqlite_store *s)
+{
+	struct group_done d = group_commit(s);
+	group_finish(s, &d);
 }
 
 /* The connection, for a call that writes or begins a transaction of its
@@ -262,11 +376,58 @@ static void lock(struct sqlite_store *s)
 		group_flush(s);
 }
 
-/* The connection, for a read: it may see what a group has written and
- * not yet committed (nothing of it is acknowledged before it is). */
+/* A connection for a read: a free reader (the first one busy, when all
+ * are), so that it sees what is committed without waiting for the writer;
+ * the writer itself inside this thread's own transaction (to see what it
+ * wrote), for a store in memory, and for a read nested in another. */
 static void lock_read(struct sqlite_store *s)
 {
-	pthread_mutex_lock(&s->lock);
+	struct reader *r;
+	if (tl_read_depth && tl_read_store == s) {
+		tl_read_depth++;
+		if (!tl_reader)
+			pthread_mutex_lock(&s->lock);
+		return;
+	}
+	if (!s->n_readers || tl_tx == s || tl_read_depth) {
+		pthread_mutex_lock(&s->lock);
+		if (!tl_read_depth) {
+			tl_read_store = s;
+			tl_reader = NULL;
+			tl_read_depth = 1;
+		}
+		return;
+	}
+	r = NULL;
+	for (size_t i = 0; i < s->n_readers && !r; i++) {
+		struct reader *c = &s->readers[i];
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			r = c;
+	}
+	if (!r) {
+		r = &s->readers[atomic_fetch_add(&s->next_reader, 1) % s->n_readers];
+		pthread_mutex_lock(&r->lock);
+	}
+	tl_reader = r;
+	tl_read_store = s;
+	tl_read_depth = 1;
+}
+
+static void unlock_read(struct sqlite_store *s)
+{
+	if (tl_read_depth && tl_read_store == s) {
+		struct reader *r = tl_reader;
+		if (--tl_read_depth == 0) {
+			tl_reader = NULL;
+			tl_read_store = NULL;
+		}
+		if (r) {
+			if (tl_read_depth == 0)
+				pthread_mutex_unlock(&r->lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 static int migrate(struct sqlite_store *s, struct upt_error *err)
@@ -309,9 +470,9 @@ static int sq_begin(struct srv_store *b, struct upt_error *err)
 	int rc;
 	lock(s);
 	rc = exec(s, s->depth ? "SAVEPOINT nested;" : "BEGIN IMMEDIATE;", err);
-	if (rc == UPT_OK)
-		s->depth++;
-	else
+	if (rc == UPT_OK && s->depth++ == 0)
+		tl_tx = s;
+	else if (rc != UPT_OK)
 		pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -338,7 +499,7 @@ static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
 		return sq_begin(b, err);
 	}
 	if (!s->group_open) {
-		rc = exec(s, "BEGIN IMMEDIATE;", err);
+		rc = group_begin(s, err);
 		s->group_open = rc == UPT_OK;
 	}
 	if (rc == UPT_OK)
@@ -346,6 +507,7 @@ static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
 	if (rc != UPT_OK) {
 		if (s->group_open && s->group_n == 0) {
 			exec(s, "ROLLBACK;", NULL);
+			group_sync_full(s);
 			s->group_open = false;
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -353,6 +515,7 @@ static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
 	}
 	s->tx_grouped = true;
 	s->depth = 1;
+	tl_tx = s;
 	return UPT_OK;
 }
 
@@ -372,11 +535,22 @@ static int group_wait(struct sqlite_store *s, struct group_waiter *w, struct upt
 		;
 	pthread_mutex_unlock(&s->wait_lock);
 	if (!w->done) {
+		struct group_done d = {0};
+		bool committed;
 		pthread_mutex_lock(&s->lock);
-		if (!w->done)
-			group_flush(s);
+		pthread_mutex_lock(&s->wait_lock);
+		committed = w->committed;
+		pthread_mutex_unlock(&s->wait_lock);
+		if (!committed)
+			d = group_commit(s);
 		pthread_mutex_unlock(&s->lock);
+		group_finish(s, &d);
 	}
+	/* a group committed by another thread: wait until it is synced */
+	pthread_mutex_lock(&s->wait_lock);
+	while (!w->done)
+		pthread_cond_wait(&s->wait_cv, &s->wait_lock);
+	pthread_mutex_unlock(&s->wait_lock);
 	if (w->rc != UPT_OK)
 		return upt_error_set(err, w->rc, "%s", w->msg);
 	return UPT_OK;
@@ -390,6 +564,7 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 	if (s->depth > 1)
 		return nested_end(s, true, err);
 	s->depth = 0;
+	tl_tx = NULL;
 	if (!s->tx_grouped) {
 		rc = exec(s, "COMMIT;", err);
 		if (rc != UPT_OK)
@@ -408,9 +583,13 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 	w.next = s->waiters;
 	s->waiters = &w;
 	pthread_mutex_unlock(&s->wait_lock);
-	if (++s->group_n >= GROUP_MAX || atomic_load(&b->grouping) == 0)
-		group_flush(s);
-	pthread_mutex_unlock(&s->lock);
+	if (++s->group_n >= GROUP_MAX || atomic_load(&b->grouping) == 0) {
+		struct group_done d = group_commit(s);
+		pthread_mutex_unlock(&s->lock);
+		group_finish(s, &d);
+	} else {
+		pthread_mutex_unlock(&s->lock);
+	}
 	return group_wait(s, &w, err);
 }
 
@@ -422,11 +601,13 @@ static void sq_rollback(struct srv_store *b)
 		return;
 	}
 	s->depth = 0;
+	tl_tx = NULL;
 	if (s->tx_grouped) { /* this one only: the others' stand */
 		s->tx_grouped = false;
 		exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
 		if (s->group_n == 0) {
 			exec(s, "ROLLBACK;", NULL);
+			group_sync_full(s);
 			s->group_open = false;
 		}
 	} else {
@@ -452,18 +633,20 @@ static int prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql,
 		   struct upt_error *err)
 {
 	size_t at = (size_t)(sql_hash(sql) % STMT_CACHE);
+	struct cached_stmt *stmts = conn_stmts(s);
 	for (size_t i = 0; i < 8; i++) {
-		struct cached_stmt *c = &s->stmts[(at + i) % STMT_CACHE];
+		struct cached_stmt *c = &stmts[(at + i) % STMT_CACHE];
 		if (c->sql && !c->busy && strcmp(c->sql, sql) == 0) {
 			c->busy = true;
 			*st = c->st;
 			return UPT_OK;
 		}
 	}
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v3(conn_db(s), sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+	    SQLITE_OK)
 		return db_fail(s, err, "prepare");
 	for (size_t i = 0; i < 8; i++) {
-		struct cached_stmt *c = &s->stmts[(at + i) % STMT_CACHE];
+		struct cached_stmt *c = &stmts[(at + i) % STMT_CACHE];
 		if (!c->sql && (c->sql = strdup(sql)) != NULL) {
 			c->st = *st;
 			c->busy = true;
@@ -476,11 +659,12 @@ static int prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql,
 /* A statement from prepare() is done with. */
 static void done(struct sqlite_store *s, sqlite3_stmt *st)
 {
+	struct cached_stmt *stmts = conn_stmts(s);
 	for (size_t i = 0; st && i < STMT_CACHE; i++)
-		if (s->stmts[i].st == st) {
+		if (stmts[i].st == st) {
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
-			s->stmts[i].busy = false;
+			stmts[i].busy = false;
 			return;
 		}
 	sqlite3_finalize(st);
@@ -549,7 +733,7 @@ static int sq_meta_get(struct srv_store *b, const char *repo, const char *role, 
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -585,7 +769,7 @@ static int sq_meta_roles(struct srv_store *b, const char *repo, char **out, stru
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc != UPT_OK) {
 		free(buf);
 		return rc;
@@ -639,7 +823,7 @@ static int sq_image_get(struct srv_store *b, const char *name, struct srv_image 
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -690,7 +874,7 @@ static int sq_key_get(struct srv_store *b, const char *repo, const char *role, s
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -700,7 +884,7 @@ static int run(struct sqlite_store *s, const char *sql, const char *types, const
 {
 	sqlite3_stmt *st;
 	int rc, step;
-	lock_read(s);
+	lock(s);
 	rc = prepare(s, &st, sql, err);
 	if (rc == UPT_OK) {
 		for (int i = 0; types[i]; i++) {
@@ -773,7 +957,7 @@ static int sq_device_get(struct srv_store *b, const char *id, struct srv_device 
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "device %s: unknown", id);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -820,7 +1004,7 @@ static int sq_device_list(struct srv_store *b, struct srv_device **out, size_t *
 		rc = collect(s, st, sizeof **out, device_row_v, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -861,7 +1045,7 @@ static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu *
 		rc = collect(s, st, sizeof **out, ecu_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -980,7 +1164,7 @@ static int sq_report_seen(struct srv_store *b, const char *device, const char *s
 		*seen = sqlite3_step(st) == SQLITE_ROW;
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1037,7 +1221,7 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 		rc = collect(s, st, sizeof **out, assign_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1108,7 +1292,7 @@ static int sq_alert_count(struct srv_store *b, const char *device, int64_t *n,
 		*n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1174,7 +1358,7 @@ static int sq_info_list(struct srv_store *b, const char *device, const char *kin
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc != UPT_OK) {
 		srv_blobs_free(*out, *n);
 		*out = NULL;
@@ -1244,7 +1428,7 @@ static int sq_install_list(struct srv_store *b, const char *device, struct srv_i
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc != UPT_OK) {
 		srv_install_reports_free(*out, *n);
 		*out = NULL;
@@ -1333,7 +1517,7 @@ static int sq_product_get(struct srv_store *b, const char *name, struct srv_prod
 			rc = upt_error_set(err, UPT_ERR_NOT_FOUND, "product %s: unknown", name);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1349,7 +1533,7 @@ static int sq_product_list(struct srv_store *b, struct srv_product **out, size_t
 		rc = collect(s, st, sizeof **out, product_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1481,7 +1665,7 @@ static int sq_alert_list(struct srv_store *b, const struct srv_alert_filter *f,
 		rc = collect(s, st, sizeof **out, alert_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1502,7 +1686,7 @@ static int sq_alert_get(struct srv_store *b, int64_t id, struct srv_alert *out,
 					   (long long)id);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1590,7 +1774,17 @@ static void sq_close(struct srv_store *b)
 		free(s->stmts[i].sql);
 	}
 	pthread_mutex_unlock(&s->lock);
+	for (size_t r = 0; r < s->n_readers; r++) {
+		for (size_t i = 0; i < STMT_CACHE; i++) {
+			sqlite3_finalize(s->readers[r].stmts[i].st);
+			free(s->readers[r].stmts[i].sql);
+		}
+		sqlite3_close(s->readers[r].db);
+		pthread_mutex_destroy(&s->readers[r].lock);
+	}
 	sqlite3_close(s->db);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wait_lock);
 	pthread_cond_destroy(&s->wait_cv);
@@ -1644,7 +1838,7 @@ static int sq_published_list(struct srv_store *b, struct srv_published **out, si
 		rc = collect(s, st, sizeof **out, published_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1724,7 +1918,7 @@ static int sq_user_list(struct srv_store *b, struct srv_user **out, size_t *n,
 		rc = collect(s, st, sizeof **out, user_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1845,7 +2039,7 @@ static int sq_audit_list(struct srv_store *b, int64_t since, int64_t limit, stru
 		rc = collect(s, st, sizeof **out, audit_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -1921,7 +2115,7 @@ static int sq_ecu_scan(struct srv_store *b, srv_ecu_scan_fn fn, void *ctx, struc
 		rc = db_fail(s, err, "ecu scan");
 	if (st)
 		done(s, st);
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2274,7 +2468,7 @@ static int sq_campaign_get(struct srv_store *b, int64_t id, bool lock, struct sr
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2292,7 +2486,7 @@ static int sq_campaign_list(struct srv_store *b, struct srv_campaign **out, size
 		rc = collect(s, st, sizeof **out, campaign_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc == UPT_OK && (rc = spec_check(*out, *n, err)) != UPT_OK) {
 		srv_campaigns_free(*out, *n);
 		*out = NULL;
@@ -2377,7 +2571,7 @@ static int sq_member_list(struct srv_store *b, int64_t campaign, int64_t stage,
 		rc = collect(s, st, sizeof **out, member_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2421,7 +2615,7 @@ static int sq_member_counts(struct srv_store *b, int64_t campaign, struct srv_me
 		rc = collect(s, st, sizeof **out, count_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2440,7 +2634,7 @@ static int sq_device_members(struct srv_store *b, const char *device, struct srv
 		rc = collect(s, st, sizeof **out, member_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2475,7 +2669,7 @@ static int sq_campaign_log_list(struct srv_store *b, int64_t campaign,
 		rc = collect(s, st, sizeof **out, event_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2533,7 +2727,7 @@ static int sq_sbom_get(struct srv_store *b, const char *sha256, struct srv_sbom 
 		}
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2560,7 +2754,7 @@ static int sq_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, stru
 	}
 	if (st)
 		done(s, st);
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc != UPT_OK) {
 		free(*out);
 		*out = NULL;
@@ -2629,7 +2823,7 @@ static int sq_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n
 	}
 	if (st)
 		done(s, st);
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc != UPT_OK) {
 		srv_vmatches_free(*out, *n);
 		*out = NULL;
@@ -2694,7 +2888,7 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 	}
 	if (rc == UPT_OK || st)
 		done(s, st);
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	if (rc != UPT_OK) {
 		srv_vulns_free(*out, *n);
 		*out = NULL;
@@ -2768,7 +2962,7 @@ static int sq_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, str
 		rc = collect(s, st, sizeof **out, vex_row, (void **)out, n, err);
 		done(s, st);
 	}
-	pthread_mutex_unlock(&s->lock);
+	unlock_read(s);
 	return rc;
 }
 
@@ -2880,6 +3074,7 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_cond_init(&s->wait_cv, NULL);
 	s->base.ops = &sqlite_ops;
 	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
+	s->wal_fd = -1;
 	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 && path[0])
 		snprintf(s->path, sizeof s->path, "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
@@ -2895,6 +3090,16 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 		  err);
 	if (rc == UPT_OK)
 		rc = migrate(s, err);
+	for (size_t i = 0; rc == UPT_OK && s->path[0] && i < READERS; i++) {
+		struct reader *r = &s->readers[i];
+		if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+				    NULL) != SQLITE_OK ||
+		    sqlite3_busy_timeout(r->db, 5000) != SQLITE_OK)
+			rc = upt_error_set(err, UPT_ERR_IO, "sqlite: %s: %s", s->path,
+					   r->db ? sqlite3_errmsg(r->db) : "cannot open");
+		pthread_mutex_init(&r->lock, NULL);
+		s->n_readers++;
+	}
 	if (rc != UPT_OK) {
 		sq_close(&s->base);
 		return rc;
