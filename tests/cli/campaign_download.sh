@@ -263,19 +263,4 @@ sys.exit('uptake' in u or u.get('correlationId') != t.get('correlationId'))" &&
   cd "$top"
 }
 
-rc=0
-if [ -z "$only" ] || [ "$only" = sqlite ]; then
-  unset UPTAKE_TEST_DATABASE
-  echo "--- SQLite"
-  scenario || rc=1
-fi
-if [ -z "$only" ] || [ "$only" = postgresql ]; then
-  echo "--- PostgreSQL"
-  cd / # the postgres user may not enter the test's directory
-  start_postgres || exit 1
-  create_database download || exit 1
-  cd "$top"
-  export UPTAKE_TEST_DATABASE=$pg_uri_base/download
-  scenario || rc=1
-fi
-finish && [ "$rc" = 0 ]
+on_both_backends download

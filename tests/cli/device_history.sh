@@ -110,19 +110,4 @@ $want"
   cd "$top"
 }
 
-rc=0
-if [ -z "$only" ] || [ "$only" = sqlite ]; then
-  unset UPTAKE_TEST_DATABASE
-  echo "--- SQLite"
-  scenario || rc=1
-fi
-if [ -z "$only" ] || [ "$only" = postgresql ]; then
-  echo "--- PostgreSQL"
-  cd /
-  start_postgres || exit 1
-  create_database history || exit 1
-  cd "$top"
-  export UPTAKE_TEST_DATABASE=$pg_uri_base/history
-  scenario || rc=1
-fi
-finish && [ "$rc" = 0 ]
+on_both_backends history

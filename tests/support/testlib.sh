@@ -22,3 +22,25 @@ finish() {
   echo "$pass passed, $fail failed"
   [ "$fail" -eq 0 ]
 }
+
+# on_both_backends DB: run the test's `scenario` function on SQLite, then on
+# a throwaway PostgreSQL (pglib.sh) in database DB, or on the one that
+# $only names; the test's exit code. The test sets $top (its work directory).
+on_both_backends() {
+  local rc=0
+  if [ -z "${only:-}" ] || [ "$only" = sqlite ]; then
+    unset UPTAKE_TEST_DATABASE
+    echo "--- SQLite"
+    scenario || rc=1
+  fi
+  if [ -z "${only:-}" ] || [ "$only" = postgresql ]; then
+    echo "--- PostgreSQL"
+    cd / # the postgres user may not enter the test's directory
+    start_postgres || exit 1
+    create_database "$1" || exit 1
+    cd "$top"
+    export UPTAKE_TEST_DATABASE=$pg_uri_base/$1
+    scenario || rc=1
+  fi
+  finish && [ "$rc" = 0 ]
+}
