@@ -14,7 +14,8 @@
  *   (b) the raw Ed25519 verify rate of the same OpenSSL: (b) is printed as
  *       a fraction of cores x verify_rate / 4, the most a server could do
  *       if it did nothing but verify signatures.
- *   bench_server [DEVICES] [SECONDS]   (defaults 16 and 3) */
+ *   bench_server [DEVICES] [SECONDS] [THREADS]   (defaults 16, 3 and the
+ *   server's own default of four threads per core) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -436,8 +437,9 @@ int main(int argc, char **argv)
 	snprintf(portf, sizeof portf, "%s/port", dir);
 	snprintf(text, sizeof text,
 		 "database = %s/db\ndata_dir = %s/data\nport = 0\nadmin_token = " TOKEN
-		 "\nlog_level = error\n",
-		 dir, dir);
+		 "\nlog_level = error\n%s%s%s",
+		 dir, dir, argc > 3 ? "threads = " : "", argc > 3 ? argv[3] : "",
+		 argc > 3 ? "\n" : "");
 	write_text(conf, text);
 	pid = fork();
 	if (pid == 0) {
@@ -518,6 +520,8 @@ int main(int argc, char **argv)
 	printf("  CPU per manifest: server %.2f ms, this client %.2f ms; %d raw verifies: %.2f "
 	       "ms of CPU (%.0f /s per CPU second)\n",
 	       m_cpu * 1e3, c_cpu * 1e3, ECUS + 1, (ECUS + 1) * 1e3 / vr_cpu, vr_cpu);
+	printf("  cores busy during the manifests: server %.2f, this client %.2f, of %ld\n",
+	       m_cpu * manifests, c_cpu * manifests, cores);
 	if (m_cpu > 0)
 		printf("  ratio: server CPU spent verifying = %.2f of its CPU per manifest\n",
 		       (ECUS + 1) / vr_cpu / m_cpu);

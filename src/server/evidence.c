@@ -139,10 +139,14 @@ void srv_evidence_alerts(struct srv_store *st, const char *device, const struct 
 	struct srv_assignment *as = NULL;
 	char **events = NULL;
 	size_t npub = 0, nas = 0, nev = 0;
-	bool have_events = false;
+	bool have_events = false, changed = false;
 	if (n == 0)
 		return;
-	if (st->ops->published_list(st, &pub, &npub, NULL) != UPT_OK ||
+	/* the releases matter only to an ECU whose image changed (unknown
+	 * software, downgrade): most manifests repeat what was there */
+	for (size_t i = 0; i < n; i++)
+		changed |= strcmp(p[i].sha256, p[i].before) != 0;
+	if ((changed && st->ops->published_list(st, &pub, &npub, NULL) != UPT_OK) ||
 	    st->ops->assign_list(st, device, &as, &nas, NULL) != UPT_OK) {
 		srv_log(SRV_LOG_ERROR, "device %s: evidence not judged: the store failed", device);
 		free(pub);
