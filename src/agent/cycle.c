@@ -137,6 +137,13 @@ static int download_into(struct cycle *y, const struct upt_target *image, const 
 	bool blockdev = stat(slot, &st) == 0 && S_ISBLK(st.st_mode);
 	int64_t at = 0;
 	int rc = UPT_OK;
+	/* sha256 while downloading, sha512 on the read-back of the slot (one
+	 * hash twice when the metadata gives one) */
+	struct upt_hashes first = image->hashes, later = image->hashes;
+	if (first.has_sha256 && first.has_sha512) {
+		first.has_sha512 = false;
+		later.has_sha256 = false;
+	}
 	if (blockdev ? host_prefix_matches(slot, image->length, &image->hashes)
 		     : host_file_matches(slot, image->length, &image->hashes)) {
 		agent_log("slot %c holds %s already (downloaded before)", letter, image->name);
@@ -179,8 +186,8 @@ static int download_into(struct cycle *y, const struct upt_target *image, const 
 	else if (rc == UPT_OK) {
 		if (blockdev)
 			unlink(dest);
-		rc = host_http_resume_verified(url, part, dest, image->length, &image->hashes, &at,
-					       &y->err);
+		rc =
+		    host_http_resume_verified(url, part, dest, image->length, &first, &at, &y->err);
 	}
 	if (at > 0)
 		agent_log("resumed the download at %lld of %lld bytes", (long long)at,
@@ -195,8 +202,10 @@ static int download_into(struct cycle *y, const struct upt_target *image, const 
 		rc = host_copy_to_device(dest, slot, -1, &y->err);
 		unlink(dest);
 	}
-	if (rc == UPT_OK && !(blockdev ? host_prefix_matches(slot, image->length, &image->hashes)
-				       : host_file_matches(slot, image->length, &image->hashes)))
+	/* the read-back checks the hash the download did not: every signed
+	 * hash holds before the slot is used, each computed once */
+	if (rc == UPT_OK && !(blockdev ? host_prefix_matches(slot, image->length, &later)
+				       : host_file_matches(slot, image->length, &later)))
 		rc = upt_error_set(&y->err, UPT_ERR_HASH_MISMATCH,
 				   "slot %c: read-back does not match", letter);
 	return rc;

@@ -526,6 +526,17 @@ static int to_file(void *ctx, const uint8_t *data, size_t len)
 	return write_all(s->fd, data, len) == 0 ? UPT_OK : UPT_ERR_IO;
 }
 
+/* Only the hashes that will be compared are computed. */
+static int hash_update(EVP_MD_CTX *h256, EVP_MD_CTX *h512, const struct upt_hashes *want,
+		       const void *data, size_t len)
+{
+	if (want->has_sha256 && EVP_DigestUpdate(h256, data, len) != 1)
+		return -1;
+	if (want->has_sha512 && EVP_DigestUpdate(h512, data, len) != 1)
+		return -1;
+	return 0;
+}
+
 static int hashes_match(EVP_MD_CTX *h256, EVP_MD_CTX *h512, const struct upt_hashes *want)
 {
 	uint8_t d256[UPT_SHA256_LEN], d512[UPT_SHA512_LEN];
@@ -588,6 +599,7 @@ struct append_sink {
 	long status;
 	bool checked;
 	CURL *c;
+	const struct upt_hashes *want;
 };
 
 static size_t on_append(char *data, size_t size, size_t n, void *p)
@@ -603,8 +615,8 @@ static size_t on_append(char *data, size_t size, size_t n, void *p)
 	}
 	if (s->have + (int64_t)len > s->length)
 		return 0; /* more than the trusted length: endless data */
-	if (EVP_DigestUpdate(s->h256, data, len) != 1 ||
-	    EVP_DigestUpdate(s->h512, data, len) != 1 || write_all(s->fd, data, len) != 0)
+	if (hash_update(s->h256, s->h512, s->want, data, len) != 0 ||
+	    write_all(s->fd, data, len) != 0)
 		return 0;
 	s->have += (int64_t)len;
 	return len;
@@ -614,7 +626,8 @@ int host_http_resume_verified(const char *url, const char *part, const char *pat
 			      const struct upt_hashes *hashes, int64_t *resumed_at,
 			      struct upt_error *err)
 {
-	struct append_sink s = {-1, 0, length, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0, false, NULL};
+	struct append_sink s = {-1,    0,    length, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0,
+				false, NULL, hashes};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	uint8_t buf[65536];
 	struct stat st;
@@ -644,8 +657,7 @@ int host_http_resume_verified(const char *url, const char *part, const char *pat
 			continue;
 		if (n <= 0)
 			break;
-		EVP_DigestUpdate(s.h256, buf, (size_t)n);
-		EVP_DigestUpdate(s.h512, buf, (size_t)n);
+		hash_update(s.h256, s.h512, hashes, buf, (size_t)n);
 		s.have += n;
 	}
 	*resumed_at = s.have;
@@ -753,8 +765,7 @@ static bool matches(const char *path, int64_t length, const struct upt_hashes *h
 			n = read(fd, buf, want);
 			if (n > 0) {
 				total += n;
-				EVP_DigestUpdate(h256, buf, (size_t)n);
-				EVP_DigestUpdate(h512, buf, (size_t)n);
+				hash_update(h256, h512, hashes, buf, (size_t)n);
 			}
 		}
 		/* a file must end there; a device holds the image at its start */
