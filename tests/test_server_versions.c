@@ -1,13 +1,16 @@
 /* Version comparison per ecosystem (src/server/versions.c). Debian
  * versions are checked against dpkg itself (`dpkg --compare-versions`) on a
- * generated table of every pair; SemVer against the precedence list of
+ * generated table of every pair, RPM versions against rpm itself
+ * (rpm.vercmp in `rpm --eval`, Debian's rpm package); SemVer against the precedence list of
  * SemVer 2.0.0 section 11; the generic rule on known orders; validity of
  * each scheme on good and bad versions. */
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../src/server/versions.h"
 #include "harness.h"
@@ -80,6 +83,118 @@ static void test_debian_validity(void)
 	CHECK(srv_version_valid(SRV_VS_DEBIAN, "1.0-1-2")); /* the last hyphen splits */
 }
 
+/* The table of RPM versions: [epoch:]version[-release], every third. */
+static size_t rpm_table(char (*table)[48], size_t max)
+{
+	static const char *const epochs[] = {"", "1:"};
+	static const char *const vers[] = {"1.0",   "1.0~rc1", "1.0^git1", "1.0a",  "1.0.1", "1.00",
+					   "1.1.1", "1.1.1k",  "1.0_1",    "1.0+b", "2",     "10"};
+	static const char *const rels[] = {"", "-1", "-1.el7", "-19.el7", "-8.el7_9", "-1~beta"};
+	size_t n = 0, k = 0;
+	for (size_t e = 0; e < 2; e++)
+		for (size_t v = 0; v < sizeof vers / sizeof *vers; v++)
+			for (size_t r = 0; r < sizeof rels / sizeof *rels; r++, k++)
+				if (k % 3 == 0 && n < max)
+					snprintf(table[n++], sizeof table[0], "%s%s%s", epochs[e],
+						 vers[v], rels[r]);
+	return n;
+}
+
+/* rpm --eval with a Lua loop printing rpm.vercmp(a, b) for every pair of
+ * the table, one per line, read into out[i * n + j]; false when rpm did
+ * not answer every pair. */
+static bool rpm_says(char (*table)[48], size_t n, int *out)
+{
+	static char script[8192], buf[16384];
+	char prog[] = "rpm", eval[] = "--eval";
+	char *argv[] = {prog, eval, script, NULL};
+	posix_spawn_file_actions_t fa;
+	size_t len = 0, got = 0;
+	int fd[2], st = 0;
+	pid_t pid;
+	ssize_t r;
+	int w = snprintf(script, sizeof script, "%%{lua: local t = {");
+	for (size_t i = 0; i < n; i++)
+		w += snprintf(script + w, sizeof script - (size_t)w, "%s\"%s\"", i ? "," : "",
+			      table[i]);
+	w += snprintf(script + w, sizeof script - (size_t)w,
+		      "}; for i = 1, #t do for j = 1, #t do "
+		      "io.write(rpm.vercmp(t[i], t[j]), \"\\n\") end end}");
+	if (w <= 0 || (size_t)w >= sizeof script || pipe(fd) != 0)
+		return false;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
+	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	if (posix_spawnp(&pid, "rpm", &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(fd[0]);
+		close(fd[1]);
+		return false;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd[1]);
+	while ((r = read(fd[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)r;
+	close(fd[0]);
+	buf[len] = '\0';
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return false;
+	for (char *p = buf; *p && got < n * n;) {
+		char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (strcmp(p, "-1") != 0 && strcmp(p, "0") != 0 && strcmp(p, "1") != 0)
+			return false;
+		out[got++] = p[0] == '-' ? -1 : p[0] - '0';
+		p = nl + 1;
+	}
+	return got == n * n;
+}
+
+static void test_rpm_against_rpm(void)
+{
+	static char table[64][48];
+	static int theirs[64 * 64];
+	size_t n = rpm_table(table, 64), wrong = 0;
+	bool have_rpm = rpm_says(table, n, theirs);
+	CHECK(n == 48);
+	CHECK(have_rpm); /* the oracle must be there: never skip into green */
+	if (!have_rpm)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		CHECK(srv_version_valid(SRV_VS_RPM, table[i]));
+		for (size_t j = 0; j < n; j++) {
+			int ours = srv_version_cmp(SRV_VS_RPM, table[i], table[j]);
+			if (ours != theirs[i * n + j]) {
+				wrong++;
+				printf("  %s vs %s: uptake %d, rpm %d\n", table[i], table[j], ours,
+				       theirs[i * n + j]);
+			}
+		}
+	}
+	printf("  %zu RPM pairs compared with rpm\n", n * n);
+	CHECK(wrong == 0);
+	/* where only RPM's rules are right: the release is compared on its own
+	 * (the generic rule reads 1.1.1-8 as above 1.1.1g), tilde sorts first */
+	CHECK(srv_version_cmp(SRV_VS_RPM, "1:1.1.1-8.el8", "1:1.1.1g-15.el8_3") == -1);
+	CHECK(srv_version_cmp(SRV_VS_GENERIC, "1:1.1.1-8.el8", "1:1.1.1g-15.el8_3") == 1);
+	CHECK(srv_version_cmp(SRV_VS_RPM, "1.0.2k-19.el7", "1.0.2k-8.el7") == 1);
+	CHECK(srv_version_cmp(SRV_VS_RPM, "2:1.0-1", "1:9.9-1") == 1);
+}
+
+static void test_rpm_validity(void)
+{
+	static const char *const bad[] = {"",        ":1.0",           "x:1.0",   "1.0-",
+					  "-1",      "1.0 beta",       "1.0-1 2", "1:2:3.0",
+					  "1.0/2-1", "99999999999:1.0"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(!srv_version_valid(SRV_VS_RPM, bad[i]));
+	CHECK(srv_version_valid(SRV_VS_RPM, "1:1.0.2k-26.el7_9"));
+	CHECK(srv_version_valid(SRV_VS_RPM, "3.0.7-27.el9"));
+	CHECK(srv_version_valid(SRV_VS_RPM, "1.0~rc1^git20240101-0.1"));
+}
+
 static void test_semver(void)
 {
 	/* SemVer 2.0.0, 11.4: each below the next */
@@ -116,12 +231,25 @@ static void test_generic_and_schemes(void)
 	CHECK(srv_vscheme_of("npm", "ECOSYSTEM") == SRV_VS_SEMVER);
 	CHECK(srv_vscheme_of("PyPI", "SEMVER") == SRV_VS_SEMVER);
 	CHECK(srv_vscheme_of("PyPI", "ECOSYSTEM") == SRV_VS_GENERIC);
+	CHECK(srv_vscheme_of("Red Hat:rhel_e4s:8.4::baseos", "ECOSYSTEM") == SRV_VS_RPM);
+	CHECK(srv_vscheme_of("AlmaLinux:9", "ECOSYSTEM") == SRV_VS_RPM);
+	CHECK(srv_vscheme_of("Rocky Linux:8", NULL) == SRV_VS_RPM);
+	CHECK(srv_vscheme_of("openSUSE:Tumbleweed", NULL) == SRV_VS_RPM);
+	CHECK(srv_vscheme_of("SUSE:SUSE Linux Enterprise Server 15 SP5", NULL) == SRV_VS_RPM);
+	CHECK(srv_vscheme_of("Mageia:9", NULL) == SRV_VS_RPM);
+	CHECK(srv_vscheme_of("Red Hatter", NULL) == SRV_VS_GENERIC);
+	CHECK(srv_vscheme_of("Red Hat", "SEMVER") == SRV_VS_SEMVER);
+	for (int s = SRV_VS_GENERIC; s <= SRV_VS_RPM; s++)
+		CHECK((int)srv_vscheme_named(srv_vscheme_name((enum srv_vscheme)s)) == s);
+	CHECK(srv_vscheme_named("nope") == SRV_VS_GENERIC);
 }
 
 int main(void)
 {
 	RUN(test_debian_against_dpkg);
 	RUN(test_debian_validity);
+	RUN(test_rpm_against_rpm);
+	RUN(test_rpm_validity);
 	RUN(test_semver);
 	RUN(test_generic_and_schemes);
 	TEST_MAIN_END();

@@ -4,6 +4,8 @@
 
 #include <dpkg/version.h>
 #include <limits.h>
+#include <rpm/rpmver.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,12 @@ static bool is_alnum(char c)
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* OSV's ecosystems whose versions are RPM's (epoch:version-release,
+ * compared by rpmvercmp). */
+static const char *const rpm_ecosystems[] = {"AlmaLinux", "Azure Linux", "Mageia",
+					     "openEuler", "openSUSE",    "Photon OS",
+					     "Red Hat",   "Rocky Linux", "SUSE"};
+
 enum srv_vscheme srv_vscheme_of(const char *ecosystem, const char *range_type)
 {
 	size_t n = strcspn(ecosystem, ":");
@@ -25,15 +33,33 @@ enum srv_vscheme srv_vscheme_of(const char *ecosystem, const char *range_type)
 	if ((n == 6 && strncmp(ecosystem, "Debian", 6) == 0) ||
 	    (n == 6 && strncmp(ecosystem, "Ubuntu", 6) == 0))
 		return SRV_VS_DEBIAN;
+	for (size_t i = 0; i < sizeof rpm_ecosystems / sizeof *rpm_ecosystems; i++)
+		if (strlen(rpm_ecosystems[i]) == n && strncmp(ecosystem, rpm_ecosystems[i], n) == 0)
+			return SRV_VS_RPM;
 	if ((n == 3 && strncmp(ecosystem, "npm", 3) == 0) ||
 	    (n == 9 && strncmp(ecosystem, "crates.io", 9) == 0))
 		return SRV_VS_SEMVER;
 	return SRV_VS_GENERIC;
 }
 
+static const char *const scheme_names[] = {
+    [SRV_VS_GENERIC] = "generic",
+    [SRV_VS_SEMVER] = "semver",
+    [SRV_VS_DEBIAN] = "debian",
+    [SRV_VS_RPM] = "rpm",
+};
+
 const char *srv_vscheme_name(enum srv_vscheme s)
 {
-	return s == SRV_VS_DEBIAN ? "debian" : s == SRV_VS_SEMVER ? "semver" : "generic";
+	return (size_t)s < sizeof scheme_names / sizeof *scheme_names ? scheme_names[s] : "generic";
+}
+
+enum srv_vscheme srv_vscheme_named(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof scheme_names / sizeof *scheme_names; i++)
+		if (strcmp(scheme_names[i], name) == 0)
+			return (enum srv_vscheme)i;
+	return SRV_VS_GENERIC;
 }
 
 /* ---- Debian: split as dpkg's parseversion does, compare with libdpkg ---- */
@@ -97,6 +123,57 @@ static int deb_cmp(const char *a, const char *b)
 	va = DPKG_VERSION_OBJECT(x.epoch, x.version, x.revision);
 	vb = DPKG_VERSION_OBJECT(y.epoch, y.version, y.revision);
 	return dpkg_version_compare(&va, &vb);
+}
+
+/* ---- RPM: split and compared by librpm (rpmverParse, rpmverCmp) ---------- */
+
+static bool rpm_chars(const char *p, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(p[i]) && !strchr("._+~^", p[i]))
+			return false;
+	return true;
+}
+
+/* [epoch:]version[-release]: the epoch's digits before the first ':', the
+ * release after the last '-' (rpm's parseEVR). */
+static bool rpm_valid(const char *s)
+{
+	const char *colon = strchr(s, ':'), *v = s, *dash;
+	if (colon) {
+		unsigned long e = 0;
+		if (colon == s)
+			return false;
+		for (const char *p = s; p < colon; p++) {
+			if (!is_digit(*p))
+				return false;
+			e = e * 10 + (unsigned long)(*p - '0');
+			if (e > UINT32_MAX)
+				return false;
+		}
+		v = colon + 1;
+	}
+	dash = strrchr(v, '-');
+	if (!dash)
+		return rpm_chars(v, strlen(v));
+	return rpm_chars(v, (size_t)(dash - v)) && rpm_chars(dash + 1, strlen(dash + 1));
+}
+
+static int rpm_cmp(const char *a, const char *b)
+{
+	rpmver x = NULL, y = NULL;
+	int c;
+	if (!rpm_valid(a) || !rpm_valid(b) || !(x = rpmverParse(a)) || !(y = rpmverParse(b)))
+		c = strcmp(a, b);
+	else
+		c = rpmverCmp(x, y);
+	if (x)
+		rpmverFree(x);
+	if (y)
+		rpmverFree(y);
+	return c;
 }
 
 /* ---- SemVer 2.0.0 --------------------------------------------------------- */
@@ -260,6 +337,8 @@ bool srv_version_valid(enum srv_vscheme s, const char *v)
 		return false;
 	if (s == SRV_VS_DEBIAN)
 		return deb_split(&d, v);
+	if (s == SRV_VS_RPM)
+		return rpm_valid(v);
 	if (s == SRV_VS_SEMVER)
 		return semver_valid(v);
 	for (const char *p = v; *p; p++)
@@ -271,6 +350,7 @@ bool srv_version_valid(enum srv_vscheme s, const char *v)
 int srv_version_cmp(enum srv_vscheme s, const char *a, const char *b)
 {
 	int c = s == SRV_VS_DEBIAN   ? deb_cmp(a, b)
+		: s == SRV_VS_RPM    ? rpm_cmp(a, b)
 		: s == SRV_VS_SEMVER ? semver_cmp(a, b)
 				     : generic_cmp(a, b);
 	return c < 0 ? -1 : c > 0;

@@ -182,7 +182,13 @@ static const char *purl_base(const char *ecosystem)
 		   {"NuGet", "nuget"},
 		   {"Packagist", "composer"},
 		   {"Hex", "hex"},
-		   {"Pub", "pub"}};
+		   {"Pub", "pub"},
+		   {"Red Hat", "rpm/redhat"},
+		   {"AlmaLinux", "rpm/almalinux"},
+		   {"Rocky Linux", "rpm/rocky-linux"},
+		   {"SUSE", "rpm/suse"},
+		   {"openSUSE", "rpm/opensuse"},
+		   {"Mageia", "rpm/mageia"}};
 	size_t n = strcspn(ecosystem, ":");
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
 		if (strlen(map[i].eco) == n && strncmp(map[i].eco, ecosystem, n) == 0)
@@ -191,15 +197,17 @@ static const char *purl_base(const char *ecosystem)
 }
 
 /* "pkg:type/namespace/name@version?q#s" -> key "type/namespace/name",
- * version, and the `upstream` qualifier's name (Debian source package). */
+ * version, the `upstream` qualifier's name (Debian source package), and
+ * for an rpm purl the `epoch` qualifier put before the version
+ * ("epoch:version-release", as RPM ecosystems' records write it). */
 struct purl {
 	char key[512], version[256], upstream[256];
 };
 
 static bool purl_parse(struct purl *p, const char *s)
 {
-	const char *end, *at, *q;
-	size_t n;
+	const char *end, *at, *q, *epoch = NULL;
+	size_t n, epoch_len = 0;
 	memset(p, 0, sizeof *p);
 	if (!s || strncmp(s, "pkg:", 4) != 0)
 		return false;
@@ -228,9 +236,20 @@ static bool purl_parse(struct purl *p, const char *s)
 			if (un < sizeof p->upstream)
 				memcpy(p->upstream, q + 9, un);
 		}
+		if (len > 6 && strncmp(q, "epoch=", 6) == 0)
+			epoch = q + 6, epoch_len = len - 6;
 		q += len;
 		if (*q == '&')
 			q++;
+	}
+	if (epoch && p->version[0] && strncmp(p->key, "rpm/", 4) == 0 && epoch_len <= 10 &&
+	    strspn(epoch, "0123456789") == epoch_len && !strchr(p->version, ':')) {
+		size_t vn = strlen(p->version);
+		if (epoch_len + 1 + vn >= sizeof p->version)
+			return false;
+		memmove(p->version + epoch_len + 1, p->version, vn + 1);
+		memcpy(p->version, epoch, epoch_len);
+		p->version[epoch_len] = ':';
 	}
 	return true;
 }
@@ -473,11 +492,7 @@ int srv_admin_vuln_exploited(struct srv_store *st, const char *id, const uint8_t
 static bool in_range(const struct upt_json *r, const char *ver)
 {
 	const struct upt_json *ev = upt_json_get(r, "events"), *e[SRV_OSV_MAX_EVENTS];
-	const char *sn = jstr(r, "scheme");
-	enum srv_vscheme s = !sn                         ? SRV_VS_GENERIC
-			     : strcmp(sn, "debian") == 0 ? SRV_VS_DEBIAN
-			     : strcmp(sn, "semver") == 0 ? SRV_VS_SEMVER
-							 : SRV_VS_GENERIC;
+	enum srv_vscheme s = srv_vscheme_named(jstr(r, "scheme"));
 	bool affected = false;
 	size_t n;
 	if (!srv_version_valid(s, ver) || !ev || ev->type != UPT_JSON_ARRAY ||
