@@ -3,9 +3,13 @@
  * vulnerabilities[] item) and CPE names (srv_cpe_parse, both bindings) with
  * their matching. A record that is taken normalizes into JSON that parses
  * again with the same id, every criteria in it parses as a CPE and is
- * matched against a Yocto-style target without harm; an input that parses
- * as a CPE without wildcards matches itself, and its version is in the
- * open range. */
+ * matched against a Yocto-style target without harm, and its
+ * configurations are evaluated (srv_nvd_applies) against SBOMs where none,
+ * all, and a pattern of its entries match: only vulnerable entries are ever
+ * affected, none when nothing matches, and a record without conditions
+ * takes every vulnerable entry that matches; an input that parses as a CPE
+ * without wildcards matches itself, and its version is in the open
+ * range. */
 #include <stdlib.h>
 #include <string.h>
 #include <uptake/json.h>
@@ -18,6 +22,36 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned char mem[16u << 20], mem2[16u << 20];
+
+static bool is_true(const struct upt_json *o, const char *k)
+{
+	const struct upt_json *v = upt_json_get(o, k);
+	return v && v->type == UPT_JSON_TRUE;
+}
+
+static void check_applies(const struct upt_json *n, const struct upt_json *af)
+{
+	static bool matched[4096], use[4096];
+	bool cond = srv_nvd_conditional(n);
+	if (af->n > 4096)
+		abort();
+	for (int pattern = 0; pattern < 3; pattern++) {
+		for (size_t i = 0; i < af->n; i++) {
+			matched[i] = pattern == 1 || (pattern == 2 && (i * 7 + 3) % 5 < 2);
+			use[i] = true;
+		}
+		srv_nvd_applies(n, matched, use);
+		for (size_t i = 0; i < af->n; i++) {
+			bool vul = is_true(af->items[i], "vulnerable");
+			if (use[i] && !vul)
+				abort(); /* a condition is never an affected component */
+			if (!cond && vul && matched[i] && !use[i])
+				abort(); /* without conditions: each vulnerable entry */
+			if (pattern == 0 && use[i])
+				abort(); /* an entry that matches nothing affects nothing */
+		}
+	}
+}
 
 static void check_normalized(const struct upt_json *n, const struct upt_json *item)
 {
@@ -35,6 +69,7 @@ static void check_normalized(const struct upt_json *n, const struct upt_json *it
 				  "3.1.4", false);
 		(void)srv_nvd_hit(af->items[i], c->str, "1:2.0-1", true);
 	}
+	check_applies(n, af);
 }
 
 static void one_item(const struct upt_json *item)

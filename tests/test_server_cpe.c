@@ -2,12 +2,16 @@
  * formatted string and URI bindings with their escapes, ANY and NA, bad
  * names refused with the attribute named, attribute matching with
  * wildcards, and version ranges (including and excluding ends, SemVer
- * pre-releases, a Debian component version by its upstream part). */
+ * pre-releases, a Debian component version by its upstream part), and
+ * NVD's applicability of configurations against an SBOM's CPEs (running
+ * on/with, negated nodes, AND nodes, several configurations). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uptake/json.h>
 
 #include "../src/server/cpe.h"
+#include "../src/server/jsonout.h"
 #include "../src/server/nvd.h"
 #include "harness.h"
 
@@ -163,10 +167,146 @@ static void test_ranges(void)
 	CHECK(!hit(r, "", "3.1.4", false));
 }
 
+/* Normalize an NVD item with these configurations, then evaluate it
+ * against an SBOM of these CPEs: *n entries, use[i] as srv_nvd_applies
+ * sets it; conditional: what srv_nvd_conditional says. */
+static bool applies(const char *configurations, const char *const *sbom, size_t n_sbom, bool *use,
+		    size_t *n, bool *conditional)
+{
+	static unsigned char mem[1 << 18], mem2[1 << 18];
+	char item[4096];
+	struct upt_arena a, b;
+	struct upt_json *v, *rec;
+	const struct upt_json *af;
+	struct upt_error err = {0};
+	struct srv_json o = {0};
+	const char *skip = NULL;
+	size_t platform = 0;
+	char *text = NULL;
+	bool matched[16] = {0}, ok;
+	snprintf(item, sizeof item,
+		 "{\"cve\":{\"id\":\"CVE-2026-1000\",\"lastModified\":\"2026-11-10T14:02:44.873\","
+		 "\"configurations\":%s}}",
+		 configurations);
+	upt_arena_init(&a, mem, sizeof mem);
+	upt_arena_init(&b, mem2, sizeof mem2);
+	if (upt_json_parse(&v, &a, (const uint8_t *)item, strlen(item), NULL, &err) != UPT_OK ||
+	    srv_nvd_normalize(&o, v, "t.json", &skip, &platform, &err) != UPT_OK ||
+	    srv_json_finish(&o, &text, &err) != UPT_OK) {
+		printf("  %s\n", err.msg);
+		return false;
+	}
+	ok = upt_json_parse(&rec, &b, (const uint8_t *)text, strlen(text), NULL, &err) == UPT_OK;
+	free(text);
+	af = ok ? upt_json_get(rec, "affected") : NULL;
+	if (!af || af->n > 16)
+		return false;
+	*n = af->n;
+	for (size_t i = 0; i < af->n; i++)
+		for (size_t j = 0; j < n_sbom; j++)
+			matched[i] = matched[i] || srv_nvd_hit(af->items[i], sbom[j], "", false);
+	*conditional = srv_nvd_conditional(rec);
+	srv_nvd_applies(rec, matched, use);
+	return true;
+}
+
+#define APP(v)                                                                              \
+	"{\"vulnerable\":" v ",\"criteria\":\"cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*\"," \
+	"\"versionStartIncluding\":\"3.1.0\",\"versionEndExcluding\":\"3.1.5\"}"
+#define LINUX "{\"vulnerable\":false,\"criteria\":\"cpe:2.3:o:linux:linux_kernel:-:*:*:*:*:*:*:*\"}"
+#define BOARD "{\"vulnerable\":false,\"criteria\":\"cpe:2.3:h:acme:board-x:-:*:*:*:*:*:*:*\"}"
+#define NODE(op, neg, ...) \
+	"{\"operator\":\"" op "\",\"negate\":" neg ",\"cpeMatch\":[" __VA_ARGS__ "]}"
+
+static void test_applicability(void)
+{
+	const char *ssl = "cpe:2.3:*:openssl:openssl:3.1.4:*:*:*:*:*:*:*",
+		   *kernel = "cpe:2.3:*:*:linux_kernel:6.1.38:*:*:*:*:*:*:*",
+		   *board = "cpe:2.3:h:acme:board-x:-:*:*:*:*:*:*:*",
+		   *ssl_fixed = "cpe:2.3:*:openssl:openssl:3.1.5:*:*:*:*:*:*:*";
+	const char *running_on = "[{\"operator\":\"AND\",\"nodes\":[" NODE(
+	    "OR", "false", APP("true")) "," NODE("OR", "false", LINUX) "]}]";
+	bool use[16], cond;
+	size_t n;
+	/* running on Linux: only an SBOM with the kernel (at any version: the
+	 * platform is named with version "-") */
+	CHECK(applies(running_on, (const char *[]){ssl, kernel}, 2, use, &n, &cond));
+	CHECK(n == 2 && cond && use[0] && !use[1]);
+	CHECK(applies(running_on, (const char *[]){ssl}, 1, use, &n, &cond));
+	CHECK(n == 2 && !use[0] && !use[1]);
+	CHECK(applies(running_on, (const char *[]){kernel}, 1, use, &n, &cond));
+	CHECK(!use[0]); /* the platform alone is not affected */
+	CHECK(applies(running_on, (const char *[]){ssl_fixed, kernel}, 2, use, &n, &cond));
+	CHECK(!use[0]); /* the node of the application does not hold */
+	/* not on this board: a negated node holds when none of it matches */
+	const char *not_on = "[{\"operator\":\"AND\",\"nodes\":[" NODE(
+	    "OR", "false", APP("true")) "," NODE("OR", "true", BOARD) "]}]";
+	CHECK(applies(not_on, (const char *[]){ssl, kernel}, 2, use, &n, &cond));
+	CHECK(cond && use[0] && !use[1]);
+	CHECK(applies(not_on, (const char *[]){ssl, board}, 2, use, &n, &cond));
+	CHECK(!use[0]);
+	/* a vulnerable criteria inside a negated node is a condition, never a hit */
+	const char *neg_vuln = "[{\"operator\":\"AND\",\"nodes\":[" NODE(
+	    "OR", "true", APP("true")) "," NODE("OR", "false", LINUX) "]}]";
+	CHECK(applies(neg_vuln, (const char *[]){kernel}, 1, use, &n, &cond));
+	CHECK(!use[0] && !use[1]);
+	/* an AND node: every entry must match */
+	const char *and_node = "[{\"nodes\":[" NODE("AND", "false", APP("true") "," BOARD) "]}]";
+	CHECK(applies(and_node, (const char *[]){ssl}, 1, use, &n, &cond));
+	CHECK(cond && !use[0]);
+	CHECK(applies(and_node, (const char *[]){ssl, board}, 2, use, &n, &cond));
+	CHECK(use[0] && !use[1]);
+	/* OR of nodes; several configurations, each on its own */
+	const char *or_nodes = "[{\"operator\":\"OR\",\"nodes\":[" NODE(
+	    "OR", "false", BOARD) "," NODE("OR", "false", APP("true")) "]}]";
+	CHECK(applies(or_nodes, (const char *[]){ssl}, 1, use, &n, &cond));
+	CHECK(cond && !use[0] && use[1]);
+	char two[2048];
+	snprintf(two, sizeof two, "[%.*s,{\"nodes\":[" NODE("OR", "false", APP("true")) "]}]",
+		 (int)strlen(running_on) - 2, running_on + 1);
+	CHECK(applies(two, (const char *[]){ssl}, 1, use, &n, &cond));
+	CHECK(n == 3 && !use[0] && !use[1] && use[2]);
+	/* a negated configuration inverts it */
+	const char *neg_cfg = "[{\"operator\":\"AND\",\"negate\":true,\"nodes\":[" NODE(
+	    "OR", "false", APP("true")) "," NODE("OR", "false", LINUX) "]}]";
+	CHECK(applies(neg_cfg, (const char *[]){ssl, kernel}, 2, use, &n, &cond));
+	CHECK(!use[0]);
+	CHECK(applies(neg_cfg, (const char *[]){ssl}, 1, use, &n, &cond));
+	CHECK(use[0]);
+	/* a basic configuration needs no evaluation against the whole SBOM */
+	CHECK(applies("[{\"nodes\":[" NODE("OR", "false", APP("true")) "]}]", (const char *[]){ssl},
+		      1, use, &n, &cond));
+	CHECK(!cond && use[0]);
+	/* a platform named with "-" is there at any version; a vulnerable
+	 * criteria with "-" still asks for NA */
+	CHECK(hit("{\"vulnerable\":false,\"cpe\":\"cpe:2.3:o:linux:linux_kernel:-:*:*:*:*:*:*:*\"}",
+		  kernel, "", false));
+	CHECK(!hit("{\"vulnerable\":true,\"cpe\":\"cpe:2.3:o:linux:linux_kernel:-:*:*:*:*:*:*:*\"}",
+		   kernel, "", false));
+}
+
+static void test_applicability_legacy(void)
+{
+	/* a record stored before configurations were kept: every entry counts */
+	static unsigned char mem[1 << 14];
+	const char *rec = "{\"affected\":[{" OSSL "},{" OSSL "}]}";
+	struct upt_arena a;
+	struct upt_json *v;
+	struct upt_error err = {0};
+	bool matched[2] = {false, true}, use[2] = {false, false};
+	upt_arena_init(&a, mem, sizeof mem);
+	CHECK(upt_json_parse(&v, &a, (const uint8_t *)rec, strlen(rec), NULL, &err) == UPT_OK);
+	CHECK(!srv_nvd_conditional(v));
+	srv_nvd_applies(v, matched, use);
+	CHECK(use[0] && use[1]);
+}
+
 int main(void)
 {
 	RUN(test_parse);
 	RUN(test_match);
 	RUN(test_ranges);
+	RUN(test_applicability);
+	RUN(test_applicability_legacy);
 	TEST_MAIN_END();
 }

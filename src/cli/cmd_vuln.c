@@ -266,10 +266,9 @@ static int print_import(const char *json, struct upt_error *err)
 		    num(sk, "no_matchable_package"), num(v, "git_ranges_skipped"));
 		printf("matching rows updated: %lld\n", num(v, "match_rows"));
 		if (num(v, "nvd_records") > 0)
-			printf("NVD records: %lld; cpeMatch platform conditions not evaluated: "
-			       "%lld\n",
-			       num(v, "nvd_records"),
-			       num(v, "nvd_platform_conditions_not_evaluated"));
+			printf("NVD records: %lld; cpeMatch platform conditions (evaluated "
+			       "per SBOM): %lld\n",
+			       num(v, "nvd_records"), num(v, "nvd_platform_conditions"));
 	}
 	cli_arena_dispose(&ca);
 	return rc;

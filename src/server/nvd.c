@@ -91,9 +91,18 @@ static int check_operator(const struct upt_json *o, bool required, const char *w
 static const char *const range_keys[] = {"versionStartIncluding", "versionStartExcluding",
 					 "versionEndIncluding", "versionEndExcluding"};
 
-/* One cpeMatch entry; a vulnerable one goes into `o` (n_out counts). */
+/* Where an entry sits: configuration, node, and what the record counts. */
+struct nvd_pos {
+	size_t cfg, node;
+	size_t n_out;     /* entries written */
+	size_t n_vuln;    /* vulnerable ones, in nodes not negated */
+	size_t *platform; /* conditions: vulnerable false, or in a negated node */
+};
+
+/* One cpeMatch entry, written into `o` with its place and whether it is
+ * vulnerable. */
 static int cpe_match(struct srv_json *o, const struct upt_json *m, const char *where, bool negated,
-		     size_t *n_out, size_t *platform, struct upt_error *err)
+		     struct nvd_pos *pos, struct upt_error *err)
 {
 	static const char *const allowed[] = {"vulnerable",
 					      "criteria",
@@ -144,14 +153,16 @@ static int cpe_match(struct srv_json *o, const struct upt_json *m, const char *w
 		return upt_error_set(err, UPT_ERR_FIELD_VALUE,
 				     "%s: a version range on a criteria whose version is not *",
 				     where);
-	if (vul->type != UPT_JSON_TRUE || negated) {
-		(*platform)++; /* a condition on the platform: not evaluated */
-		return UPT_OK;
-	}
-	if (*n_out == SRV_NVD_MAX_MATCHES)
+	if (pos->n_out == SRV_NVD_MAX_MATCHES)
 		return upt_error_set(err, UPT_ERR_TOO_LARGE, "%s: more than %d cpeMatch entries",
 				     where, SRV_NVD_MAX_MATCHES);
-	srv_json_raw(o, "%s{\"cpe\":", (*n_out)++ ? "," : "");
+	if (vul->type != UPT_JSON_TRUE || negated)
+		(*pos->platform)++; /* a condition: evaluated per SBOM */
+	else
+		pos->n_vuln++;
+	srv_json_raw(
+	    o, "%s{\"cfg\":%zu,\"node\":%zu,\"vulnerable\":%s,\"cpe\":", pos->n_out++ ? "," : "",
+	    pos->cfg, pos->node, vul->type == UPT_JSON_TRUE ? "true" : "false");
 	srv_json_str(o, crit);
 	srv_json_raw(o, ",\"start\":");
 	srv_json_str(o, r[0] ? r[0] : r[1] ? r[1] : "");
@@ -161,8 +172,38 @@ static int cpe_match(struct srv_json *o, const struct upt_json *m, const char *w
 	return UPT_OK;
 }
 
+static bool is_true(const struct upt_json *o, const char *k)
+{
+	const struct upt_json *v = upt_json_get(o, k);
+	return v && v->type == UPT_JSON_TRUE;
+}
+
+static const char *op_of(const struct upt_json *o)
+{
+	const char *s = jstr(o, "operator");
+	return s && strcmp(s, "AND") == 0 ? "AND" : "OR";
+}
+
+/* The configurations' shape, after the entries: [{"operator", "negate",
+ * "nodes": [{"operator", "negate"}...]}...] (a configuration without an
+ * operator is OR). */
+static void shape(struct srv_json *o, const struct upt_json *cfg)
+{
+	srv_json_raw(o, "],\"configurations\":[");
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct upt_json *c = cfg->items[i], *nodes = upt_json_get(c, "nodes");
+		srv_json_raw(o, "%s{\"operator\":\"%s\",\"negate\":%s,\"nodes\":[", i ? "," : "",
+			     op_of(c), is_true(c, "negate") ? "true" : "false");
+		for (size_t j = 0; j < nodes->n; j++)
+			srv_json_raw(o, "%s{\"operator\":\"%s\",\"negate\":%s}", j ? "," : "",
+				     op_of(nodes->items[j]),
+				     is_true(nodes->items[j], "negate") ? "true" : "false");
+		srv_json_raw(o, "]}");
+	}
+}
+
 static int configurations(struct srv_json *o, const struct upt_json *cfg, const char *src,
-			  size_t *n_out, size_t *platform, struct upt_error *err)
+			  struct nvd_pos *pos, struct upt_error *err)
 {
 	static const char *const cfg_keys[] = {"nodes", "operator", "negate", NULL};
 	static const char *const node_keys[] = {"operator", "negate", "cpeMatch", NULL};
@@ -174,7 +215,6 @@ static int configurations(struct srv_json *o, const struct upt_json *cfg, const 
 	for (size_t i = 0; i < cfg->n; i++) {
 		const struct upt_json *c = cfg->items[i], *nodes = upt_json_get(c, "nodes");
 		const char *bad;
-		bool cneg;
 		snprintf(where, sizeof where, "%s: configurations[%zu]", src, i);
 		if (c->type != UPT_JSON_OBJECT)
 			return upt_error_set(err, UPT_ERR_FIELD_TYPE, "%s: not an object", where);
@@ -186,8 +226,6 @@ static int configurations(struct srv_json *o, const struct upt_json *cfg, const 
 		if (!nodes || nodes->type != UPT_JSON_ARRAY || !nodes->n)
 			return upt_error_set(err, UPT_ERR_FIELD_MISSING,
 					     "%s.nodes: missing or not a non-empty array", where);
-		cneg =
-		    upt_json_get(c, "negate") && upt_json_get(c, "negate")->type == UPT_JSON_TRUE;
 		for (size_t j = 0; j < nodes->n; j++) {
 			const struct upt_json *nd = nodes->items[j],
 					      *ms = upt_json_get(nd, "cpeMatch");
@@ -206,12 +244,12 @@ static int configurations(struct srv_json *o, const struct upt_json *cfg, const 
 				return upt_error_set(
 				    err, UPT_ERR_FIELD_MISSING,
 				    "%s.cpeMatch: missing or not a non-empty array", nw);
-			neg = cneg || (upt_json_get(nd, "negate") &&
-				       upt_json_get(nd, "negate")->type == UPT_JSON_TRUE);
+			neg = is_true(nd, "negate");
+			pos->cfg = i;
+			pos->node = j;
 			for (size_t k = 0; k < ms->n; k++) {
 				snprintf(mw, sizeof mw, "%s.cpeMatch[%zu]", nw, k);
-				if ((rc = cpe_match(o, ms->items[k], mw, neg, n_out, platform,
-						    err)) != UPT_OK)
+				if ((rc = cpe_match(o, ms->items[k], mw, neg, pos, err)) != UPT_OK)
 					return rc;
 			}
 		}
@@ -316,7 +354,7 @@ int srv_nvd_normalize(struct srv_json *o, const struct upt_json *item, const cha
 	const struct upt_json *cve = srv_nvd_cve(item), *cfg;
 	const char *id, *mod, *status, *sum = "", *sev = "";
 	char src[260];
-	size_t n = 0;
+	struct nvd_pos pos = {.platform = platform};
 	int rc;
 	*skip = NULL;
 	if (!cve)
@@ -352,13 +390,17 @@ int srv_nvd_normalize(struct srv_json *o, const struct upt_json *item, const cha
 	srv_json_raw(o, ",\"severity\":");
 	srv_json_str(o, sev);
 	srv_json_raw(o, ",\"aliases\":[],\"affected\":[");
-	if ((cfg = upt_json_get(cve, "configurations")) != NULL &&
-	    (rc = configurations(o, cfg, src, &n, platform, err)) != UPT_OK)
+	cfg = upt_json_get(cve, "configurations");
+	if (cfg && (rc = configurations(o, cfg, src, &pos, err)) != UPT_OK)
 		return rc;
+	if (cfg)
+		shape(o, cfg);
+	else
+		srv_json_raw(o, "],\"configurations\":[");
 	srv_json_raw(o, "]}");
 	if (status && strcmp(status, "Rejected") == 0)
 		*skip = "withdrawn";
-	else if (!n)
+	else if (!pos.n_vuln)
 		*skip = "no_matchable_package";
 	return UPT_OK;
 }
@@ -409,10 +451,116 @@ bool srv_nvd_hit(const struct upt_json *af, const char *cpe, const char *version
 			return true; /* every version */
 		return *v && srv_cpe_version_in(v, &r);
 	case SRV_CPE_NA:
+		/* a platform named without a version ("cpe:2.3:o:linux:
+		 * linux_kernel:-:...", a board "h:vendor:model:-") is there
+		 * whatever version the SBOM gives it */
+		if (upt_json_get(af, "vulnerable") && !is_true(af, "vulnerable"))
+			return true;
 		return t.a[SRV_CPE_VERSION].kind == SRV_CPE_NA;
 	default:
 		if (!*v)
 			return false;
 		return srv_cpe_value_match(&s.a[SRV_CPE_VERSION], v);
+	}
+}
+
+/* A configuration's nodes and entries as normalized: entry i sits in
+ * configuration cfg and node `node`; nodes are numbered across
+ * configurations from base[cfg]. */
+#define NVD_MAX_NODES SRV_NVD_MAX_MATCHES
+
+static bool entry_place(const struct upt_json *e, const struct upt_json *cfgs, size_t *c,
+			size_t *nd)
+{
+	const struct upt_json *ci = upt_json_get(e, "cfg"), *ni = upt_json_get(e, "node"), *nodes;
+	if (!ci || !ni || ci->type != UPT_JSON_INT || ni->type != UPT_JSON_INT || ci->i < 0 ||
+	    ni->i < 0 || (uint64_t)ci->i >= cfgs->n)
+		return false;
+	nodes = upt_json_get(cfgs->items[(size_t)ci->i], "nodes");
+	if (!nodes || nodes->type != UPT_JSON_ARRAY || (uint64_t)ni->i >= nodes->n)
+		return false;
+	*c = (size_t)ci->i;
+	*nd = (size_t)ni->i;
+	return true;
+}
+
+bool srv_nvd_conditional(const struct upt_json *rec)
+{
+	const struct upt_json *cfgs = upt_json_get(rec, "configurations"),
+			      *af = upt_json_get(rec, "affected");
+	if (!cfgs || cfgs->type != UPT_JSON_ARRAY || !af || af->type != UPT_JSON_ARRAY)
+		return false;
+	for (size_t i = 0; i < cfgs->n; i++) {
+		const struct upt_json *c = cfgs->items[i], *nodes = upt_json_get(c, "nodes");
+		if (is_true(c, "negate") || !nodes || nodes->type != UPT_JSON_ARRAY ||
+		    nodes->n != 1 || is_true(nodes->items[0], "negate") ||
+		    strcmp(op_of(nodes->items[0]), "AND") == 0)
+			return true;
+	}
+	for (size_t i = 0; i < af->n; i++)
+		if (!is_true(af->items[i], "vulnerable"))
+			return true;
+	return false;
+}
+
+void srv_nvd_applies(const struct upt_json *rec, const bool *matched, bool *use)
+{
+	const struct upt_json *cfgs = upt_json_get(rec, "configurations"),
+			      *af = upt_json_get(rec, "affected");
+	unsigned short base[NVD_MAX_NODES + 1];
+	bool any[NVD_MAX_NODES], all[NVD_MAX_NODES], holds[NVD_MAX_NODES], cfg_ok[NVD_MAX_NODES];
+	size_t total = 0;
+	if (!af || af->type != UPT_JSON_ARRAY)
+		return;
+	if (!cfgs || cfgs->type != UPT_JSON_ARRAY) { /* normalized before configurations */
+		for (size_t i = 0; i < af->n; i++)
+			use[i] = !upt_json_get(af->items[i], "vulnerable") ||
+				 is_true(af->items[i], "vulnerable");
+		return;
+	}
+	for (size_t i = 0; i < af->n; i++)
+		use[i] = false;
+	for (size_t c = 0; c < cfgs->n; c++) {
+		const struct upt_json *nodes = upt_json_get(cfgs->items[c], "nodes");
+		size_t n = nodes && nodes->type == UPT_JSON_ARRAY ? nodes->n : 0;
+		if (c >= NVD_MAX_NODES || total + n > NVD_MAX_NODES)
+			return; /* not a record this server normalized: nothing applies */
+		base[c] = (unsigned short)total;
+		for (size_t k = 0; k < n; k++)
+			any[total + k] = false, all[total + k] = true;
+		total += n;
+	}
+	/* each node: AND, all its entries match; OR, one does; negate inverts */
+	for (size_t i = 0; i < af->n; i++) {
+		size_t c, nd;
+		if (!entry_place(af->items[i], cfgs, &c, &nd))
+			continue;
+		any[base[c] + nd] |= matched[i];
+		all[base[c] + nd] &= matched[i];
+	}
+	/* each configuration: AND, every node holds; OR (or none), one does */
+	for (size_t c = 0; c < cfgs->n; c++) {
+		const struct upt_json *cf = cfgs->items[c], *nodes = upt_json_get(cf, "nodes");
+		bool and_ = strcmp(op_of(cf), "AND") == 0, ok = and_;
+		for (size_t k = 0; nodes && k < nodes->n; k++) {
+			const struct upt_json *nd = nodes->items[k];
+			bool h =
+			    strcmp(op_of(nd), "AND") == 0 ? all[base[c] + k] : any[base[c] + k];
+			h = h != is_true(nd, "negate");
+			holds[base[c] + k] = h;
+			ok = and_ ? ok && h : ok || h;
+		}
+		cfg_ok[c] = ok != is_true(cf, "negate");
+	}
+	/* affected: the vulnerable entries of holding, not negated nodes of an
+	 * applying configuration */
+	for (size_t i = 0; i < af->n; i++) {
+		size_t c, nd;
+		const struct upt_json *node;
+		if (!entry_place(af->items[i], cfgs, &c, &nd) ||
+		    !is_true(af->items[i], "vulnerable"))
+			continue;
+		node = upt_json_get(cfgs->items[c], "nodes")->items[nd];
+		use[i] = cfg_ok[c] && holds[base[c] + nd] && !is_true(node, "negate");
 	}
 }

@@ -8,13 +8,15 @@
  * configurations[].nodes[].cpeMatch[]: no unknown members there, operator
  * AND/OR, criteria a CPE 2.3 formatted string (cpe.h), versionStart/End
  * Including/Excluding valid versions, at most one bound per end, a range
- * only on a criteria whose version is *. Each vulnerable cpeMatch of a
- * node that is not negated becomes an affected[] entry {"cpe", "start",
- * "start_excl", "end", "end_excl"}; entries with vulnerable false (the
- * platform of an AND configuration: "running on") and negated nodes are
- * counted and not evaluated, so a record hits a component its vulnerable
- * criteria match whatever platform the SBOM names (a false positive rather
- * than a miss). */
+ * only on a criteria whose version is *. Every cpeMatch becomes an
+ * affected[] entry {"cfg", "node", "vulnerable", "cpe", "start",
+ * "start_excl", "end", "end_excl"} (its configuration and node by index),
+ * and the record keeps the configurations' shape, "configurations":
+ * [{"operator", "negate", "nodes": [{"operator", "negate"}]}], so that
+ * NVD's applicability is evaluated per SBOM (srv_nvd_applies): a "running
+ * on/with" configuration (AND of a node of vulnerable criteria and a node
+ * of platform criteria, vulnerable false) applies only to an SBOM that has
+ * the platform too. */
 #ifndef UPTAKE_SERVER_NVD_H
 #define UPTAKE_SERVER_NVD_H
 
@@ -32,8 +34,9 @@ int srv_nvd_check_document(const struct upt_json *v, const char *source, struct 
 /* The cve object of a vulnerabilities[] item, NULL when it is not one. */
 const struct upt_json *srv_nvd_cve(const struct upt_json *item);
 /* Check and normalize one vulnerabilities[] item; *skip says why it is
- * not taken (NULL when taken); *platform counts the cpeMatch entries not
- * evaluated. */
+ * not taken (NULL when taken: it has a vulnerable criteria); *platform
+ * counts the cpeMatch entries that are conditions only (vulnerable false,
+ * or in a negated node). */
 int srv_nvd_normalize(struct srv_json *o, const struct upt_json *item, const char *source,
 		      const char **skip, size_t *platform, struct upt_error *err);
 /* Whether a normalized affected[] entry with "cpe" hits a component with
@@ -41,5 +44,19 @@ int srv_nvd_normalize(struct srv_json *o, const struct upt_json *item, const cha
  * component's version is a Debian one, compared by its upstream part). */
 bool srv_nvd_hit(const struct upt_json *af, const char *cpe, const char *version,
 		 bool debian_version);
+/* Whether a normalized record needs its configurations evaluated against
+ * the whole SBOM (a node of conditions, an AND, a negation, more than one
+ * node in a configuration); when not, every entry counts on its own. */
+bool srv_nvd_conditional(const struct upt_json *rec);
+/* NVD's applicability against one SBOM: `matched[i]` says whether
+ * affected[i] of the normalized record matches some component of the SBOM;
+ * sets `use[i]` to whether the components affected[i] matches are affected
+ * ones. A node holds when (operator AND) every entry of it matches or (OR)
+ * one does, inverted by negate; a configuration applies when (AND) every
+ * node holds or (OR, the default) one does, inverted by negate; the
+ * affected components are those of the vulnerable entries in holding nodes
+ * that are not negated, of configurations that apply. A record normalized
+ * before configurations were kept: every vulnerable entry counts. */
+void srv_nvd_applies(const struct upt_json *rec, const bool *matched, bool *use);
 
 #endif

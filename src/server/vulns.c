@@ -635,18 +635,25 @@ static const struct srv_vex *vex_find(const struct vexset *vs, const struct upt_
 	return NULL;
 }
 
+struct sbom_index;
+static bool record_marks(const struct upt_json *rec, const struct upt_sbom *s,
+			 const struct sbom_index *ix, bool *mark);
+
 /* Which components of an SBOM a record hits (count), listing them in `o`
  * when given; components a VEX statement covers by purl are not hit. */
 static size_t sbom_hits_vex(const struct upt_json *rec, const struct upt_sbom *s,
 			    const struct vexset *vs, struct srv_json *o)
 {
-	const struct upt_json *af = upt_json_get(rec, "affected");
+	bool *mark = calloc(s->n_components + 1, sizeof *mark);
 	size_t n = 0;
+	if (!mark || !record_marks(rec, s, NULL, mark)) {
+		free(mark);
+		if (o)
+			o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
+		return 0;
+	}
 	for (size_t c = 0; c < s->n_components; c++) {
-		bool hit = false;
-		for (size_t a = 0; !hit && af && a < af->n; a++)
-			hit = component_hit(af->items[a], &s->components[c]);
-		if (!hit || vex_find(vs, rec, s->components[c].purl))
+		if (!mark[c] || vex_find(vs, rec, s->components[c].purl))
 			continue;
 		if (o) {
 			srv_json_raw(o, "%s{\"name\":", n ? "," : "");
@@ -659,6 +666,7 @@ static size_t sbom_hits_vex(const struct upt_json *rec, const struct upt_sbom *s
 		}
 		n++;
 	}
+	free(mark);
 	return n;
 }
 
@@ -757,9 +765,10 @@ static int index_build(struct sbom_index *ix, const struct upt_sbom *s, struct u
 	return UPT_OK;
 }
 
-/* Mark the components filed under `key` that the entry hits. */
+/* Mark the components filed under `key` that the entry hits; without
+ * `mark`, only whether one is (*found). */
 static void index_hits(const struct sbom_index *ix, const char *key, const struct upt_json *af,
-		       bool *mark)
+		       bool *mark, bool *found)
 {
 	size_t lo = 0, hi = ix->n;
 	while (lo < hi) { /* the first key >= key */
@@ -771,40 +780,87 @@ static void index_hits(const struct sbom_index *ix, const char *key, const struc
 	}
 	for (; lo < ix->n && strcmp(ix->k[lo].key, key) == 0; lo++) {
 		size_t c = ix->k[lo].idx;
-		if (!mark[c] && component_hit(af, &ix->s->components[c]))
+		if (mark && mark[c])
+			continue;
+		if (component_hit(af, &ix->s->components[c])) {
+			*found = true;
+			if (!mark)
+				return;
 			mark[c] = true;
+		}
 	}
+}
+
+/* The components one affected[] entry hits: marked, or (without `mark`)
+ * whether there is one. Candidates come from the index when there is
+ * one, else every component is checked. */
+static bool entry_hits(const struct upt_json *e, const struct upt_sbom *s,
+		       const struct sbom_index *ix, bool *mark)
+{
+	const char *crit = jstr(e, "cpe"), *key = jstr(e, "key"), *attr;
+	struct srv_cpe c;
+	char k[SRV_CPE_VALUE_MAX + 8];
+	bool found = false;
+	if (ix && crit && !srv_cpe_parse(&c, crit, &attr) &&
+	    c.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE && !srv_cpe_wild(&c.a[SRV_CPE_PRODUCT])) {
+		snprintf(k, sizeof k, "cpe:%s", c.a[SRV_CPE_PRODUCT].v);
+		index_hits(ix, k, e, mark, &found);
+		if (mark || !found)
+			index_hits(ix, "cpe:*", e, mark, &found);
+	} else if (ix && !crit && key) {
+		index_hits(ix, key, e, mark, &found);
+	} else if (crit || key) { /* no index, or a criteria whose product is open */
+		for (size_t i = 0; i < s->n_components && (mark || !found); i++) {
+			if (mark && mark[i])
+				continue;
+			if (component_hit(e, &s->components[i])) {
+				found = true;
+				if (mark)
+					mark[i] = true;
+			}
+		}
+	}
+	return found;
+}
+
+/* The components of SBOM `s` that `rec` hits, marked (`ix`, when given,
+ * is the SBOM's index). An NVD record with conditions is evaluated against
+ * the whole SBOM first: which entries match anything, then which
+ * configurations apply (srv_nvd_applies). False when out of memory. */
+static bool record_marks(const struct upt_json *rec, const struct upt_sbom *s,
+			 const struct sbom_index *ix, bool *mark)
+{
+	const struct upt_json *af = upt_json_get(rec, "affected");
+	bool *matched = NULL, *use = NULL;
+	size_t n = af && af->type == UPT_JSON_ARRAY ? af->n : 0;
+	if (n && srv_nvd_conditional(rec)) {
+		if (!(matched = calloc(n, sizeof *matched)) || !(use = calloc(n, sizeof *use))) {
+			free(matched);
+			return false;
+		}
+		for (size_t a = 0; a < n; a++)
+			matched[a] = entry_hits(af->items[a], s, ix, NULL);
+		srv_nvd_applies(rec, matched, use);
+	}
+	for (size_t a = 0; a < n; a++)
+		if (!use || use[a])
+			entry_hits(af->items[a], s, ix, mark);
+	free(matched);
+	free(use);
+	return true;
 }
 
 /* The components of the SBOM that `rec` hits, as "i,j" in o; how many. */
 static size_t hit_indexes(const struct upt_json *rec, const struct sbom_index *ix,
 			  struct srv_json *o)
 {
-	const struct upt_json *af = upt_json_get(rec, "affected");
 	const struct upt_sbom *s = ix->s;
 	bool *mark = calloc(s->n_components + 1, sizeof *mark);
 	size_t n = 0;
-	if (!mark) {
+	if (!mark || !record_marks(rec, s, ix, mark)) {
+		free(mark);
 		o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
 		return 1;
-	}
-	for (size_t a = 0; af && a < af->n; a++) {
-		const struct upt_json *e = af->items[a];
-		const char *crit = jstr(e, "cpe"), *key = jstr(e, "key"), *attr;
-		struct srv_cpe c;
-		char k[SRV_CPE_VALUE_MAX + 8];
-		if (crit && !srv_cpe_parse(&c, crit, &attr) &&
-		    c.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE &&
-		    !srv_cpe_wild(&c.a[SRV_CPE_PRODUCT])) {
-			snprintf(k, sizeof k, "cpe:%s", c.a[SRV_CPE_PRODUCT].v);
-			index_hits(ix, k, e, mark);
-			index_hits(ix, "cpe:*", e, mark);
-		} else if (crit) { /* a criteria whose product is open: every component */
-			for (size_t i = 0; i < s->n_components; i++)
-				mark[i] = mark[i] || component_hit(e, &s->components[i]);
-		} else if (key) {
-			index_hits(ix, key, e, mark);
-		}
 	}
 	for (size_t c = 0; c < s->n_components; c++)
 		if (mark[c])
@@ -1157,7 +1213,7 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 		srv_json_raw(&o,
 			     "{\"records\":%zu,\"taken\":%zu,\"skipped\":{\"withdrawn\":%zu,"
 			     "\"no_matchable_package\":%zu},\"git_ranges_skipped\":%zu,"
-			     "\"nvd_records\":%zu,\"nvd_platform_conditions_not_evaluated\":%zu,"
+			     "\"nvd_records\":%zu,\"nvd_platform_conditions\":%zu,"
 			     "\"match_rows\":%zu}\n",
 			     total + nomatch, n_out - withdrawn, withdrawn, nomatch, git,
 			     nvd_records, platform, rows);

@@ -465,11 +465,21 @@ expect 2 "$uptake" advisory DEBIAN-CVE-2026-0101 "${W[@]}" --out adv2.json
 
 
 # --- NVD CVE JSON 2.0, matched by CPE: a Yocto image (create-spdx names its
-# recipes by CPE, part *) in two releases, openssl 3.1.4 then 3.1.5
-mutate "$S" ysbom11.json 'p=d["packages"][2]; p["versionInfo"]="3.1.5"; r=p["externalRefs"]; r[0]["referenceLocator"]=r[0]["referenceLocator"].replace("3.1.4","3.1.5"); r[1]["referenceLocator"]=r[1]["referenceLocator"].replace("3.1.4","3.1.5")'
+# recipes by CPE, part *) with its kernel, in two releases, openssl 3.1.4
+# then 3.1.5; and an application image (openssl 3.1.4, no kernel)
+mutate "$S" ysbom10.json '
+d["packages"].append({"SPDXID": "SPDXRef-Recipe-linux-yocto", "name": "linux-yocto", "versionInfo": "6.1.38+git",
+  "downloadLocation": "git://git.yoctoproject.org/linux-yocto.git", "licenseDeclared": "GPL-2.0-only",
+  "supplier": "Organization: OpenEmbedded ()", "externalRefs": [{"referenceCategory": "SECURITY",
+  "referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:*:linux:linux_kernel:6.1.38:*:*:*:*:*:*:*"}]})
+d["relationships"].append({"spdxElementId": d["packages"][0]["SPDXID"], "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-Recipe-linux-yocto"})'
+mutate ysbom10.json ysbom11.json 'p=d["packages"][2]; p["versionInfo"]="3.1.5"; r=p["externalRefs"]; r[0]["referenceLocator"]=r[0]["referenceLocator"].replace("3.1.4","3.1.5"); r[1]["referenceLocator"]=r[1]["referenceLocator"].replace("3.1.4","3.1.5")'
+expect 0 "$uptake" sbom check ysbom10.json
+grep -q "spdx-2.3, 4 components" out.txt && ok || bad "yocto sbom with its kernel: $(cat out.txt err.txt)"
 head -c 20000 /dev/urandom >y10.bin
 head -c 20000 /dev/urandom >y11.bin
-q "$uptake" publish y10.bin "${W[@]}" --name yocto --version 1.0 --hardware-id board-y --release-counter 1 --sbom "$S"
+head -c 20000 /dev/urandom >app10.bin
+q "$uptake" publish y10.bin "${W[@]}" --name yocto --version 1.0 --hardware-id board-y --release-counter 1 --sbom ysbom10.json
 q "$uptake" publish y11.bin "${W[@]}" --name yocto --version 1.1 --hardware-id board-y --release-counter 2 --sbom ysbom11.json
 for i in 5 6; do
   q "$uptake" device add dev-$i "${W[@]}" --out dev$i
@@ -481,16 +491,24 @@ for i in 5 6; do q dev $i update; q dev $i report; done
 N=$fix/nvd/nvdcve-2.0-yocto.json
 expect 0 "$uptake" vuln import "$N" "${W[@]}"
 grep -q "imported 3 of 5 records; skipped: 1 withdrawn, 1 with no package uptake can match; 0 GIT ranges skipped" out.txt &&
-  grep -q "NVD records: 5; cpeMatch platform conditions not evaluated: 1" out.txt &&
+  grep -q "NVD records: 5; cpeMatch platform conditions (evaluated per SBOM): 1" out.txt &&
   grep -q "^matching rows updated: 3$" out.txt &&
   ok || bad "nvd import counts: $(cat out.txt err.txt)"
+# CVE-2026-20001 is "openssl 3.1.0 up to 3.1.5 running on Linux" (an AND
+# configuration with a platform node, vulnerable false): the application
+# image, published after the import (its rows made from the stored
+# records), has openssl 3.1.4 but no kernel, so it is not affected
+expect 0 "$uptake" publish app10.bin "${W[@]}" --name appfs --version 1.0 --hardware-id board-y --release-counter 1 --sbom "$S"
+grep -q "warning: appfs-1.0: CVE-2026-20002 (HIGH) affects busybox@1.36.1$" err.txt && ! grep -q "CVE-2026-20001" err.txt &&
+  ok || bad "the gate's matching of an image without the platform: $(cat out.txt err.txt)"
+same_as_full "after the application image's SBOM"
 show() { "$uptake" vuln show "$1" "${W[@]}" --json | py '
 import json, sys
 d = json.load(sys.stdin)
 print(d["id"], d["severity"], [(i["target"], [c["name"] + "@" + c["version"] for c in i["components"]]) for i in d["images"]],
       d["affected_devices"], d["fixed_in"]["target"] if d["fixed_in"] else "-")'; }
 got="$(show CVE-2026-20001); $(show CVE-2026-20002); $(show CVE-2026-20003)"
-want="CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] ['dev-5'] yocto-1.1; CVE-2026-20002 HIGH [('yocto-1.0', ['busybox@1.36.1']), ('yocto-1.1', ['busybox@1.36.1'])] ['dev-5', 'dev-6'] -; CVE-2026-20003  [] [] -"
+want="CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] ['dev-5'] yocto-1.1; CVE-2026-20002 HIGH [('appfs-1.0', ['busybox@1.36.1']), ('yocto-1.0', ['busybox@1.36.1']), ('yocto-1.1', ['busybox@1.36.1'])] ['dev-5', 'dev-6'] -; CVE-2026-20003  [] [] -"
 [ "$got" = "$want" ] && ok || bad "nvd matching:
 $got
 want:
@@ -535,6 +553,44 @@ q dev 5 report
 [ "$(show CVE-2026-20001)" = "CVE-2026-20001 HIGH [('yocto-1.0', ['openssl@3.1.4'])] [] yocto-1.1" ] && ok ||
   bad "after dev-5's fix: $(show CVE-2026-20001)"
 same_as_full "after the NVD import and dev-5's report"
+
+# --- RPM versions by rpm's rules (librpm): a Red Hat OSV record fixed in
+# openssl 1:1.1.1g-15.el8_3; an image with 1:1.1.1-8.el8 is affected (rpm
+# compares the release on its own: 1.1.1 < 1.1.1g; the generic rule reads
+# "1.1.1-8" as above "1.1.1g"), one with 1:1.1.1k-7.el8_6 is not (its epoch
+# from the purl's epoch qualifier)
+rpmsbom() { # OUT VERSION-RELEASE
+  mutate "$C" "$1" '
+d["metadata"]["component"]["name"] = "rhel-gw"
+d["components"] = [{"bom-ref": "openssl", "type": "library", "name": "openssl", "version": "1:'"$2"'",
+  "purl": "pkg:rpm/redhat/openssl@'"$2"'?arch=x86_64&epoch=1&distro=rhel-8"}]
+d["dependencies"] = [{"ref": "rhel-gw", "dependsOn": ["openssl"]}, {"ref": "openssl", "dependsOn": []}]'
+}
+rpmsbom rh10.json 1.1.1-8.el8
+rpmsbom rh11.json 1.1.1k-7.el8_6
+head -c 20000 /dev/urandom >rh10.bin
+head -c 20000 /dev/urandom >rh11.bin
+q "$uptake" publish rh10.bin "${W[@]}" --name rh --version 1.0 --hardware-id board-r --release-counter 1 --sbom rh10.json
+q "$uptake" publish rh11.bin "${W[@]}" --name rh --version 1.1 --hardware-id board-r --release-counter 2 --sbom rh11.json
+py 'import json; json.dump({"schema_version": "1.6.0", "id": "RHSA-2021:1024", "modified": "2021-03-30T12:00:00Z",
+  "aliases": ["CVE-2021-3450"], "summary": "openssl: CA certificate check bypass with X509_V_FLAG_X509_STRICT",
+  "affected": [{"package": {"ecosystem": "Red Hat:enterprise_linux:8::baseos", "name": "openssl",
+    "purl": "pkg:rpm/redhat/openssl"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:1.1.1g-15.el8_3"}]}]}]},
+  open("rhsa.json", "w"))'
+expect 0 "$uptake" vuln import rhsa.json "${W[@]}"
+grep -q "imported 1 of 1 records" out.txt && ok || bad "rpm record import: $(cat out.txt err.txt)"
+[ "$(show RHSA-2021:1024)" = "RHSA-2021:1024  [('rh-1.0', ['openssl@1:1.1.1-8.el8'])] [] rh-1.1" ] && ok ||
+  bad "rpm matching: $(show RHSA-2021:1024)"
+expect 0 "$uptake" vuln show RHSA-2021:1024 "${W[@]}" --json
+[ "$(py 'import json,sys; d=json.load(sys.stdin); print(d["record"]["affected"][0]["ranges"][0]["scheme"])' <out.txt)" = rpm ] &&
+  ok || bad "rpm scheme: $(cat out.txt)"
+# a bad RPM version is refused naming the field
+py 'import json; r=json.load(open("rhsa.json")); r["id"]="RHSA-BAD"; r["affected"][0]["ranges"][0]["events"][1]["fixed"]="1:1.1.1g-"; json.dump(r, open("rhbad.json","w"))'
+expect 3 "$uptake" vuln import rhbad.json "${W[@]}"
+grep -qF 'rhbad.json (RHSA-BAD): affected[0].ranges[0].events[1].fixed: \"1:1.1.1g-\" is not a rpm version' err.txt &&
+  ok || bad "bad rpm version: $(cat err.txt)"
+same_as_full "after the RPM record"
 
 
 # --- a per-ecosystem OSV export (all.zip): read in memory, one transaction;
