@@ -639,8 +639,11 @@ struct sbom_index;
 static bool record_marks(const struct upt_json *rec, const struct upt_sbom *s,
 			 const struct sbom_index *ix, bool *mark);
 
+#define SRV_HITS_NOMEM SIZE_MAX
+
 /* Which components of an SBOM a record hits (count), listing them in `o`
- * when given; components a VEX statement covers by purl are not hit. */
+ * when given; components a VEX statement covers by purl are not hit.
+ * SRV_HITS_NOMEM when out of memory. */
 static size_t sbom_hits_vex(const struct upt_json *rec, const struct upt_sbom *s,
 			    const struct vexset *vs, struct srv_json *o)
 {
@@ -650,7 +653,7 @@ static size_t sbom_hits_vex(const struct upt_json *rec, const struct upt_sbom *s
 		free(mark);
 		if (o)
 			o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
-		return 0;
+		return SRV_HITS_NOMEM;
 	}
 	for (size_t c = 0; c < s->n_components; c++) {
 		if (!mark[c] || vex_find(vs, rec, s->components[c].purl))
@@ -1387,10 +1390,15 @@ int srv_admin_sbom_vulns(struct srv_store *st, const char *sha256, const char *t
 		if (rc == UPT_OK)
 			rc = upt_json_parse(&rec, &w.a, (const uint8_t *)vs[i].record,
 					    strlen(vs[i].record), NULL, err);
-		if (rc == UPT_OK && sbom_hits(rec, &e.s, NULL)) {
+		size_t hits = rc == UPT_OK ? sbom_hits(rec, &e.s, NULL) : 0, left = 0;
+		if (hits && !vex_find(&vex, rec, target))
+			left = sbom_hits_vex(rec, &e.s, &vex, NULL);
+		if (hits == SRV_HITS_NOMEM || left == SRV_HITS_NOMEM)
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		if (rc == UPT_OK && hits) {
 			/* VEX about the image to be, or about every hit component */
 			const struct srv_vex *x = vex_find(&vex, rec, target);
-			bool all = !x && sbom_hits_vex(rec, &e.s, &vex, NULL) == 0;
+			bool all = !x && left == 0;
 			for (size_t c = 0; all && !x && c < e.s.n_components; c++)
 				x = vex_find(&vex, rec, e.s.components[c].purl);
 			srv_json_raw(&o, "%s{\"id\":", k++ ? "," : "");
