@@ -481,10 +481,7 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 	struct judged *j = NULL;
 	size_t n = 0, primary_at = 0, bound = 0;
 	char evidence[96];
-	int rc;
-	/* a group commit waits for this manifest while it is verified */
-	atomic_fetch_add(&st->grouping, 1);
-	rc = st->ops->ecus_get(st, device, &ecus, &n, err);
+	int rc = st->ops->ecus_get(st, device, &ecus, &n, err);
 	if (rc == UPT_OK && n == 0)
 		rc = upt_error_set(err, UPT_ERR_STATE, "device %s has not registered its ECUs",
 				   device);
@@ -501,7 +498,6 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK)
 		rc = manifest_verify(&w, &m, ecus, n, j, &primary_at, err);
-	atomic_fetch_sub(&st->grouping, 1);
 	if (rc == UPT_OK)
 		rc = manifest_commit(st, device, &m, body, len, j, primary_at, now, err);
 	if (rc == UPT_OK)

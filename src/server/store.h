@@ -7,7 +7,6 @@
 #ifndef UPTAKE_SERVER_STORE_H
 #define UPTAKE_SERVER_STORE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -603,9 +602,6 @@ struct srv_store_ops {
 struct srv_store {
 	const struct srv_store_ops *ops;
 	struct srv_policy policy;
-	/* manifests being verified that will begin_grouped next: a group
-	 * commits at once when none is (nobody is left to join it) */
-	atomic_int grouping;
 };
 
 /* Open (creating and migrating) the SQLite store at `path`. */

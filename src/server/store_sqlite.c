@@ -49,6 +49,7 @@ struct sqlite_store {
 	 * transaction's savepoint is open (its thread holds the lock) */
 	bool group_open, tx_grouped;
 	bool group_nosync; /* the open group commits without syncing (group_begin) */
+	unsigned syncs;    /* groups committed whose WAL sync is in flight */
 	unsigned depth;    /* transactions the lock's holder has open (nested: savepoints) */
 	unsigned group_n;
 	struct group_waiter *waiters;
@@ -74,9 +75,10 @@ static _Thread_local struct sqlite_store *tl_read_store;
 static _Thread_local unsigned tl_read_depth;
 static _Thread_local struct sqlite_store *tl_tx;
 
-/* How long a grouped commit waits for others to join its transaction, and
- * how many it takes at most. */
-#define GROUP_WINDOW_US 2000
+/* How long a grouped transaction waits for the commit of its group
+ * before it commits the group itself (the thread whose sync was in
+ * flight does it first), and how many a group takes at most. */
+#define GROUP_WINDOW_US 10000
 #define GROUP_MAX       64
 
 /* Migrations, in order; the database's user_version is how many ran. */
@@ -359,6 +361,28 @@ static void group_finish(struct sqlite_store *s, struct group_done *d)
 	pthread_mutex_unlock(&s->wait_lock);
 }
 
+/* Commit the open group and sync it with the lock released; then, while
+ * no other sync is in flight, the group that gathered meanwhile (called
+ * with the lock held; returns with it released). */
+static void commit_chain(struct sqlite_store *s)
+{
+	for (;;) {
+		struct group_done d = group_commit(s);
+		if (d.sync)
+			s->syncs++;
+		pthread_mutex_unlock(&s->lock);
+		group_finish(s, &d);
+		if (!d.sync)
+			return;
+		pthread_mutex_lock(&s->lock);
+		s->syncs--;
+		if (s->syncs > 0 || !s->group_open || s->group_n == 0) {
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+	}
+}
+
 /* Commit the group and wait until it is durable (the lock held). */
 static void group_flush(struct sqlite_store *s)
 {
@@ -583,13 +607,12 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 	w.next = s->waiters;
 	s->waiters = &w;
 	pthread_mutex_unlock(&s->wait_lock);
-	if (++s->group_n >= GROUP_MAX || atomic_load(&b->grouping) == 0) {
-		struct group_done d = group_commit(s);
+	/* the disk is free: this group goes now; else it grows until the
+	 * sync in flight ends, and the thread that ran that one commits it */
+	if (++s->group_n >= GROUP_MAX || s->syncs == 0)
+		commit_chain(s);
+	else
 		pthread_mutex_unlock(&s->lock);
-		group_finish(s, &d);
-	} else {
-		pthread_mutex_unlock(&s->lock);
-	}
 	return group_wait(s, &w, err);
 }
 
