@@ -1903,7 +1903,10 @@ static int pg_match_clear(struct srv_store *b, const char *vuln, const char *sbo
 			   vuln[0] ? "DELETE FROM vuln_matches WHERE vuln = $1"
 				   : "DELETE FROM vuln_matches WHERE sbom = $1",
 			   1, v, err);
-	return run(P(b), "DELETE FROM vuln_matches", 0, v, err);
+	/* all: TRUNCATE, not a DELETE of every row (which leaves as many dead
+	 * rows for the rematch's inserts to work around); until the rematch
+	 * commits, readers of the rows wait for it */
+	return run(P(b), "TRUNCATE vuln_matches", 0, v, err);
 }
 
 static int pg_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,

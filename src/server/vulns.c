@@ -1074,15 +1074,17 @@ static int recset_load(struct srv_store *st, struct recset *rs, struct upt_error
 	return rc;
 }
 
-/* Inside a transaction: the rows of one record, against every SBOM. */
-static int rows_of_record(struct row_batch *b, const struct srv_vuln *v, struct sbomset *ss,
-			  struct upt_error *err)
+/* Inside a transaction: the rows of one record, against every SBOM. When
+ * `again`, an earlier record of the batch has the same id: its rows are
+ * written before this one's clear them. */
+static int rows_of_record(struct row_batch *b, const struct srv_vuln *v, bool again,
+			  struct sbomset *ss, struct upt_error *err)
 {
 	struct srv_store *st = b->st;
 	struct work w = {0};
 	struct upt_json *rec;
 	struct rec_plan pl = {0};
-	int rc = batch_flush(b, err); /* rows of earlier records first */
+	int rc = again ? batch_flush(b, err) : UPT_OK;
 	if (rc == UPT_OK)
 		rc = st->ops->match_clear(st, v->id, "", err);
 	if (rc != UPT_OK || v->withdrawn || !ss->n)
@@ -1236,6 +1238,39 @@ int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *
 	return rc;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	const struct srv_vuln *const *x = a, *const *y = b;
+	int c = strcmp((*x)->id, (*y)->id);
+	return c ? c : *x < *y ? -1 : *x > *y;
+}
+
+/* Which records of an import repeat the id of an earlier one (*dup NULL
+ * when none does). */
+static int dup_ids(const struct srv_vuln *v, size_t n, bool **dup, struct upt_error *err)
+{
+	const struct srv_vuln **by = calloc(n + 1, sizeof *by);
+	bool any = false;
+	*dup = NULL;
+	if (!by || !(*dup = calloc(n + 1, sizeof **dup))) {
+		free(by);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		by[i] = &v[i];
+	if (n > 1)
+		qsort(by, n, sizeof *by, id_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(by[i]->id, by[i - 1]->id) == 0) /* by[i] comes later */
+			any = (*dup)[by[i] - v] = true;
+	free(by);
+	if (!any) {
+		free(*dup);
+		*dup = NULL;
+	}
+	return UPT_OK;
+}
+
 int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
 			  char **resp, struct upt_error *err)
 {
@@ -1247,6 +1282,7 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	size_t platform = 0, nvd_records = 0, rows = 0;
 	struct sbomset ss = {0};
 	struct row_batch b = {0};
+	bool *dup = NULL;
 	struct srv_json o = {0};
 	int rc = work_init(&w, len, err);
 	if (rc == UPT_OK)
@@ -1326,13 +1362,15 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	if (rc == UPT_OK)
 		rc = batch_init(&b, st, &rows, err);
 	if (rc == UPT_OK)
+		rc = dup_ids(out, n_out, &dup, err);
+	if (rc == UPT_OK)
 		rc = st->ops->begin(st, err);
 	if (rc == UPT_OK) {
 		/* the records, and their matching rows against every SBOM */
 		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
 			rc = st->ops->vuln_put(st, &out[i], err);
 		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
-			rc = rows_of_record(&b, &out[i], &ss, err);
+			rc = rows_of_record(&b, &out[i], dup && dup[i], &ss, err);
 		if (rc == UPT_OK)
 			rc = batch_flush(&b, err);
 		if (rc == UPT_OK)
@@ -1341,6 +1379,7 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 			st->ops->rollback(st);
 	}
 	batch_free(&b);
+	free(dup);
 	sbomset_free(&ss);
 	if (rc == UPT_OK) {
 		srv_json_raw(&o,
