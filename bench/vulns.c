@@ -12,10 +12,16 @@
  *                   matching rows against every SBOM (one transaction)
  *   full rematch    srv_admin_vuln_rematch: every row from scratch
  *   incremental     one new OSV record imported: its rows only
- * and the ratio full / incremental.
- *   bench_vulns [DEVICES] [IMAGES] [COMPONENTS] [RECORDS]
- *   (defaults 100000 200 1000 50000) */
+ * and the ratio full / incremental; and, as the reference, SQLite itself
+ * copying the same matching rows into an empty table of the same shape (in
+ * a second database, WAL, synchronous=FULL, one INSERT ... SELECT in key
+ * order): the least that writing those rows costs.
+ *   bench_vulns [DEVICES] [IMAGES] [COMPONENTS] [RECORDS] [DATABASE]
+ *   (defaults 100000 200 1000 50000; DATABASE a postgresql:// URI of an
+ *   empty database runs the same on PostgreSQL: the devices then written
+ *   with one INSERT ... SELECT, the reference copy in that database) */
 #define _GNU_SOURCE
+#include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -95,6 +101,27 @@ static void record(struct srv_json *o, long j, long comps, const char *prefix)
 		     prefix, j, j % comps, 1 + (j / comps) % 19);
 }
 
+/* PostgreSQL: run one statement (params text), or die. */
+static void pg_do(PGconn *db, const char *sql, int n, const char *const *vals)
+{
+	PGresult *r = PQexecParams(db, sql, n, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "bench_vulns: postgresql: %s", PQerrorMessage(db));
+		exit(1);
+	}
+	PQclear(r);
+}
+
+static PGconn *pg_connect(const char *uri)
+{
+	PGconn *db = PQconnectdb(uri);
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "bench_vulns: %s: %s", uri, PQerrorMessage(db));
+		exit(1);
+	}
+	return db;
+}
+
 static long count_rows(const char *resp)
 {
 	const char *p = strstr(resp, "\"match_rows\":");
@@ -107,6 +134,7 @@ int main(int argc, char **argv)
 	     images = argc > 2 ? strtol(argv[2], NULL, 10) : 200,
 	     comps = argc > 3 ? strtol(argv[3], NULL, 10) : 1000,
 	     recs = argc > 4 ? strtol(argv[4], NULL, 10) : 50000;
+	const char *pg = argc > 5 ? argv[5] : NULL;
 	const char *tmp = getenv("TMPDIR");
 	char dir[512], path[600], (*sha)[65];
 	struct srv_store *st;
@@ -114,10 +142,12 @@ int main(int argc, char **argv)
 	struct srv_json o = {0};
 	char *body = NULL, *resp = NULL;
 	int64_t now = (int64_t)time(NULL);
-	double t, t_sbom, t_dev, t_import, t_full, t_inc;
+	double t, t_sbom, t_dev, t_import, t_full, t_inc, t_ref;
 	long rows_import, rows_full, rows_inc;
-	if (devices < 1 || images < 1 || comps < 1 || recs < 1 || argc > 5) {
-		fprintf(stderr, "usage: bench_vulns [DEVICES] [IMAGES] [COMPONENTS] [RECORDS]\n");
+	if (devices < 1 || images < 1 || comps < 1 || recs < 1 || argc > 6 ||
+	    (pg && strncmp(pg, "postgresql://", 13) != 0)) {
+		fprintf(stderr, "usage: bench_vulns [DEVICES] [IMAGES] [COMPONENTS] [RECORDS] "
+				"[postgresql://...]\n");
 		return 2;
 	}
 	srv_log_threshold = SRV_LOG_ERROR;
@@ -126,7 +156,8 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		die("mkdtemp", NULL);
 	snprintf(path, sizeof path, "%s/fleet.db", dir);
-	if (srv_store_sqlite_open(&st, path, &err) != UPT_OK)
+	if ((pg ? srv_store_pg_open(&st, pg, 4, &err) : srv_store_sqlite_open(&st, path, &err)) !=
+	    UPT_OK)
 		die("store", &err);
 	if (!(sha = calloc((size_t)images, sizeof *sha)))
 		die("calloc", NULL);
@@ -161,7 +192,48 @@ int main(int argc, char **argv)
 
 	/* the devices, in bulk through a second connection */
 	t = now_s();
-	{
+	if (pg) {
+		/* the image hashes as a text[]; the digests md5-made (only
+		 * their shape matters here) */
+		PGconn *db = pg_connect(pg);
+		struct srv_json a = {0};
+		char *arr = NULL, n[24], at[24];
+		srv_json_raw(&a, "{");
+		for (long i = 0; i < images; i++)
+			srv_json_raw(&a, "%s%s", i ? "," : "", sha[i]);
+		srv_json_raw(&a, "}");
+		if (srv_json_finish(&a, &arr, &err) != UPT_OK)
+			die("array", &err);
+		snprintf(n, sizeof n, "%ld", devices);
+		snprintf(at, sizeof at, "%lld", (long long)now);
+		{
+			const char *v[] = {n, at, arr};
+			pg_do(db, "BEGIN", 0, NULL);
+			pg_do(db,
+			      "INSERT INTO devices (id, created, last_manifest) SELECT "
+			      "'dev-' || lpad(i::text, 7, '0'), $2::bigint - 86400, $2::bigint - "
+			      "3600 "
+			      "FROM generate_series(0, $1::bigint - 1) i",
+			      2, v);
+			pg_do(
+			    db,
+			    "INSERT INTO ecus (device, serial, hardware_id, keyid, public_key, "
+			    "is_primary, installed, installed_length, installed_sha256, "
+			    "report_counter, reported_at, report_status, report_digest, seen_at) "
+			    "SELECT 'dev-' || lpad(i::text, 7, '0'), "
+			    "'dev-' || lpad(i::text, 7, '0') || '-main', "
+			    "'board-' || (i % cardinality($3::text[]) % 10), lpad(i::text, 64, "
+			    "'0'), "
+			    "'{}', 1, 'img-' || lpad((i % cardinality($3::text[]))::text, 3, '0'), "
+			    "1048576, ($3::text[])[i % cardinality($3::text[]) + 1], 1, "
+			    "$2::bigint - 3600, 'fresh', md5(i::text) || md5('r' || i::text), "
+			    "$2::bigint - 3600 FROM generate_series(0, $1::bigint - 1) i",
+			    3, v);
+			pg_do(db, "COMMIT", 0, NULL);
+		}
+		free(arr);
+		PQfinish(db);
+	} else {
 		sqlite3 *db;
 		sqlite3_stmt *dev, *ecu;
 		if (sqlite3_open(path, &db) != SQLITE_OK ||
@@ -247,6 +319,59 @@ int main(int argc, char **argv)
 	       rows_full);
 	free(resp);
 
+	/* the reference: the same rows copied by the database alone */
+	if (pg) {
+		PGconn *db = pg_connect(pg);
+		pg_do(db,
+		      "CREATE TABLE ref_matches (vuln TEXT NOT NULL, sbom TEXT NOT NULL, "
+		      "hits TEXT NOT NULL, PRIMARY KEY (vuln, sbom))",
+		      0, NULL);
+		pg_do(db, "CREATE INDEX ref_matches_sbom ON ref_matches(sbom)", 0, NULL);
+		t = now_s();
+		pg_do(db,
+		      "INSERT INTO ref_matches SELECT vuln, sbom, hits FROM vuln_matches ORDER BY "
+		      "vuln, sbom",
+		      0, NULL);
+		t_ref = now_s() - t;
+		pg_do(db, "DROP TABLE ref_matches", 0, NULL);
+		PQfinish(db);
+		printf("%-44s %9.3f s  (the same rows)\n", "reference: PostgreSQL copying the rows",
+		       t_ref);
+	} else {
+		sqlite3 *db;
+		char *sql = NULL, ref[700];
+		snprintf(ref, sizeof ref, "%s/ref.db", dir);
+		if (sqlite3_open(path, &db) != SQLITE_OK ||
+		    !(sql = sqlite3_mprintf(
+			  "ATTACH %Q AS ref; PRAGMA ref.journal_mode=WAL; "
+			  "PRAGMA ref.synchronous=FULL; PRAGMA cache_size=-65536; "
+			  "CREATE TABLE ref.vuln_matches (vuln TEXT NOT NULL, sbom TEXT NOT NULL, "
+			  "hits TEXT NOT NULL, PRIMARY KEY (vuln, sbom)); "
+			  "CREATE INDEX ref.vuln_matches_sbom ON vuln_matches(sbom);",
+			  ref)) ||
+		    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			die(sqlite3_errmsg(db), NULL);
+		sqlite3_free(sql);
+		t = now_s();
+		if (sqlite3_exec(db,
+				 "BEGIN; INSERT INTO ref.vuln_matches SELECT vuln, sbom, hits FROM "
+				 "main.vuln_matches ORDER BY vuln, sbom; COMMIT",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			die(sqlite3_errmsg(db), NULL);
+		t_ref = now_s() - t;
+		if (sqlite3_exec(db, "DETACH ref", NULL, NULL, NULL) != SQLITE_OK)
+			die(sqlite3_errmsg(db), NULL);
+		sqlite3_close(db);
+		printf("%-44s %9.3f s  (the same rows)\n", "reference: SQLite copying the rows",
+		       t_ref);
+		for (int i = 0; i < 3; i++) {
+			static const char *const ext[] = {"", "-wal", "-shm"};
+			char f[720];
+			snprintf(f, sizeof f, "%s%s", ref, ext[i]);
+			unlink(f);
+		}
+	}
+
 	o = (struct srv_json){0};
 	srv_json_raw(&o, "{\"records\":[{\"source\":\"new.json\",\"record\":");
 	record(&o, 7 + 18 * comps, comps, "BENCH-NEW"); /* fixed in 1.19.0: most images */
@@ -261,6 +386,8 @@ int main(int argc, char **argv)
 	rows_inc = count_rows(resp);
 	printf("%-44s %9.3f s  (%ld rows)\n", "incremental: one new OSV record", t_inc, rows_inc);
 	printf("full rematch / incremental update: %.0fx\n", t_full / t_inc);
+	printf("import / reference: %.1fx; full rematch / reference: %.1fx\n", t_import / t_ref,
+	       t_full / t_ref);
 	free(resp);
 	free(body);
 	free(sha);

@@ -589,9 +589,12 @@ struct srv_store_ops {
 	/* The sha256 of every stored SBOM (free *out). */
 	int (*sbom_hashes)(struct srv_store *s, char (**out)[65], size_t *n, struct upt_error *err);
 	/* Matching rows (vulns.c keeps them current): which components of an
-	 * SBOM a record hits. Add or replace one; delete those of a record,
-	 * of an SBOM, or ("" for both) all; list all, by record then SBOM. */
-	int (*match_put)(struct srv_store *s, const struct srv_vmatch *m, struct upt_error *err);
+	 * SBOM a record hits. Add or replace n of them (distinct record and
+	 * SBOM pairs; a matching run writes them in batches); delete those of
+	 * a record, of an SBOM, or ("" for both) all; list all, by record then
+	 * SBOM. */
+	int (*match_put)(struct srv_store *s, const struct srv_vmatch *m, size_t n,
+			 struct upt_error *err);
 	int (*match_clear)(struct srv_store *s, const char *vuln, const char *sbom,
 			   struct upt_error *err);
 	int (*match_list)(struct srv_store *s, struct srv_vmatch **out, size_t *n,

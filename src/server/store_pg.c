@@ -1818,13 +1818,76 @@ static int pg_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, stru
 	return code;
 }
 
-static int pg_match_put(struct srv_store *b, const struct srv_vmatch *m, struct upt_error *err)
+/* A growing byte buffer. */
+struct pg_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct pg_buf *b, const char *s, size_t n)
 {
-	const char *vals[] = {m->vuln, m->sbom, m->hits};
-	return run(P(b),
-		   "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ($1,$2,$3) "
-		   "ON CONFLICT (vuln, sbom) DO UPDATE SET hits=excluded.hits",
-		   3, vals, err);
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+		while (cap < b->len + n)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap)))
+			return UPT_ERR_NOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return UPT_OK;
+}
+
+/* Append one element to a text[] literal being built: quoted, with '"'
+ * and '\\' escaped. */
+static int array_add(struct pg_buf *a, const char *v)
+{
+	int rc = buf_add(a, a->len > 1 ? ",\"" : "\"", a->len > 1 ? 2 : 1);
+	for (const char *p = v; rc == UPT_OK && *p; p++) {
+		if ((*p == '"' || *p == '\\') && (rc = buf_add(a, "\\", 1)) != UPT_OK)
+			break;
+		rc = buf_add(a, p, 1);
+	}
+	return rc == UPT_OK ? buf_add(a, "\"", 1) : rc;
+}
+
+/* The rows in statements of up to 1,000 rows each: three text[]
+ * parameters unnested into one INSERT, a round trip per statement rather
+ * than per row. */
+static int pg_match_put(struct srv_store *b, const struct srv_vmatch *m, size_t n,
+			struct upt_error *err)
+{
+	int rc = UPT_OK;
+	for (size_t at = 0; rc == UPT_OK && at < n; at += 1000) {
+		size_t k = n - at < 1000 ? n - at : 1000;
+		struct pg_buf a[3] = {{0}};
+		for (int c = 0; rc == UPT_OK && c < 3; c++)
+			rc = buf_add(&a[c], "{", 1);
+		for (size_t i = at; rc == UPT_OK && i < at + k; i++)
+			if ((rc = array_add(&a[0], m[i].vuln)) != UPT_OK ||
+			    (rc = array_add(&a[1], m[i].sbom)) != UPT_OK)
+				break;
+			else
+				rc = array_add(&a[2], m[i].hits);
+		for (int c = 0; rc == UPT_OK && c < 3; c++)
+			rc = buf_add(&a[c], "}", 2); /* with the terminating NUL */
+		if (rc != UPT_OK)
+			rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+		else {
+			const char *vals[] = {a[0].p, a[1].p, a[2].p};
+			rc = run(P(b),
+				 "INSERT INTO vuln_matches (vuln, sbom, hits) SELECT * FROM "
+				 "unnest($1::text[], $2::text[], $3::text[]) "
+				 "ON CONFLICT (vuln, sbom) DO UPDATE SET hits=excluded.hits",
+				 3, vals, err);
+		}
+		for (int c = 0; c < 3; c++)
+			free(a[c].p);
+	}
+	return rc;
 }
 
 static int pg_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
@@ -1840,7 +1903,10 @@ static int pg_match_clear(struct srv_store *b, const char *vuln, const char *sbo
 			   vuln[0] ? "DELETE FROM vuln_matches WHERE vuln = $1"
 				   : "DELETE FROM vuln_matches WHERE sbom = $1",
 			   1, v, err);
-	return run(P(b), "DELETE FROM vuln_matches", 0, v, err);
+	/* all: TRUNCATE, not a DELETE of every row (which leaves as many dead
+	 * rows for the rematch's inserts to work around); until the rematch
+	 * commits, readers of the rows wait for it */
+	return run(P(b), "TRUNCATE vuln_matches", 0, v, err);
 }
 
 static int pg_match_list(struct srv_store *b, struct srv_vmatch **out, size_t *n,

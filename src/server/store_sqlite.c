@@ -2786,13 +2786,30 @@ static int sq_sbom_hashes(struct srv_store *b, char (**out)[65], size_t *n, stru
 	return rc;
 }
 
-static int sq_match_put(struct srv_store *b, const struct srv_vmatch *m, struct upt_error *err)
+/* One statement, prepared once, stepped for each row of the batch. */
+static int sq_match_put(struct srv_store *b, const struct srv_vmatch *m, size_t n,
+			struct upt_error *err)
 {
-	const void *vals[] = {m->vuln, m->sbom, m->hits};
-	return run(S(b),
-		   "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES (?,?,?) "
-		   "ON CONFLICT(vuln, sbom) DO UPDATE SET hits=excluded.hits",
-		   "ttt", vals, err);
+	struct sqlite_store *s = S(b);
+	sqlite3_stmt *st = NULL;
+	int rc;
+	lock(s);
+	rc = prepare(s, &st,
+		     "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES (?,?,?) "
+		     "ON CONFLICT(vuln, sbom) DO UPDATE SET hits=excluded.hits",
+		     err);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		sqlite3_bind_text(st, 1, m[i].vuln, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m[i].sbom, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, m[i].hits, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(s, err, "write");
+		sqlite3_reset(st);
+	}
+	if (st)
+		done(s, st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 static int sq_match_clear(struct srv_store *b, const char *vuln, const char *sbom,
@@ -2909,7 +2926,7 @@ static int sq_vuln_list(struct srv_store *b, struct srv_vuln **out, size_t *n,
 		}
 		(*n)++;
 	}
-	if (rc == UPT_OK || st)
+	if (st)
 		done(s, st);
 	unlock_read(s);
 	if (rc != UPT_OK) {
@@ -3109,7 +3126,12 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 		return rc;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+	/* a page cache of up to 64 MiB: a large transaction (a full
+	 * vulnerability rematch writes millions of rows) keeps its pages in
+	 * memory instead of spilling them to the WAL and reading them back */
+	rc = exec(s,
+		  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+		  "PRAGMA cache_size=-65536;",
 		  err);
 	if (rc == UPT_OK)
 		rc = migrate(s, err);

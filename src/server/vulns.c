@@ -689,16 +689,40 @@ static size_t sbom_hits(const struct upt_json *rec, const struct upt_sbom *s, st
 /* An SBOM's components by the keys matching looks them up with: the purl
  * key (and a Debian binary package's source key) and "cpe:" with the CPE's
  * product ("cpe:*" when it has none). Only candidates are then checked
- * with component_hit, so the result equals checking every component. */
+ * (as component_hit does, with each component's purl parsed once here), so
+ * the result equals checking every component. */
 struct comp_key {
 	char *key;
+	uint64_t h; /* key_hash(key) */
 	size_t idx;
+};
+
+static uint64_t key_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* A component's purl as component_hit reads it: its key, the Debian
+ * source package's key ("" when none) and the version matched; key NULL
+ * when the purl does not parse. */
+struct comp_purl {
+	char *key, *alt, *ver;
 };
 
 struct sbom_index {
 	const struct upt_sbom *s;
-	struct comp_key *k;
+	struct comp_key *k; /* sorted by key */
 	size_t n;
+	/* open addressing over the distinct keys: 1 + the first index in k of
+	 * each, 0 for a free slot; cap a power of two above 2 n */
+	size_t *ht, cap;
+	struct comp_purl *p; /* per component */
+	/* hit_indexes' scratch: the components marked, and their list */
+	bool *mark;
+	size_t *list, nlist;
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -712,7 +736,16 @@ static void index_free(struct sbom_index *ix)
 {
 	for (size_t i = 0; ix->k && i < ix->n; i++)
 		free(ix->k[i].key);
+	for (size_t i = 0; ix->p && i < ix->s->n_components; i++) {
+		free(ix->p[i].key);
+		free(ix->p[i].alt);
+		free(ix->p[i].ver);
+	}
 	free(ix->k);
+	free(ix->ht);
+	free(ix->p);
+	free(ix->mark);
+	free(ix->list);
 	memset(ix, 0, sizeof *ix);
 }
 
@@ -725,6 +758,7 @@ static int index_add(struct sbom_index *ix, const char *a, const char *b, size_t
 	memcpy(k, a, la);
 	memcpy(k + la, b, lb + 1);
 	ix->k[ix->n].key = k;
+	ix->k[ix->n].h = key_hash(k);
 	ix->k[ix->n++].idx = idx;
 	return UPT_OK;
 }
@@ -732,24 +766,35 @@ static int index_add(struct sbom_index *ix, const char *a, const char *b, size_t
 static int index_build(struct sbom_index *ix, const struct upt_sbom *s, struct upt_error *err)
 {
 	int rc = UPT_OK;
+	size_t nc = s->n_components;
 	memset(ix, 0, sizeof *ix);
 	ix->s = s;
-	if (!(ix->k = calloc(3 * s->n_components + 1, sizeof *ix->k)))
+	if (!(ix->k = calloc(3 * nc + 1, sizeof *ix->k)) ||
+	    !(ix->p = calloc(nc + 1, sizeof *ix->p)) ||
+	    !(ix->mark = calloc(nc + 1, sizeof *ix->mark)) ||
+	    !(ix->list = calloc(nc + 1, sizeof *ix->list))) {
+		index_free(ix);
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
-	for (size_t c = 0; rc == UPT_OK && c < s->n_components; c++) {
+	}
+	for (size_t c = 0; rc == UPT_OK && c < nc; c++) {
 		const struct upt_sbom_component *x = &s->components[c];
+		struct comp_purl *cp = &ix->p[c];
 		struct purl p;
 		struct srv_cpe cpe;
 		const char *attr;
 		if (purl_parse(&p, x->purl)) {
+			char alt[512] = "";
 			rc = index_add(ix, p.key, "", c);
 			if (rc == UPT_OK && p.upstream[0] && strncmp(p.key, "deb/", 4) == 0) {
 				const char *slash = strrchr(p.key, '/');
-				char alt[512];
 				snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - p.key), p.key,
 					 p.upstream);
 				rc = index_add(ix, alt, "", c);
 			}
+			if (rc == UPT_OK &&
+			    (!(cp->key = strdup(p.key)) || !(cp->alt = strdup(alt)) ||
+			     !(cp->ver = strdup(p.version[0] ? p.version : x->version))))
+				rc = UPT_ERR_NOMEM;
 		}
 		if (rc == UPT_OK && x->cpe[0] && !srv_cpe_parse(&cpe, x->cpe, &attr))
 			rc = index_add(ix, "cpe:",
@@ -765,7 +810,32 @@ static int index_build(struct sbom_index *ix, const struct upt_sbom *s, struct u
 	}
 	if (ix->n)
 		qsort(ix->k, ix->n, sizeof *ix->k, key_cmp);
+	for (ix->cap = 4; ix->cap < 2 * ix->n + 1; ix->cap *= 2)
+		;
+	if (!(ix->ht = calloc(ix->cap, sizeof *ix->ht))) {
+		index_free(ix);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < ix->n; i++) {
+		size_t at = (size_t)ix->k[i].h & (ix->cap - 1);
+		if (i && strcmp(ix->k[i].key, ix->k[i - 1].key) == 0)
+			continue;
+		while (ix->ht[at])
+			at = (at + 1) & (ix->cap - 1);
+		ix->ht[at] = i + 1;
+	}
 	return UPT_OK;
+}
+
+/* The first index in ix->k of `key` (hash h), or ix->n when absent. */
+static size_t index_find(const struct sbom_index *ix, const char *key, uint64_t h)
+{
+	for (size_t at = (size_t)h & (ix->cap - 1); ix->ht[at]; at = (at + 1) & (ix->cap - 1)) {
+		const struct comp_key *k = &ix->k[ix->ht[at] - 1];
+		if (k->h == h && strcmp(k->key, key) == 0)
+			return ix->ht[at] - 1;
+	}
+	return ix->n;
 }
 
 /* Mark the components filed under `key` that the entry hits; without
@@ -773,15 +843,8 @@ static int index_build(struct sbom_index *ix, const struct upt_sbom *s, struct u
 static void index_hits(const struct sbom_index *ix, const char *key, const struct upt_json *af,
 		       bool *mark, bool *found)
 {
-	size_t lo = 0, hi = ix->n;
-	while (lo < hi) { /* the first key >= key */
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(ix->k[mid].key, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < ix->n && strcmp(ix->k[lo].key, key) == 0; lo++) {
+	for (size_t lo = index_find(ix, key, key_hash(key));
+	     lo < ix->n && strcmp(ix->k[lo].key, key) == 0; lo++) {
 		size_t c = ix->k[lo].idx;
 		if (mark && mark[c])
 			continue;
@@ -853,45 +916,214 @@ static bool record_marks(const struct upt_json *rec, const struct upt_sbom *s,
 	return true;
 }
 
-/* The components of the SBOM that `rec` hits, as "i,j" in o; how many. */
-static size_t hit_indexes(const struct upt_json *rec, const struct sbom_index *ix,
-			  struct srv_json *o)
+/* A record's affected[] entries as matching uses them, read once per
+ * record rather than once per SBOM. */
+struct rec_entry {
+	const struct upt_json *af, *versions, *ranges;
+	const char *key;                     /* a purl key (OSV), or NULL */
+	bool cpe, cpe_open;                  /* an NVD criteria; one whose product is open */
+	char cpe_key[SRV_CPE_VALUE_MAX + 8]; /* "cpe:PRODUCT" */
+	uint64_t key_h, cpe_h;               /* their key_hash */
+};
+
+struct rec_plan {
+	const struct upt_json *rec;
+	struct rec_entry *e;
+	size_t n;
+};
+
+static int plan_build(struct rec_plan *pl, const struct upt_json *rec, struct upt_error *err)
 {
-	const struct upt_sbom *s = ix->s;
-	bool *mark = calloc(s->n_components + 1, sizeof *mark);
-	size_t n = 0;
-	if (!mark || !record_marks(rec, s, ix, mark)) {
-		free(mark);
-		o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
-		return 1;
+	const struct upt_json *af = upt_json_get(rec, "affected");
+	memset(pl, 0, sizeof *pl);
+	pl->rec = rec;
+	if (!af || !af->n)
+		return UPT_OK;
+	if (!(pl->e = calloc(af->n, sizeof *pl->e)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t a = 0; a < af->n; a++) {
+		struct rec_entry *x = &pl->e[pl->n++];
+		const char *crit = jstr(af->items[a], "cpe"), *attr;
+		struct srv_cpe c;
+		x->af = af->items[a];
+		x->key = jstr(x->af, "key");
+		x->versions = upt_json_get(x->af, "versions");
+		x->ranges = upt_json_get(x->af, "ranges");
+		x->key_h = x->key ? key_hash(x->key) : 0;
+		x->cpe = crit != NULL;
+		if (crit && !srv_cpe_parse(&c, crit, &attr) &&
+		    c.a[SRV_CPE_PRODUCT].kind == SRV_CPE_VALUE &&
+		    !srv_cpe_wild(&c.a[SRV_CPE_PRODUCT]))
+			snprintf(x->cpe_key, sizeof x->cpe_key, "cpe:%s", c.a[SRV_CPE_PRODUCT].v);
+		x->cpe_h = key_hash(x->cpe_key);
+		if (!x->cpe_key[0])
+			x->cpe_open = x->cpe;
 	}
-	for (size_t c = 0; c < s->n_components; c++)
-		if (mark[c])
-			srv_json_raw(o, "%s%zu", n++ ? "," : "", c);
-	free(mark);
+	return UPT_OK;
+}
+
+/* Whether component c of the index is hit by entry x: component_hit, with
+ * the purl parsed once. */
+static bool entry_hit(const struct rec_entry *x, const struct sbom_index *ix, size_t c)
+{
+	const struct comp_purl *p = &ix->p[c];
+	if (x->cpe)
+		return component_hit(x->af, &ix->s->components[c]);
+	if (!x->key || !p->key || (strcmp(x->key, p->key) != 0 && strcmp(x->key, p->alt) != 0))
+		return false;
+	for (size_t i = 0; x->versions && i < x->versions->n; i++)
+		if (strcmp(x->versions->items[i]->str, p->ver) == 0)
+			return true;
+	for (size_t i = 0; x->ranges && i < x->ranges->n; i++)
+		if (in_range(x->ranges->items[i], p->ver))
+			return true;
+	return false;
+}
+
+static void mark_hit(struct sbom_index *ix, const struct rec_entry *x, size_t c)
+{
+	if (!ix->mark[c] && entry_hit(x, ix, c)) {
+		ix->mark[c] = true;
+		ix->list[ix->nlist++] = c;
+	}
+}
+
+/* Mark the components filed under `key` (hash h) that the entry hits. */
+static void index_mark(struct sbom_index *ix, const char *key, uint64_t h,
+		       const struct rec_entry *x)
+{
+	for (size_t i = index_find(ix, key, h);
+	     i < ix->n && ix->k[i].h == h && strcmp(ix->k[i].key, key) == 0; i++)
+		mark_hit(ix, x, ix->k[i].idx);
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Mark what entry x hits. */
+static void entry_mark(struct sbom_index *ix, const struct rec_entry *x, uint64_t cpe_any_h)
+{
+	if (x->cpe_open) { /* a criteria whose product is open: every component */
+		for (size_t i = 0; i < ix->s->n_components; i++)
+			mark_hit(ix, x, i);
+	} else if (x->cpe) {
+		index_mark(ix, x->cpe_key, x->cpe_h, x);
+		index_mark(ix, "cpe:*", cpe_any_h, x);
+	} else if (x->key) {
+		index_mark(ix, x->key, x->key_h, x);
+	}
+}
+
+static void marks_clear(struct sbom_index *ix)
+{
+	for (size_t i = 0; i < ix->nlist; i++)
+		ix->mark[ix->list[i]] = false;
+	ix->nlist = 0;
+}
+
+/* The components of the SBOM that the record (planned as `pl`) hits,
+ * as "i,j" in o; how many. An NVD record with conditions is evaluated
+ * against the whole SBOM first: which entries match anything, then which
+ * configurations apply (srv_nvd_applies). */
+static size_t hit_indexes(const struct rec_plan *pl, struct sbom_index *ix, struct srv_json *o)
+{
+	const struct upt_json *rec = pl->rec;
+	uint64_t cpe_any_h = key_hash("cpe:*");
+	bool *matched = NULL, *use = NULL;
+	size_t n;
+	ix->nlist = 0;
+	if (pl->n && srv_nvd_conditional(rec)) {
+		if (!(matched = calloc(pl->n, sizeof *matched)) ||
+		    !(use = calloc(pl->n, sizeof *use))) {
+			free(matched);
+			o->rc = UPT_ERR_NOMEM; /* srv_json_finish fails with it */
+			return 1;
+		}
+		for (size_t a = 0; a < pl->n; a++) {
+			entry_mark(ix, &pl->e[a], cpe_any_h);
+			matched[a] = ix->nlist > 0;
+			marks_clear(ix);
+		}
+		srv_nvd_applies(rec, matched, use);
+	}
+	for (size_t a = 0; a < pl->n; a++)
+		if (!use || use[a])
+			entry_mark(ix, &pl->e[a], cpe_any_h);
+	free(matched);
+	free(use);
+	n = ix->nlist;
+	if (n > 1)
+		qsort(ix->list, n, sizeof *ix->list, idx_cmp);
+	for (size_t i = 0; i < n; i++) {
+		srv_json_raw(o, "%s%zu", i ? "," : "", ix->list[i]);
+		ix->mark[ix->list[i]] = false;
+	}
+
 	return n;
 }
 
-/* Store the row of (record, SBOM) when the record hits something. */
-static int row_put(struct srv_store *st, const char *vuln, const char *sha,
-		   const struct upt_json *rec, const struct sbom_index *ix, size_t *rows,
-		   struct upt_error *err)
+/* Rows on their way to the store, written ROW_BATCH at a time (one
+ * statement, or one round trip, for many rows), counted once written. */
+#define ROW_BATCH 512
+
+struct row_batch {
+	struct srv_store *st;
+	struct srv_vmatch *m;
+	size_t n;
+	size_t *rows;
+};
+
+static int batch_init(struct row_batch *b, struct srv_store *st, size_t *rows,
+		      struct upt_error *err)
+{
+	b->st = st;
+	b->n = 0;
+	b->rows = rows;
+	if (!(b->m = calloc(ROW_BATCH, sizeof *b->m)))
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	return UPT_OK;
+}
+
+static int batch_flush(struct row_batch *b, struct upt_error *err)
+{
+	int rc = b->n ? b->st->ops->match_put(b->st, b->m, b->n, err) : UPT_OK;
+	if (rc == UPT_OK)
+		*b->rows += b->n;
+	for (size_t i = 0; i < b->n; i++)
+		free(b->m[i].hits);
+	b->n = 0;
+	return rc;
+}
+
+/* The rows not written are dropped (the transaction is rolled back). */
+static void batch_free(struct row_batch *b)
+{
+	for (size_t i = 0; b->m && i < b->n; i++)
+		free(b->m[i].hits);
+	free(b->m);
+	memset(b, 0, sizeof *b);
+}
+
+/* Store the row of (record, SBOM) when the record hits something; each
+ * (record, SBOM) pair once per batch. */
+static int row_put(struct row_batch *b, const char *vuln, const char *sha,
+		   const struct rec_plan *pl, struct sbom_index *ix, struct upt_error *err)
 {
 	struct srv_json o = {0};
-	struct srv_vmatch m = {0};
+	struct srv_vmatch *m = &b->m[b->n];
 	int rc;
-	if (!hit_indexes(rec, ix, &o)) {
+	if (!hit_indexes(pl, ix, &o)) {
 		srv_json_dispose(&o);
 		return UPT_OK;
 	}
-	if ((rc = srv_json_finish(&o, &m.hits, err)) != UPT_OK)
+	if ((rc = srv_json_finish(&o, &m->hits, err)) != UPT_OK)
 		return rc;
-	snprintf(m.vuln, sizeof m.vuln, "%s", vuln);
-	snprintf(m.sbom, sizeof m.sbom, "%s", sha);
-	rc = st->ops->match_put(st, &m, err);
-	free(m.hits);
-	*rows += rc == UPT_OK;
-	return rc;
+	snprintf(m->vuln, sizeof m->vuln, "%s", vuln);
+	snprintf(m->sbom, sizeof m->sbom, "%s", sha);
+	return ++b->n == ROW_BATCH ? batch_flush(b, err) : UPT_OK;
 }
 
 /* Every stored SBOM, parsed (one that does not parse is logged, skipped). */
@@ -940,18 +1172,22 @@ static int sbomset_load(struct srv_store *st, struct sbomset *ss, struct upt_err
 	return rc;
 }
 
-/* Parsed records (withdrawn ones are NULL). */
+/* Parsed records (withdrawn ones are NULL) and their matching plans. */
 struct recset {
 	struct srv_vuln *v;
 	size_t n;
 	struct upt_json **rec;
+	struct rec_plan *plan;
 	struct work w;
 };
 
 static void recset_free(struct recset *rs)
 {
+	for (size_t i = 0; rs->plan && i < rs->n; i++)
+		free(rs->plan[i].e);
 	srv_vulns_free(rs->v, rs->n);
 	free(rs->rec);
+	free(rs->plan);
 	free(rs->w.mem);
 	memset(rs, 0, sizeof *rs);
 }
@@ -962,61 +1198,89 @@ static int recset_load(struct srv_store *st, struct recset *rs, struct upt_error
 	int rc = st->ops->vuln_list(st, &rs->v, &rs->n, err);
 	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
 		total += strlen(rs->v[i].record);
-	if (rc == UPT_OK && !(rs->rec = calloc(rs->n + 1, sizeof *rs->rec)))
+	if (rc == UPT_OK && (!(rs->rec = calloc(rs->n + 1, sizeof *rs->rec)) ||
+			     !(rs->plan = calloc(rs->n + 1, sizeof *rs->plan))))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK)
 		rc = work_init(&rs->w, total, err);
 	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
-		if (!rs->v[i].withdrawn)
+		if (!rs->v[i].withdrawn) {
 			rc = upt_json_parse(&rs->rec[i], &rs->w.a, (const uint8_t *)rs->v[i].record,
 					    strlen(rs->v[i].record), NULL, err);
+			if (rc == UPT_OK)
+				rc = plan_build(&rs->plan[i], rs->rec[i], err);
+		}
 	return rc;
 }
 
-/* Inside a transaction: the rows of one record, against every SBOM. */
-static int rows_of_record(struct srv_store *st, const struct srv_vuln *v, const struct sbomset *ss,
-			  size_t *rows, struct upt_error *err)
+/* Inside a transaction: the rows of one record, against every SBOM. When
+ * `again`, an earlier record of the batch has the same id: its rows are
+ * written before this one's clear them. */
+static int rows_of_record(struct row_batch *b, const struct srv_vuln *v, bool again,
+			  struct sbomset *ss, struct upt_error *err)
 {
+	struct srv_store *st = b->st;
 	struct work w = {0};
 	struct upt_json *rec;
-	int rc = st->ops->match_clear(st, v->id, "", err);
+	struct rec_plan pl = {0};
+	int rc = again ? batch_flush(b, err) : UPT_OK;
+	if (rc == UPT_OK)
+		rc = st->ops->match_clear(st, v->id, "", err);
 	if (rc != UPT_OK || v->withdrawn || !ss->n)
 		return rc;
 	rc = work_init(&w, strlen(v->record), err);
 	if (rc == UPT_OK)
 		rc = upt_json_parse(&rec, &w.a, (const uint8_t *)v->record, strlen(v->record), NULL,
 				    err);
+	if (rc == UPT_OK)
+		rc = plan_build(&pl, rec, err);
 	for (size_t i = 0; rc == UPT_OK && i < ss->n; i++)
-		rc = row_put(st, v->id, ss->e[i].sha256, rec, &ss->ix[i], rows, err);
+		rc = row_put(b, v->id, ss->e[i].sha256, &pl, &ss->ix[i], err);
+	free(pl.e);
 	free(w.mem);
 	return rc;
 }
 
 /* Inside a transaction: the rows of one SBOM, against every record. */
-static int rows_of_sbom(struct srv_store *st, const char *sha, const struct sbom_index *ix,
+static int rows_of_sbom(struct srv_store *st, const char *sha, struct sbom_index *ix,
 			const struct recset *rs, size_t *rows, struct upt_error *err)
 {
-	int rc = st->ops->match_clear(st, "", sha, err);
+	struct row_batch b = {0};
+	int rc = batch_init(&b, st, rows, err);
+	if (rc == UPT_OK)
+		rc = st->ops->match_clear(st, "", sha, err);
 	for (size_t i = 0; rc == UPT_OK && i < rs->n; i++)
 		if (rs->rec[i])
-			rc = row_put(st, rs->v[i].id, sha, rs->rec[i], ix, rows, err);
+			rc = row_put(&b, rs->v[i].id, sha, &rs->plan[i], ix, err);
+	if (rc == UPT_OK)
+		rc = batch_flush(&b, err);
+	batch_free(&b);
 	return rc;
 }
 
+/* Every row from scratch, written in key order (records by id, SBOMs by
+ * hash, as the store lists them), as an import writes them. */
 static int rematch_all(struct srv_store *st, size_t *rows, size_t *nsboms, size_t *nrecs,
 		       struct upt_error *err)
 {
 	struct sbomset ss = {0};
 	struct recset rs = {0};
+	struct row_batch b = {0};
 	int rc = sbomset_load(st, &ss, err);
 	if (rc == UPT_OK)
 		rc = recset_load(st, &rs, err);
 	if (rc == UPT_OK)
+		rc = batch_init(&b, st, rows, err);
+	if (rc == UPT_OK)
 		rc = st->ops->begin(st, err);
 	if (rc == UPT_OK) {
 		rc = st->ops->match_clear(st, "", "", err);
-		for (size_t i = 0; rc == UPT_OK && i < ss.n; i++)
-			rc = rows_of_sbom(st, ss.e[i].sha256, &ss.ix[i], &rs, rows, err);
+		for (size_t r = 0; rc == UPT_OK && r < rs.n; r++)
+			for (size_t i = 0; rc == UPT_OK && rs.rec[r] && i < ss.n; i++)
+				rc = row_put(&b, rs.v[r].id, ss.e[i].sha256, &rs.plan[r], &ss.ix[i],
+					     err);
+		if (rc == UPT_OK)
+			rc = batch_flush(&b, err);
 		if (rc == UPT_OK)
 			rc = st->ops->commit(st, err);
 		else
@@ -1024,6 +1288,7 @@ static int rematch_all(struct srv_store *st, size_t *rows, size_t *nsboms, size_
 	}
 	*nsboms = ss.n;
 	*nrecs = rs.n;
+	batch_free(&b);
 	sbomset_free(&ss);
 	recset_free(&rs);
 	return rc;
@@ -1112,6 +1377,39 @@ int srv_admin_sbom_put(struct srv_store *st, const char *sha256, const uint8_t *
 	return rc;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	const struct srv_vuln *const *x = a, *const *y = b;
+	int c = strcmp((*x)->id, (*y)->id);
+	return c ? c : *x < *y ? -1 : *x > *y;
+}
+
+/* Which records of an import repeat the id of an earlier one (*dup NULL
+ * when none does). */
+static int dup_ids(const struct srv_vuln *v, size_t n, bool **dup, struct upt_error *err)
+{
+	const struct srv_vuln **by = calloc(n + 1, sizeof *by);
+	bool any = false;
+	*dup = NULL;
+	if (!by || !(*dup = calloc(n + 1, sizeof **dup))) {
+		free(by);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		by[i] = &v[i];
+	if (n > 1)
+		qsort(by, n, sizeof *by, id_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(by[i]->id, by[i - 1]->id) == 0) /* by[i] comes later */
+			any = (*dup)[by[i] - v] = true;
+	free(by);
+	if (!any) {
+		free(*dup);
+		*dup = NULL;
+	}
+	return UPT_OK;
+}
+
 int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len, int64_t now,
 			  char **resp, struct upt_error *err)
 {
@@ -1122,6 +1420,8 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	size_t n_out = 0, cap_out = 0, git = 0, withdrawn = 0, nomatch = 0, total = 0;
 	size_t platform = 0, nvd_records = 0, rows = 0;
 	struct sbomset ss = {0};
+	struct row_batch b = {0};
+	bool *dup = NULL;
 	struct srv_json o = {0};
 	int rc = work_init(&w, len, err);
 	if (rc == UPT_OK)
@@ -1199,18 +1499,26 @@ int srv_admin_vuln_import(struct srv_store *st, const uint8_t *body, size_t len,
 	if (rc == UPT_OK)
 		rc = sbomset_load(st, &ss, err);
 	if (rc == UPT_OK)
+		rc = batch_init(&b, st, &rows, err);
+	if (rc == UPT_OK)
+		rc = dup_ids(out, n_out, &dup, err);
+	if (rc == UPT_OK)
 		rc = st->ops->begin(st, err);
 	if (rc == UPT_OK) {
 		/* the records, and their matching rows against every SBOM */
 		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
 			rc = st->ops->vuln_put(st, &out[i], err);
 		for (size_t i = 0; rc == UPT_OK && i < n_out; i++)
-			rc = rows_of_record(st, &out[i], &ss, &rows, err);
+			rc = rows_of_record(&b, &out[i], dup && dup[i], &ss, err);
+		if (rc == UPT_OK)
+			rc = batch_flush(&b, err);
 		if (rc == UPT_OK)
 			rc = st->ops->commit(st, err);
 		else
 			st->ops->rollback(st);
 	}
+	batch_free(&b);
+	free(dup);
 	sbomset_free(&ss);
 	if (rc == UPT_OK) {
 		srv_json_raw(&o,

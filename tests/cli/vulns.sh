@@ -647,4 +647,46 @@ expect 0 "$uptake" vuln show DEBIAN-ZIP-2 "${W[@]}" --json
 grep -q '"id":"DEBIAN-ZIP-2"' out.txt && ok || bad "zip record not stored: $(cat out.txt)"
 same_as_full "after the zip import"
 
+# --- an id with the characters a PostgreSQL array literal quotes ('"', '\',
+# ',', braces, a space, NULL): its matching rows (written in batches) are
+# the same as those of the same record under a plain id
+py 'import json
+r = json.load(open("'"$fix"'/osv/GHSA-lodash.json"))
+for i, id in enumerate(("GHSA-q\"u\\o,t{e} NULL", "GHSA-PLAIN-COPY")):
+    r["id"] = id
+    r["aliases"] = []
+    json.dump(r, open("odd%d.json" % i, "w"))'
+expect 0 "$uptake" vuln import odd0.json "${W[@]}"
+expect 0 "$uptake" vuln import odd1.json "${W[@]}"
+grep -q "^matching rows updated: [1-9]" out.txt && ok || bad "odd-id import: $(cat out.txt err.txt)"
+"$uptake" report vulns "${W[@]}" --json >rv.json && py '
+import json, sys
+d = json.load(open("rv.json"))
+v = {x["id"]: ([i["target"] for i in x["images"]], x["devices"]) for x in d["vulnerabilities"]}
+odd, plain = v.get("GHSA-q\"u\\o,t{e} NULL"), v.get("GHSA-PLAIN-COPY")
+print(odd, plain)
+sys.exit(not plain or not plain[0] or odd != plain)' >odd.txt && ok ||
+  bad "the odd id's rows differ from the plain one's: $(cat odd.txt)"
+same_as_full "after the odd ids"
+
+# --- one import naming an id twice: the later record is the one kept, and
+# only its rows (none here: it names a version no image has) remain
+py 'import json
+r = json.load(open("'"$fix"'/osv/GHSA-lodash.json"))
+r["id"] = "GHSA-TWICE"
+r["aliases"] = []
+later = json.loads(json.dumps(r))
+later["affected"][0]["ranges"] = []
+later["affected"][0]["versions"] = ["0.0.0-none"]
+json.dump([r, later], open("twice.json", "w"))'
+expect 0 "$uptake" vuln import twice.json "${W[@]}"
+"$uptake" report vulns "${W[@]}" --json >rv.json && py '
+import json, sys
+d = json.load(open("rv.json"))
+v = [[i["target"] for i in x["images"]] for x in d["vulnerabilities"] if x["id"] == "GHSA-TWICE"]
+print(v)
+sys.exit(v not in ([], [[]]))' >twice.txt && ok ||
+  bad "an id imported twice kept the earlier record's rows: $(cat twice.txt)"
+same_as_full "after an id imported twice"
+
 finish
