@@ -70,23 +70,33 @@ struct deb {
 	const char *version, *revision;
 };
 
+/* The epoch: the digits from s to colon, at most max. */
+static bool epoch_of(const char *s, const char *colon, unsigned long max, unsigned long *out)
+{
+	unsigned long e = 0;
+	if (colon == s)
+		return false;
+	for (const char *p = s; p < colon; p++) {
+		if (!is_digit(*p))
+			return false;
+		e = e * 10 + (unsigned long)(*p - '0');
+		if (e > max)
+			return false;
+	}
+	*out = e;
+	return true;
+}
+
 static bool deb_split(struct deb *d, const char *s)
 {
 	const char *colon = strchr(s, ':'), *up = s;
 	char *hyphen;
 	size_t n;
+	unsigned long e = 0;
 	d->epoch = 0;
 	if (colon) {
-		unsigned long e = 0;
-		if (colon == s)
+		if (!epoch_of(s, colon, INT_MAX, &e))
 			return false;
-		for (const char *p = s; p < colon; p++) {
-			if (!is_digit(*p))
-				return false;
-			e = e * 10 + (unsigned long)(*p - '0');
-			if (e > INT_MAX)
-				return false;
-		}
 		d->epoch = (unsigned)e;
 		up = colon + 1;
 	}
@@ -142,17 +152,10 @@ static bool rpm_chars(const char *p, size_t n)
 static bool rpm_valid(const char *s)
 {
 	const char *colon = strchr(s, ':'), *v = s, *dash;
+	unsigned long e;
 	if (colon) {
-		unsigned long e = 0;
-		if (colon == s)
+		if (!epoch_of(s, colon, UINT32_MAX, &e))
 			return false;
-		for (const char *p = s; p < colon; p++) {
-			if (!is_digit(*p))
-				return false;
-			e = e * 10 + (unsigned long)(*p - '0');
-			if (e > UINT32_MAX)
-				return false;
-		}
 		v = colon + 1;
 	}
 	dash = strrchr(v, '-');
