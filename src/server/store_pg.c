@@ -199,6 +199,13 @@ static const char *const migrations[] = {
     " PRIMARY KEY (vuln, sbom));"
     "CREATE INDEX vuln_matches_sbom ON vuln_matches(sbom);"
     "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
+    /* 14: the histories in the order they were written, so that pruning
+     * to the newest N walks N index entries (as SQLite's) */
+    "CREATE INDEX ecu_reports_order ON ecu_reports(device, serial, id);"
+    "CREATE INDEX manifests_order ON manifests(device, id);"
+    "CREATE INDEX device_info_order ON device_info(device, kind, id);"
+    "CREATE INDEX installation_reports_order ON installation_reports(device, id);"
+    "CREATE INDEX alerts_order ON alerts(device, id);",
 };
 
 static int64_t mono_ms(void)
@@ -780,9 +787,10 @@ static int keep_newest(struct pg_store *s, const char *table, const char *col1, 
 		return UPT_OK;
 	snprintf(where, sizeof where, "%s=$1%s%s%s", col1, col2 ? " AND " : "", col2 ? col2 : "",
 		 col2 ? "=$2" : "");
+	/* the newest row past the `keep` newest, and every older one */
 	snprintf(sql, sizeof sql,
-		 "DELETE FROM %s WHERE %s AND id < (SELECT min(id) FROM (SELECT id FROM %s "
-		 "WHERE %s ORDER BY id DESC LIMIT $%d) k)",
+		 "DELETE FROM %s WHERE %s AND id <= (SELECT id FROM %s WHERE %s "
+		 "ORDER BY id DESC LIMIT 1 OFFSET $%d)",
 		 table, where, table, where, col2 ? 3 : 2);
 	PQclear(exec(s, sql, col2 ? 3 : 2, vals, NULL, NULL, err, &code));
 	return code;

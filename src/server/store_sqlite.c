@@ -244,6 +244,12 @@ static const char *const migrations[] = {
     " PRIMARY KEY (vuln, sbom));"
     "CREATE INDEX vuln_matches_sbom ON vuln_matches(sbom);"
     "INSERT INTO vuln_matches (vuln, sbom, hits) VALUES ('', '', '');",
+    /* 14: the histories in the order they were written (an index's rowid
+     * is its last column), so that pruning to the newest N walks N index
+     * entries of one device instead of sorting its history */
+    "CREATE INDEX ecu_reports_order ON ecu_reports(device, serial);"
+    "CREATE INDEX manifests_order ON manifests(device);"
+    "CREATE INDEX device_info_order ON device_info(device, kind);",
 };
 
 /* The connection this thread uses for `s` now: its reader inside a read,
@@ -1121,9 +1127,10 @@ static int keep_newest(struct sqlite_store *s, const char *table, const char *co
 		return UPT_OK;
 	snprintf(where, sizeof where, "%s=?%s%s%s", col1, col2 ? " AND " : "", col2 ? col2 : "",
 		 col2 ? "=?" : "");
+	/* the newest row past the `keep` newest, and every older one */
 	snprintf(sql, sizeof sql,
-		 "DELETE FROM %s WHERE %s AND rowid < (SELECT min(rowid) FROM (SELECT rowid "
-		 "FROM %s WHERE %s ORDER BY rowid DESC LIMIT ?))",
+		 "DELETE FROM %s WHERE %s AND rowid <= (SELECT rowid FROM %s WHERE %s "
+		 "ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
 		 table, where, table, where);
 	if (!col2)
 		return run(s, sql, "tti", (const void *[]){v1, v1, &keep}, err);
