@@ -97,6 +97,22 @@ struct job {
 	int ok, failed, seen_late;
 };
 
+struct add {
+	const char *id;
+	bool undo;
+};
+
+/* A grouped transaction's work: add the device, and fail when asked to
+ * (what it wrote is undone, alone). */
+static int add_device(struct srv_store *st, void *p, struct upt_error *err)
+{
+	const struct add *a = p;
+	int rc = st->ops->device_add(st, a->id, err);
+	if (rc == UPT_OK && a->undo)
+		rc = upt_error_set(err, UPT_ERR_STATE, "undone on purpose");
+	return rc;
+}
+
 static void *grouped(void *p)
 {
 	struct job *j = p;
@@ -104,23 +120,17 @@ static void *grouped(void *p)
 	for (int i = 0; i < EACH; i++) {
 		struct upt_error err = {0};
 		char id[32];
-		bool undo = i % 5 == 4; /* every fifth is rolled back */
+		struct add a = {id, i % 5 == 4}; /* every fifth is rolled back */
+		int rc;
 		snprintf(id, sizeof id, "dev-%d-%d", j->t, i);
 		usleep(100); /* as a manifest is verified */
-		if (st->ops->begin_grouped(st, &err) != UPT_OK) {
-			j->failed++;
+		rc = st->ops->grouped(st, add_device, &a, &err);
+		if (a.undo) {
+			if (rc == UPT_OK)
+				j->failed++;
 			continue;
 		}
-		if (st->ops->device_add(st, id, &err) != UPT_OK) {
-			st->ops->rollback(st);
-			j->failed++;
-			continue;
-		}
-		if (undo) {
-			st->ops->rollback(st);
-			continue;
-		}
-		if (st->ops->commit(st, &err) != UPT_OK) {
+		if (rc != UPT_OK) {
 			j->failed++;
 			continue;
 		}
@@ -143,8 +153,8 @@ static void test_group_commit(void)
 	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
 	if (!st)
 		return;
-	CHECK(st->ops->begin_grouped != NULL);
-	if (!st->ops->begin_grouped) {
+	CHECK(st->ops->grouped != NULL);
+	if (!st->ops->grouped) {
 		st->ops->close(st);
 		remove_db();
 		return;
@@ -188,28 +198,32 @@ static void test_group_failure_alone(void)
 	struct upt_error err = {0};
 	fresh_db();
 	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
-	if (!st || !st->ops->begin_grouped) {
-		CHECK(st && st->ops->begin_grouped);
+	if (!st || !st->ops->grouped) {
+		CHECK(st && st->ops->grouped);
 		if (st)
 			st->ops->close(st);
 		remove_db();
 		return;
 	}
 	CHECK_EQ_INT(st->ops->device_add(st, "twice", &err), UPT_OK);
-	CHECK_EQ_INT(st->ops->begin_grouped(st, &err), UPT_OK);
-	CHECK(st->ops->device_add(st, "twice", &err) != UPT_OK);
-	st->ops->rollback(st);
-	CHECK_EQ_INT(st->ops->begin_grouped(st, &err), UPT_OK);
-	CHECK_EQ_INT(st->ops->device_add(st, "after", &err), UPT_OK);
-	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(st->ops->grouped(st, add_device, &(struct add){"twice", false}, &err) != UPT_OK);
+	CHECK(err.msg[0] != 0);
+	CHECK_EQ_INT(st->ops->grouped(st, add_device, &(struct add){"after", false}, &err),
+		     UPT_OK);
 	CHECK(stored("after"));
 	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
-	CHECK_EQ_INT(st->ops->begin_grouped(st, &err), UPT_OK);
-	CHECK_EQ_INT(st->ops->device_add(st, "nested", &err), UPT_OK);
-	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->grouped(st, add_device, &(struct add){"nested", false}, &err),
+		     UPT_OK);
 	CHECK(!stored("nested"));
 	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
 	CHECK(stored("nested"));
+	/* nested and failing: undone alone, the outer transaction goes on */
+	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
+	CHECK_EQ_INT(st->ops->device_add(st, "outer", &err), UPT_OK);
+	CHECK(st->ops->grouped(st, add_device, &(struct add){"inner", true}, &err) != UPT_OK);
+	CHECK_EQ_INT(st->ops->commit(st, &err), UPT_OK);
+	CHECK(stored("outer"));
+	CHECK(!stored("inner"));
 	st->ops->close(st);
 	remove_db();
 }

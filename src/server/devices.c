@@ -408,51 +408,64 @@ static int install_store(struct srv_store *st, const char *device, const struct 
 	return rc;
 }
 
-/* One transaction: the ECUs are read (and locked) inside it, so the
- * counter check and the write are one step for concurrent manifests. */
-static int manifest_commit(struct srv_store *st, const char *device, const struct upt_manifest *m,
-			   const uint8_t *body, size_t len, struct judged *j, size_t primary_at,
-			   int64_t now, struct upt_error *err)
+struct commit_ctx {
+	const char *device;
+	const struct upt_manifest *m;
+	const uint8_t *body;
+	size_t len;
+	struct judged *j;
+	size_t primary_at;
+	int64_t now;
+};
+
+/* The manifest's transaction: the ECUs are read (and locked) inside it,
+ * so the counter check and the write are one step for concurrent
+ * manifests. */
+static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 {
+	const struct commit_ctx *c = p;
+	const struct upt_manifest *m = c->m;
+	struct judged *j = c->j;
 	struct srv_ecu *fresh = NULL;
 	size_t n = 0;
 	const struct upt_json *au = upt_json_get(m->doc.signed_json, "auto_update");
-	/* manifests arriving together share one commit; each is answered
-	 * once that commit is durable */
-	int rc = st->ops->begin_grouped ? st->ops->begin_grouped(st, err) : st->ops->begin(st, err);
-	if (rc != UPT_OK)
-		return rc;
-	rc = st->ops->ecus_lock(st, device, &fresh, &n, err);
+	int rc = st->ops->ecus_lock(st, c->device, &fresh, &n, err);
 	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++) {
 		if (j[i].v == V_REFUSED)
 			continue;
 		if (!(j[i].e = ecu_find(fresh, n, j[i].r->ecu_serial)))
-			rc = upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs changed", device);
+			rc = upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs changed", c->device);
 		else
-			rc = judge(st, device, &j[i], i == primary_at, err);
+			rc = judge(st, c->device, &j[i], i == c->primary_at, err);
 		if (rc == UPT_OK)
 			snprintf(j[i].before, sizeof j[i].before, "%s", j[i].e->installed_sha256);
 	}
-	if (rc == UPT_OK && j[primary_at].v != V_FRESH)
-		rc = upt_error_set(err, UPT_ERR_ROLLBACK, "%s", j[primary_at].why.msg);
+	if (rc == UPT_OK && j[c->primary_at].v != V_FRESH)
+		rc = upt_error_set(err, UPT_ERR_ROLLBACK, "%s", j[c->primary_at].why.msg);
 	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++)
 		if (j[i].v != V_REFUSED && j[i].v != V_REPLAYED)
-			rc = report_write(st, device, &j[i], now, err);
+			rc = report_write(st, c->device, &j[i], c->now, err);
 	if (rc == UPT_OK)
-		rc = st->ops->manifest_put(st, device, now, !au || au->type != UPT_JSON_FALSE, body,
-					   len, err);
+		rc = st->ops->manifest_put(st, c->device, c->now, !au || au->type != UPT_JSON_FALSE,
+					   c->body, c->len, err);
 	for (size_t k = 0; rc == UPT_OK && k < srv_installations(m); k++)
-		rc = install_store(st, device, m, k, now, err);
-	if (rc == UPT_OK)
-		rc = st->ops->commit(st, err);
-	else
-		st->ops->rollback(st);
+		rc = install_store(st, c->device, m, k, c->now, err);
 	/* the locked copies go: the ECUs read before the transaction stand in */
 	for (size_t i = 0; i < m->n_reports; i++)
 		if (j[i].v != V_REFUSED)
 			j[i].e = NULL;
 	free(fresh);
 	return rc;
+}
+
+/* Manifests arriving together share one commit; each is answered once
+ * that commit is durable. */
+static int manifest_commit(struct srv_store *st, const char *device, const struct upt_manifest *m,
+			   const uint8_t *body, size_t len, struct judged *j, size_t primary_at,
+			   int64_t now, struct upt_error *err)
+{
+	struct commit_ctx c = {device, m, body, len, j, primary_at, now};
+	return srv_store_grouped(st, manifest_write, &c, err);
 }
 
 /* Check a manifest against the device's registered ECUs; on success the

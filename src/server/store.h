@@ -338,15 +338,20 @@ typedef int (*srv_manifest_scan_fn)(void *ctx, const char *device, int64_t recei
 /* Called with what another server process changed (srv_store_ops.watch). */
 typedef void (*srv_change_fn)(void *ctx, const char *what);
 
+/* A transaction's work, for srv_store_ops.grouped. */
+typedef int (*srv_grouped_fn)(struct srv_store *s, void *ctx, struct upt_error *err);
+
 struct srv_store_ops {
 	const char *name;
 	int (*begin)(struct srv_store *s, struct upt_error *err);
-	/* A transaction that may share its commit with others begun the same
-	 * way within a few milliseconds (group commit): commit returns once
-	 * the shared transaction is durable, with its result; a rollback
-	 * undoes this one only. NULL where every begin commits on its own
-	 * (PostgreSQL groups concurrent commits of the pool itself). */
-	int (*begin_grouped)(struct srv_store *s, struct upt_error *err);
+	/* fn in a transaction that may share its commit with others run the
+	 * same way meanwhile (group commit): returns once the shared commit
+	 * is durable, with fn's result; a failed fn is undone alone. fn runs
+	 * on whichever thread leads the group, and calls the store as inside
+	 * begin/commit. NULL where every transaction commits on its own
+	 * (PostgreSQL groups concurrent commits of the pool itself): see
+	 * srv_store_grouped(). */
+	int (*grouped)(struct srv_store *s, srv_grouped_fn fn, void *ctx, struct upt_error *err);
 	int (*commit)(struct srv_store *s, struct upt_error *err);
 	void (*rollback)(struct srv_store *s);
 	/* Add a version of a role's metadata (a version stored once only:
@@ -614,6 +619,22 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
  * connections (each thread takes one per call or transaction). */
 int srv_store_pg_open(struct srv_store **out, const char *conninfo, size_t pool,
 		      struct upt_error *err);
+
+/* fn in a grouped transaction where the store has them, else in a
+ * transaction of its own. */
+static inline int srv_store_grouped(struct srv_store *s, srv_grouped_fn fn, void *ctx,
+				    struct upt_error *err)
+{
+	int rc;
+	if (s->ops->grouped)
+		return s->ops->grouped(s, fn, ctx, err);
+	if ((rc = s->ops->begin(s, err)) != UPT_OK)
+		return rc;
+	if ((rc = fn(s, ctx, err)) == UPT_OK)
+		return s->ops->commit(s, err);
+	s->ops->rollback(s);
+	return rc;
+}
 
 void srv_meta_free(struct srv_meta *m);
 void srv_blobs_free(char **b, size_t n);

@@ -16,12 +16,14 @@
 
 /* One transaction's part in a group commit: it waits for the result of
  * the shared COMMIT. */
-struct group_waiter {
-	struct group_waiter *next;
-	bool committed; /* its group's COMMIT ran; done once synced */
-	bool done;
+/* A grouped transaction, queued for the thread that runs the group. */
+struct group_job {
+	struct group_job *next;
+	srv_grouped_fn fn;
+	void *ctx;
+	bool done; /* its group is durable (or it failed) */
 	int rc;
-	char msg[sizeof((struct upt_error *)0)->msg];
+	struct upt_error err;
 };
 
 struct cached_stmt {
@@ -43,18 +45,19 @@ struct sqlite_store {
 	struct srv_store base;
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one connection, serialised */
-	/* group commit: an outer transaction (group_open) holds the released
-	 * savepoints of grouped transactions (their waiters) until one of
-	 * them, or any other writer, commits it; tx_grouped while a grouped
-	 * transaction's savepoint is open (its thread holds the lock) */
-	bool group_open, tx_grouped;
+	/* group commit: grouped transactions queue up (under wait_lock); the
+	 * thread that finds no group gathering leads one: with the writer
+	 * held, it runs every queued transaction in a savepoint of one outer
+	 * transaction, as they come, until the sync of the group before is
+	 * over, then commits and syncs, and tells each its result */
 	bool group_nosync; /* the open group commits without syncing (group_begin) */
-	unsigned syncs;    /* groups committed whose WAL sync is in flight */
 	unsigned depth;    /* transactions the lock's holder has open (nested: savepoints) */
-	unsigned group_n;
-	struct group_waiter *waiters;
 	pthread_mutex_t wait_lock;
-	pthread_cond_t wait_cv;
+	pthread_cond_t wait_cv; /* a group is done */
+	pthread_cond_t lead_cv; /* for the leader: a job queued, or a sync over */
+	struct group_job *queue, **queue_tail;
+	bool gathering; /* a leader takes what is queued */
+	unsigned syncs; /* groups committed whose WAL sync is in flight */
 	/* prepared statements kept for reuse, by their SQL text */
 	struct cached_stmt stmts[STMT_CACHE];
 	char path[4096]; /* for cursors' own connections; "" in memory */
@@ -75,9 +78,8 @@ static _Thread_local struct sqlite_store *tl_read_store;
 static _Thread_local unsigned tl_read_depth;
 static _Thread_local struct sqlite_store *tl_tx;
 
-/* How long a grouped transaction waits for the commit of its group
- * before it commits the group itself (the thread whose sync was in
- * flight does it first), and how many a group takes at most. */
+/* How long a group's leader waits for the sync before it at most (the
+ * syncing thread tells it sooner), and how many a group takes at most. */
 #define GROUP_WINDOW_US 10000
 #define GROUP_MAX       64
 
@@ -291,7 +293,7 @@ static int group_sync_full(struct sqlite_store *s)
 }
 
 /* A group's transaction begins; with the WAL's own descriptor its commit
- * leaves the sync to group_finish() (the lock held). */
+ * leaves the sync to group_lead() (the lock held). */
 static int group_begin(struct sqlite_store *s, struct upt_error *err)
 {
 	int rc;
@@ -309,101 +311,11 @@ static int group_begin(struct sqlite_store *s, struct upt_error *err)
 	return rc;
 }
 
-/* A committed group whose waiters are told once it is durable. */
-struct group_done {
-	struct group_waiter *waiters;
-	bool sync; /* the WAL is still to be synced */
-	int rc;
-	char msg[sizeof((struct upt_error *)0)->msg];
-};
-
-/* Commit the group's outer transaction (the lock held). With the WAL's
- * own descriptor, the commit writes the WAL without syncing it
- * (synchronous=NORMAL for this commit only) and group_finish() syncs it
- * after the lock is released, so that the next group is written while
- * this one reaches the disk; else the commit syncs as every other does
- * (synchronous=FULL). Nothing is acknowledged before the sync. */
-static struct group_done group_commit(struct sqlite_store *s)
-{
-	struct group_done d = {0};
-	struct upt_error err = {0};
-	if (!s->group_open)
-		return d;
-	d.sync = s->group_nosync;
-	d.rc = exec(s, "COMMIT;", &err);
-	if (d.rc != UPT_OK)
-		exec(s, "ROLLBACK;", NULL);
-	if (group_sync_full(s) != UPT_OK && d.rc == UPT_OK)
-		d.rc = upt_error_set(&err, UPT_ERR_IO, "sqlite: commits would not be synced");
-	snprintf(d.msg, sizeof d.msg, "%s", err.msg);
-	s->group_open = false;
-	s->group_n = 0;
-	pthread_mutex_lock(&s->wait_lock);
-	d.waiters = s->waiters;
-	for (struct group_waiter *w = d.waiters; w; w = w->next)
-		w->committed = true;
-	s->waiters = NULL;
-	pthread_mutex_unlock(&s->wait_lock);
-	return d;
-}
-
-/* Sync what group_commit() wrote (the lock need not be held) and tell
- * its waiters the result. */
-static void group_finish(struct sqlite_store *s, struct group_done *d)
-{
-	if (d->rc == UPT_OK && d->sync && fdatasync(s->wal_fd) != 0) {
-		d->rc = UPT_ERR_IO;
-		snprintf(d->msg, sizeof d->msg, "sqlite: syncing the WAL: %s", strerror(errno));
-	}
-	if (!d->waiters)
-		return;
-	pthread_mutex_lock(&s->wait_lock);
-	for (struct group_waiter *w = d->waiters; w; w = w->next) {
-		w->rc = d->rc;
-		snprintf(w->msg, sizeof w->msg, "%s", d->msg);
-		w->done = true;
-	}
-	pthread_cond_broadcast(&s->wait_cv);
-	pthread_mutex_unlock(&s->wait_lock);
-}
-
-/* Commit the open group and sync it with the lock released; then, while
- * no other sync is in flight, the group that gathered meanwhile (called
- * with the lock held; returns with it released). */
-static void commit_chain(struct sqlite_store *s)
-{
-	for (;;) {
-		struct group_done d = group_commit(s);
-		if (d.sync)
-			s->syncs++;
-		pthread_mutex_unlock(&s->lock);
-		group_finish(s, &d);
-		if (!d.sync)
-			return;
-		pthread_mutex_lock(&s->lock);
-		s->syncs--;
-		if (s->syncs > 0 || !s->group_open || s->group_n == 0) {
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
-	}
-}
-
-/* Commit the group and wait until it is durable (the lock held). */
-static void group_flush(struct sqlite_store *s)
-{
-	struct group_done d = group_commit(s);
-	group_finish(s, &d);
-}
-
 /* The connection, for a call that writes or begins a transaction of its
- * own: what a group holds is committed first, so that nothing else is
- * made durable (or lost) with it. */
+ * own (a group holds it from its first statement to its commit). */
 static void lock(struct sqlite_store *s)
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->group_open && !s->tx_grouped)
-		group_flush(s);
 }
 
 /* A connection for a read: a free reader (the first one busy, when all
@@ -518,108 +430,19 @@ static int nested_end(struct sqlite_store *s, bool keep, struct upt_error *err)
 	return keep ? rc : UPT_OK;
 }
 
-/* A savepoint in the group's outer transaction, begun if there is none. */
-static int sq_begin_grouped(struct srv_store *b, struct upt_error *err)
-{
-	struct sqlite_store *s = S(b);
-	int rc = UPT_OK;
-	pthread_mutex_lock(&s->lock);
-	if (s->depth) { /* inside this thread's own: nested in it */
-		pthread_mutex_unlock(&s->lock);
-		return sq_begin(b, err);
-	}
-	if (!s->group_open) {
-		rc = group_begin(s, err);
-		s->group_open = rc == UPT_OK;
-	}
-	if (rc == UPT_OK)
-		rc = exec(s, "SAVEPOINT grouped;", err);
-	if (rc != UPT_OK) {
-		if (s->group_open && s->group_n == 0) {
-			exec(s, "ROLLBACK;", NULL);
-			group_sync_full(s);
-			s->group_open = false;
-		}
-		pthread_mutex_unlock(&s->lock);
-		return rc;
-	}
-	s->tx_grouped = true;
-	s->depth = 1;
-	tl_tx = s;
-	return UPT_OK;
-}
-
-/* Wait until the group this waiter joined is committed, committing it
- * when no one did within the window. */
-static int group_wait(struct sqlite_store *s, struct group_waiter *w, struct upt_error *err)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += GROUP_WINDOW_US * 1000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->wait_lock);
-	while (!w->done && pthread_cond_timedwait(&s->wait_cv, &s->wait_lock, &until) == 0)
-		;
-	pthread_mutex_unlock(&s->wait_lock);
-	if (!w->done) {
-		struct group_done d = {0};
-		bool committed;
-		pthread_mutex_lock(&s->lock);
-		pthread_mutex_lock(&s->wait_lock);
-		committed = w->committed;
-		pthread_mutex_unlock(&s->wait_lock);
-		if (!committed)
-			d = group_commit(s);
-		pthread_mutex_unlock(&s->lock);
-		group_finish(s, &d);
-	}
-	/* a group committed by another thread: wait until it is synced */
-	pthread_mutex_lock(&s->wait_lock);
-	while (!w->done)
-		pthread_cond_wait(&s->wait_cv, &s->wait_lock);
-	pthread_mutex_unlock(&s->wait_lock);
-	if (w->rc != UPT_OK)
-		return upt_error_set(err, w->rc, "%s", w->msg);
-	return UPT_OK;
-}
-
 static int sq_commit(struct srv_store *b, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
-	struct group_waiter w = {0};
 	int rc;
 	if (s->depth > 1)
 		return nested_end(s, true, err);
 	s->depth = 0;
 	tl_tx = NULL;
-	if (!s->tx_grouped) {
-		rc = exec(s, "COMMIT;", err);
-		if (rc != UPT_OK)
-			exec(s, "ROLLBACK;", NULL);
-		pthread_mutex_unlock(&s->lock);
-		return rc;
-	}
-	s->tx_grouped = false;
-	rc = exec(s, "RELEASE grouped;", err);
-	if (rc != UPT_OK) {
-		exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
-		pthread_mutex_unlock(&s->lock);
-		return rc;
-	}
-	pthread_mutex_lock(&s->wait_lock);
-	w.next = s->waiters;
-	s->waiters = &w;
-	pthread_mutex_unlock(&s->wait_lock);
-	/* the disk is free: this group goes now; else it grows until the
-	 * sync in flight ends, and the thread that ran that one commits it */
-	if (++s->group_n >= GROUP_MAX || s->syncs == 0)
-		commit_chain(s);
-	else
-		pthread_mutex_unlock(&s->lock);
-	return group_wait(s, &w, err);
+	rc = exec(s, "COMMIT;", err);
+	if (rc != UPT_OK)
+		exec(s, "ROLLBACK;", NULL);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 static void sq_rollback(struct srv_store *b)
@@ -631,18 +454,135 @@ static void sq_rollback(struct srv_store *b)
 	}
 	s->depth = 0;
 	tl_tx = NULL;
-	if (s->tx_grouped) { /* this one only: the others' stand */
-		s->tx_grouped = false;
-		exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
-		if (s->group_n == 0) {
-			exec(s, "ROLLBACK;", NULL);
-			group_sync_full(s);
-			s->group_open = false;
-		}
-	} else {
-		exec(s, "ROLLBACK;", NULL);
-	}
+	exec(s, "ROLLBACK;", NULL);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* Run the queued grouped transactions, each in a savepoint of the
+ * group's outer transaction, until the sync of the group before is over
+ * (or the group is full); commit, sync and tell each its result. Called
+ * with wait_lock held and gathering set; returns with wait_lock held. */
+static void group_lead(struct sqlite_store *s)
+{
+	struct group_job *batch = NULL, **tail = &batch;
+	struct upt_error err = {0};
+	unsigned n = 0;
+	bool sync;
+	int rc;
+	pthread_mutex_unlock(&s->wait_lock);
+	pthread_mutex_lock(&s->lock);
+	rc = group_begin(s, &err);
+	s->depth = 1;
+	tl_tx = s;
+	pthread_mutex_lock(&s->wait_lock);
+	for (;;) {
+		struct group_job *q = s->queue;
+		if (q) {
+			s->queue = NULL;
+			s->queue_tail = &s->queue;
+			pthread_mutex_unlock(&s->wait_lock);
+			for (; q; q = q->next, n++) {
+				*tail = q;
+				tail = &q->next;
+				if (rc != UPT_OK) {
+					q->rc = upt_error_set(&q->err, rc, "%s", err.msg);
+					continue;
+				}
+				q->rc = exec(s, "SAVEPOINT grouped;", &q->err);
+				if (q->rc == UPT_OK)
+					q->rc = q->fn(&s->base, q->ctx, &q->err);
+				if (q->rc == UPT_OK)
+					q->rc = exec(s, "RELEASE grouped;", &q->err);
+				if (q->rc != UPT_OK) /* this one only: the others' stand */
+					exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
+			}
+			pthread_mutex_lock(&s->wait_lock);
+			continue;
+		}
+		if (s->syncs == 0 || n >= GROUP_MAX || rc != UPT_OK)
+			break;
+		/* the disk is busy with the group before: wait for its end,
+		 * taking what comes meanwhile */
+		{
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += GROUP_WINDOW_US * 1000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&s->lead_cv, &s->wait_lock, &until) != 0 &&
+			    !s->queue)
+				break;
+		}
+	}
+	/* what arrives from now on is the next group's */
+	s->gathering = false;
+	sync = rc == UPT_OK && s->group_nosync;
+	if (sync)
+		s->syncs++;
+	pthread_mutex_unlock(&s->wait_lock);
+	s->depth = 0;
+	tl_tx = NULL;
+	if (rc == UPT_OK) {
+		rc = exec(s, "COMMIT;", &err);
+		if (rc != UPT_OK)
+			exec(s, "ROLLBACK;", NULL);
+	}
+	if (group_sync_full(s) != UPT_OK && rc == UPT_OK)
+		rc = upt_error_set(&err, UPT_ERR_IO, "sqlite: commits would not be synced");
+	pthread_mutex_unlock(&s->lock);
+	/* the next group is written while this one reaches the disk */
+	if (sync && rc == UPT_OK && fdatasync(s->wal_fd) != 0)
+		rc = upt_error_set(&err, UPT_ERR_IO, "sqlite: syncing the WAL: %s",
+				   strerror(errno));
+	pthread_mutex_lock(&s->wait_lock);
+	if (sync)
+		s->syncs--;
+	for (struct group_job *q = batch; q; q = q->next) {
+		if (rc != UPT_OK && q->rc == UPT_OK)
+			q->rc = upt_error_set(&q->err, rc, "%s", err.msg);
+		q->done = true;
+	}
+	pthread_cond_broadcast(&s->wait_cv);
+	pthread_cond_signal(&s->lead_cv);
+}
+
+/* fn in a transaction that shares its commit with the others run the
+ * same way meanwhile (group commit); returns once that commit is durable,
+ * with fn's result (a failed fn is undone alone). Inside a transaction
+ * of this thread's own: nested in it. */
+static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct upt_error *err)
+{
+	struct sqlite_store *s = S(b);
+	struct group_job j = {0};
+	int rc;
+	if (tl_tx == s) {
+		rc = sq_begin(b, err);
+		if (rc == UPT_OK)
+			rc = fn(b, ctx, err);
+		if (rc == UPT_OK)
+			return sq_commit(b, err);
+		sq_rollback(b);
+		return rc;
+	}
+	j.fn = fn;
+	j.ctx = ctx;
+	pthread_mutex_lock(&s->wait_lock);
+	*s->queue_tail = &j;
+	s->queue_tail = &j.next;
+	if (!s->gathering) {
+		s->gathering = true;
+		group_lead(s);
+	} else {
+		pthread_cond_signal(&s->lead_cv); /* a leader waiting takes it now */
+	}
+	while (!j.done)
+		pthread_cond_wait(&s->wait_cv, &s->wait_lock);
+	pthread_mutex_unlock(&s->wait_lock);
+	if (j.rc != UPT_OK)
+		return upt_error_set(err, j.rc, "%s", j.err.msg);
+	return UPT_OK;
 }
 
 /* Calls outside begin/commit take the lock themselves; inside, the
@@ -1798,7 +1738,6 @@ static void sq_close(struct srv_store *b)
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
-	group_flush(s);
 	for (size_t i = 0; i < STMT_CACHE; i++) {
 		sqlite3_finalize(s->stmts[i].st);
 		free(s->stmts[i].sql);
@@ -1818,6 +1757,7 @@ static void sq_close(struct srv_store *b)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wait_lock);
 	pthread_cond_destroy(&s->wait_cv);
+	pthread_cond_destroy(&s->lead_cv);
 	free(s);
 }
 
@@ -3016,7 +2956,7 @@ static int sq_vex_list(struct srv_store *b, struct srv_vex **out, size_t *n, str
 static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
-    .begin_grouped = sq_begin_grouped,
+    .grouped = sq_grouped,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_put = sq_meta_put,
@@ -3119,6 +3059,8 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&s->wait_lock, NULL);
 	pthread_cond_init(&s->wait_cv, NULL);
+	pthread_cond_init(&s->lead_cv, NULL);
+	s->queue_tail = &s->queue;
 	s->base.ops = &sqlite_ops;
 	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
 	s->wal_fd = -1;
