@@ -24,6 +24,7 @@ struct group_job {
 	bool done; /* its group is durable (or it failed) */
 	int rc;
 	struct upt_error err;
+	pthread_cond_t cv; /* its thread waits on it alone */
 };
 
 struct cached_stmt {
@@ -53,7 +54,6 @@ struct sqlite_store {
 	bool group_nosync; /* the open group commits without syncing (group_begin) */
 	unsigned depth;    /* transactions the lock's holder has open (nested: savepoints) */
 	pthread_mutex_t wait_lock;
-	pthread_cond_t wait_cv; /* a group is done */
 	pthread_cond_t lead_cv; /* for the leader: a job queued, or a sync over */
 	struct group_job *queue, **queue_tail;
 	bool gathering; /* a leader takes what is queued */
@@ -543,8 +543,8 @@ static void group_lead(struct sqlite_store *s)
 		if (rc != UPT_OK && q->rc == UPT_OK)
 			q->rc = upt_error_set(&q->err, rc, "%s", err.msg);
 		q->done = true;
+		pthread_cond_signal(&q->cv);
 	}
-	pthread_cond_broadcast(&s->wait_cv);
 	pthread_cond_signal(&s->lead_cv);
 }
 
@@ -568,6 +568,7 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 	}
 	j.fn = fn;
 	j.ctx = ctx;
+	pthread_cond_init(&j.cv, NULL);
 	pthread_mutex_lock(&s->wait_lock);
 	*s->queue_tail = &j;
 	s->queue_tail = &j.next;
@@ -578,8 +579,9 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 		pthread_cond_signal(&s->lead_cv); /* a leader waiting takes it now */
 	}
 	while (!j.done)
-		pthread_cond_wait(&s->wait_cv, &s->wait_lock);
+		pthread_cond_wait(&j.cv, &s->wait_lock);
 	pthread_mutex_unlock(&s->wait_lock);
+	pthread_cond_destroy(&j.cv);
 	if (j.rc != UPT_OK)
 		return upt_error_set(err, j.rc, "%s", j.err.msg);
 	return UPT_OK;
@@ -1756,7 +1758,6 @@ static void sq_close(struct srv_store *b)
 		close(s->wal_fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wait_lock);
-	pthread_cond_destroy(&s->wait_cv);
 	pthread_cond_destroy(&s->lead_cv);
 	free(s);
 }
@@ -3058,7 +3059,6 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_mutex_init(&s->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&s->wait_lock, NULL);
-	pthread_cond_init(&s->wait_cv, NULL);
 	pthread_cond_init(&s->lead_cv, NULL);
 	s->queue_tail = &s->queue;
 	s->base.ops = &sqlite_ops;
