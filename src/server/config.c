@@ -43,8 +43,9 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	memset(c, 0, sizeof *c);
 	snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
 	c->port = 8080;
-	/* more than the cores: a thread waits on its manifest's group commit */
-	c->threads = cores > 0 ? 4 * (unsigned)cores : 8;
+	/* many more than the cores: a thread waits on its manifest's group
+	 * commit, and the other connections libmicrohttpd gave it wait too */
+	c->threads = cores > 0 ? 8 * (unsigned)cores : 16;
 	snprintf(c->ui_dir, sizeof c->ui_dir, "%s", UPTAKE_UI_DIR);
 	c->max_metadata_bytes = 8u << 20;
 	c->max_image_bytes = 4ull << 30;

@@ -30,7 +30,7 @@ static const char usage[] =
     "  data_dir                 directory for images (required)\n"
     "  admin_token              bearer token of the admin API, or\n"
     "  admin_token_file         a file holding it (one of the two is required)\n"
-    "  threads                  HTTP worker threads (default: number of cores)\n"
+    "  threads                  HTTP worker threads (default: eight per core)\n"
     "  database_pool            PostgreSQL connections kept by this process\n"
     "                           (0, the default: threads + 2)\n"
     "  max_metadata_bytes       largest metadata upload (default 8388608)\n"
