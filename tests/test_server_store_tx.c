@@ -208,8 +208,7 @@ static void test_group_failure_alone(void)
 	CHECK_EQ_INT(st->ops->device_add(st, "twice", &err), UPT_OK);
 	CHECK(st->ops->grouped(st, add_device, &(struct add){"twice", false}, &err) != UPT_OK);
 	CHECK(err.msg[0] != 0);
-	CHECK_EQ_INT(st->ops->grouped(st, add_device, &(struct add){"after", false}, &err),
-		     UPT_OK);
+	CHECK_EQ_INT(st->ops->grouped(st, add_device, &(struct add){"after", false}, &err), UPT_OK);
 	CHECK(stored("after"));
 	CHECK_EQ_INT(st->ops->begin(st, &err), UPT_OK);
 	CHECK_EQ_INT(st->ops->grouped(st, add_device, &(struct add){"nested", false}, &err),

@@ -434,7 +434,8 @@ static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 		if (j[i].v == V_REFUSED)
 			continue;
 		if (!(j[i].e = ecu_find(fresh, n, j[i].r->ecu_serial)))
-			rc = upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs changed", c->device);
+			rc =
+			    upt_error_set(err, UPT_ERR_STATE, "device %s: ECUs changed", c->device);
 		else
 			rc = judge(st, c->device, &j[i], i == c->primary_at, err);
 		if (rc == UPT_OK)

@@ -534,8 +534,8 @@ static void group_lead(struct sqlite_store *s)
 	pthread_mutex_unlock(&s->lock);
 	/* the next group is written while this one reaches the disk */
 	if (sync && rc == UPT_OK && fdatasync(s->wal_fd) != 0)
-		rc = upt_error_set(&err, UPT_ERR_IO, "sqlite: syncing the WAL: %s",
-				   strerror(errno));
+		rc =
+		    upt_error_set(&err, UPT_ERR_IO, "sqlite: syncing the WAL: %s", strerror(errno));
 	pthread_mutex_lock(&s->wait_lock);
 	if (sync)
 		s->syncs--;
