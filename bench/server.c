@@ -10,7 +10,7 @@
  *       serving the same timestamp.json bytes over the same mutual TLS:
  *       the same server certificate and key, `ssl_verify_client on`
  *       against the same device CA, as many worker processes as cores, and again
- *       with as many as the server has threads (four per core);
+ *       with as many as the server has threads (eight per core);
  *   (b) the raw Ed25519 verify rate of the same OpenSSL, measured right
  *       before and right after the manifests (their mean): (b) is printed as
  *       a fraction of cores x verify_rate / 4, the most a server could do
@@ -418,7 +418,7 @@ int main(int argc, char **argv)
 	char conf[512], portf[512], cmd[1024], text[1024];
 	CURL *admin;
 	pid_t pid;
-	long f1, f2, f3 = 0, cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long f1, f2, f3 = 0, cores = sysconf(_SC_NPROCESSORS_ONLN), threads;
 	double polls, manifests, vr, vr_before, vr_after, vr_cpu = 0, ref_polls = 0,
 							  ref_polls_t = 0, m_cpu = 0, c_cpu = 0;
 	pid_t nginx = 0;
@@ -430,6 +430,9 @@ int main(int argc, char **argv)
 		n_dev = 16;
 	if (argc > 2)
 		seconds = atof(argv[2]) > 0 ? atof(argv[2]) : 3;
+	/* the server's threads: as given, else its default (eight per core,
+	 * src/server/config.c) */
+	threads = argc > 3 && strtol(argv[3], NULL, 10) > 0 ? strtol(argv[3], NULL, 10) : 8 * cores;
 	snprintf(dir, sizeof dir, "%s/uptake-bench-XXXXXX",
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
@@ -478,7 +481,7 @@ int main(int argc, char **argv)
 		for (int w = 0; w < 2; w++)
 			if (http(devs[0].c, "GET", "/director/timestamp.json", NULL, false, &ts) ==
 				200 &&
-			    (nginx = start_nginx(ts, w ? 4 * cores : cores, url, sizeof url)) > 0) {
+			    (nginx = start_nginx(ts, w ? threads : cores, url, sizeof url)) > 0) {
 				char saved[128];
 				snprintf(saved, sizeof saved, "%s", base);
 				snprintf(base, sizeof base, "%s", url);
@@ -522,7 +525,7 @@ int main(int argc, char **argv)
 		if (ref_polls_t > 0)
 			printf("  nginx with %ld workers (the server's threads): %8.0f /s; ratio "
 			       "%.2f x\n",
-			       4 * cores, ref_polls_t, polls / ref_polls_t);
+			       threads, ref_polls_t, polls / ref_polls_t);
 	} else {
 		printf("  reference: nginx not found (/usr/sbin/nginx, Debian's nginx-light)\n");
 	}

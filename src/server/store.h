@@ -620,20 +620,27 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 int srv_store_pg_open(struct srv_store **out, const char *conninfo, size_t pool,
 		      struct upt_error *err);
 
-/* fn in a grouped transaction where the store has them, else in a
- * transaction of its own. */
-static inline int srv_store_grouped(struct srv_store *s, srv_grouped_fn fn, void *ctx,
-				    struct upt_error *err)
+/* fn in a transaction of its own (nested in the calling thread's, if
+ * any): committed when it succeeds, else rolled back. */
+static inline int srv_store_in_tx(struct srv_store *s, srv_grouped_fn fn, void *ctx,
+				  struct upt_error *err)
 {
 	int rc;
-	if (s->ops->grouped)
-		return s->ops->grouped(s, fn, ctx, err);
 	if ((rc = s->ops->begin(s, err)) != UPT_OK)
 		return rc;
 	if ((rc = fn(s, ctx, err)) == UPT_OK)
 		return s->ops->commit(s, err);
 	s->ops->rollback(s);
 	return rc;
+}
+
+/* fn in a grouped transaction where the store has them, else in a
+ * transaction of its own. */
+static inline int srv_store_grouped(struct srv_store *s, srv_grouped_fn fn, void *ctx,
+				    struct upt_error *err)
+{
+	return s->ops->grouped ? s->ops->grouped(s, fn, ctx, err)
+			       : srv_store_in_tx(s, fn, ctx, err);
 }
 
 void srv_meta_free(struct srv_meta *m);

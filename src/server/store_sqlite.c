@@ -556,16 +556,8 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 {
 	struct sqlite_store *s = S(b);
 	struct group_job j = {0};
-	int rc;
-	if (tl_tx == s) {
-		rc = sq_begin(b, err);
-		if (rc == UPT_OK)
-			rc = fn(b, ctx, err);
-		if (rc == UPT_OK)
-			return sq_commit(b, err);
-		sq_rollback(b);
-		return rc;
-	}
+	if (tl_tx == s)
+		return srv_store_in_tx(b, fn, ctx, err);
 	j.fn = fn;
 	j.ctx = ctx;
 	pthread_cond_init(&j.cv, NULL);
