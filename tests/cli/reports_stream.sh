@@ -23,6 +23,11 @@ cd "$base"
 uptake=$build/uptake
 devices=${UPT_STREAM_DEVICES:-100000}
 bound_kib=$((9 * 1024)) # the server's growth allowed, far below each report
+# a fixed number of HTTP threads: each thread that serves its first request
+# grows the resident set by its own stack pages and allocator caches (more
+# under AddressSanitizer), a cost per thread, not per report, that would
+# otherwise scale this measure with the machine's cores
+server_extra_conf='threads = 4'
 
 py() { /usr/bin/python3 -c "$@"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status"; }
