@@ -16,7 +16,7 @@
  *       a fraction of cores x verify_rate / 4, the most a server could do
  *       if it did nothing but verify signatures.
  *   bench_server [DEVICES] [SECONDS] [THREADS]   (defaults 16, 3 and the
- *   server's own default of four threads per core) */
+ *   server's own default of eight threads per core) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -503,6 +503,8 @@ int main(int argc, char **argv)
 		c0 = cpu_s(pid);
 		b0 = cpu_s(getpid());
 		t0 = now_s();
+		/* progress on stderr, e.g. for a profiler to attach to this phase */
+		fprintf(stderr, "bench_server: manifest phase (%.0f s)\n", seconds);
 		manifests = phase(1, &f2);
 		count = manifests * (now_s() - t0);
 		m_cpu = count > 0 ? (cpu_s(pid) - c0) / count : 0;

@@ -206,6 +206,10 @@ static const char *const migrations[] = {
     "CREATE INDEX device_info_order ON device_info(device, kind, id);"
     "CREATE INDEX installation_reports_order ON installation_reports(device, id);"
     "CREATE INDEX alerts_order ON alerts(device, id);",
+    /* 15: one index per history on the manifest's write path (as
+     * SQLite's) */
+    "DROP INDEX manifests_device;"
+    "DROP INDEX ecu_reports_ecu;",
 };
 
 static int64_t mono_ms(void)

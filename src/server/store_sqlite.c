@@ -252,6 +252,13 @@ static const char *const migrations[] = {
     "CREATE INDEX ecu_reports_order ON ecu_reports(device, serial);"
     "CREATE INDEX manifests_order ON manifests(device);"
     "CREATE INDEX device_info_order ON device_info(device, kind);",
+    /* 15: one index per history on the manifest's write path, each in
+     * the order rows were written: a device's manifests are listed and
+     * aged out through manifests_order (at most manifest_history of them
+     * sorted), an ECU's earlier reports searched for a digest through
+     * ecu_reports_order (at most manifest_history rows) */
+    "DROP INDEX manifests_device;"
+    "DROP INDEX ecu_reports_ecu;",
 };
 
 /* The connection this thread uses for `s` now: its reader inside a read,
@@ -990,18 +997,21 @@ static void ecu_row(sqlite3_stmt *st, void *p)
 	e->seen_at = sqlite3_column_int64(st, 12);
 }
 
-static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
-		       struct upt_error *err)
+#define ECU_COLUMNS                                                                        \
+	"SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "             \
+	"installed_length, installed_sha256, report_counter, reported_at, "                  \
+	"report_status, report_digest, seen_at FROM ecus WHERE device=?"
+
+/* The device's ECUs; `sorted`: the primary first, then by serial (else in
+ * the primary key's order). */
+static int ecus_read(struct srv_store *b, const char *device, bool sorted, struct srv_ecu **out,
+		     size_t *n, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
 	lock_read(s);
-	rc = prepare(s, &st,
-		     "SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "
-		     "installed_length, installed_sha256, report_counter, reported_at, "
-		     "report_status, report_digest, seen_at FROM ecus "
-		     "WHERE device=? ORDER BY is_primary DESC, serial",
+	rc = prepare(s, &st, sorted ? ECU_COLUMNS " ORDER BY is_primary DESC, serial" : ECU_COLUMNS,
 		     err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -1010,6 +1020,12 @@ static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu *
 	}
 	unlock_read(s);
 	return rc;
+}
+
+static int sq_ecus_get(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
+		       struct upt_error *err)
+{
+	return ecus_read(b, device, true, out, n, err);
 }
 
 static int sq_ecus_put(struct srv_store *b, const char *device, const struct srv_ecu *ecus,
@@ -1048,7 +1064,8 @@ static int sq_ecus_put(struct srv_store *b, const char *device, const struct srv
 static int sq_ecus_lock(struct srv_store *b, const char *device, struct srv_ecu **out, size_t *n,
 			struct upt_error *err)
 {
-	return sq_ecus_get(b, device, out, n, err);
+	/* in the primary key's order: no sort on the write path */
+	return ecus_read(b, device, false, out, n, err);
 }
 
 /* Keep the newest `keep` rows of `table` whose `col1` (and `col2`, when
