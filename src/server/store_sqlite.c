@@ -997,9 +997,9 @@ static void ecu_row(sqlite3_stmt *st, void *p)
 	e->seen_at = sqlite3_column_int64(st, 12);
 }
 
-#define ECU_COLUMNS                                                                        \
-	"SELECT serial, hardware_id, keyid, public_key, is_primary, installed, "             \
-	"installed_length, installed_sha256, report_counter, reported_at, "                  \
+#define ECU_COLUMNS                                                              \
+	"SELECT serial, hardware_id, keyid, public_key, is_primary, installed, " \
+	"installed_length, installed_sha256, report_counter, reported_at, "      \
 	"report_status, report_digest, seen_at FROM ecus WHERE device=?"
 
 /* The device's ECUs; `sorted`: the primary first, then by serial (else in
