@@ -355,7 +355,7 @@ static int report_write(struct srv_store *st, const char *device, struct judged 
 	e.seen_at = now;
 	if (jd->v == V_CACHED) {
 		snprintf(e.report_status, sizeof e.report_status, "cached");
-		return st->ops->ecu_report(st, device, &e, false, err);
+		return st->ops->ecu_report(st, device, &e, false, false, err);
 	}
 	snprintf(e.installed, sizeof e.installed, "%s", r->filepath);
 	e.installed_length = r->length;
@@ -369,8 +369,13 @@ static int report_write(struct srv_store *st, const char *device, struct judged 
 	snprintf(e.report_status, sizeof e.report_status, "%s",
 		 jd->v == V_FRESH ? "fresh" : "no_counter");
 	snprintf(e.report_digest, sizeof e.report_digest, "%s", jd->digest);
-	/* the guard makes the counter check and the write one step */
-	return st->ops->ecu_report(st, device, &e, jd->v == V_FRESH, err);
+	/* the guard makes the counter check and the write one step; jd->e
+	 * holds the counter stored before */
+	return st->ops->ecu_report(st, device, &e, jd->v == V_FRESH,
+				   srv_prune_due(&st->policy,
+						 jd->v == V_FRESH ? jd->e->report_counter : -1,
+						 jd->v == V_FRESH ? e.report_counter : -1),
+				   err);
 }
 
 /* Installation report k of the manifest as stored: its canonical JSON. */
@@ -446,9 +451,13 @@ static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++)
 		if (j[i].v != V_REFUSED && j[i].v != V_REPLAYED)
 			rc = report_write(st, c->device, &j[i], c->now, err);
+	/* the primary's report is fresh: its counter rose */
 	if (rc == UPT_OK)
-		rc = st->ops->manifest_put(st, c->device, c->now, !au || au->type != UPT_JSON_FALSE,
-					   c->body, c->len, err);
+		rc = st->ops->manifest_put(
+		    st, c->device, c->now, !au || au->type != UPT_JSON_FALSE, c->body, c->len,
+		    srv_prune_due(&st->policy, j[c->primary_at].e->report_counter,
+				  j[c->primary_at].r->report_counter),
+		    err);
 	for (size_t k = 0; rc == UPT_OK && k < srv_installations(m); k++)
 		rc = install_store(st, c->device, m, k, c->now, err);
 	/* the locked copies go: the ECUs read before the transaction stand in */

@@ -105,6 +105,20 @@ struct srv_policy {
 		.manifest_bytes_per_ecu = 16384, .report_max_bytes = 65536,           \
 	}
 
+/* Whether a history that grows with a report counter (an ECU's reports,
+ * by its counter; a device's manifests, by its primary's) is cut back to
+ * the newest manifest_history now: when the counter passes a multiple of
+ * the step, so that a prune deletes a step's rows at once instead of one
+ * row with every manifest. A history holds at most manifest_history +
+ * step - 1 rows; a report without a counter (before or after < 0) prunes
+ * every time. The step is an eighth of the history, 1 to 16. */
+static inline bool srv_prune_due(const struct srv_policy *p, int64_t before, int64_t after)
+{
+	int64_t step = p->manifest_history / 8;
+	step = step < 1 ? 1 : step > 16 ? 16 : step;
+	return before < 0 || after < 0 || before / step != after / step;
+}
+
 /* An alert: something a device's evidence shows that it should not (a
  * refused manifest, an attack its ECU reports...). Repeats of the same kind
  * for the same device and ECU fold into one open alert. */
@@ -391,9 +405,10 @@ struct srv_store_ops {
 	/* What a verified report says an ECU runs, and its judgement. With
 	 * `raise_counter`, only when e->report_counter is above the stored one
 	 * (else UPT_ERR_ROLLBACK, nothing written). A new report (status not
-	 * "cached") is added to the ECU's report history. */
+	 * "cached") is added to the ECU's report history, which `prune` cuts
+	 * to the newest manifest_history (srv_prune_due). */
 	int (*ecu_report)(struct srv_store *s, const char *device, const struct srv_ecu *e,
-			  bool raise_counter, struct upt_error *err);
+			  bool raise_counter, bool prune, struct upt_error *err);
 	/* Whether the ECU's report history holds a report with this digest. */
 	int (*report_seen)(struct srv_store *s, const char *device, const char *serial,
 			   const char *digest, bool *seen, struct upt_error *err);
@@ -411,9 +426,10 @@ struct srv_store_ops {
 	 * (each malloc'd, NUL-terminated; free with srv_blobs_free). */
 	int (*info_list)(struct srv_store *s, const char *device, const char *kind, char ***out,
 			 size_t *n, struct upt_error *err);
-	/* A verified manifest, kept as received. */
+	/* A verified manifest, kept as received; `prune`: the device's
+	 * manifests cut to the newest manifest_history (srv_prune_due). */
 	int (*manifest_put)(struct srv_store *s, const char *device, int64_t at, bool auto_update,
-			    const uint8_t *data, size_t len, struct upt_error *err);
+			    const uint8_t *data, size_t len, bool prune, struct upt_error *err);
 	/* Something a device did that it should not have (a refused manifest...). */
 	int (*alert_add)(struct srv_store *s, const char *device, const char *kind,
 			 const char *message, struct upt_error *err);

@@ -801,7 +801,7 @@ static int keep_newest(struct pg_store *s, const char *table, const char *col1, 
 }
 
 static int pg_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
-			 bool raise_counter, struct upt_error *err)
+			 bool raise_counter, bool prune, struct upt_error *err)
 {
 	char l[24], c[24], t[24], sa[24];
 	const char *vals[] = {e->installed,
@@ -838,7 +838,7 @@ static int pg_ecu_report(struct srv_store *b, const char *device, const struct s
 			     "INSERT INTO ecu_reports (device, serial, at, report_counter, digest) "
 			     "VALUES ($1,$2,$3,$4,$5)",
 			     5, h, NULL, NULL, err, &code));
-		if (code == UPT_OK)
+		if (code == UPT_OK && prune)
 			code = keep_newest(P(b), "ecu_reports", "device", device, "serial",
 					   e->serial, b->policy.manifest_history, err);
 	}
@@ -926,7 +926,7 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 }
 
 static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, bool auto_update,
-			   const uint8_t *data, size_t len, struct upt_error *err)
+			   const uint8_t *data, size_t len, bool prune, struct upt_error *err)
 {
 	char t[24];
 	const char *vals[] = {device, num(t, at), (const char *)data};
@@ -946,7 +946,7 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 			 3, v2, NULL, NULL, err, &code);
 		PQclear(r);
 	}
-	if (code == UPT_OK)
+	if (code == UPT_OK && prune)
 		code = keep_newest(P(b), "manifests", "device", device, NULL, NULL,
 				   b->policy.manifest_history, err);
 	if (code == UPT_OK && b->policy.manifest_max_age > 0) {

@@ -1089,7 +1089,7 @@ static int keep_newest(struct sqlite_store *s, const char *table, const char *co
 }
 
 static int sq_ecu_report(struct srv_store *b, const char *device, const struct srv_ecu *e,
-			 bool raise_counter, struct upt_error *err)
+			 bool raise_counter, bool prune, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	const void *v[] = {e->installed,       &e->installed_length, e->installed_sha256,
@@ -1119,7 +1119,7 @@ static int sq_ecu_report(struct srv_store *b, const char *device, const struct s
 			 "INSERT INTO ecu_reports (device, serial, at, report_counter, digest) "
 			 "VALUES (?,?,?,?,?)",
 			 "ttiit", h, err);
-		if (rc == UPT_OK)
+		if (rc == UPT_OK && prune)
 			rc = keep_newest(s, "ecu_reports", "device", device, "serial", e->serial,
 					 b->policy.manifest_history, err);
 	}
@@ -1207,7 +1207,7 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 }
 
 static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, bool auto_update,
-			   const uint8_t *data, size_t len, struct upt_error *err)
+			   const uint8_t *data, size_t len, bool prune, struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
@@ -1232,7 +1232,7 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 			 "auto_update=? WHERE id=?",
 			 "iiiit", v2, err);
 	}
-	if (rc == UPT_OK)
+	if (rc == UPT_OK && prune)
 		rc = keep_newest(s, "manifests", "device", device, NULL, NULL,
 				 b->policy.manifest_history, err);
 	if (rc == UPT_OK && b->policy.manifest_max_age > 0) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One device cannot grow the database without bound: the server keeps the
 # newest N of each device report kind, of verified manifests (and ECU
-# reports, installation reports) and of alerts, as configured; a manifest
+# reports, installation reports; pruned in steps of N/8, so that at most
+# N + N/8 - 1 are there between prunes) and of alerts, as configured; a manifest
 # larger than its device's registered ECUs need (padded) is refused with
 # 413, a report upload larger than the kept size too. Row counts are read
 # from the database itself (SQLite, or PostgreSQL through $UPTAKE_TEST_PSQL
@@ -35,7 +36,7 @@ dev_put() { # METHOD PATH TYPE FILE: prints the HTTP status
     -H "Content-Type: $3" --data-binary "@$4" "$url$2"
 }
 
-server_extra_conf='manifest_history = 10
+server_extra_conf='manifest_history = 16
 manifest_history_days = 1
 device_report_history = 5
 alert_history = 20'
@@ -47,20 +48,34 @@ D=(--dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key)
 q "$device" "${D[@]}" --root-director ws/metadata/director-root.json --root-image ws/metadata/root.json \
   --ecu prim:board-a --ecu sec:board-b init
 
-# --- 50 verified manifests: the newest 10 kept (and 10 reports per ECU)
-for i in $(seq 50); do q "$device" "${D[@]}" report; done
-[ "$(sql "SELECT count(*) FROM manifests WHERE device='dev-1'")" = 10 ] && ok ||
-  bad "manifests kept: $(sql "SELECT count(*) FROM manifests WHERE device='dev-1'")"
-[ "$(sql "SELECT count(*) FROM ecu_reports WHERE device='dev-1' AND serial='sec'")" = 10 ] && ok ||
-  bad "ECU reports kept: $(sql "SELECT count(*) FROM ecu_reports WHERE device='dev-1' AND serial='sec'")"
+# --- 50 verified manifests: the newest 16 kept (and 16 reports per ECU),
+# pruned in steps of 2: never more than 17, and 16 right after a prune
+n_man() { sql "SELECT count(*) FROM manifests WHERE device='dev-1'"; }
+n_rep() { sql "SELECT count(*) FROM ecu_reports WHERE device='dev-1' AND serial='sec'"; }
+seen=
+for i in $(seq 50); do
+  q "$device" "${D[@]}" report
+  seen="$seen $(n_man)/$(n_rep)"
+done
+bounded=1
+for c in $seen; do
+  m=${c%/*} r=${c#*/}
+  { [ "$m" -le 17 ] && [ "$r" -le 17 ]; } || bounded=0
+done
+[ $bounded = 1 ] && ok || bad "a history grew past 16 + 1: $seen"
+[ "$(echo "$seen" | tr ' ' '\n' | grep -c '^17/17$')" -ge 10 ] && ok ||
+  bad "histories were not pruned in steps: $seen"
+[ "$(echo "$seen" | tr ' ' '\n' | tail -10 | grep -c '^16/16$')" -ge 4 ] && ok ||
+  bad "the histories were not cut back to 16: $seen"
 [ "$(sql "SELECT max(received) FROM manifests WHERE device='dev-1'")" -ge "$(date -d '-5 min' +%s)" ] && ok ||
   bad "the newest manifest was not kept"
 # the newest kept is the last accepted: replaying it is still refused
 "$device" "${D[@]}" replay >/dev/null 2>&1 && bad "replay accepted" || ok
 
 # the age limit: a manifest received two days ago goes with the next one
+before=$(n_man)
 sql "INSERT INTO manifests (device, received, body) VALUES ('dev-1', $(date -d '-2 days' +%s), 'x')" >/dev/null
-[ "$(sql "SELECT count(*) FROM manifests WHERE device='dev-1'")" = 11 ] && ok || bad "old manifest not inserted"
+[ "$(n_man)" = $((before + 1)) ] && ok || bad "old manifest not inserted"
 q "$device" "${D[@]}" report
 [ "$(sql "SELECT count(*) FROM manifests WHERE device='dev-1' AND received < $(date -d '-1 day' +%s)")" = 0 ] && ok ||
   bad "a manifest older than manifest_history_days was kept"
@@ -118,7 +133,7 @@ for i in $(seq 50); do dev_put PUT /director/manifest application/json m.json >/
 n=$(sql "SELECT count(*) FROM alerts WHERE device='dev-1'")
 c=$(sql "SELECT max(count) FROM alerts WHERE device='dev-1' AND kind='manifest-refused'")
 [ "$n" -le 20 ] && [ "$c" -ge 50 ] && ok || bad "alerts kept: $n rows, count $c"
-[ "$(sql "SELECT count(*) FROM manifests WHERE device='dev-1'")" -le 10 ] && ok || bad "manifests grew"
+[ "$(sql "SELECT count(*) FROM manifests WHERE device='dev-1'")" -le 17 ] && ok || bad "manifests grew"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "--- server log"; tail -n 20 "$work/server.log"; false; }
