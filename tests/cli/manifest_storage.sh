@@ -3,8 +3,9 @@
 # newest N of each device report kind, of verified manifests (and ECU
 # reports, installation reports; manifests and ECU reports are pruned in
 # steps of N/8, 1 to 16, so that at most N + step - 1 are there between
-# prunes) and of alerts, as configured; a manifest larger than its device's registered ECUs need (padded) is refused with
-# 413, a report upload larger than the kept size too. Row counts are read
+# prunes) and of alerts, as configured; a manifest larger than its
+# device's registered ECUs need (padded) is refused with 413, a report
+# upload larger than the kept size too. Row counts are read
 # from the database itself (SQLite, or PostgreSQL through $UPTAKE_TEST_PSQL
 # when tests/cli/postgres.sh runs it).
 #   bash tests/cli/manifest_storage.sh BUILD_DIR
