@@ -352,6 +352,7 @@ static int report_write(struct srv_store *st, const char *device, struct judged 
 {
 	struct srv_ecu e = *jd->e;
 	const struct upt_ecu_report *r = jd->r;
+	bool fresh;
 	e.seen_at = now;
 	if (jd->v == V_CACHED) {
 		snprintf(e.report_status, sizeof e.report_status, "cached");
@@ -370,12 +371,12 @@ static int report_write(struct srv_store *st, const char *device, struct judged 
 		 jd->v == V_FRESH ? "fresh" : "no_counter");
 	snprintf(e.report_digest, sizeof e.report_digest, "%s", jd->digest);
 	/* the guard makes the counter check and the write one step; jd->e
-	 * holds the counter stored before */
-	return st->ops->ecu_report(st, device, &e, jd->v == V_FRESH,
-				   srv_prune_due(&st->policy,
-						 jd->v == V_FRESH ? jd->e->report_counter : -1,
-						 jd->v == V_FRESH ? e.report_counter : -1),
-				   err);
+	 * holds the counter stored before. A report without a counter cuts
+	 * its history back every time. */
+	fresh = jd->v == V_FRESH;
+	return st->ops->ecu_report(
+	    st, device, &e, fresh,
+	    !fresh || srv_prune_due(&st->policy, jd->e->report_counter, e.report_counter), err);
 }
 
 /* Installation report k of the manifest as stored: its canonical JSON. */

@@ -107,16 +107,16 @@ struct srv_policy {
 
 /* Whether a history that grows with a report counter (an ECU's reports,
  * by its counter; a device's manifests, by its primary's) is cut back to
- * the newest manifest_history now: when the counter passes a multiple of
- * the step, so that a prune deletes a step's rows at once instead of one
- * row with every manifest. A history holds at most manifest_history +
- * step - 1 rows; a report without a counter (before or after < 0) prunes
- * every time. The step is an eighth of the history, 1 to 16. */
+ * the newest manifest_history now that the counter rose from `before` to
+ * `after` (both non-negative, as parsed): when it passes a multiple of the
+ * step, so that a prune deletes a step's rows at once instead of one row
+ * with every manifest. A history holds at most manifest_history + step - 1
+ * rows. The step is an eighth of the history, 1 to 16. */
 static inline bool srv_prune_due(const struct srv_policy *p, int64_t before, int64_t after)
 {
 	int64_t step = p->manifest_history / 8;
 	step = step < 1 ? 1 : step > 16 ? 16 : step;
-	return before < 0 || after < 0 || before / step != after / step;
+	return before / step != after / step;
 }
 
 /* An alert: something a device's evidence shows that it should not (a
