@@ -15,8 +15,10 @@
  *       before and right after the manifests (their mean): (b) is printed as
  *       a fraction of cores x verify_rate / 4, the most a server could do
  *       if it did nothing but verify signatures.
- *   bench_server [DEVICES] [SECONDS] [THREADS]   (defaults 16, 3 and the
- *   server's own default of eight threads per core) */
+ *   bench_server [DEVICES] [SECONDS] [THREADS] [SENDING]   (defaults 16,
+ *   3, the server's own default of eight threads per core, and 16: how
+ *   many devices send their manifests at once, each on its own
+ *   connection and thread, at most DEVICES) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -35,8 +37,8 @@
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
 
-#define THREADS   4  /* client threads for polls, as for nginx */
-#define M_THREADS 16 /* for manifests: devices send them at once */
+#define THREADS   4   /* client threads for polls, as for nginx */
+#define M_THREADS 256 /* for manifests, at most: devices send them at once */
 #define ECUS      3
 #define MANIFESTS 400 /* pre-signed per device: more than a phase sends */
 #define TOKEN     "bench-admin-token-0123456789"
@@ -58,6 +60,7 @@ struct device {
 
 static char dir[256], ca[320], base[128];
 static int n_dev = 16;
+static int m_threads = 16; /* devices sending manifests at once */
 static double seconds = 3;
 static struct device *devs;
 
@@ -252,7 +255,7 @@ static double phase(int kind, long *failed)
 {
 	pthread_t t[M_THREADS];
 	struct job jobs[M_THREADS];
-	int threads = kind == 0 ? THREADS : M_THREADS < n_dev ? M_THREADS : n_dev;
+	int threads = kind == 0 ? THREADS : m_threads < n_dev ? m_threads : n_dev;
 	double t0 = now_s(), elapsed;
 	long done = 0;
 	*failed = 0;
@@ -347,6 +350,56 @@ static double cpu_s(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The whole machine's CPU time so far, in cores x seconds: busy (user,
+ * nice, system, irq, softirq), idle, waiting for I/O, and stolen by the
+ * hypervisor (runnable, but another guest ran): on a virtual machine a
+ * server that sleeps and wakes for every commit loses CPU that a loop
+ * of verifies does not, and the figures say so. */
+struct machine {
+	double busy, idle, iowait, steal;
+};
+
+static struct machine machine_cpu(void)
+{
+	struct machine m = {0};
+	unsigned long long v[8] = {0};
+	char line[512];
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return m;
+	if (fgets(line, sizeof line, f) && strncmp(line, "cpu ", 4) == 0) {
+		/* user nice system idle iowait irq softirq steal */
+		char *p = line + 4, *end;
+		int n = 0;
+		for (; n < 8; n++, p = end) {
+			v[n] = strtoull(p, &end, 10);
+			if (end == p)
+				break;
+		}
+		if (n < 8)
+			memset(v, 0, sizeof v);
+	}
+	{
+		double hz = (double)sysconf(_SC_CLK_TCK);
+		m.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+		m.idle = (double)v[3] / hz;
+		m.iowait = (double)v[4] / hz;
+		m.steal = (double)v[7] / hz;
+	}
+	fclose(f);
+	return m;
+}
+
+static void machine_print(const char *what, struct machine a, struct machine b, double span)
+{
+	if (span <= 0 || b.busy + b.idle + b.iowait + b.steal <= 0)
+		return;
+	printf("  the machine during %s, cores: busy %.2f, idle %.2f, I/O wait %.2f, stolen "
+	       "by the hypervisor %.2f\n",
+	       what, (b.busy - a.busy) / span, (b.idle - a.idle) / span,
+	       (b.iowait - a.iowait) / span, (b.steal - a.steal) / span);
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -419,6 +472,8 @@ int main(int argc, char **argv)
 	CURL *admin;
 	pid_t pid;
 	long f1, f2, f3 = 0, cores = sysconf(_SC_NPROCESSORS_ONLN), threads;
+	struct machine mv0, mv1, mm0, mm1;
+	double tv0, tv1, tm = 0;
 	double polls, manifests, vr, vr_before, vr_after, vr_cpu = 0, ref_polls = 0,
 							  ref_polls_t = 0, m_cpu = 0, c_cpu = 0;
 	pid_t nginx = 0;
@@ -433,6 +488,10 @@ int main(int argc, char **argv)
 	/* the server's threads: as given, else its default (eight per core,
 	 * src/server/config.c) */
 	threads = argc > 3 && strtol(argv[3], NULL, 10) > 0 ? strtol(argv[3], NULL, 10) : 8 * cores;
+	if (argc > 4)
+		m_threads = (int)strtol(argv[4], NULL, 10);
+	if (m_threads < 1 || m_threads > M_THREADS)
+		m_threads = 16;
 	snprintf(dir, sizeof dir, "%s/uptake-bench-XXXXXX",
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
@@ -441,9 +500,10 @@ int main(int argc, char **argv)
 	snprintf(portf, sizeof portf, "%s/port", dir);
 	snprintf(text, sizeof text,
 		 "database = %s/db\ndata_dir = %s/data\nport = 0\nadmin_token = " TOKEN
-		 "\nlog_level = error\n%s%s%s",
-		 dir, dir, argc > 3 ? "threads = " : "", argc > 3 ? argv[3] : "",
-		 argc > 3 ? "\n" : "");
+		 "\nlog_level = error\nthreads = %ld\n"
+		 /* every device keeps its connection, all from loopback */
+		 "max_connections_per_ip = %d\n",
+		 dir, dir, threads, n_dev + 8 > 64 ? n_dev + 8 : 64);
 	write_text(conf, text);
 	pid = fork();
 	if (pid == 0) {
@@ -499,14 +559,21 @@ int main(int argc, char **argv)
 		 * that both see the machine as the manifests did (its speed
 		 * drifts on a shared host); their mean is the reference */
 		double c0, b0, t0, count, cpu_before, cpu_after;
+		mv0 = machine_cpu();
+		tv0 = now_s();
 		vr_before = verify_rate(&cpu_before);
+		mv1 = machine_cpu();
+		tv1 = now_s();
 		c0 = cpu_s(pid);
 		b0 = cpu_s(getpid());
 		t0 = now_s();
+		mm0 = machine_cpu();
 		/* progress on stderr, e.g. for a profiler to attach to this phase */
 		fprintf(stderr, "bench_server: manifest phase (%.0f s)\n", seconds);
 		manifests = phase(1, &f2);
-		count = manifests * (now_s() - t0);
+		mm1 = machine_cpu();
+		tm = now_s() - t0;
+		count = manifests * tm;
 		m_cpu = count > 0 ? (cpu_s(pid) - c0) / count : 0;
 		c_cpu = count > 0 ? (cpu_s(getpid()) - b0) / count : 0;
 		vr_after = verify_rate(&cpu_after);
@@ -515,7 +582,7 @@ int main(int argc, char **argv)
 	}
 	printf("uptake-server on loopback, mutual TLS, %d devices, %d client threads (%d for "
 	       "manifests), %d ECUs per manifest\n",
-	       n_dev, THREADS, M_THREADS < n_dev ? M_THREADS : n_dev, ECUS);
+	       n_dev, THREADS, m_threads < n_dev ? m_threads : n_dev, ECUS);
 	printf("  (a) metadata polls (timestamp.json):   %8.0f /s%s\n", polls,
 	       f1 ? "  (some failed)" : "");
 	printf("  (b) signed manifest uploads:            %8.0f /s%s\n", manifests,
@@ -539,6 +606,8 @@ int main(int argc, char **argv)
 	       m_cpu * 1e3, c_cpu * 1e3, ECUS + 1, (ECUS + 1) * 1e3 / vr_cpu, vr_cpu);
 	printf("  cores busy during the manifests: server %.2f, this client %.2f, of %ld\n",
 	       m_cpu * manifests, c_cpu * manifests, cores);
+	machine_print("the manifests", mm0, mm1, tm);
+	machine_print("the verifies before them (one thread)", mv0, mv1, tv1 - tv0);
 	if (m_cpu > 0)
 		printf("  ratio: server CPU spent verifying = %.2f of its CPU per manifest\n",
 		       (ECUS + 1) / vr_cpu / m_cpu);
