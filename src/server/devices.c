@@ -433,6 +433,7 @@ static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 	const struct upt_manifest *m = c->m;
 	struct judged *j = c->j;
 	struct srv_ecu *fresh = NULL;
+	char *accepted = NULL;
 	size_t n = 0;
 	const struct upt_json *au = upt_json_get(m->doc.signed_json, "auto_update");
 	int rc = st->ops->ecus_lock(st, c->device, &fresh, &n, err);
@@ -452,13 +453,28 @@ static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++)
 		if (j[i].v != V_REFUSED && j[i].v != V_REPLAYED)
 			rc = report_write(st, c->device, &j[i], c->now, err);
+	/* the ECUs whose reports were accepted, kept with the manifest */
+	if (rc == UPT_OK && !(accepted = malloc(m->n_reports * sizeof j->e->serial + 1)))
+		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	for (size_t i = 0, at = 0; rc == UPT_OK && i < m->n_reports; i++) {
+		size_t sl;
+		accepted[at] = 0;
+		if (j[i].v == V_REFUSED || j[i].v == V_REPLAYED)
+			continue;
+		sl = strlen(j[i].e->serial);
+		memcpy(accepted + at, j[i].e->serial, sl);
+		accepted[at + sl] = '\n';
+		accepted[at += sl + 1] = 0;
+	}
 	/* the primary's report is fresh: its counter rose */
 	if (rc == UPT_OK)
-		rc = st->ops->manifest_put(
-		    st, c->device, c->now, !au || au->type != UPT_JSON_FALSE, c->body, c->len,
-		    srv_prune_due(&st->policy, j[c->primary_at].e->report_counter,
-				  j[c->primary_at].r->report_counter),
-		    err);
+		rc = st->ops->manifest_put(st, c->device, c->now, !au || au->type != UPT_JSON_FALSE,
+					   c->body, c->len, accepted,
+					   srv_prune_due(&st->policy,
+							 j[c->primary_at].e->report_counter,
+							 j[c->primary_at].r->report_counter),
+					   err);
+	free(accepted);
 	for (size_t k = 0; rc == UPT_OK && k < srv_installations(m); k++)
 		rc = install_store(st, c->device, m, k, c->now, err);
 	/* the locked copies go: the ECUs read before the transaction stand in */
@@ -1163,6 +1179,7 @@ struct kept {
 	int64_t received;
 	uint8_t *body;
 	size_t len;
+	char *accepted; /* NULL: stored before acceptance was kept with it */
 };
 
 struct history {
@@ -1171,7 +1188,7 @@ struct history {
 };
 
 static int history_row(void *ctx, const char *device, int64_t received, const uint8_t *body,
-		       size_t len)
+		       size_t len, const char *accepted)
 {
 	struct history *h = ctx;
 	(void)device;
@@ -1183,8 +1200,13 @@ static int history_row(void *ctx, const char *device, int64_t received, const ui
 		h->k = more;
 		h->cap = cap;
 	}
-	if (!(h->k[h->n].body = malloc(len ? len : 1)))
+	h->k[h->n].accepted = NULL;
+	if (accepted && !(h->k[h->n].accepted = strdup(accepted)))
 		return UPT_ERR_NOMEM;
+	if (!(h->k[h->n].body = malloc(len ? len : 1))) {
+		free(h->k[h->n].accepted);
+		return UPT_ERR_NOMEM;
+	}
 	memcpy(h->k[h->n].body, body, len);
 	h->k[h->n].len = len;
 	h->k[h->n++].received = received;
@@ -1194,6 +1216,7 @@ static int history_row(void *ctx, const char *device, int64_t received, const ui
 struct history_out {
 	struct srv_store *st;
 	const char *device;
+	const char *accepted;
 	struct srv_json *o;
 	bool first;
 	struct upt_error *err;
@@ -1202,8 +1225,10 @@ struct history_out {
 static int history_report(void *ctx, const struct srv_kept_report *k)
 {
 	struct history_out *h = ctx;
-	bool seen = false;
-	int rc = h->st->ops->report_seen(h->st, h->device, k->serial, k->digest, &seen, h->err);
+	bool seen = h->accepted && srv_accepted_has(h->accepted, k->serial);
+	int rc = h->accepted ? UPT_OK
+			     : h->st->ops->report_seen(h->st, h->device, k->serial, k->digest,
+						       &seen, h->err);
 	if (rc != UPT_OK)
 		return rc;
 	srv_json_raw(h->o, "%s{\"ecu\":", h->first ? "" : ",");
@@ -1242,7 +1267,7 @@ int srv_admin_device_manifests(struct srv_store *st, const char *id, char **resp
 	}
 	/* newest first */
 	for (size_t i = h.n; rc == UPT_OK && i-- > 0;) {
-		struct history_out ho = {st, id, &o, true, err};
+		struct history_out ho = {st, id, h.k[i].accepted, &o, true, err};
 		uint8_t dg[UPT_SHA256_LEN];
 		char hex[65];
 		const struct upt_crypto *c = upt_openssl_crypto();
@@ -1260,8 +1285,10 @@ int srv_admin_device_manifests(struct srv_store *st, const char *id, char **resp
 	} else {
 		srv_json_dispose(&o);
 	}
-	for (size_t i = 0; i < h.n; i++)
+	for (size_t i = 0; i < h.n; i++) {
 		free(h.k[i].body);
+		free(h.k[i].accepted);
+	}
 	free(h.k);
 	return rc;
 }

@@ -727,6 +727,7 @@ struct ad_ecu {
 struct ad_event {
 	size_t ecu;
 	int64_t at;
+	int accepted; /* 1, 0, or -1: in the ECU's report history? */
 	char sha256[65], digest[65];
 };
 
@@ -737,7 +738,8 @@ struct adoption {
 	size_t *last;           /* per ECU: its last event + 1 (0: none yet) */
 	struct ad_event *ev;
 	size_t nev, cap_ev;
-	const char *device; /* the manifest being scanned */
+	const char *device;   /* the manifest being scanned */
+	const char *accepted; /* its accepted ECUs (NULL: look them up) */
 	int64_t at;
 };
 
@@ -785,6 +787,7 @@ static int ad_report(void *ctx, const struct srv_kept_report *k)
 	}
 	a->ev[a->nev].ecu = *i;
 	a->ev[a->nev].at = a->at;
+	a->ev[a->nev].accepted = a->accepted ? srv_accepted_has(a->accepted, k->serial) : -1;
 	snprintf(a->ev[a->nev].sha256, sizeof a->ev[0].sha256, "%s", k->sha256);
 	snprintf(a->ev[a->nev].digest, sizeof a->ev[0].digest, "%s", k->digest);
 	a->last[*i] = ++a->nev;
@@ -792,12 +795,13 @@ static int ad_report(void *ctx, const struct srv_kept_report *k)
 }
 
 static int ad_manifest(void *ctx, const char *device, int64_t received, const uint8_t *body,
-		       size_t len)
+		       size_t len, const char *accepted)
 {
 	struct adoption *a = ctx;
 	struct upt_error e = {0};
 	int rc;
 	a->device = device;
+	a->accepted = accepted;
 	a->at = received;
 	rc = srv_manifest_reports(body, len, ad_report, a, &e);
 	/* a kept manifest parsed when it arrived; one that no longer does is skipped */
@@ -853,7 +857,10 @@ int srv_report_adoption(struct srv_store *st, int64_t now, char **resp, struct u
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; rc == UPT_OK && i < a.nev; i++) {
 		const struct ad_ecu *e = &a.e[a.ev[i].ecu];
-		rc = st->ops->report_seen(st, e->device, e->serial, a.ev[i].digest, &ok[i], err);
+		ok[i] = a.ev[i].accepted == 1;
+		if (a.ev[i].accepted < 0)
+			rc = st->ops->report_seen(st, e->device, e->serial, a.ev[i].digest, &ok[i],
+						  err);
 	}
 	if (rc == UPT_OK && !(steps = calloc(a.nev + 1, sizeof *steps)))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");

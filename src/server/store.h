@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <uptake/common.h>
 
 struct srv_store;
@@ -117,6 +118,22 @@ static inline bool srv_prune_due(const struct srv_policy *p, int64_t before, int
 	int64_t step = p->manifest_history / 8;
 	step = step < 1 ? 1 : step > 16 ? 16 : step;
 	return before / step != after / step;
+}
+
+/* Whether `serial` is in a manifest's list of accepted ECUs (serials,
+ * each followed by a newline; a registered serial holds none). */
+static inline bool srv_accepted_has(const char *accepted, const char *serial)
+{
+	size_t n = strlen(serial);
+	for (const char *p = accepted; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			return false;
+		if ((size_t)(nl - p) == n && memcmp(p, serial, n) == 0)
+			return true;
+		p = nl + 1;
+	}
+	return false;
 }
 
 /* An alert: something a device's evidence shows that it should not (a
@@ -345,9 +362,13 @@ struct srv_cursor;
 /* Called for each row of a scan; a non-zero return stops it and is
  * returned. */
 typedef int (*srv_ecu_scan_fn)(void *ctx, const struct srv_ecu_row *row);
-/* Called for each kept verified manifest of a scan (body as received). */
+/* Called for each kept verified manifest of a scan (body as received);
+ * `accepted`: the serials of the ECUs whose reports in it the server
+ * accepted, each followed by a newline (srv_accepted_has), or NULL for a
+ * manifest stored before that was recorded (then the ECU's report history
+ * tells, report_seen). */
 typedef int (*srv_manifest_scan_fn)(void *ctx, const char *device, int64_t received,
-				    const uint8_t *body, size_t len);
+				    const uint8_t *body, size_t len, const char *accepted);
 
 /* Called with what another server process changed (srv_store_ops.watch). */
 typedef void (*srv_change_fn)(void *ctx, const char *what);
@@ -404,9 +425,12 @@ struct srv_store_ops {
 			 struct upt_error *err);
 	/* What a verified report says an ECU runs, and its judgement. With
 	 * `raise_counter`, only when e->report_counter is above the stored one
-	 * (else UPT_ERR_ROLLBACK, nothing written). A new report (status not
-	 * "cached") is added to the ECU's report history, which `prune` cuts
-	 * to the newest manifest_history (srv_prune_due). */
+	 * (else UPT_ERR_ROLLBACK, nothing written). A report without a counter
+	 * (status "no_counter") is added to the ECU's report history, which
+	 * `prune` cuts to the newest manifest_history (srv_prune_due): the
+	 * replay check of such reports searches it. A report with a counter
+	 * needs no history: the counter refuses a replay, and the manifest
+	 * row records that it was accepted. */
 	int (*ecu_report)(struct srv_store *s, const char *device, const struct srv_ecu *e,
 			  bool raise_counter, bool prune, struct upt_error *err);
 	/* Whether the ECU's report history holds a report with this digest. */
@@ -426,10 +450,13 @@ struct srv_store_ops {
 	 * (each malloc'd, NUL-terminated; free with srv_blobs_free). */
 	int (*info_list)(struct srv_store *s, const char *device, const char *kind, char ***out,
 			 size_t *n, struct upt_error *err);
-	/* A verified manifest, kept as received; `prune`: the device's
-	 * manifests cut to the newest manifest_history (srv_prune_due). */
+	/* A verified manifest, kept as received, with the serials of the ECUs
+	 * whose reports in it were accepted (srv_manifest_scan_fn); `prune`:
+	 * the device's manifests cut to the newest manifest_history
+	 * (srv_prune_due). */
 	int (*manifest_put)(struct srv_store *s, const char *device, int64_t at, bool auto_update,
-			    const uint8_t *data, size_t len, bool prune, struct upt_error *err);
+			    const uint8_t *data, size_t len, const char *accepted, bool prune,
+			    struct upt_error *err);
 	/* Something a device did that it should not have (a refused manifest...). */
 	int (*alert_add)(struct srv_store *s, const char *device, const char *kind,
 			 const char *message, struct upt_error *err);

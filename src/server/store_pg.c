@@ -210,6 +210,9 @@ static const char *const migrations[] = {
      * SQLite's) */
     "DROP INDEX manifests_device;"
     "DROP INDEX ecu_reports_ecu;",
+    /* 16: each manifest keeps which of its ECU reports were accepted (as
+     * SQLite's) */
+    "ALTER TABLE manifests ADD COLUMN accepted TEXT;",
 };
 
 static int64_t mono_ms(void)
@@ -832,7 +835,7 @@ static int pg_ecu_report(struct srv_store *b, const char *device, const struct s
 				     "(replayed report?)",
 				     e->serial, (long long)e->report_counter);
 	PQclear(r);
-	if (code == UPT_OK && strcmp(e->report_status, "cached") != 0) {
+	if (code == UPT_OK && strcmp(e->report_status, "no_counter") == 0) {
 		const char *h[] = {device, e->serial, sa, c, e->report_digest};
 		PQclear(exec(P(b),
 			     "INSERT INTO ecu_reports (device, serial, at, report_counter, digest) "
@@ -926,15 +929,17 @@ static int pg_assign_list(struct srv_store *b, const char *device, struct srv_as
 }
 
 static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, bool auto_update,
-			   const uint8_t *data, size_t len, bool prune, struct upt_error *err)
+			   const uint8_t *data, size_t len, const char *accepted, bool prune,
+			   struct upt_error *err)
 {
 	char t[24];
-	const char *vals[] = {device, num(t, at), (const char *)data};
-	int lens[] = {0, 0, (int)len}, code;
+	const char *vals[] = {device, num(t, at), (const char *)data, accepted ? accepted : ""};
+	int lens[] = {0, 0, (int)len, 0}, code;
 	PGresult *r;
 	hold(P(b));
-	r = exec(P(b), "INSERT INTO manifests (device, received, body) VALUES ($1,$2,$3)", 3, vals,
-		 lens, "ttb", err, &code);
+	r = exec(P(b),
+		 "INSERT INTO manifests (device, received, body, accepted) VALUES ($1,$2,$3,$4)", 4,
+		 vals, lens, "ttbt", err, &code);
 	PQclear(r);
 	if (code == UPT_OK) {
 		const char *v2[] = {t, auto_update ? "1" : "0", device};
@@ -2117,10 +2122,10 @@ static int pg_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 	/* the body as hex text: results stay in text format */
 	if (!PQsendQueryParams(c->db,
 			       device
-				   ? "SELECT device, received, encode(body, 'hex') FROM manifests "
-				     "WHERE device=$1 ORDER BY received, ctid"
-				   : "SELECT device, received, encode(body, 'hex') FROM manifests "
-				     "ORDER BY received, ctid",
+				   ? "SELECT device, received, encode(body, 'hex'), accepted FROM "
+				     "manifests WHERE device=$1 ORDER BY received, ctid"
+				   : "SELECT device, received, encode(body, 'hex'), accepted FROM "
+				     "manifests ORDER BY received, ctid",
 			       device ? 1 : 0, NULL, device ? vals : NULL, NULL, NULL, 0) ||
 	    !PQsetSingleRowMode(c->db))
 		code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s", PQerrorMessage(c->db));
@@ -2138,7 +2143,8 @@ static int pg_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 				code =
 				    upt_error_set(err, UPT_ERR_IO, "postgresql: a manifest's body");
 			else
-				code = fn(ctx, dev, col_i(r, 0, 1), body, n);
+				code = fn(ctx, dev, col_i(r, 0, 1), body, n,
+					  PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3));
 			free(body);
 		} else if (code == UPT_OK && st != PGRES_TUPLES_OK) {
 			code = upt_error_set(err, UPT_ERR_IO, "postgresql: %.200s",

@@ -259,6 +259,10 @@ static const char *const migrations[] = {
      * ecu_reports_order (at most manifest_history rows) */
     "DROP INDEX manifests_device;"
     "DROP INDEX ecu_reports_ecu;",
+    /* 16: each manifest keeps which of its ECU reports were accepted (a
+     * newline after each serial; NULL before: the report history tells),
+     * so that only reports without a counter go to the report history */
+    "ALTER TABLE manifests ADD COLUMN accepted TEXT;",
 };
 
 /* The connection this thread uses for `s` now: its reader inside a read,
@@ -1112,7 +1116,7 @@ static int sq_ecu_report(struct srv_store *b, const char *device, const struct s
 				   "ECU %s: report counter %lld is not above the stored one "
 				   "(replayed report?)",
 				   e->serial, (long long)e->report_counter);
-	if (rc == UPT_OK && strcmp(e->report_status, "cached") != 0) {
+	if (rc == UPT_OK && strcmp(e->report_status, "no_counter") == 0) {
 		const void *h[] = {device, e->serial, &e->seen_at, &e->report_counter,
 				   e->report_digest};
 		rc = run(s,
@@ -1207,17 +1211,21 @@ static int sq_assign_list(struct srv_store *b, const char *device, struct srv_as
 }
 
 static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, bool auto_update,
-			   const uint8_t *data, size_t len, bool prune, struct upt_error *err)
+			   const uint8_t *data, size_t len, const char *accepted, bool prune,
+			   struct upt_error *err)
 {
 	struct sqlite_store *s = S(b);
 	sqlite3_stmt *st;
 	int rc;
 	lock(s);
-	rc = prepare(s, &st, "INSERT INTO manifests (device, received, body) VALUES (?,?,?)", err);
+	rc = prepare(s, &st,
+		     "INSERT INTO manifests (device, received, body, accepted) VALUES (?,?,?,?)",
+		     err);
 	if (rc == UPT_OK) {
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, at);
 		sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, accepted ? accepted : "", -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "manifest insert");
 		done(s, st);
@@ -2108,9 +2116,10 @@ static int sq_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s, &st,
 		     device
-			 ? "SELECT device, received, body FROM manifests WHERE device=? "
+			 ? "SELECT device, received, body, accepted FROM manifests WHERE device=? "
 			   "ORDER BY received, rowid"
-			 : "SELECT device, received, body FROM manifests ORDER BY received, rowid",
+			 : "SELECT device, received, body, accepted FROM manifests "
+			   "ORDER BY received, rowid",
 		     err);
 	if (rc == UPT_OK && device)
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
@@ -2118,9 +2127,10 @@ static int sq_manifest_scan(struct srv_store *b, const char *device, srv_manifes
 		char dev[128];
 		const void *body = sqlite3_column_blob(st, 2);
 		int len = sqlite3_column_bytes(st, 2);
+		const unsigned char *acc = sqlite3_column_text(st, 3);
 		text_col(dev, sizeof dev, st, 0);
 		rc = fn(ctx, dev, sqlite3_column_int64(st, 1), body ? body : "",
-			len > 0 ? (size_t)len : 0);
+			len > 0 ? (size_t)len : 0, (const char *)acc);
 	}
 	if (rc == UPT_OK && step != SQLITE_DONE)
 		rc = db_fail(s, err, "manifest scan");

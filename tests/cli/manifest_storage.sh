@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One device cannot grow the database without bound: the server keeps the
-# newest N of each device report kind, of verified manifests (and ECU
-# reports, installation reports; manifests and ECU reports are pruned in
-# steps of N/8, 1 to 16, so that at most N + step - 1 are there between
-# prunes) and of alerts, as configured; a manifest larger than its
+# newest N of each device report kind, of verified manifests (and
+# installation reports; manifests are pruned in steps of N/8, 1 to 16, so
+# that at most N + step - 1 are there between prunes), of ECU reports
+# without a counter (the report history their replay check searches: cut
+# with each one; a report with a counter adds no row there) and of alerts,
+# as configured; a manifest larger than its
 # device's registered ECUs need (padded) is refused with 413, a report
 # upload larger than the kept size too. Row counts are read
 # from the database itself (SQLite, or PostgreSQL through $UPTAKE_TEST_PSQL
@@ -49,10 +51,11 @@ D=(--dir dev --server "$url" --ca "$ca" --cert dev1.crt --key dev1.key)
 q "$device" "${D[@]}" --root-director ws/metadata/director-root.json --root-image ws/metadata/root.json \
   --ecu prim:board-a --ecu sec:board-b init
 
-# --- 50 verified manifests: the newest 16 kept (and 16 reports per ECU),
-# pruned in steps of 2: never more than 17, and 16 right after a prune
+# --- 50 verified manifests: the newest 16 kept, pruned in steps of 2:
+# never more than 17, and 16 right after a prune; their reports carry
+# counters, so the report history stays empty
 n_man() { sql "SELECT count(*) FROM manifests WHERE device='dev-1'"; }
-n_rep() { sql "SELECT count(*) FROM ecu_reports WHERE device='dev-1' AND serial='sec'"; }
+n_rep() { sql "SELECT count(*) FROM ecu_reports WHERE device='${1:-dev-1}' AND serial='${2:-sec}'"; }
 seen=
 for i in $(seq 50); do
   q "$device" "${D[@]}" report
@@ -61,13 +64,52 @@ done
 bounded=1
 for c in $seen; do
   m=${c%/*} r=${c#*/}
-  { [ "$m" -le 17 ] && [ "$r" -le 17 ]; } || bounded=0
+  { [ "$m" -le 17 ] && [ "$r" = 0 ]; } || bounded=0
 done
-[ $bounded = 1 ] && ok || bad "a history grew past 16 + 1: $seen"
-[ "$(echo "$seen" | tr ' ' '\n' | grep -c '^17/17$')" -ge 10 ] && ok ||
-  bad "histories were not pruned in steps: $seen"
-[ "$(echo "$seen" | tr ' ' '\n' | tail -10 | grep -c '^16/16$')" -ge 4 ] && ok ||
-  bad "the histories were not cut back to 16: $seen"
+[ $bounded = 1 ] && ok || bad "a history grew past 16 + 1, or counter reports were kept: $seen"
+[ "$(echo "$seen" | tr ' ' '\n' | grep -c '^17/0$')" -ge 10 ] && ok ||
+  bad "manifests were not pruned in steps: $seen"
+[ "$(echo "$seen" | tr ' ' '\n' | tail -10 | grep -c '^16/0$')" -ge 4 ] && ok ||
+  bad "the manifests were not cut back to 16: $seen"
+acc=$(sql "SELECT count(*) FROM manifests WHERE device='dev-1' AND (accepted LIKE 'prim_sec_' OR accepted LIKE 'sec_prim_')")
+[ "$acc" = "$(n_man)" ] && ok || bad "$acc of $(n_man) kept manifests record both ECUs' reports as accepted"
+
+# --- 20 manifests whose secondary report has no counter (as
+# aktualizr-secondary's): each new one goes to that ECU's report history,
+# which never holds more than the newest 16
+akt="/usr/bin/python3 $here/../tools/akt_manifest.py"
+q "$uptake" device add dev-2 --dir ws --out dev2
+q $akt init akt p2 p2:board-a:ed25519 s2:board-b:ed25519
+cp out.txt ecus2.json
+curl -s --cacert "$ca" --cert dev2.crt --key dev2.key -o body.txt -w '%{http_code}' -X POST \
+  -H "Content-Type: application/json" --data-binary @ecus2.json "$url/director/ecus" >code.txt
+[ "$(cat code.txt)" = 200 ] && ok || { bad "dev-2 registration: HTTP $(cat code.txt)"; cat body.txt; }
+seen=
+for i in $(seq 20); do
+  q $akt report akt p2 p.json --filepath fw --sha256 "$(printf '%064x' 1)" --length 1 --counter "$i"
+  q $akt report akt s2 s.json --filepath "app-$i" --sha256 "$(printf '%064x' "$i")" --length "$i"
+  q $akt manifest akt m2.json p.json s.json
+  got=$(curl -s --cacert "$ca" --cert dev2.crt --key dev2.key -o body.txt -w '%{http_code}' -X PUT \
+    -H "Content-Type: application/json" --data-binary @m2.json "$url/director/manifest")
+  [ "$got" = 200 ] || { bad "dev-2 manifest $i: HTTP $got"; cat body.txt; break; }
+  seen="$seen $(n_rep dev-2 s2)"
+done
+[ "$(echo "$seen" | tr ' ' '\n' | sort -n | tail -1)" = 16 ] && ok ||
+  bad "the report history of a secondary without counters: $seen (at most 16, 16 at the end)"
+[ "$(n_rep dev-2 s2)" = 16 ] && [ "$(n_rep dev-2 p2)" = 0 ] && ok ||
+  bad "report history rows: s2 $(n_rep dev-2 s2), p2 $(n_rep dev-2 p2)"
+# the device's history says which reports were accepted: from the
+# manifest row, or for a manifest stored before that was kept with it
+# (accepted NULL), from the report history alone
+hist() {
+  curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$url/api/v1/devices/dev-2/manifests" |
+    /usr/bin/python3 -c 'import json, sys
+r = json.load(sys.stdin)["manifests"][0]["reports"]
+print(" ".join("%s=%s" % (x["ecu"], x["accepted"]) for x in sorted(r, key=lambda x: x["ecu"])))'
+}
+[ "$(hist)" = "p2=True s2=True" ] && ok || bad "history of dev-2: $(hist)"
+sql "UPDATE manifests SET accepted = NULL WHERE device='dev-2'" >/dev/null
+[ "$(hist)" = "p2=False s2=True" ] && ok || bad "history of dev-2 stored before: $(hist)"
 [ "$(sql "SELECT max(received) FROM manifests WHERE device='dev-1'")" -ge "$(date -d '-5 min' +%s)" ] && ok ||
   bad "the newest manifest was not kept"
 # the newest kept is the last accepted: replaying it is still refused

@@ -25,5 +25,5 @@ for t in publish director aktualizr_dialect agent compliance reports manifest_ra
 done
 # the schema is PostgreSQL's own, migrated
 pg_as "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U uptake -d director -Atc \
-  "SELECT max(version) FROM uptake_schema" | grep -qx 15 || { echo "FAIL: schema version"; fail=1; }
+  "SELECT max(version) FROM uptake_schema" | grep -qx 16 || { echo "FAIL: schema version"; fail=1; }
 [ "$fail" -eq 0 ]
