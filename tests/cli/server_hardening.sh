@@ -75,10 +75,14 @@ http 200 GET /api/v1/devices/dev-1 "${A[@]}"
 /usr/bin/python3 -c 'import json; print(json.dumps({"pad": "x" * 60000}))' >small.json
 /usr/bin/python3 -c 'import json; print(json.dumps({"pad": "x" * 70000}))' >big.json
 http 200 PUT /system_info "${DEV[@]}" -H 'Content-Type: application/json' --data-binary @small.json
-http 413 PUT /system_info "${DEV[@]}" -H 'Content-Type: application/json' --data-binary @big.json
-http 413 POST /events "${DEV[@]}" -H 'Content-Type: application/json' --data-binary @big.json
+# (refused on the declared length, before the body: the client waits for
+# the answer, as one sending Expect: 100-continue does, so that the server
+# closing the connection on a body in flight cannot reset the answer away)
+X=(-H 'Expect: 100-continue')
+http 413 PUT /system_info "${DEV[@]}" "${X[@]}" -H 'Content-Type: application/json' --data-binary @big.json
+http 413 POST /events "${DEV[@]}" "${X[@]}" -H 'Content-Type: application/json' --data-binary @big.json
 # a body on an endpoint that takes none
-http 413 POST /api/v1/repo/online-keys/rotate "${A[@]}" --data-binary @small.json
+http 413 POST /api/v1/repo/online-keys/rotate "${A[@]}" "${X[@]}" --data-binary @small.json
 
 # --- an endless chunked body is cut once it passes the limit (1 MiB here)
 sent=$(/usr/bin/python3 "$hostile" endless "$port" /api/v1/repo/root "$token" "$ca" 268435456)
