@@ -450,21 +450,16 @@ static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 	}
 	if (rc == UPT_OK && j[c->primary_at].v != V_FRESH)
 		rc = upt_error_set(err, UPT_ERR_ROLLBACK, "%s", j[c->primary_at].why.msg);
-	for (size_t i = 0; rc == UPT_OK && i < m->n_reports; i++)
-		if (j[i].v != V_REFUSED && j[i].v != V_REPLAYED)
-			rc = report_write(st, c->device, &j[i], c->now, err);
-	/* the ECUs whose reports were accepted, kept with the manifest */
+	/* each accepted report is written, and its ECU kept with the manifest
+	 * (a serial and a newline each) */
 	if (rc == UPT_OK && !(accepted = malloc(m->n_reports * sizeof j->e->serial + 1)))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	for (size_t i = 0, at = 0; rc == UPT_OK && i < m->n_reports; i++) {
-		size_t sl;
 		accepted[at] = 0;
-		if (j[i].v == V_REFUSED || j[i].v == V_REPLAYED)
-			continue;
-		sl = strlen(j[i].e->serial);
-		memcpy(accepted + at, j[i].e->serial, sl);
-		accepted[at + sl] = '\n';
-		accepted[at += sl + 1] = 0;
+		if (j[i].v != V_REFUSED && j[i].v != V_REPLAYED &&
+		    (rc = report_write(st, c->device, &j[i], c->now, err)) == UPT_OK)
+			at += (size_t)snprintf(accepted + at, sizeof j->e->serial + 1, "%s\n",
+					       j[i].e->serial);
 	}
 	/* the primary's report is fresh: its counter rose */
 	if (rc == UPT_OK)

@@ -727,7 +727,8 @@ struct ad_ecu {
 struct ad_event {
 	size_t ecu;
 	int64_t at;
-	int accepted; /* 1, 0, or -1: in the ECU's report history? */
+	int accepted; /* 1 or 0 as the manifest records; -1: not recorded (the
+		       * ECU's report history tells) */
 	char sha256[65], digest[65];
 };
 

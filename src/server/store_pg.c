@@ -933,7 +933,7 @@ static int pg_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 			   struct upt_error *err)
 {
 	char t[24];
-	const char *vals[] = {device, num(t, at), (const char *)data, accepted ? accepted : ""};
+	const char *vals[] = {device, num(t, at), (const char *)data, accepted}; /* NULL: NULL */
 	int lens[] = {0, 0, (int)len, 0}, code;
 	PGresult *r;
 	hold(P(b));

@@ -1225,7 +1225,8 @@ static int sq_manifest_put(struct srv_store *b, const char *device, int64_t at, 
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, at);
 		sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, accepted ? accepted : "", -1, SQLITE_STATIC);
+		if (accepted) /* else NULL: not recorded */
+			sqlite3_bind_text(st, 4, accepted, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_fail(s, err, "manifest insert");
 		done(s, st);
