@@ -15,10 +15,11 @@
  *       before and right after the manifests (their mean): (b) is printed as
  *       a fraction of cores x verify_rate / 4, the most a server could do
  *       if it did nothing but verify signatures.
- *   bench_server [DEVICES] [SECONDS] [THREADS] [SENDING]   (defaults 16,
- *   3, the server's own default of eight threads per core, and 16: how
- *   many devices send their manifests at once, each on its own
- *   connection and thread, at most DEVICES) */
+ *   bench_server [DEVICES] [SECONDS] [THREADS] [SENDING] [manifests]
+ *   (defaults 16, 3, the server's own default of eight threads per core,
+ *   and 16: how many devices send their manifests at once, each on its
+ *   own connection and thread, at most DEVICES; "manifests" runs the
+ *   manifest phase and its verify reference alone) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -471,12 +472,13 @@ int main(int argc, char **argv)
 	char conf[512], portf[512], cmd[1024], text[1024];
 	CURL *admin;
 	pid_t pid;
-	long f1, f2, f3 = 0, cores = sysconf(_SC_NPROCESSORS_ONLN), threads;
+	long f1 = 0, f2, f3 = 0, cores = sysconf(_SC_NPROCESSORS_ONLN), threads;
 	struct machine mv0, mv1, mm0, mm1;
 	double tv0, tv1, tm = 0;
 	double polls, manifests, vr, vr_before, vr_after, vr_cpu = 0, ref_polls = 0,
 							  ref_polls_t = 0, m_cpu = 0, c_cpu = 0;
 	pid_t nginx = 0;
+	bool only_manifests;
 	FILE *f;
 	int port = 0;
 	if (argc > 1)
@@ -492,6 +494,8 @@ int main(int argc, char **argv)
 		m_threads = (int)strtol(argv[4], NULL, 10);
 	if (m_threads < 1 || m_threads > M_THREADS)
 		m_threads = 16;
+	/* "manifests": the manifest phase alone (for back-to-back comparisons) */
+	only_manifests = argc > 5 && strcmp(argv[5], "manifests") == 0;
 	snprintf(dir, sizeof dir, "%s/uptake-bench-XXXXXX",
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
@@ -532,8 +536,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n_dev; i++)
 		setup_device(&devs[i], i, admin);
 
-	polls = phase(0, &f1);
-	{
+	polls = only_manifests ? 0 : phase(0, &f1);
+	if (!only_manifests) {
 		char *ts = NULL, url[128];
 		/* as many workers as cores, then as many as the server has
 		 * threads (on a shared machine, runnable threads get CPU in
@@ -583,8 +587,9 @@ int main(int argc, char **argv)
 	printf("uptake-server on loopback, mutual TLS, %d devices, %d client threads (%d for "
 	       "manifests), %d ECUs per manifest\n",
 	       n_dev, THREADS, m_threads < n_dev ? m_threads : n_dev, ECUS);
-	printf("  (a) metadata polls (timestamp.json):   %8.0f /s%s\n", polls,
-	       f1 ? "  (some failed)" : "");
+	if (!only_manifests)
+		printf("  (a) metadata polls (timestamp.json):   %8.0f /s%s\n", polls,
+		       f1 ? "  (some failed)" : "");
 	printf("  (b) signed manifest uploads:            %8.0f /s%s\n", manifests,
 	       f2 ? "  (some failed)" : "");
 	if (ref_polls > 0) {
@@ -595,7 +600,7 @@ int main(int argc, char **argv)
 			printf("  nginx with %ld workers (the server's threads): %8.0f /s; ratio "
 			       "%.2f x\n",
 			       threads, ref_polls_t, polls / ref_polls_t);
-	} else {
+	} else if (!only_manifests) {
 		printf("  reference: nginx not found (/usr/sbin/nginx, Debian's nginx-light)\n");
 	}
 	printf("  raw Ed25519 verify, one core (baseline): %8.0f /s (%.0f before the manifests, "
