@@ -3067,12 +3067,24 @@ static const struct srv_store_ops sqlite_ops = {
     .close = sq_close,
 };
 
+/* Before SQLite's first use: no count of its memory in use, which takes
+ * one mutex of the whole process on every allocation of every connection
+ * (the server runs several at once; nothing here reads the count). A
+ * process that used SQLite before its first store keeps the count
+ * (sqlite3_config refuses, harmlessly, once SQLite is initialised). */
+static void sqlite_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_error *err)
 {
-	struct sqlite_store *s = calloc(1, sizeof *s);
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
+	struct sqlite_store *s;
 	pthread_mutexattr_t attr;
 	int rc;
-	if (!s)
+	pthread_once(&configured, sqlite_configure);
+	if (!(s = calloc(1, sizeof *s)))
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
