@@ -167,6 +167,45 @@ static void test_wrong_key(void)
 	upt_privkey_free(other);
 }
 
+/* Key objects are kept by their bytes (a table of 1024): with many more
+ * keys than that, alternating, each signature verifies under its own key
+ * only, whatever the table held before. */
+#define KEPT_KEYS 1500
+static void test_kept_keys(void)
+{
+	const struct upt_crypto *c = upt_openssl_crypto();
+	static uint8_t pub[KEPT_KEYS][32], sig[KEPT_KEYS][64];
+	struct upt_error err;
+	size_t sl;
+	int good = 0, crossed = 0;
+	for (int i = 0; i < KEPT_KEYS; i++) {
+		struct upt_privkey *k;
+		uint8_t m[8];
+		memcpy(m, &i, sizeof i);
+		memcpy(m + 4, "key", 4);
+		CHECK_EQ_INT(upt_privkey_generate(&k, UPT_KEY_ED25519, &err), UPT_OK);
+		CHECK_EQ_INT(upt_privkey_sign(k, m, sizeof m, sig[i], 64, &sl), UPT_OK);
+		CHECK_EQ_INT(public_bytes(pub[i], 32, k), 32);
+		upt_privkey_free(k);
+	}
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < KEPT_KEYS; i++) {
+			uint8_t m[8];
+			int j = (i + 1) % KEPT_KEYS;
+			memcpy(m, &i, sizeof i);
+			memcpy(m + 4, "key", 4);
+			good += c->verify(NULL, UPT_SCHEME_ED25519, pub[i], 32, m, sizeof m, sig[i],
+					  64) == UPT_OK;
+			crossed += c->verify(NULL, UPT_SCHEME_ED25519, pub[j], 32, m, sizeof m,
+					     sig[i], 64) == UPT_OK;
+		}
+	CHECK_EQ_INT(good, 2 * KEPT_KEYS);
+	CHECK_EQ_INT(crossed, 0);
+	/* the same bytes as another type are another key */
+	CHECK(c->verify(NULL, UPT_SCHEME_ECDSA_SHA2_NISTP256, pub[0], 32, (const uint8_t *)"m", 1,
+			sig[0], 64) != UPT_OK);
+}
+
 static void test_pem_roundtrip(void)
 {
 	for (size_t t = 0; t < 3; t++) {
@@ -279,6 +318,7 @@ int main(void)
 	RUN(test_rfc8032);
 	RUN(test_sign_verify_forgery);
 	RUN(test_wrong_key);
+	RUN(test_kept_keys);
 	RUN(test_pem_roundtrip);
 	RUN(test_public_json_forms);
 	RUN(test_allocation_failures);

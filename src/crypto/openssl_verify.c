@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uptake/crypto_openssl.h>
 
@@ -98,10 +100,72 @@ int upt_ossl_digest_init(EVP_MD_CTX *ctx, EVP_PKEY *pkey, enum upt_sig_scheme sc
 	return ok == 1 ? UPT_OK : UPT_ERR_CRYPTO;
 }
 
+/* Key objects kept for the public keys verified with most recently: a
+ * server verifies each device's few keys again and again, and building
+ * the object (a provider lookup under OpenSSL's locks) costs about 5% of
+ * an Ed25519 verification. A slot is found by a hash of the key's type
+ * and bytes and holds the key's exact bytes: a key is only ever used for
+ * the bytes it was built from. Slots are replaced, never freed: what is
+ * kept stays bounded by the table (KEY_SLOTS keys of at most
+ * UPT_PUBKEY_MAX bytes). Objects are shared between threads only for
+ * verification, which does not change them. */
+#define KEY_SLOTS 1024
+
+static struct key_slot {
+	EVP_PKEY *pkey;
+	enum upt_key_type type;
+	size_t len;
+	uint8_t *bytes;
+} key_slots[KEY_SLOTS];
+static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t key_slot_of(enum upt_key_type type, const uint8_t *pub, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)type; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ pub[i]) * 1099511628211ull;
+	return (size_t)(h % KEY_SLOTS);
+}
+
+/* The key object for these bytes (a reference of the caller's own, for
+ * EVP_PKEY_free), from the table or built and kept there. */
+static EVP_PKEY *public_kept(enum upt_key_type type, const uint8_t *pub, size_t len)
+{
+	struct key_slot *k;
+	EVP_PKEY *pkey = NULL, *old = NULL;
+	uint8_t *copy, *old_bytes = NULL;
+	if (!pub || len == 0 || len > UPT_PUBKEY_MAX)
+		return NULL;
+	k = &key_slots[key_slot_of(type, pub, len)];
+	pthread_mutex_lock(&key_lock);
+	if (k->pkey && k->type == type && k->len == len && memcmp(k->bytes, pub, len) == 0 &&
+	    EVP_PKEY_up_ref(k->pkey) == 1)
+		pkey = k->pkey;
+	pthread_mutex_unlock(&key_lock);
+	if (pkey || !(pkey = upt_ossl_public(type, pub, len)))
+		return pkey;
+	if (!(copy = malloc(len)) || EVP_PKEY_up_ref(pkey) != 1) {
+		free(copy);
+		return pkey; /* not kept */
+	}
+	memcpy(copy, pub, len);
+	pthread_mutex_lock(&key_lock);
+	old = k->pkey;
+	old_bytes = k->bytes;
+	k->pkey = pkey;
+	k->type = type;
+	k->len = len;
+	k->bytes = copy;
+	pthread_mutex_unlock(&key_lock);
+	EVP_PKEY_free(old);
+	free(old_bytes);
+	return pkey;
+}
+
 static int ossl_verify(void *ctx, enum upt_sig_scheme scheme, const uint8_t *pub, size_t pub_len,
 		       const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-	EVP_PKEY *pkey = upt_ossl_public(upt_ossl_scheme_type(scheme), pub, pub_len);
+	EVP_PKEY *pkey = public_kept(upt_ossl_scheme_type(scheme), pub, pub_len);
 	EVP_MD_CTX *md = NULL;
 	int rc = UPT_ERR_BAD_SIGNATURE;
 	(void)ctx;
