@@ -17,9 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc > 0 || (rc != UPT_OK && err.msg[0] == 0))
 		abort();
 	if (rc == UPT_OK &&
-	    (c.port < 0 || c.port > 65535 || c.threads == 0 || c.threads > 256 || !c.database[0] ||
-	     !c.data_dir[0] || memchr(c.admin_token, 0, sizeof c.admin_token) == NULL ||
-	     c.log_level > SRV_LOG_DEBUG))
+	    (c.port < 0 || c.port > 65535 || c.threads == 0 || c.threads > 256 ||
+	     c.write_threads == 0 || c.write_threads > 1024 || !c.database[0] || !c.data_dir[0] ||
+	     memchr(c.admin_token, 0, sizeof c.admin_token) == NULL || c.log_level > SRV_LOG_DEBUG))
 		abort();
 	return 0;
 }

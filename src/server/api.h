@@ -130,6 +130,9 @@ struct srv_route {
 	bool (*valid_param)(const char *param);
 	/* admin routes: what the caller's role must allow (users.h) */
 	enum srv_perm perm;
+	/* the handler waits for a group commit: it runs on a writer thread
+	 * (write_threads), not in libmicrohttpd's */
+	bool waits;
 };
 
 extern const struct srv_route srv_routes[];

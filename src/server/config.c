@@ -43,9 +43,10 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	memset(c, 0, sizeof *c);
 	snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
 	c->port = 8080;
-	/* many more than the cores: a thread waits on its manifest's group
-	 * commit, and the other connections libmicrohttpd gave it wait too */
 	c->threads = cores > 0 ? 8 * (unsigned)cores : 16;
+	/* manifests in flight at once: each waits for its group's commit,
+	 * and the CPU stays busy while a slow sync holds a group */
+	c->write_threads = cores > 0 ? 32 * (unsigned)cores : 64;
 	snprintf(c->ui_dir, sizeof c->ui_dir, "%s", UPTAKE_UI_DIR);
 	c->max_metadata_bytes = 8u << 20;
 	c->max_image_bytes = 4ull << 30;
@@ -150,6 +151,8 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 			      !((c->director_cache_ms = (int64_t)n), 1);
 		else if (strcmp(k, "threads") == 0)
 			bad = parse_u64(v, 1, 256, &n) || !((c->threads = (unsigned)n), 1);
+		else if (strcmp(k, "write_threads") == 0)
+			bad = parse_u64(v, 1, 1024, &n) || !((c->write_threads = (unsigned)n), 1);
 		else if (strcmp(k, "database_pool") == 0)
 			bad = parse_u64(v, 0, 1024, &n) || !((c->database_pool = (unsigned)n), 1);
 		else if (strcmp(k, "max_metadata_bytes") == 0)

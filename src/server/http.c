@@ -73,6 +73,15 @@ struct srv_http {
 	pthread_t reaper;
 	bool reaper_started;
 	volatile bool stopping;
+	/* handlers of rows that wait for a group commit (srv_route.waits) run
+	 * on these threads, their connections suspended meanwhile, so that
+	 * libmicrohttpd's thread serves its other connections in the time */
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_cv;
+	struct req *jobs, **jobs_tail; /* queued, first in first out */
+	pthread_t *writers;
+	unsigned n_writers;
+	bool writers_stop; /* set: handlers run in libmicrohttpd's thread again */
 };
 
 static int64_t now_ms(void)
@@ -208,12 +217,21 @@ struct req {
 	bool streaming; /* an upload into up.fd */
 	struct srv_upload up;
 	EVP_MD_CTX *h256, *h512;
+	/* a handler run on a writer thread: its connection and request, and
+	 * its answer, sent once libmicrohttpd calls again after the resume */
+	struct req *next_job;
+	struct MHD_Connection *conn;
+	const char *method, *url;
+	bool ran;
+	struct srv_resp resp;
 };
 
 static void req_free(struct req *q)
 {
 	if (!q)
 		return;
+	if (q->ran)
+		srv_resp_dispose(&q->resp); /* an answer never sent */
 	free(q->buf);
 	if (q->up.fd >= 0)
 		close(q->up.fd);
@@ -829,15 +847,15 @@ static const char *lookup_query(void *io, const char *name)
 	return MHD_lookup_connection_value(io, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c, const char *method,
-				   const char *url, struct req *q)
+/* The row's handler; its answer in *r. */
+static void handle(struct srv_http *h, struct MHD_Connection *c, const char *method,
+		   const char *url, struct req *q, struct srv_resp *r)
 {
 	struct srv_req rq = {0};
-	struct srv_resp r;
 	char remote[64];
 	struct srv_store *st = h->ctx->store;
 	uint64_t failures;
-	srv_resp_init(&r);
+	srv_resp_init(r);
 	rq.srv = h->ctx;
 	rq.method = method;
 	rq.path = url;
@@ -859,24 +877,84 @@ static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c,
 	rq.remote = remote;
 	if (q->streaming) {
 		if (EVP_DigestFinal_ex(q->h256, q->up.sha256, NULL) != 1 ||
-		    EVP_DigestFinal_ex(q->h512, q->up.sha512, NULL) != 1)
-			return send_error(h, c, method, url, q, 500, UPT_ERR_CRYPTO,
-					  "hashing failed", NULL);
+		    EVP_DigestFinal_ex(q->h512, q->up.sha512, NULL) != 1) {
+			srv_resp_error(r, 500, UPT_ERR_CRYPTO, "hashing failed");
+			return;
+		}
 		q->up.length = q->got;
 		rq.upload = &q->up;
 	}
 	failures = st->ops->failures(st);
-	q->rt->handler(&rq, &r);
-	if (st->ops->failures(st) != failures && r.status != 503) {
+	q->rt->handler(&rq, r);
+	if (st->ops->failures(st) != failures && r->status != 503) {
 		/* a call of this request (or one running beside it) found the
 		 * database away: what the handler made of that is not an answer */
-		srv_resp_dispose(&r);
-		srv_resp_init(&r);
-		srv_resp_error(&r, 503, UPT_ERR_IO, "database unavailable");
-		srv_resp_header(&r, "Retry-After", "5");
+		srv_resp_dispose(r);
+		srv_resp_init(r);
+		srv_resp_error(r, 503, UPT_ERR_IO, "database unavailable");
+		srv_resp_header(r, "Retry-After", "5");
 	}
-	if (r.status == 0)
-		srv_resp_error(&r, 500, UPT_ERR_STATE, "the handler gave no answer");
+	if (r->status == 0)
+		srv_resp_error(r, 500, UPT_ERR_STATE, "the handler gave no answer");
+}
+
+/* A writer thread: runs queued handlers, each answer kept in its request
+ * and its connection resumed (libmicrohttpd then calls on_request, which
+ * sends it). Ends when told to, with the queue empty. */
+static void *writer(void *arg)
+{
+	struct srv_http *h = arg;
+	for (;;) {
+		struct req *q;
+		pthread_mutex_lock(&h->jobs_lock);
+		while (!h->jobs && !h->writers_stop)
+			pthread_cond_wait(&h->jobs_cv, &h->jobs_lock);
+		if (!(q = h->jobs)) {
+			pthread_mutex_unlock(&h->jobs_lock);
+			return NULL;
+		}
+		if (!(h->jobs = q->next_job))
+			h->jobs_tail = &h->jobs;
+		pthread_mutex_unlock(&h->jobs_lock);
+		handle(h, q->conn, q->method, q->url, q, &q->resp);
+		q->ran = true;
+		MHD_resume_connection(q->conn);
+	}
+}
+
+/* Hand the request to a writer thread, its connection suspended; false
+ * when the writers are stopping (the caller runs it itself). */
+static bool queue_handler(struct srv_http *h, struct MHD_Connection *c, const char *method,
+			  const char *url, struct req *q)
+{
+	bool queued = false;
+	pthread_mutex_lock(&h->jobs_lock);
+	if (!h->writers_stop && h->n_writers) {
+		q->conn = c;
+		q->method = method;
+		q->url = url;
+		q->next_job = NULL;
+		MHD_suspend_connection(c);
+		*h->jobs_tail = q;
+		h->jobs_tail = &q->next_job;
+		pthread_cond_signal(&h->jobs_cv);
+		queued = true;
+	}
+	pthread_mutex_unlock(&h->jobs_lock);
+	return queued;
+}
+
+static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c, const char *method,
+				   const char *url, struct req *q)
+{
+	struct srv_resp r;
+	if (q->ran) { /* back from a writer thread */
+		q->ran = false;
+		return send_resp(h, c, method, url, q, &q->resp);
+	}
+	if (q->rt->waits && queue_handler(h, c, method, url, q))
+		return MHD_YES;
+	handle(h, c, method, url, q, &r);
 	return send_resp(h, c, method, url, q, &r);
 }
 
@@ -935,7 +1013,8 @@ static struct MHD_Daemon *start(struct srv_http *h, struct listener *l, int port
 {
 	const struct srv_config *cfg = h->ctx->cfg;
 	struct sockaddr_in addr = {0};
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, cfg->listen_address, &addr.sin_addr) != 1)
@@ -995,6 +1074,19 @@ int srv_http_start(struct srv_http **out, const struct srv_ctx *ctx, struct upt_
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->jobs_lock, NULL);
+	pthread_cond_init(&h->jobs_cv, NULL);
+	h->jobs_tail = &h->jobs;
+	if (!(h->writers =
+		  calloc(cfg->write_threads ? cfg->write_threads : 1, sizeof *h->writers))) {
+		srv_http_stop(h);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	for (unsigned i = 0; i < cfg->write_threads; i++, h->n_writers++)
+		if (pthread_create(&h->writers[i], NULL, writer, h) != 0) {
+			srv_http_stop(h);
+			return upt_error_set(err, UPT_ERR_IO, "cannot start a thread");
+		}
 	remove_orphan_uploads(cfg);
 	h->d = start(h, &h->tls_side, cfg->port, true);
 	if (h->d && cfg->repo_http_port >= 0)
@@ -1037,11 +1129,23 @@ void srv_http_stop(struct srv_http *h)
 	h->stopping = true;
 	if (h->reaper_started)
 		pthread_join(h->reaper, NULL);
+	/* the writers finish what is queued and resume its connections;
+	 * from now on such handlers run where they arrive, so that no
+	 * connection is left suspended when the daemons stop */
+	pthread_mutex_lock(&h->jobs_lock);
+	h->writers_stop = true;
+	pthread_cond_broadcast(&h->jobs_cv);
+	pthread_mutex_unlock(&h->jobs_lock);
+	for (unsigned i = 0; i < h->n_writers; i++)
+		pthread_join(h->writers[i], NULL);
+	free(h->writers);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (h->plain)
 		MHD_stop_daemon(h->plain);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->jobs_lock);
+	pthread_cond_destroy(&h->jobs_cv);
 	srv_cache_free(h->known);
 	free(h);
 }

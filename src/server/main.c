@@ -31,6 +31,8 @@ static const char usage[] =
     "  admin_token              bearer token of the admin API, or\n"
     "  admin_token_file         a file holding it (one of the two is required)\n"
     "  threads                  HTTP worker threads (default: eight per core)\n"
+    "  write_threads            threads for manifest uploads, each waiting for\n"
+    "                           its group's commit (default: 32 per core)\n"
     "  database_pool            PostgreSQL connections kept by this process\n"
     "                           (0, the default: threads + 2)\n"
     "  max_metadata_bytes       largest metadata upload (default 8388608)\n"
@@ -53,7 +55,9 @@ static const char usage[] =
     "  alert_webhook            a URL that receives each new alert as JSON (up to 4)\n"
     "  alert_webhook_secret     key of the X-Uptake-Signature HMAC-SHA256 (16+ chars)\n"
     "  silent_after             seconds without a verified manifest before a device\n"
-    "                           raises a 'silent' alert (default 0: off)\n"
+    "                           raises a 'silent' alert (default 0: off)\n";
+/* the rest of it (one string would pass the length C99 compilers take) */
+static const char usage_more[] =
     "What is kept of each device (older rows are deleted as new ones come):\n"
     "  manifest_history         newest verified manifests kept per device, and\n"
     "                           ECU reports per ECU and installation reports per\n"
@@ -167,14 +171,14 @@ int main(int argc, char **argv)
 		else if (c == 'p')
 			port_file = optarg;
 		else if (c == 'h')
-			return fputs(usage, stdout), 0;
+			return fputs(usage, stdout), fputs(usage_more, stdout), 0;
 		else if (c == 'r')
 			return print_routes(), 0;
 		else
-			return fputs(usage, stderr), 2;
+			return fputs(usage, stderr), fputs(usage_more, stderr), 2;
 	}
 	if (!config || optind != argc)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), fputs(usage_more, stderr), 2;
 	rc = srv_config_load(&cfg, config, &err);
 	if (rc == UPT_OK) {
 		srv_log_threshold = cfg.log_level;

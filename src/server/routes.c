@@ -11,15 +11,15 @@
 
 #define JSON SRV_BODY_JSON
 #define NONE SRV_BODY_NONE
-#define ROW(method, pattern, caller, body, limit, handler, arg)                         \
-	{                                                                               \
-		method, pattern, caller, body, limit, handler, arg, NULL, SRV_PERM_AUTO \
+#define ROW(method, pattern, caller, body, limit, handler, arg)                                \
+	{                                                                                      \
+		method, pattern, caller, body, limit, handler, arg, NULL, SRV_PERM_AUTO, false \
 	}
 /* An admin row whose permission is not the default (READ for GET,
  * OPERATE for the rest): releases and administration. */
-#define ROWP(method, pattern, body, limit, handler, arg, perm)                    \
-	{                                                                         \
-		method, pattern, SRV_ADMIN, body, limit, handler, arg, NULL, perm \
+#define ROWP(method, pattern, body, limit, handler, arg, perm)                           \
+	{                                                                                \
+		method, pattern, SRV_ADMIN, body, limit, handler, arg, NULL, perm, false \
 	}
 #define RELEASE SRV_PERM_RELEASE
 #define ADMIN   SRV_PERM_ADMIN
@@ -33,8 +33,8 @@ const struct srv_route srv_routes[] = {
     /* devices over mutual TLS, in aktualizr's API */
     ROW("POST", "/director/ecus", SRV_DEVICE, JSON, SRV_LIMIT_REGISTRATION, srv_h_director_register,
 	NULL),
-    ROW("PUT", "/director/manifest", SRV_DEVICE, JSON, SRV_LIMIT_MANIFEST, srv_h_director_manifest,
-	NULL),
+    {"PUT", "/director/manifest", SRV_DEVICE, JSON, SRV_LIMIT_MANIFEST, srv_h_director_manifest,
+     NULL, NULL, SRV_PERM_AUTO, true},
     ROW("GET", "/director/{file}", SRV_DEVICE, NONE, 0, srv_h_director_metadata, NULL),
     ROW("PUT", "/core/installed", SRV_DEVICE, JSON, SRV_LIMIT_DEVICE_REPORT, srv_h_device_report,
 	"installed"),
@@ -63,7 +63,7 @@ const struct srv_route srv_routes[] = {
     ROWP("PUT", "/api/v1/repo/metadata/{role+}", JSON, SRV_LIMIT_METADATA, srv_h_repo_put_metadata,
 	 NULL, RELEASE),
     {"PUT", "/api/v1/images/{name+}", SRV_ADMIN, SRV_BODY_UPLOAD, SRV_LIMIT_IMAGE,
-     srv_h_repo_put_image, NULL, srv_valid_image_name, RELEASE},
+     srv_h_repo_put_image, NULL, srv_valid_image_name, RELEASE, false},
     /* admin: devices and inventory */
     ROW("GET", "/api/v1/devices", SRV_ADMIN, NONE, 0, srv_h_devices_list, NULL),
     ROW("POST", "/api/v1/devices", SRV_ADMIN, JSON, SRV_LIMIT_METADATA, srv_h_devices_add, NULL),

@@ -21,6 +21,7 @@ struct srv_config {
 	char admin_token[256];
 	char admin_token_file[1024];
 	unsigned threads;
+	unsigned write_threads; /* for handlers that wait on a group commit */
 	unsigned database_pool; /* PostgreSQL connections; 0: threads + 2 */
 	size_t max_metadata_bytes;
 	uint64_t max_image_bytes;
