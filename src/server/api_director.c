@@ -65,7 +65,11 @@ void srv_h_director_manifest(const struct srv_req *q, struct srv_resp *r)
 	/* the device's campaigns follow its verified evidence */
 	if (rc == UPT_OK)
 		srv_campaign_device_changed(q->srv->director, q->caller, q->now);
-	ok_or_error(r, rc, &err);
+	/* accepted: 200 and no body, which goes out in one TLS record */
+	if (rc == UPT_OK)
+		srv_resp_bytes(r, 200, NULL, NULL, 0);
+	else
+		srv_resp_upt_error(r, &err);
 }
 
 /* The other things aktualizr sends, kept as reported; the row's arg names
