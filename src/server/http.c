@@ -518,10 +518,8 @@ static enum MHD_Result send_resp(struct srv_http *h, struct MHD_Connection *c, c
 		m = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
 		if (m)
 			r->body = NULL;
-	} else {
+	} else { /* no body: no Content-Type either, unless the handler set one */
 		m = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		if (m && r->type == NULL)
-			r->type = "application/json";
 	}
 	if (!m) {
 		srv_resp_dispose(r);
