@@ -38,6 +38,7 @@
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
 
+#include "cpu.h"
 #include "server/server.h"
 #include "server/store.h"
 
@@ -314,31 +315,6 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double cpu_s(pid_t pid)
-{
-	char path[64], line[2048], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	if (!fgets(line, sizeof line, f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(line, ')');
-	/* fields after the name: state(3) ... utime(14) stime(15) */
-	for (int field = 3; p && field <= 15; field++) {
-		p = strchr(p + 1, ' ');
-		if (p && field == 13)
-			ut = strtoul(p + 1, NULL, 10);
-		if (p && field == 14)
-			st = strtoul(p + 1, NULL, 10);
-	}
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static double db_bytes(void)
 {
 	char path[512];
@@ -573,7 +549,7 @@ int main(int argc, char **argv)
 		"registered through the store in batches of %d)\n",
 		n_dev, t_prov, BATCH);
 
-	cpu0 = cpu_s(pid);
+	cpu0 = bench_cpu_s(pid);
 	t0 = now_s();
 	for (int i = 0; i < workers; i++)
 		pthread_create(&t[i], NULL, worker, NULL);
@@ -594,7 +570,7 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 	pthread_join(campaign_thread, NULL);
 	elapsed = now_s() - t0;
-	cpu1 = cpu_s(pid);
+	cpu1 = bench_cpu_s(pid);
 	bytes = db_bytes();
 	qsort(lat, n_lat, sizeof *lat, cmp_d);
 

@@ -38,6 +38,8 @@
 #include <uptake/crypto_openssl.h>
 #include <uptake/json.h>
 
+#include "cpu.h"
+
 #define THREADS   4   /* client threads for polls, as for nginx */
 #define M_THREADS 256 /* for manifests, at most: devices send them at once */
 #define ECUS      3
@@ -325,32 +327,6 @@ static double verify_rate(double *per_cpu_s)
 	return (double)n / (now_s() - t0);
 }
 
-/* CPU seconds (user + system) of a process so far. */
-static double cpu_s(pid_t pid)
-{
-	char path[64], line[2048], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	if (!fgets(line, sizeof line, f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(line, ')');
-	/* fields after the name: state(3) ... utime(14) stime(15) */
-	for (int field = 3; p && field <= 15; field++) {
-		p = strchr(p + 1, ' ');
-		if (p && field == 13)
-			ut = strtoul(p + 1, NULL, 10);
-		if (p && field == 14)
-			st = strtoul(p + 1, NULL, 10);
-	}
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* The whole machine's CPU time so far, in cores x seconds: busy (user,
  * nice, system, irq, softirq), idle, waiting for I/O, and stolen by the
  * hypervisor (runnable, but another guest ran): on a virtual machine a
@@ -568,8 +544,8 @@ int main(int argc, char **argv)
 		vr_before = verify_rate(&cpu_before);
 		mv1 = machine_cpu();
 		tv1 = now_s();
-		c0 = cpu_s(pid);
-		b0 = cpu_s(getpid());
+		c0 = bench_cpu_s(pid);
+		b0 = bench_cpu_s(getpid());
 		t0 = now_s();
 		mm0 = machine_cpu();
 		/* progress on stderr, e.g. for a profiler to attach to this phase */
@@ -578,8 +554,8 @@ int main(int argc, char **argv)
 		mm1 = machine_cpu();
 		tm = now_s() - t0;
 		count = manifests * tm;
-		m_cpu = count > 0 ? (cpu_s(pid) - c0) / count : 0;
-		c_cpu = count > 0 ? (cpu_s(getpid()) - b0) / count : 0;
+		m_cpu = count > 0 ? (bench_cpu_s(pid) - c0) / count : 0;
+		c_cpu = count > 0 ? (bench_cpu_s(getpid()) - b0) / count : 0;
 		vr_after = verify_rate(&cpu_after);
 		vr = (vr_before + vr_after) / 2;
 		vr_cpu = (cpu_before + cpu_after) / 2;
