@@ -56,10 +56,17 @@ struct sqlite_store {
 	pthread_mutex_t wait_lock;
 	pthread_cond_t lead_cv; /* for the leader: a job queued, or a sync over */
 	struct group_job *queue, **queue_tail;
-	bool gathering; /* a leader takes what is queued */
-	unsigned syncs; /* groups committed whose WAL sync is in flight */
+	bool gathering;  /* a leader takes what is queued */
+	unsigned syncs;  /* groups committed whose WAL sync is in flight */
+	unsigned queued; /* jobs queued since the leader last took them */
 	/* prepared statements kept for reuse, by their SQL text */
 	struct cached_stmt stmts[STMT_CACHE];
+	/* exec()'s statements (BEGIN, SAVEPOINT, COMMIT, ...), kept by the
+	 * address of their SQL, a literal */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} tx_stmts[16];
 	char path[4096]; /* for cursors' own connections; "" in memory */
 	int wal_fd;      /* the WAL file, to sync a group's commit; -1: none */
 	/* read-only connections for reads outside a transaction: they see
@@ -293,6 +300,36 @@ static int exec(struct sqlite_store *s, const char *sql, struct upt_error *err)
 	return UPT_OK;
 }
 
+/* A statement run for every transaction (BEGIN, SAVEPOINT, COMMIT, the
+ * synchronous pragma), on the writer's connection with the lock held:
+ * prepared once and kept, by the address of `sql`, which must be a
+ * string literal holding one statement (sqlite3_exec() parsed it again
+ * for every call). */
+static int exec_kept(struct sqlite_store *s, const char *sql, struct upt_error *err)
+{
+	const size_t cap = sizeof s->tx_stmts / sizeof s->tx_stmts[0];
+	sqlite3_stmt *st;
+	size_t i = 0;
+	int step;
+	while (i < cap && s->tx_stmts[i].sql && s->tx_stmts[i].sql != sql)
+		i++;
+	if (i == cap)
+		return exec(s, sql, err);
+	if (!s->tx_stmts[i].sql) {
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+		    SQLITE_OK)
+			return upt_error_set(err, UPT_ERR_IO, "sqlite: %s", sqlite3_errmsg(s->db));
+		s->tx_stmts[i].sql = sql;
+		s->tx_stmts[i].st = st;
+	}
+	st = s->tx_stmts[i].st;
+	step = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (step == SQLITE_DONE || step == SQLITE_ROW)
+		return UPT_OK;
+	return upt_error_set(err, UPT_ERR_IO, "sqlite: %s", sqlite3_errmsg(s->db));
+}
+
 /* Back to commits that sync the WAL themselves, after a group that did
  * not (the lock held, no transaction open). */
 static int group_sync_full(struct sqlite_store *s)
@@ -300,7 +337,7 @@ static int group_sync_full(struct sqlite_store *s)
 	if (!s->group_nosync)
 		return UPT_OK;
 	s->group_nosync = false;
-	return exec(s, "PRAGMA synchronous=FULL;", NULL);
+	return exec_kept(s, "PRAGMA synchronous=FULL;", NULL);
 }
 
 /* A group's transaction begins; with the WAL's own descriptor its commit
@@ -315,8 +352,9 @@ static int group_begin(struct sqlite_store *s, struct upt_error *err)
 		snprintf(wal, sizeof wal, "%s-wal", s->path);
 		s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
 	}
-	s->group_nosync = s->wal_fd >= 0 && exec(s, "PRAGMA synchronous=NORMAL;", NULL) == UPT_OK;
-	rc = exec(s, "BEGIN IMMEDIATE;", err);
+	s->group_nosync =
+	    s->wal_fd >= 0 && exec_kept(s, "PRAGMA synchronous=NORMAL;", NULL) == UPT_OK;
+	rc = exec_kept(s, "BEGIN IMMEDIATE;", err);
 	if (rc != UPT_OK && group_sync_full(s) != UPT_OK)
 		rc = upt_error_set(err, UPT_ERR_IO, "sqlite: commits would not be synced");
 	return rc;
@@ -422,7 +460,7 @@ static int sq_begin(struct srv_store *b, struct upt_error *err)
 	struct sqlite_store *s = S(b);
 	int rc;
 	lock(s);
-	rc = exec(s, s->depth ? "SAVEPOINT nested;" : "BEGIN IMMEDIATE;", err);
+	rc = exec_kept(s, s->depth ? "SAVEPOINT nested;" : "BEGIN IMMEDIATE;", err);
 	if (rc == UPT_OK && s->depth++ == 0)
 		tl_tx = s;
 	else if (rc != UPT_OK)
@@ -433,7 +471,7 @@ static int sq_begin(struct srv_store *b, struct upt_error *err)
 /* The end of a nested one (depth > 1). */
 static int nested_end(struct sqlite_store *s, bool keep, struct upt_error *err)
 {
-	int rc = keep ? exec(s, "RELEASE nested;", err) : UPT_ERR_STATE;
+	int rc = keep ? exec_kept(s, "RELEASE nested;", err) : UPT_ERR_STATE;
 	if (rc != UPT_OK)
 		exec(s, "ROLLBACK TO nested; RELEASE nested;", NULL);
 	s->depth--;
@@ -449,7 +487,7 @@ static int sq_commit(struct srv_store *b, struct upt_error *err)
 		return nested_end(s, true, err);
 	s->depth = 0;
 	tl_tx = NULL;
-	rc = exec(s, "COMMIT;", err);
+	rc = exec_kept(s, "COMMIT;", err);
 	if (rc != UPT_OK)
 		exec(s, "ROLLBACK;", NULL);
 	pthread_mutex_unlock(&s->lock);
@@ -491,6 +529,7 @@ static void group_lead(struct sqlite_store *s)
 		if (q) {
 			s->queue = NULL;
 			s->queue_tail = &s->queue;
+			s->queued = 0;
 			pthread_mutex_unlock(&s->wait_lock);
 			for (; q; q = q->next, n++) {
 				*tail = q;
@@ -499,11 +538,11 @@ static void group_lead(struct sqlite_store *s)
 					q->rc = upt_error_set(&q->err, rc, "%s", err.msg);
 					continue;
 				}
-				q->rc = exec(s, "SAVEPOINT grouped;", &q->err);
+				q->rc = exec_kept(s, "SAVEPOINT grouped;", &q->err);
 				if (q->rc == UPT_OK)
 					q->rc = q->fn(&s->base, q->ctx, &q->err);
 				if (q->rc == UPT_OK)
-					q->rc = exec(s, "RELEASE grouped;", &q->err);
+					q->rc = exec_kept(s, "RELEASE grouped;", &q->err);
 				if (q->rc != UPT_OK) /* this one only: the others' stand */
 					exec(s, "ROLLBACK TO grouped; RELEASE grouped;", NULL);
 			}
@@ -536,7 +575,7 @@ static void group_lead(struct sqlite_store *s)
 	s->depth = 0;
 	tl_tx = NULL;
 	if (rc == UPT_OK) {
-		rc = exec(s, "COMMIT;", &err);
+		rc = exec_kept(s, "COMMIT;", &err);
 		if (rc != UPT_OK)
 			exec(s, "ROLLBACK;", NULL);
 	}
@@ -579,7 +618,8 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 		s->gathering = true;
 		group_lead(s);
 	} else {
-		pthread_cond_signal(&s->lead_cv); /* a leader waiting takes it now */
+		if (++s->queued >= 8)
+			pthread_cond_signal(&s->lead_cv); /* a leader waiting takes it now */
 	}
 	while (!j.done)
 		pthread_cond_wait(&j.cv, &s->wait_lock);
@@ -1571,7 +1611,7 @@ static int sq_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_
 	bool fold = false;
 	int rc;
 	lock(s);
-	rc = exec(s, "SAVEPOINT alert", err);
+	rc = exec_kept(s, "SAVEPOINT alert", err);
 	if (rc == UPT_OK)
 		rc = run(s,
 			 "UPDATE alerts SET count=count+1, last_seen=?, message=?, evidence=? "
@@ -1598,7 +1638,7 @@ static int sq_alert_raise(struct srv_store *b, const struct srv_alert *a, int64_
 					 b->policy.alert_history, err);
 	}
 	if (rc == UPT_OK)
-		rc = exec(s, "RELEASE alert", err);
+		rc = exec_kept(s, "RELEASE alert", err);
 	else
 		exec(s, "ROLLBACK TO alert; RELEASE alert", NULL);
 	pthread_mutex_unlock(&s->lock);
@@ -1758,6 +1798,8 @@ static void sq_close(struct srv_store *b)
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < sizeof s->tx_stmts / sizeof s->tx_stmts[0]; i++)
+		sqlite3_finalize(s->tx_stmts[i].st);
 	for (size_t i = 0; i < STMT_CACHE; i++) {
 		sqlite3_finalize(s->stmts[i].st);
 		free(s->stmts[i].sql);
