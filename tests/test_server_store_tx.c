@@ -227,6 +227,134 @@ static void test_group_failure_alone(void)
 	remove_db();
 }
 
+/* Jobs queued without waiting (grouped_async), from a few threads: each
+ * told once, after its commit is durable (another connection sees it),
+ * a failed one alone and with its error, and the sync kind mixed in. */
+#define ASYNC_JOBS 600
+
+struct async_job {
+	struct add a;
+	char id[32];
+	int told;         /* how often done was called */
+	int rc;           /* its result */
+	bool seen;        /* stored, as another connection saw when told */
+	bool err_message; /* a failure came with a message */
+};
+
+static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t told_cv = PTHREAD_COND_INITIALIZER;
+static int told_total;
+
+static void async_done(void *ctx, int rc, const struct upt_error *err)
+{
+	struct async_job *j = ctx;
+	/* sampled: a fresh connection per check is slow */
+	bool look = rc == UPT_OK && j->id[strlen(j->id) - 1] == '0';
+	j->seen = look ? stored(j->id) : rc == UPT_OK;
+	j->err_message = rc != UPT_OK && err && err->msg[0];
+	pthread_mutex_lock(&told_lock);
+	j->told++;
+	j->rc = rc;
+	told_total++;
+	pthread_cond_broadcast(&told_cv);
+	pthread_mutex_unlock(&told_lock);
+}
+
+struct async_feed {
+	struct srv_store *st;
+	struct async_job *jobs;
+	int from, to;
+};
+
+static void *feed(void *p)
+{
+	struct async_feed *f = p;
+	for (int i = f->from; i < f->to; i++) {
+		struct async_job *j = &f->jobs[i];
+		if (i % 50 == 25) { /* the waiting kind, between them */
+			struct upt_error err = {0};
+			int rc = f->st->ops->grouped(f->st, add_device, &j->a, &err);
+			async_done(j, rc, &err);
+		} else {
+			f->st->ops->grouped_async(f->st, add_device, &j->a, async_done, j);
+		}
+		if (i % 16 == 0)
+			usleep(200);
+	}
+	return NULL;
+}
+
+static void test_group_async(void)
+{
+	struct srv_store *st = NULL;
+	struct upt_error err = {0};
+	struct async_job *jobs = calloc(ASYNC_JOBS, sizeof *jobs);
+	struct async_feed f[3];
+	pthread_t t[3];
+	int once = 0, ok = 0, failed_ok = 0, unseen = 0, missing = 0, extra = 0, no_msg = 0;
+	fresh_db();
+	CHECK_EQ_INT(srv_store_sqlite_open(&st, db, &err), UPT_OK);
+	CHECK(st && st->ops->grouped_async);
+	if (!st || !st->ops->grouped_async || !jobs) {
+		if (st)
+			st->ops->close(st);
+		free(jobs);
+		remove_db();
+		return;
+	}
+	/* a duplicate among them: refused alone */
+	CHECK_EQ_INT(st->ops->device_add(st, "async-7", &err), UPT_OK);
+	for (int i = 0; i < ASYNC_JOBS; i++) {
+		snprintf(jobs[i].id, sizeof jobs[i].id, "async-%d", i);
+		jobs[i].a = (struct add){jobs[i].id, i % 9 == 4};
+	}
+	told_total = 0;
+	for (int k = 0; k < 3; k++) {
+		f[k] = (struct async_feed){st, jobs, k * ASYNC_JOBS / 3, (k + 1) * ASYNC_JOBS / 3};
+		pthread_create(&t[k], NULL, feed, &f[k]);
+	}
+	for (int k = 0; k < 3; k++)
+		pthread_join(t[k], NULL);
+	pthread_mutex_lock(&told_lock);
+	while (told_total < ASYNC_JOBS) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 30;
+		if (pthread_cond_timedwait(&told_cv, &told_lock, &until) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&told_lock);
+	CHECK_EQ_INT(told_total, ASYNC_JOBS);
+	for (int i = 0; i < ASYNC_JOBS; i++) {
+		bool should = i % 9 != 4 && i != 7;
+		once += jobs[i].told == 1;
+		if (should) {
+			ok += jobs[i].rc == UPT_OK;
+			unseen += !jobs[i].seen;
+		} else {
+			failed_ok += jobs[i].rc == UPT_OK;
+			no_msg += !jobs[i].err_message;
+		}
+	}
+	CHECK_EQ_INT(once, ASYNC_JOBS);
+	CHECK_EQ_INT(failed_ok, 0);
+	CHECK_EQ_INT(no_msg, 0);
+	CHECK_EQ_INT(unseen, 0);
+	CHECK_EQ_INT(ok, ASYNC_JOBS - (ASYNC_JOBS + 4) / 9 - 1);
+	st->ops->close(st);
+	for (int i = 0; i < ASYNC_JOBS; i++) {
+		bool should = i % 9 != 4;
+		if (should)
+			missing += !stored(jobs[i].id);
+		else
+			extra += stored(jobs[i].id);
+	}
+	CHECK_EQ_INT(missing, 0);
+	CHECK_EQ_INT(extra, 0);
+	free(jobs);
+	remove_db();
+}
+
 struct reading {
 	struct srv_store *st;
 	const char *id;
@@ -290,5 +418,6 @@ int main(void)
 	RUN(test_nested);
 	RUN(test_group_commit);
 	RUN(test_group_failure_alone);
+	RUN(test_group_async);
 	TEST_MAIN_END();
 }

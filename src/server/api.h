@@ -82,6 +82,7 @@ struct srv_req {
 	 * role, and for a dashboard session its digest and CSRF token */
 	const char *actor, *role, *session, *csrf;
 	const char *remote; /* the client's address */
+	void *wait;         /* the server's, for srv_later(); NULL: it cannot wait */
 };
 
 #define SRV_RESP_HEADERS 6
@@ -130,8 +131,9 @@ struct srv_route {
 	bool (*valid_param)(const char *param);
 	/* admin routes: what the caller's role must allow (users.h) */
 	enum srv_perm perm;
-	/* the handler waits for a group commit: it runs on a writer thread
-	 * (write_threads), not in libmicrohttpd's */
+	/* the handler waits for a group commit: unless the store commits
+	 * groups on threads of its own (grouped_async), it runs on a writer
+	 * thread (write_threads), not in libmicrohttpd's */
 	bool waits;
 };
 
@@ -147,6 +149,19 @@ int srv_route_match(const char *method, const char *path, char *buf, size_t cap,
 		    size_t allow_cap);
 /* A row's size limit in bytes, with the configured limits resolved. */
 uint64_t srv_route_limit(const struct srv_route *rt, const struct srv_config *cfg);
+
+/* ---- answers given later ------------------------------------------------- */
+/* A handler whose work goes on in another thread answers later:
+ * srv_later() suspends the request's connection (NULL when it cannot,
+ * e.g. while the server stops: the handler answers now), and that thread
+ * calls srv_later_resume() once, after which then(ctx, r) runs in the
+ * connection's own thread and gives the answer in r; when the
+ * connection is gone by then, it runs there with r NULL, to finish the
+ * work unanswered. */
+struct srv_later;
+typedef void (*srv_then_fn)(void *ctx, struct srv_resp *r);
+struct srv_later *srv_later(const struct srv_req *q);
+void srv_later_resume(struct srv_later *l, srv_then_fn then, void *ctx);
 
 /* ---- responses ---------------------------------------------------------- */
 void srv_resp_init(struct srv_resp *r);

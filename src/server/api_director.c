@@ -58,18 +58,71 @@ void srv_h_director_register(const struct srv_req *q, struct srv_resp *r)
 	ok_or_error(r, rc, &err);
 }
 
-void srv_h_director_manifest(const struct srv_req *q, struct srv_resp *r)
+/* A manifest whose write went to the store's group commit: answered
+ * once that commit is durable. */
+struct manifest_later {
+	struct srv_later *later;
+	struct srv_repo *director;
+	char *device;
+	int64_t now;
+	struct srv_manifest_run *run;
+};
+
+static void manifest_answer(struct srv_repo *director, const char *device, int64_t now, int rc,
+			    const struct upt_error *err, struct srv_resp *r)
 {
-	struct upt_error err = {0};
-	int rc = srv_dev_manifest(q->srv->store, q->caller, q->body, q->body_len, q->now, &err);
 	/* the device's campaigns follow its verified evidence */
 	if (rc == UPT_OK)
-		srv_campaign_device_changed(q->srv->director, q->caller, q->now);
+		srv_campaign_device_changed(director, device, now);
 	/* accepted: 200 and no body, which goes out in one TLS record */
-	if (rc == UPT_OK)
+	if (r && rc == UPT_OK)
 		srv_resp_bytes(r, 200, NULL, NULL, 0);
-	else
-		srv_resp_upt_error(r, &err);
+	else if (r)
+		srv_resp_upt_error(r, err);
+}
+
+/* In the connection's thread again (r NULL: the connection is gone). */
+static void manifest_then(void *ctx, struct srv_resp *r)
+{
+	struct manifest_later *ml = ctx;
+	struct upt_error err = {0};
+	int rc = srv_dev_manifest_finish(ml->run, &err);
+	manifest_answer(ml->director, ml->device, ml->now, rc, &err, r);
+	free(ml->device);
+	free(ml);
+}
+
+/* On the store's committing thread. */
+static void manifest_committed(void *ctx, struct srv_manifest_run *run)
+{
+	struct manifest_later *ml = ctx;
+	ml->run = run;
+	srv_later_resume(ml->later, manifest_then, ml);
+}
+
+void srv_h_director_manifest(const struct srv_req *q, struct srv_resp *r)
+{
+	struct srv_store *st = q->srv->store;
+	struct upt_error err = {0};
+	struct srv_manifest_run *run = NULL;
+	struct manifest_later *ml = NULL;
+	int rc = srv_dev_manifest_prepare(st, q->caller, q->body, q->body_len, q->now, &run, &err);
+	/* verified here; where the store commits groups on its own threads,
+	 * the connection waits for that commit without holding this thread */
+	if (rc == UPT_OK && st->ops->grouped_async && (ml = calloc(1, sizeof *ml)) &&
+	    (ml->device = strdup(q->caller)) && (ml->later = srv_later(q))) {
+		ml->director = q->srv->director;
+		ml->now = q->now;
+		srv_dev_manifest_queue(run, manifest_committed, ml);
+		return;
+	}
+	if (ml) {
+		free(ml->device);
+		free(ml);
+	}
+	if (rc == UPT_OK)
+		rc = srv_dev_manifest_commit(run, &err);
+	manifest_answer(q->srv->director, q->caller, q->now, rc, &err, r);
 }
 
 /* The other things aktualizr sends, kept as reported; the row's arg names

@@ -44,8 +44,9 @@ int srv_config_parse(struct srv_config *c, const char *path, const uint8_t *data
 	snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
 	c->port = 8080;
 	c->threads = cores > 0 ? 8 * (unsigned)cores : 16;
-	/* manifests in flight at once: each waits for its group's commit,
-	 * and the CPU stays busy while a slow sync holds a group */
+	/* PostgreSQL: manifests in flight at once, each waiting for its
+	 * commit, so that the CPU stays busy while a slow commit holds some
+	 * (SQLite's committing threads wait for none) */
 	c->write_threads = cores > 0 ? 32 * (unsigned)cores : 64;
 	snprintf(c->ui_dir, sizeof c->ui_dir, "%s", UPTAKE_UI_DIR);
 	c->max_metadata_bytes = 8u << 20;

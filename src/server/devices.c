@@ -480,20 +480,6 @@ static int manifest_write(struct srv_store *st, void *p, struct upt_error *err)
 	return rc;
 }
 
-/* Manifests arriving together share one commit; each is answered once
- * that commit is durable. */
-static int manifest_commit(struct srv_store *st, const char *device, const struct upt_manifest *m,
-			   const uint8_t *body, size_t len, struct judged *j, size_t primary_at,
-			   int64_t now, struct upt_error *err)
-{
-	struct commit_ctx c = {device, m, body, len, j, primary_at, now};
-	return srv_store_grouped(st, manifest_write, &c, err);
-}
-
-/* Check a manifest against the device's registered ECUs; on success the
- * reports become the device's inventory. The primary's report decides
- * whether the manifest is accepted; each other ECU's report is judged on
- * its own, a refused one raising its own alert. */
 /* "manifest sha256:HEX": what an alert about a manifest points at. */
 static void manifest_evidence(char *out, size_t cap, const uint8_t *body, size_t len)
 {
@@ -507,38 +493,109 @@ static void manifest_evidence(char *out, size_t cap, const uint8_t *body, size_t
 	snprintf(out, cap, "manifest sha256:%s", hex);
 }
 
-static int manifest_check(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
-			  int64_t now, struct upt_error *err)
-{
-	struct work w = {0};
+/* A manifest on its way: checked and verified (prepare), written in a
+ * group's commit, then what its reports prove (finish). */
+struct srv_manifest_run {
+	struct srv_store *st;
+	char *device;
+	const uint8_t *body;
+	size_t len;
+	int64_t now;
+	struct work w;
 	struct upt_manifest m;
-	struct srv_ecu *ecus = NULL;
-	struct judged *j = NULL;
-	size_t n = 0, primary_at = 0, bound = 0;
+	struct srv_ecu *ecus;
+	size_t n;
+	struct judged *j;
+	size_t primary_at;
+	struct commit_ctx c;
+	/* its commit's result (grouped_async) */
+	int rc;
+	struct upt_error err;
+	srv_manifest_committed_fn committed;
+	void *committed_ctx;
+};
+
+static void run_free(struct srv_manifest_run *run)
+{
+	free(run->j);
+	free(run->ecus);
+	free(run->w.mem);
+	free(run->device);
+	free(run);
+}
+
+/* The refused manifest: an alert, never inventory (the store's own
+ * failures are not the device's). */
+static void manifest_refused(struct srv_store *st, const char *device, const uint8_t *body,
+			     size_t len, int rc, const struct upt_error *err)
+{
 	char evidence[96];
-	int rc = st->ops->ecus_get(st, device, &ecus, &n, err);
-	if (rc == UPT_OK && n == 0)
+	if (rc == UPT_ERR_NOMEM || rc == UPT_ERR_IO)
+		return;
+	manifest_evidence(evidence, sizeof evidence, body, len);
+	srv_alert(st, device, "", "manifest-refused", err ? err->msg : "", evidence);
+	srv_log(SRV_LOG_WARN, "device %s: manifest refused: %s", device, err ? err->msg : "");
+}
+
+/* Check a manifest against the device's registered ECUs and verify its
+ * signatures; nothing is written yet. */
+int srv_dev_manifest_prepare(struct srv_store *st, const char *device, const uint8_t *body,
+			     size_t len, int64_t now, struct srv_manifest_run **out,
+			     struct upt_error *err)
+{
+	struct srv_manifest_run *run = calloc(1, sizeof *run);
+	size_t bound = 0;
+	int rc;
+	*out = NULL;
+	if (!run || !(run->device = strdup(device))) {
+		free(run);
+		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
+	}
+	run->st = st;
+	run->body = body;
+	run->len = len;
+	run->now = now;
+	rc = st->ops->ecus_get(st, device, &run->ecus, &run->n, err);
+	if (rc == UPT_OK && run->n == 0)
 		rc = upt_error_set(err, UPT_ERR_STATE, "device %s has not registered its ECUs",
 				   device);
-	if (rc == UPT_OK && len > (bound = manifest_bound(&st->policy, n)))
+	if (rc == UPT_OK && len > (bound = manifest_bound(&st->policy, run->n)))
 		rc = upt_error_set(err, UPT_ERR_TOO_LARGE,
 				   "manifest: %zu bytes, more than the %zu a device with %zu "
 				   "registered ECUs may send",
-				   len, bound, n);
+				   len, bound, run->n);
 	if (rc == UPT_OK)
-		rc = work_init(&w, len, err);
+		rc = work_init(&run->w, len, err);
 	if (rc == UPT_OK)
-		rc = upt_manifest_parse(&m, &w.a, body, len, bound, err);
-	if (rc == UPT_OK && !(j = calloc(m.n_reports ? m.n_reports : 1, sizeof *j)))
+		rc = upt_manifest_parse(&run->m, &run->w.a, body, len, bound, err);
+	if (rc == UPT_OK &&
+	    !(run->j = calloc(run->m.n_reports ? run->m.n_reports : 1, sizeof *run->j)))
 		rc = upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	if (rc == UPT_OK)
-		rc = manifest_verify(&w, &m, ecus, n, j, &primary_at, err);
-	if (rc == UPT_OK)
-		rc = manifest_commit(st, device, &m, body, len, j, primary_at, now, err);
-	if (rc == UPT_OK)
-		manifest_evidence(evidence, sizeof evidence, body, len);
-	for (size_t i = 0; rc == UPT_OK && i < m.n_reports; i++) {
-		const struct upt_ecu_report *r = &m.reports[i];
+		rc = manifest_verify(&run->w, &run->m, run->ecus, run->n, run->j, &run->primary_at,
+				     err);
+	if (rc != UPT_OK) {
+		manifest_refused(st, device, body, len, rc, err);
+		run_free(run);
+		return rc;
+	}
+	run->c = (struct commit_ctx){run->device, &run->m, body, len, run->j, run->primary_at, now};
+	*out = run;
+	return UPT_OK;
+}
+
+/* After the commit: the alerts the reports raise, and what they prove
+ * against the releases and assignments. */
+static void manifest_after(struct srv_manifest_run *run)
+{
+	struct srv_store *st = run->st;
+	const char *device = run->device;
+	const struct upt_manifest *m = &run->m;
+	const struct judged *j = run->j;
+	char evidence[96];
+	manifest_evidence(evidence, sizeof evidence, run->body, run->len);
+	for (size_t i = 0; i < m->n_reports; i++) {
+		const struct upt_ecu_report *r = &m->reports[i];
 		if (j[i].v == V_REFUSED || j[i].v == V_REPLAYED) {
 			srv_log(SRV_LOG_WARN, "device %s: report refused: %s", device,
 				j[i].why.msg);
@@ -552,14 +609,13 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 				  evidence);
 		}
 	}
-	/* what the new reports prove, against the releases and assignments */
-	if (rc == UPT_OK) {
-		struct srv_proved *p = calloc(m.n_reports ? m.n_reports : 1, sizeof *p);
+	{
+		struct srv_proved *p = calloc(m->n_reports ? m->n_reports : 1, sizeof *p);
 		size_t np = 0;
 		char sha[UPT_MANIFEST_MAX_ECUS][65];
-		for (size_t i = 0; p && i < m.n_reports && i < UPT_MANIFEST_MAX_ECUS; i++) {
-			const struct upt_ecu_report *r = &m.reports[i];
-			const struct srv_ecu *e = ecu_find(ecus, n, r->ecu_serial);
+		for (size_t i = 0; p && i < m->n_reports && i < UPT_MANIFEST_MAX_ECUS; i++) {
+			const struct upt_ecu_report *r = &m->reports[i];
+			const struct srv_ecu *e = ecu_find(run->ecus, run->n, r->ecu_serial);
 			if (!e || (j[i].v != V_FRESH && j[i].v != V_NEW) || !r->hashes.has_sha256)
 				continue;
 			upt_hex_encode(sha[i], r->hashes.sha256, UPT_SHA256_LEN);
@@ -571,39 +627,65 @@ static int manifest_check(struct srv_store *st, const char *device, const uint8_
 			np++;
 		}
 		if (p)
-			srv_evidence_alerts(st, device, p, np, &m, evidence);
+			srv_evidence_alerts(st, device, p, np, m, evidence);
 		free(p);
 	}
 	/* a registered ECU that the manifest does not name */
-	for (size_t e = 0; rc == UPT_OK && e < n; e++) {
+	for (size_t e = 0; e < run->n; e++) {
 		bool named = false;
-		for (size_t i = 0; i < m.n_reports; i++)
-			named |= strcmp(m.reports[i].ecu_serial, ecus[e].serial) == 0;
+		for (size_t i = 0; i < m->n_reports; i++)
+			named |= strcmp(m->reports[i].ecu_serial, run->ecus[e].serial) == 0;
 		if (!named)
-			srv_alert(st, device, ecus[e].serial, "ecu-missing",
+			srv_alert(st, device, run->ecus[e].serial, "ecu-missing",
 				  "a registered ECU is not in the manifest", evidence);
 	}
-	free(j);
-	free(ecus);
-	free(w.mem);
+}
+
+int srv_dev_manifest_finish(struct srv_manifest_run *run, struct upt_error *err)
+{
+	int rc = run->rc;
+	if (rc == UPT_OK) {
+		manifest_after(run);
+		srv_log(SRV_LOG_INFO, "device %s: manifest verified", run->device);
+	} else {
+		manifest_refused(run->st, run->device, run->body, run->len, rc, &run->err);
+		if (err)
+			*err = run->err;
+	}
+	run_free(run);
 	return rc;
+}
+
+static void manifest_written(void *ctx, int rc, const struct upt_error *err)
+{
+	struct srv_manifest_run *run = ctx;
+	run->rc = rc;
+	if (rc != UPT_OK)
+		run->err = *err;
+	run->committed(run->committed_ctx, run);
+}
+
+/* Manifests arriving together share one commit. */
+void srv_dev_manifest_queue(struct srv_manifest_run *run, srv_manifest_committed_fn committed,
+			    void *ctx)
+{
+	run->committed = committed;
+	run->committed_ctx = ctx;
+	run->st->ops->grouped_async(run->st, manifest_write, &run->c, manifest_written, run);
+}
+
+int srv_dev_manifest_commit(struct srv_manifest_run *run, struct upt_error *err)
+{
+	run->rc = srv_store_grouped(run->st, manifest_write, &run->c, &run->err);
+	return srv_dev_manifest_finish(run, err);
 }
 
 int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
 		     int64_t now, struct upt_error *err)
 {
-	int rc = manifest_check(st, device, body, len, now, err);
-	if (rc != UPT_OK && rc != UPT_ERR_NOMEM && rc != UPT_ERR_IO) {
-		/* never inventory: an alert */
-		char evidence[96];
-		manifest_evidence(evidence, sizeof evidence, body, len);
-		srv_alert(st, device, "", "manifest-refused", err ? err->msg : "", evidence);
-		srv_log(SRV_LOG_WARN, "device %s: manifest refused: %s", device,
-			err ? err->msg : "");
-	} else if (rc == UPT_OK) {
-		srv_log(SRV_LOG_INFO, "device %s: manifest verified", device);
-	}
-	return rc;
+	struct srv_manifest_run *run;
+	int rc = srv_dev_manifest_prepare(st, device, body, len, now, &run, err);
+	return rc == UPT_OK ? srv_dev_manifest_commit(run, err) : rc;
 }
 
 int srv_dev_info(struct srv_store *st, const char *device, const char *kind, bool json,

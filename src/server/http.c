@@ -82,6 +82,8 @@ struct srv_http {
 	pthread_t *writers;
 	unsigned n_writers;
 	bool writers_stop; /* set: handlers run in libmicrohttpd's thread again */
+	unsigned n_later;  /* connections suspended by srv_later(), not yet resumed */
+	pthread_cond_t later_cv;
 };
 
 static int64_t now_ms(void)
@@ -224,12 +226,20 @@ struct req {
 	const char *method, *url;
 	bool ran;
 	struct srv_resp resp;
+	/* suspended by its handler (srv_later), and what then gives the
+	 * answer, once resumed */
+	struct srv_http *h;
+	bool later;
+	srv_then_fn then;
+	void *then_ctx;
 };
 
 static void req_free(struct req *q)
 {
 	if (!q)
 		return;
+	if (q->then) /* resumed, but the connection went: the work ends unanswered */
+		q->then(q->then_ctx, NULL);
 	if (q->ran)
 		srv_resp_dispose(&q->resp); /* an answer never sent */
 	free(q->buf);
@@ -873,6 +883,9 @@ static void handle(struct srv_http *h, struct MHD_Connection *c, const char *met
 	rq.csrf = q->csrf[0] ? q->csrf : NULL;
 	remote_addr(c, remote, sizeof remote);
 	rq.remote = remote;
+	q->h = h;
+	q->conn = c;
+	rq.wait = q;
 	if (q->streaming) {
 		if (EVP_DigestFinal_ex(q->h256, q->up.sha256, NULL) != 1 ||
 		    EVP_DigestFinal_ex(q->h512, q->up.sha512, NULL) != 1) {
@@ -884,6 +897,8 @@ static void handle(struct srv_http *h, struct MHD_Connection *c, const char *met
 	}
 	failures = st->ops->failures(st);
 	q->rt->handler(&rq, r);
+	if (q->later) /* its answer comes with the resume */
+		return;
 	if (st->ops->failures(st) != failures && r->status != 503) {
 		/* a call of this request (or one running beside it) found the
 		 * database away: what the handler made of that is not an answer */
@@ -946,14 +961,59 @@ static enum MHD_Result run_handler(struct srv_http *h, struct MHD_Connection *c,
 				   const char *url, struct req *q)
 {
 	struct srv_resp r;
-	if (q->ran) { /* back from a writer thread */
+	if (q->ran) { /* back from a writer thread, or resumed (srv_later) */
 		q->ran = false;
+		if (q->then) {
+			srv_then_fn then = q->then;
+			q->then = NULL;
+			then(q->then_ctx, &q->resp);
+			if (q->resp.status == 0)
+				srv_resp_error(&q->resp, 500, UPT_ERR_STATE,
+					       "the handler gave no answer");
+		}
 		return send_resp(h, c, method, url, q, &q->resp);
 	}
-	if (q->rt->waits && queue_handler(h, c, method, url, q))
+	if (q->rt->waits && !h->ctx->store->ops->grouped_async &&
+	    queue_handler(h, c, method, url, q))
 		return MHD_YES;
 	handle(h, c, method, url, q, &r);
+	if (q->later) {
+		q->later = false;
+		srv_resp_dispose(&r);
+		return MHD_YES;
+	}
 	return send_resp(h, c, method, url, q, &r);
+}
+
+struct srv_later *srv_later(const struct srv_req *rq)
+{
+	struct req *q = rq->wait;
+	bool ok = false;
+	if (!q)
+		return NULL;
+	pthread_mutex_lock(&q->h->jobs_lock);
+	if (!q->h->writers_stop) { /* a stopping server waits for these alone */
+		q->h->n_later++;
+		MHD_suspend_connection(q->conn);
+		q->later = ok = true;
+	}
+	pthread_mutex_unlock(&q->h->jobs_lock);
+	return ok ? (struct srv_later *)q : NULL;
+}
+
+void srv_later_resume(struct srv_later *l, srv_then_fn then, void *ctx)
+{
+	struct req *q = (struct req *)l;
+	struct srv_http *h = q->h; /* q is the connection's again once resumed */
+	srv_resp_init(&q->resp);
+	q->then = then;
+	q->then_ctx = ctx;
+	q->ran = true;
+	MHD_resume_connection(q->conn);
+	pthread_mutex_lock(&h->jobs_lock);
+	if (--h->n_later == 0)
+		pthread_cond_broadcast(&h->later_cv);
+	pthread_mutex_unlock(&h->jobs_lock);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -1074,13 +1134,16 @@ int srv_http_start(struct srv_http **out, const struct srv_ctx *ctx, struct upt_
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->jobs_lock, NULL);
 	pthread_cond_init(&h->jobs_cv, NULL);
+	pthread_cond_init(&h->later_cv, NULL);
 	h->jobs_tail = &h->jobs;
 	if (!(h->writers =
 		  calloc(cfg->write_threads ? cfg->write_threads : 1, sizeof *h->writers))) {
 		srv_http_stop(h);
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	}
-	for (unsigned i = 0; i < cfg->write_threads; i++, h->n_writers++)
+	/* none where the store commits groups on threads of its own */
+	for (unsigned i = 0; !ctx->store->ops->grouped_async && i < cfg->write_threads;
+	     i++, h->n_writers++)
 		if (pthread_create(&h->writers[i], NULL, writer, h) != 0) {
 			srv_http_stop(h);
 			return upt_error_set(err, UPT_ERR_IO, "cannot start a thread");
@@ -1137,6 +1200,11 @@ void srv_http_stop(struct srv_http *h)
 	for (unsigned i = 0; i < h->n_writers; i++)
 		pthread_join(h->writers[i], NULL);
 	free(h->writers);
+	/* and the store's committers resume what waits for them */
+	pthread_mutex_lock(&h->jobs_lock);
+	while (h->n_later)
+		pthread_cond_wait(&h->later_cv, &h->jobs_lock);
+	pthread_mutex_unlock(&h->jobs_lock);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (h->plain)
@@ -1144,6 +1212,7 @@ void srv_http_stop(struct srv_http *h)
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->jobs_lock);
 	pthread_cond_destroy(&h->jobs_cv);
+	pthread_cond_destroy(&h->later_cv);
 	srv_cache_free(h->known);
 	free(h);
 }

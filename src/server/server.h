@@ -130,6 +130,23 @@ int srv_dev_register(struct srv_store *st, const char *device, const uint8_t *bo
 		     struct upt_error *err);
 int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *body, size_t len,
 		     int64_t now, struct upt_error *err);
+/* The same in steps, for a caller that does not wait for the commit:
+ * prepare checks and verifies the manifest (a refused one raises its
+ * alert here, and *run stays NULL); queue hands its write to the store's
+ * group commit (the store must have grouped_async), and committed(ctx,
+ * run) is called on a committing thread once it is durable or failed;
+ * finish, on any thread, raises what the reports prove and gives the
+ * manifest's result, and frees run. commit is queue and finish in one,
+ * waiting. `body` must stay until finish. */
+struct srv_manifest_run;
+typedef void (*srv_manifest_committed_fn)(void *ctx, struct srv_manifest_run *run);
+int srv_dev_manifest_prepare(struct srv_store *st, const char *device, const uint8_t *body,
+			     size_t len, int64_t now, struct srv_manifest_run **run,
+			     struct upt_error *err);
+void srv_dev_manifest_queue(struct srv_manifest_run *run, srv_manifest_committed_fn committed,
+			    void *ctx);
+int srv_dev_manifest_finish(struct srv_manifest_run *run, struct upt_error *err);
+int srv_dev_manifest_commit(struct srv_manifest_run *run, struct upt_error *err);
 int srv_admin_device_add(struct srv_store *st, struct srv_ca *ca, const uint8_t *body, size_t len,
 			 char **resp, struct upt_error *err);
 int srv_admin_device_list(struct srv_store *st, char **resp, struct upt_error *err);

@@ -375,6 +375,8 @@ typedef void (*srv_change_fn)(void *ctx, const char *what);
 
 /* A transaction's work, for srv_store_ops.grouped. */
 typedef int (*srv_grouped_fn)(struct srv_store *s, void *ctx, struct upt_error *err);
+/* Told a grouped transaction's result (srv_store_ops.grouped_async). */
+typedef void (*srv_grouped_done)(void *ctx, int rc, const struct upt_error *err);
 
 struct srv_store_ops {
 	const char *name;
@@ -387,6 +389,14 @@ struct srv_store_ops {
 	 * (PostgreSQL groups concurrent commits of the pool itself): see
 	 * srv_store_grouped(). */
 	int (*grouped)(struct srv_store *s, srv_grouped_fn fn, void *ctx, struct upt_error *err);
+	/* The same without waiting: fn is queued, run and committed by the
+	 * store's own committing threads, and done(done_ctx, rc, err) is
+	 * called on one of them once the commit is durable (or failed), with
+	 * no lock of the store held. done may be called before this returns
+	 * (a job that cannot be queued: its error). done must not wait for
+	 * another grouped transaction. NULL where grouped is. */
+	void (*grouped_async)(struct srv_store *s, srv_grouped_fn fn, void *ctx,
+			      srv_grouped_done done, void *done_ctx);
 	int (*commit)(struct srv_store *s, struct upt_error *err);
 	void (*rollback)(struct srv_store *s);
 	/* Add a version of a role's metadata (a version stored once only:

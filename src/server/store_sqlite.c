@@ -21,11 +21,17 @@ struct group_job {
 	struct group_job *next;
 	srv_grouped_fn fn;
 	void *ctx;
-	bool done; /* its group is durable (or it failed) */
+	srv_grouped_done done; /* told the result once its group is durable */
+	void *done_ctx;
+	bool own; /* malloc'd here (grouped_async): freed once told */
 	int rc;
 	struct upt_error err;
-	pthread_cond_t cv; /* its thread waits on it alone */
 };
+
+/* COMMITTERS threads lead the groups of transactions queued without
+ * waiting (grouped_async): one writes and commits a group while the one
+ * before syncs its own and tells its jobs */
+#define COMMITTERS 2
 
 struct cached_stmt {
 	char *sql;
@@ -56,9 +62,13 @@ struct sqlite_store {
 	pthread_mutex_t wait_lock;
 	pthread_cond_t lead_cv; /* for the leader: a job queued, or a sync over */
 	struct group_job *queue, **queue_tail;
-	bool gathering;  /* a leader takes what is queued */
-	unsigned syncs;  /* groups committed whose WAL sync is in flight */
-	unsigned queued; /* jobs queued since the leader last took them */
+	bool gathering;           /* a leader takes what is queued */
+	unsigned syncs;           /* groups committed whose WAL sync is in flight */
+	unsigned queued;          /* jobs queued since the leader last took them */
+	pthread_cond_t commit_cv; /* for the committers: a job queued, none leading */
+	pthread_t committers[COMMITTERS];
+	unsigned n_committers;
+	bool committers_stop;
 	/* prepared statements kept for reuse, by their SQL text */
 	struct cached_stmt stmts[STMT_CACHE];
 	/* exec()'s statements (BEGIN, SAVEPOINT, COMMIT, ...), kept by the
@@ -509,9 +519,10 @@ static void sq_rollback(struct srv_store *b)
 
 /* Run the queued grouped transactions, each in a savepoint of the
  * group's outer transaction, until the sync of the group before is over
- * (or the group is full); commit, sync and tell each its result. Called
- * with wait_lock held and gathering set; returns with wait_lock held. */
-static void group_lead(struct sqlite_store *s)
+ * (or the group is full); commit and sync. Called with wait_lock held
+ * and gathering set; returns with wait_lock held and the group's jobs,
+ * each with its result, to be told (group_tell) without it. */
+static struct group_job *group_lead(struct sqlite_store *s)
 {
 	struct group_job *batch = NULL, **tail = &batch;
 	struct upt_error err = {0};
@@ -589,13 +600,86 @@ static void group_lead(struct sqlite_store *s)
 	pthread_mutex_lock(&s->wait_lock);
 	if (sync)
 		s->syncs--;
-	for (struct group_job *q = batch; q; q = q->next) {
+	for (struct group_job *q = batch; q; q = q->next)
 		if (rc != UPT_OK && q->rc == UPT_OK)
 			q->rc = upt_error_set(&q->err, rc, "%s", err.msg);
-		q->done = true;
-		pthread_cond_signal(&q->cv);
-	}
 	pthread_cond_signal(&s->lead_cv);
+	return batch;
+}
+
+/* Each job of a group led, its result (called without wait_lock). */
+static void group_tell(struct group_job *q)
+{
+	while (q) {
+		struct group_job *next = q->next;
+		bool own = q->own;
+		q->done(q->done_ctx, q->rc, &q->err);
+		if (own)
+			free(q);
+		q = next;
+	}
+}
+
+/* A committing thread: leads a group whenever jobs are queued and no
+ * group is gathering; ends when told to. */
+static _Thread_local bool tl_committer;
+
+static void *committer(void *arg)
+{
+	struct sqlite_store *s = arg;
+	tl_committer = true;
+	pthread_mutex_lock(&s->wait_lock);
+	for (;;) {
+		if (s->queue && !s->gathering) {
+			struct group_job *batch;
+			s->gathering = true;
+			batch = group_lead(s);
+			pthread_mutex_unlock(&s->wait_lock);
+			group_tell(batch);
+			pthread_mutex_lock(&s->wait_lock);
+			continue;
+		}
+		if (s->committers_stop)
+			break;
+		pthread_cond_wait(&s->commit_cv, &s->wait_lock);
+	}
+	pthread_mutex_unlock(&s->wait_lock);
+	return NULL;
+}
+
+/* Queued behind the others (wait_lock held): woken is a committer when
+ * no group gathers, else the leader at every eighth job. */
+static void group_queue(struct sqlite_store *s, struct group_job *j, bool wake_committer)
+{
+	*s->queue_tail = j;
+	s->queue_tail = &j->next;
+	if (s->gathering) {
+		if (++s->queued >= 8)
+			pthread_cond_signal(&s->lead_cv); /* a leader waiting takes it now */
+	} else if (wake_committer) {
+		pthread_cond_signal(&s->commit_cv);
+	}
+}
+
+/* A thread waiting for its grouped transaction (sq_grouped). */
+struct group_wait {
+	struct sqlite_store *s;
+	bool done;
+	int rc;
+	struct upt_error err;
+	pthread_cond_t cv;
+};
+
+static void group_waited(void *ctx, int rc, const struct upt_error *err)
+{
+	struct group_wait *w = ctx;
+	pthread_mutex_lock(&w->s->wait_lock);
+	w->rc = rc;
+	if (rc != UPT_OK)
+		w->err = *err;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->s->wait_lock);
 }
 
 /* fn in a transaction that shares its commit with the others run the
@@ -606,28 +690,64 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 {
 	struct sqlite_store *s = S(b);
 	struct group_job j = {0};
-	if (tl_tx == s)
+	struct group_wait w = {s, false, UPT_OK, {0}, PTHREAD_COND_INITIALIZER};
+	/* a committer (telling its jobs) waits for no group: it may be the
+	 * one that would lead it */
+	if (tl_tx == s || tl_committer)
 		return srv_store_in_tx(b, fn, ctx, err);
 	j.fn = fn;
 	j.ctx = ctx;
-	pthread_cond_init(&j.cv, NULL);
+	j.done = group_waited;
+	j.done_ctx = &w;
 	pthread_mutex_lock(&s->wait_lock);
-	*s->queue_tail = &j;
-	s->queue_tail = &j.next;
+	group_queue(s, &j, false);
 	if (!s->gathering) {
+		struct group_job *batch;
 		s->gathering = true;
-		group_lead(s);
-	} else {
-		if (++s->queued >= 8)
-			pthread_cond_signal(&s->lead_cv); /* a leader waiting takes it now */
+		batch = group_lead(s);
+		pthread_mutex_unlock(&s->wait_lock);
+		group_tell(batch);
+		pthread_mutex_lock(&s->wait_lock);
 	}
-	while (!j.done)
-		pthread_cond_wait(&j.cv, &s->wait_lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &s->wait_lock);
 	pthread_mutex_unlock(&s->wait_lock);
-	pthread_cond_destroy(&j.cv);
-	if (j.rc != UPT_OK)
-		return upt_error_set(err, j.rc, "%s", j.err.msg);
+	pthread_cond_destroy(&w.cv);
+	if (w.rc != UPT_OK)
+		return upt_error_set(err, w.rc, "%s", w.err.msg);
 	return UPT_OK;
+}
+
+static void sq_grouped_async(struct srv_store *b, srv_grouped_fn fn, void *ctx,
+			     srv_grouped_done done, void *done_ctx)
+{
+	struct sqlite_store *s = S(b);
+	struct group_job *j = calloc(1, sizeof *j);
+	struct upt_error err = {0};
+	if (!j) {
+		upt_error_set(&err, UPT_ERR_NOMEM, "out of memory");
+		done(done_ctx, err.code, &err);
+		return;
+	}
+	j->fn = fn;
+	j->ctx = ctx;
+	j->done = done;
+	j->done_ctx = done_ctx;
+	j->own = true;
+	pthread_mutex_lock(&s->wait_lock);
+	/* the committers start with the first such job */
+	while (s->n_committers < COMMITTERS && !s->committers_stop &&
+	       pthread_create(&s->committers[s->n_committers], NULL, committer, s) == 0)
+		s->n_committers++;
+	if (!s->n_committers) {
+		pthread_mutex_unlock(&s->wait_lock);
+		free(j);
+		upt_error_set(&err, UPT_ERR_IO, "cannot start a thread to commit");
+		done(done_ctx, err.code, &err);
+		return;
+	}
+	group_queue(s, j, true);
+	pthread_mutex_unlock(&s->wait_lock);
 }
 
 /* Calls outside begin/commit take the lock themselves; inside, the
@@ -1797,6 +1917,13 @@ static void sq_close(struct srv_store *b)
 	struct sqlite_store *s = S(b);
 	if (!s)
 		return;
+	/* the committers finish what is queued */
+	pthread_mutex_lock(&s->wait_lock);
+	s->committers_stop = true;
+	pthread_cond_broadcast(&s->commit_cv);
+	pthread_mutex_unlock(&s->wait_lock);
+	for (unsigned i = 0; i < s->n_committers; i++)
+		pthread_join(s->committers[i], NULL);
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < sizeof s->tx_stmts / sizeof s->tx_stmts[0]; i++)
 		sqlite3_finalize(s->tx_stmts[i].st);
@@ -1819,6 +1946,7 @@ static void sq_close(struct srv_store *b)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wait_lock);
 	pthread_cond_destroy(&s->lead_cv);
+	pthread_cond_destroy(&s->commit_cv);
 	free(s);
 }
 
@@ -3020,6 +3148,7 @@ static const struct srv_store_ops sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
     .grouped = sq_grouped,
+    .grouped_async = sq_grouped_async,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_put = sq_meta_put,
@@ -3134,6 +3263,7 @@ int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_e
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&s->wait_lock, NULL);
 	pthread_cond_init(&s->lead_cv, NULL);
+	pthread_cond_init(&s->commit_cv, NULL);
 	s->queue_tail = &s->queue;
 	s->base.ops = &sqlite_ops;
 	s->base.policy = (struct srv_policy)SRV_POLICY_DEFAULT;
