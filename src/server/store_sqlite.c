@@ -620,6 +620,18 @@ static void group_tell(struct group_job *q)
 	}
 }
 
+/* Lead a group and tell its jobs (wait_lock held, no group gathering;
+ * held again on return). */
+static void group_run(struct sqlite_store *s)
+{
+	struct group_job *batch;
+	s->gathering = true;
+	batch = group_lead(s);
+	pthread_mutex_unlock(&s->wait_lock);
+	group_tell(batch);
+	pthread_mutex_lock(&s->wait_lock);
+}
+
 /* A committing thread: leads a group whenever jobs are queued and no
  * group is gathering; ends when told to. */
 static _Thread_local bool tl_committer;
@@ -631,12 +643,7 @@ static void *committer(void *arg)
 	pthread_mutex_lock(&s->wait_lock);
 	for (;;) {
 		if (s->queue && !s->gathering) {
-			struct group_job *batch;
-			s->gathering = true;
-			batch = group_lead(s);
-			pthread_mutex_unlock(&s->wait_lock);
-			group_tell(batch);
-			pthread_mutex_lock(&s->wait_lock);
+			group_run(s);
 			continue;
 		}
 		if (s->committers_stop)
@@ -701,14 +708,8 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 	j.done_ctx = &w;
 	pthread_mutex_lock(&s->wait_lock);
 	group_queue(s, &j, false);
-	if (!s->gathering) {
-		struct group_job *batch;
-		s->gathering = true;
-		batch = group_lead(s);
-		pthread_mutex_unlock(&s->wait_lock);
-		group_tell(batch);
-		pthread_mutex_lock(&s->wait_lock);
-	}
+	if (!s->gathering)
+		group_run(s);
 	while (!w.done)
 		pthread_cond_wait(&w.cv, &s->wait_lock);
 	pthread_mutex_unlock(&s->wait_lock);
