@@ -551,6 +551,9 @@ int srv_dev_manifest_prepare(struct srv_store *st, const char *device, const uin
 		free(run);
 		return upt_error_set(err, UPT_ERR_NOMEM, "out of memory");
 	}
+	/* its commit is on its way: a group may wait for it (-1 when it is
+	 * queued, committed in place or refused) */
+	srv_store_expect(st, 1);
 	run->st = st;
 	run->body = body;
 	run->len = len;
@@ -575,6 +578,7 @@ int srv_dev_manifest_prepare(struct srv_store *st, const char *device, const uin
 		rc = manifest_verify(&run->w, &run->m, run->ecus, run->n, run->j, &run->primary_at,
 				     err);
 	if (rc != UPT_OK) {
+		srv_store_expect(st, -1);
 		manifest_refused(st, device, body, len, rc, err);
 		run_free(run);
 		return rc;
@@ -669,13 +673,16 @@ static void manifest_written(void *ctx, int rc, const struct upt_error *err)
 void srv_dev_manifest_queue(struct srv_manifest_run *run, srv_manifest_committed_fn committed,
 			    void *ctx)
 {
+	struct srv_store *st = run->st; /* run may be told and gone on return */
 	run->committed = committed;
 	run->committed_ctx = ctx;
-	run->st->ops->grouped_async(run->st, manifest_write, &run->c, manifest_written, run);
+	st->ops->grouped_async(st, manifest_write, &run->c, manifest_written, run);
+	srv_store_expect(st, -1);
 }
 
 int srv_dev_manifest_commit(struct srv_manifest_run *run, struct upt_error *err)
 {
+	srv_store_expect(run->st, -1);
 	run->rc = srv_store_grouped(run->st, manifest_write, &run->c, &run->err);
 	return srv_dev_manifest_finish(run, err);
 }

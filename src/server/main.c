@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,6 +148,19 @@ static void on_change(void *arg, const char *what)
 	srv_repo_changed(ctx->director, what);
 }
 
+/* glibc gives the free top of a thread's heap back to the kernel from
+ * 128 KiB on, and maps blocks of 128 KiB and more on their own: each
+ * request's working memory then comes back as fresh pages, faulted in and
+ * zeroed by the kernel, again and again. The server keeps up to 64 MiB
+ * free per heap and maps only blocks of 4 MiB and more. */
+static void heap_tune(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
@@ -165,6 +181,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = {0};
 	char images[1100];
 	int c, rc;
+	heap_tune();
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (c == 'c')
 			config = optarg;

@@ -137,7 +137,8 @@ int srv_dev_manifest(struct srv_store *st, const char *device, const uint8_t *bo
  * run) is called on a committing thread once it is durable or failed;
  * finish, on any thread, raises what the reports prove and gives the
  * manifest's result, and frees run. commit is queue and finish in one,
- * waiting. `body` must stay until finish. */
+ * waiting. A prepared run is queued or committed (its group may wait for
+ * it); `body` must stay until finish. */
 struct srv_manifest_run;
 typedef void (*srv_manifest_committed_fn)(void *ctx, struct srv_manifest_run *run);
 int srv_dev_manifest_prepare(struct srv_store *st, const char *device, const uint8_t *body,

@@ -397,6 +397,13 @@ struct srv_store_ops {
 	 * another grouped transaction. NULL where grouped is. */
 	void (*grouped_async)(struct srv_store *s, srv_grouped_fn fn, void *ctx,
 			      srv_grouped_done done, void *done_ctx);
+	/* A grouped transaction announced (srv_store_expect): delta +1 when
+	 * a caller begins the work that will end in one (a manifest being
+	 * verified), -1 once it is queued or given up. With no sync to wait
+	 * for, a group waits a little for those announced, so that
+	 * transactions that arrive together share one commit. NULL where
+	 * grouped is. */
+	void (*grouped_expect)(struct srv_store *s, int delta);
 	int (*commit)(struct srv_store *s, struct upt_error *err);
 	void (*rollback)(struct srv_store *s);
 	/* Add a version of a role's metadata (a version stored once only:
@@ -694,6 +701,13 @@ static inline int srv_store_grouped(struct srv_store *s, srv_grouped_fn fn, void
 {
 	return s->ops->grouped ? s->ops->grouped(s, fn, ctx, err)
 			       : srv_store_in_tx(s, fn, ctx, err);
+}
+
+/* A grouped transaction on its way (+1) or queued or given up (-1). */
+static inline void srv_store_expect(struct srv_store *s, int delta)
+{
+	if (s->ops->grouped_expect)
+		s->ops->grouped_expect(s, delta);
 }
 
 void srv_meta_free(struct srv_meta *m);

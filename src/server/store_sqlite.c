@@ -65,6 +65,7 @@ struct sqlite_store {
 	bool gathering;           /* a leader takes what is queued */
 	unsigned syncs;           /* groups committed whose WAL sync is in flight */
 	unsigned queued;          /* jobs queued since the leader last took them */
+	atomic_int coming;        /* jobs announced, not yet queued (grouped_expect) */
 	pthread_cond_t commit_cv; /* for the committers: a job queued, none leading */
 	pthread_t committers[COMMITTERS];
 	unsigned n_committers;
@@ -96,9 +97,17 @@ static _Thread_local unsigned tl_read_depth;
 static _Thread_local struct sqlite_store *tl_tx;
 
 /* How long a group's leader waits for the sync before it at most (the
- * syncing thread tells it sooner), and how many a group takes at most. */
+ * syncing thread tells it sooner), and how many a group takes at most.
+ * With no sync in flight, a group of fewer than GROUP_FILL waits for jobs
+ * announced (grouped_expect) while at least GROUP_WAIT_MIN could come
+ * together, GROUP_GAP_US at most for each next one, and GROUP_WINDOW_US
+ * in all: fewer commits and syncs when many arrive at once, no wait
+ * when one arrives alone. */
 #define GROUP_WINDOW_US 10000
 #define GROUP_MAX       64
+#define GROUP_FILL      32
+#define GROUP_WAIT_MIN  8
+#define GROUP_GAP_US    1000
 
 /* Migrations, in order; the database's user_version is how many ran. */
 static const char *const migrations[] = {
@@ -526,7 +535,7 @@ static struct group_job *group_lead(struct sqlite_store *s)
 {
 	struct group_job *batch = NULL, **tail = &batch;
 	struct upt_error err = {0};
-	unsigned n = 0;
+	unsigned n = 0, gaps = 0;
 	bool sync;
 	int rc;
 	pthread_mutex_unlock(&s->wait_lock);
@@ -560,14 +569,23 @@ static struct group_job *group_lead(struct sqlite_store *s)
 			pthread_mutex_lock(&s->wait_lock);
 			continue;
 		}
-		if (s->syncs == 0 || n >= GROUP_MAX || rc != UPT_OK)
+		if (n >= GROUP_MAX || rc != UPT_OK)
 			break;
+		if (s->syncs == 0) {
+			/* the disk is free: commit now, unless more are on
+			 * their way than this group holds yet */
+			unsigned coming = (unsigned)atomic_load(&s->coming);
+			if (n >= GROUP_FILL || coming == 0 || n + coming < GROUP_WAIT_MIN ||
+			    gaps++ == GROUP_WINDOW_US / GROUP_GAP_US)
+				break;
+		}
 		/* the disk is busy with the group before: wait for its end,
-		 * taking what comes meanwhile */
+		 * taking what comes meanwhile (or, with the disk free, for the
+		 * next one announced) */
 		{
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += GROUP_WINDOW_US * 1000L;
+			until.tv_nsec += (s->syncs ? GROUP_WINDOW_US : GROUP_GAP_US) * 1000L;
 			if (until.tv_nsec >= 1000000000L) {
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
@@ -717,6 +735,18 @@ static int sq_grouped(struct srv_store *b, srv_grouped_fn fn, void *ctx, struct 
 	if (w.rc != UPT_OK)
 		return upt_error_set(err, w.rc, "%s", w.err.msg);
 	return UPT_OK;
+}
+
+static void sq_grouped_expect(struct srv_store *b, int delta)
+{
+	struct sqlite_store *s = S(b);
+	/* the last one announced is queued: a leader waiting for it goes on */
+	if (atomic_fetch_add(&s->coming, delta) + delta == 0) {
+		pthread_mutex_lock(&s->wait_lock);
+		if (s->gathering)
+			pthread_cond_signal(&s->lead_cv);
+		pthread_mutex_unlock(&s->wait_lock);
+	}
 }
 
 static void sq_grouped_async(struct srv_store *b, srv_grouped_fn fn, void *ctx,
@@ -3150,6 +3180,7 @@ static const struct srv_store_ops sqlite_ops = {
     .begin = sq_begin,
     .grouped = sq_grouped,
     .grouped_async = sq_grouped_async,
+    .grouped_expect = sq_grouped_expect,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_put = sq_meta_put,
@@ -3241,12 +3272,21 @@ static const struct srv_store_ops sqlite_ops = {
 
 /* Before SQLite's first use: no count of its memory in use, which takes
  * one mutex of the whole process on every allocation of every connection
- * (the server runs several at once; nothing here reads the count). A
- * process that used SQLite before its first store keeps the count
- * (sqlite3_config refuses, harmlessly, once SQLite is initialised). */
+ * (the server runs several at once; nothing here reads the count); and
+ * statement journals kept in memory up to STMTJRNL_SPILL. A group's
+ * savepoints (one per transaction in it) journal the pages each one
+ * changes: past SQLite's default of 64 KiB the journal becomes a temporary
+ * file, written page by page for the rest of the group. (The journal in
+ * memory is one block of that size: kept below glibc's mapping threshold,
+ * it is reused, not mapped and faulted in anew.) A process that
+ * used SQLite before its first store keeps the defaults (sqlite3_config
+ * refuses, harmlessly, once SQLite is initialised). */
+#define STMTJRNL_SPILL (1 << 20)
+
 static void sqlite_configure(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMTJRNL_SPILL);
 }
 
 int srv_store_sqlite_open(struct srv_store **out, const char *path, struct upt_error *err)
