@@ -23,9 +23,12 @@ static bool dpkg_says(const char *a, const char *op, const char *b)
 	char va[64], vo[4], vb[64], prog[] = "dpkg", cmd[] = "--compare-versions";
 	char *argv[] = {prog, cmd, va, vo, vb, NULL};
 	pid_t pid;
-	snprintf(va, sizeof va, "%s", a);
-	snprintf(vo, sizeof vo, "%s", op);
-	snprintf(vb, sizeof vb, "%s", b);
+	/* a version cut short would be another version: not compared */
+	if (strlen(a) >= sizeof va || strlen(op) >= sizeof vo || strlen(b) >= sizeof vb)
+		abort();
+	snprintf(va, sizeof va, "%.*s", (int)sizeof va - 1, a);
+	snprintf(vo, sizeof vo, "%.*s", (int)sizeof vo - 1, op);
+	snprintf(vb, sizeof vb, "%.*s", (int)sizeof vb - 1, b);
 	int st = 0;
 	if (posix_spawnp(&pid, "dpkg", NULL, NULL, argv, environ) != 0)
 		return false;

@@ -250,8 +250,9 @@ static int write_meta(const struct recon *r, const char *file, const char *data,
 static bool exists(const struct recon *r, const char *rel)
 {
 	char path[WS_PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", r->w->dir, rel);
-	return access(path, F_OK) == 0;
+	int n = snprintf(path, sizeof path, "%s/%s", r->w->dir, rel);
+	/* a path cut short would name another file */
+	return n >= 0 && (size_t)n < sizeof path && access(path, F_OK) == 0;
 }
 
 /* Root N+1 from the server, checked against the trusted root N. */

@@ -373,7 +373,9 @@ int upt_ipu_encode(uint8_t *out, size_t cap, size_t *out_len, const struct upt_i
 	if (!out) {
 		/* length only */
 		put_header(&w, (uint8_t)(TAG_CONTEXT | msg->type), count.pos);
-		put(&w, NULL, count.pos);
+		if (!w.fail && count.pos > SIZE_MAX - w.pos)
+			w.fail = UPT_ERR_TOO_LARGE;
+		w.pos += count.pos;
 	} else {
 		put_header(&w, (uint8_t)(TAG_CONTEXT | msg->type), count.pos);
 		put_seq(&w, body, base);

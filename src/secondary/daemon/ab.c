@@ -108,7 +108,9 @@ static int result(struct secondary *s, bool success, const char *code, const cha
 	struct sec_install_result r = {.success = success};
 	snprintf(r.code, sizeof r.code, "%s", code);
 	snprintf(r.image, sizeof r.image, "%s", image);
-	snprintf(r.description, sizeof r.description, "%s", description);
+	/* a long description is cut to the field */
+	snprintf(r.description, sizeof r.description, "%.*s", (int)sizeof r.description - 1,
+		 description);
 	return sec_install_result_save(s, &r, err);
 }
 
